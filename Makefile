@@ -1,0 +1,61 @@
+# Thin driver over CMake, setup.py and the test runners.  `make demo` and
+# `make test` do all the set-up on a fresh Debian machine (see README.md).
+
+PYTHON ?= python3
+BUILD  ?= build
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+ALL_FRONT_ENDS = -DQSEM_BUILD_BENCH=ON -DQSEM_BUILD_PYTHON=ON -DQSEM_BUILD_LUA=ON -DQSEM_BUILD_SWIG=ON
+
+.PHONY: all deps build python demo test test-c test-sanitizers test-pthread bench clean
+
+all: build
+
+deps:
+	sh scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(ALL_FRONT_ENDS) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The extension as users get it: pip builds it from setup.py.
+python: deps
+	$(PYTHON) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+
+demo: build python
+	./$(BUILD)/examples/qsem_demo
+	$(PYTHON) examples/python_demo.py
+	cd $(BUILD)/bindings/lua && lua5.4 $(CURDIR)/examples/lua_demo.lua
+
+# Every suite: the full build (C, Python, Lua, SWIG, benchmark smoke test),
+# then the C suite again under ThreadSanitizer, under ASan+UBSan, and on the
+# portable pthread back end.
+test: build python
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(MAKE) test-sanitizers test-pthread
+
+test-c: deps
+	cmake -S . -B $(BUILD)-c -G Ninja $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-c -j $(JOBS)
+	ctest --test-dir $(BUILD)-c --output-on-failure -j $(JOBS)
+
+test-sanitizers: deps
+	cmake -S . -B $(BUILD)-tsan -G Ninja -DQSEM_SANITIZE=thread
+	cmake --build $(BUILD)-tsan -j $(JOBS)
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+	    ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS)
+	cmake -S . -B $(BUILD)-asan -G Ninja -DQSEM_SANITIZE=address
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	ASAN_OPTIONS="detect_leaks=1 abort_on_error=1" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
+	    ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS)
+
+test-pthread: deps
+	cmake -S . -B $(BUILD)-pthread -G Ninja -DQSEM_FORCE_PTHREAD=ON
+	cmake --build $(BUILD)-pthread -j $(JOBS)
+	ctest --test-dir $(BUILD)-pthread --output-on-failure -j $(JOBS)
+
+bench: build
+	./$(BUILD)/bench/qsem_bench
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-c $(BUILD)-tsan $(BUILD)-asan $(BUILD)-pthread

@@ -1,0 +1,505 @@
+/*
+ * qsem.c: the portable core: state word, fast paths, the queue and its
+ * dispatcher, close, and reference counting.  The back ends (qsem_futex.c,
+ * qsem_pthread.c) only put a thread to sleep and wake it.
+ *
+ * The state word.  `state` holds the free count in its low 62 bits and two
+ * flags: WAITERS (the queue is not empty) and NOBARGE (closed, or a waiter
+ * is starving).  An acquire whose request fits and that is not blocked by a
+ * flag takes its tokens with one CAS and never touches the lock; in FIFO
+ * mode WAITERS blocks it too.  A release adds its tokens with one CAS after
+ * checking them against `max`, and takes the lock only if WAITERS was set.
+ *
+ * No lost wake-up.  A thread that must wait takes the lock, sets WAITERS
+ * with an atomic RMW on `state`, and only then makes its last attempt to
+ * take tokens, still under the lock, before it queues.  RMWs on one word are
+ * totally ordered, so a concurrent release either comes before the flag
+ * (and the last attempt sees its tokens) or after it (and the release sees
+ * WAITERS, takes the lock, which it gets only once the waiter is queued,
+ * and dispatches).  Every event that can let a queued request proceed runs
+ * the dispatcher under the lock: a release, a waiter leaving by timeout,
+ * interruption or cancellation (in strict order it may have blocked the
+ * ones behind it), and close.
+ *
+ * Direct handoff.  The dispatcher takes the tokens on behalf of a queued
+ * request and then resolves it: it writes the result, clears the node's
+ * `pending` word with release order and wakes that thread only.  A woken
+ * thread never competes again for what it was given, so a multi-token
+ * waiter is woken once, when its whole request is met, and nobody else is
+ * woken for it (no thundering herd).
+ *
+ * Fairness (CONTRACT "Fairness").  By default newcomers may overtake the
+ * queue, and the dispatcher serves any queued request that fits, oldest
+ * first.  Once the oldest waiter has been queued for QSEM_STARVE_NS, the
+ * dispatcher sets `starving`, which raises NOBARGE: newcomers queue behind,
+ * and the dispatcher serves strictly in order until the head is younger than
+ * the bound again.  Since every released token passes through the
+ * dispatcher while anyone waits, a large request waits at most about the
+ * bound plus the time for the tokens held by others to come back.
+ * QSEM_FIFO is the strict order all the time.
+ *
+ * Lifetime (CONTRACT CWE-664).  `handles` counts qsem_ref()s; `pins` counts
+ * handles plus calls that may sleep and async waiters.  Dropping the last
+ * handle closes the semaphore, so nobody sleeps forever on an object that
+ * no one can reach; the memory goes when `pins` reaches zero, i.e. after
+ * the last sleeper has returned.  A thread that touches the semaphore holds
+ * a pin for as long as it does: callers hold a handle, sleepers their own
+ * pin, and the dispatcher runs only inside such calls.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "qsem_internal.h"
+
+/* Ends the wait of a blocked thread, or tells an async waiter, that its
+ * request is done.  Everything the wake-up needs is read before `pending`
+ * is cleared: from then on the waiting thread may return and its node (on
+ * its stack) may be gone. */
+static void qsem__resolve(struct qsem__node *node, int result)
+{
+    qsem_notify_fn *notify = node->notify;
+    void *arg = node->arg;
+    int wake_fd = node->wake_fd;
+    _Atomic uint32_t *pending = &node->pending;
+
+    node->result = result;
+    /* Release MO: the result, and the tokens taken for this request, must be
+     * visible to the thread that sees `pending` go to 0. */
+    atomic_store_explicit(pending, 0, memory_order_release);
+    if (notify)
+        notify(arg);
+    else
+        qsem__unpark(pending, wake_fd);
+}
+
+_Noreturn void qsem__fatal(const char *what, int err)
+{
+    fprintf(stderr, "qsem: fatal: %s (errno %d)\n", what, err);
+    abort();
+}
+
+int64_t qsem_now_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        qsem__fatal("clock_gettime(CLOCK_MONOTONIC)", errno);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* {======================================================================
+** Lifetime
+** ======================================================================= */
+
+qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
+{
+    if (initial < 0 || max < initial || max > QSEM_VALUE_MAX || (flags & ~QSEM_FIFO)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    qsem_t *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    int err = pthread_mutex_init(&s->lock, NULL);
+    if (err != 0) {
+        free(s);
+        errno = err == ENOMEM ? ENOMEM : EAGAIN;
+        return NULL;
+    }
+    atomic_init(&s->state, (uint64_t)initial);
+    s->max = max;
+    s->flags = flags;
+    atomic_init(&s->handles, 1);
+    atomic_init(&s->pins, 1);
+    atomic_init(&s->closed, 0);
+    atomic_init(&s->nwaiting, 0);
+    return s;
+}
+
+qsem_t *qsem_ref(qsem_t *s)
+{
+    /* Relaxed MO: the caller already holds a handle, so the object is alive
+     * and nothing is published by counting one more. */
+    atomic_fetch_add_explicit(&s->handles, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->pins, 1, memory_order_relaxed);
+    return s;
+}
+
+void qsem__pin(qsem_t *s)
+{
+    atomic_fetch_add_explicit(&s->pins, 1, memory_order_relaxed);
+}
+
+void qsem__unpin(qsem_t *s)
+{
+    /* Release MO so that everything this thread did to the object happens
+     * before the free; the thread that frees needs the matching acquire. */
+    if (atomic_fetch_sub_explicit(&s->pins, 1, memory_order_release) == 1) {
+        atomic_thread_fence(memory_order_acquire);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+    }
+}
+
+void qsem_unref(qsem_t *s)
+{
+    if (s == NULL)
+        return;
+    /* The last handle closes: whoever still sleeps here could never be
+     * released by anyone, so they are woken with ECANCELED. */
+    if (atomic_fetch_sub_explicit(&s->handles, 1, memory_order_acq_rel) == 1)
+        qsem_close(s);
+    qsem__unpin(s);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** The queue and the dispatcher (all under s->lock)
+** ======================================================================= */
+
+int qsem__take(qsem_t *s, int64_t n)
+{
+    uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+    do {
+        if ((int64_t)(old & QSEM__VALUE_MASK) < n)
+            return 0;
+        /* Acquire MO on success: the tokens were published by the release
+         * that added them, and what it wrote before must be visible to the
+         * new owner. */
+    } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old - (uint64_t)n,
+                                                    memory_order_acquire, memory_order_relaxed));
+    return 1;
+}
+
+void qsem__enqueue(qsem_t *s, struct qsem__node *node)
+{
+    node->queued_at = (s->flags & QSEM_FIFO) ? 0 : qsem_now_ns();
+    atomic_store_explicit(&node->pending, 1, memory_order_relaxed);
+    node->next = NULL;
+    node->prev = s->tail;
+    if (s->tail)
+        s->tail->next = node;
+    else
+        s->head = node;
+    s->tail = node;
+    atomic_fetch_add_explicit(&s->nwaiting, 1, memory_order_relaxed);
+}
+
+void qsem__dequeue(qsem_t *s, struct qsem__node *node)
+{
+    if (node->prev)
+        node->prev->next = node->next;
+    else
+        s->head = node->next;
+    if (node->next)
+        node->next->prev = node->prev;
+    else
+        s->tail = node->prev;
+    node->prev = node->next = NULL;
+    atomic_fetch_sub_explicit(&s->nwaiting, 1, memory_order_relaxed);
+}
+
+int qsem__must_queue(const qsem_t *s)
+{
+    return s->head != NULL && ((s->flags & QSEM_FIFO) || s->starving);
+}
+
+void qsem__sync_flags(qsem_t *s)
+{
+    uint64_t want = (s->head ? QSEM__WAITERS : 0) |
+                    ((s->starving || atomic_load_explicit(&s->closed, memory_order_relaxed))
+                         ? QSEM__NOBARGE : 0);
+    uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+    /* Relaxed MO: the flags publish nothing by themselves; what matters is
+     * their place in the modification order of `state` (see the top). */
+    while ((old & ~QSEM__VALUE_MASK) != want &&
+           !atomic_compare_exchange_weak_explicit(&s->state, &old, (old & QSEM__VALUE_MASK) | want,
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+static int qsem__head_starving(const qsem_t *s, int64_t now)
+{
+    return !(s->flags & QSEM_FIFO) && s->head != NULL && now - s->head->queued_at >= QSEM_STARVE_NS;
+}
+
+void qsem__dispatch(qsem_t *s)
+{
+    int fifo = (s->flags & QSEM_FIFO) != 0;
+    int64_t now = (s->head && !fifo) ? qsem_now_ns() : 0;
+    struct qsem__node *node = s->head;
+
+    while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
+        struct qsem__node *next = node->next;
+        /* In strict order only the head may be served; `node` is the head
+         * whenever `strict` holds, since we move past a node in strict
+         * order only by serving it. */
+        int strict = fifo || qsem__head_starving(s, now);
+        if (qsem__take(s, node->n)) {
+            qsem__dequeue(s, node);
+            qsem__resolve(node, 0);
+        } else if (strict) {
+            break;
+        }
+        node = next;
+    }
+    s->starving = qsem__head_starving(s, now);
+    qsem__sync_flags(s);
+}
+
+void qsem__give_back(qsem_t *s, int64_t n)
+{
+    uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+    uint64_t val;
+    do {
+        /* Clamped: tokens can exceed max here only if a bounded semaphore
+         * was released more than it was acquired while these were granted;
+         * the bound wins over the over-release. */
+        val = old & QSEM__VALUE_MASK;
+        val = (int64_t)val > s->max - n ? (uint64_t)s->max : val + (uint64_t)n;
+    } while (!atomic_compare_exchange_weak_explicit(&s->state, &old,
+                                                    (old & ~QSEM__VALUE_MASK) | val,
+                                                    memory_order_release, memory_order_relaxed));
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Acquire and release
+** ======================================================================= */
+
+int qsem__try_fast(qsem_t *s, int64_t n)
+{
+    uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+    uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+    do {
+        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+            return 0;
+        /* Acquire MO on success, as in qsem__take(). */
+    } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old - (uint64_t)n,
+                                                    memory_order_acquire, memory_order_relaxed));
+    return 1;
+}
+
+/* Checks shared by every acquire: 0 (done, tokens taken or none wanted),
+ * EINVAL, ECANCELED, or -1 when the caller must try the slow way.  Counts
+ * are checked in every build (CONTRACT CWE-707). */
+static inline int qsem__enter(qsem_t *s, int64_t n)
+{
+    if (n < 0 || n > s->max)
+        return EINVAL;
+    if (n == 0)
+        return atomic_load_explicit(&s->closed, memory_order_relaxed) ? ECANCELED : 0;
+    if (qsem__try_fast(s, n))
+        return 0;
+    return -1;
+}
+
+int qsem__last_try(qsem_t *s, int64_t n)
+{
+    if (qsem__must_queue(s))
+        return 0;
+    atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+    if (!qsem__take(s, n))
+        return 0;   /* WAITERS stays up: the caller queues before unlocking */
+    qsem__sync_flags(s);
+    return 1;
+}
+
+/* Under the lock, for a waiter whose wait ended without being resolved. */
+static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+{
+    qsem__dequeue(s, node);
+    /* In strict order it may have been the head that held everybody up. */
+    qsem__dispatch(s);
+}
+
+__attribute__((noinline))
+static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigned flags)
+{
+    struct qsem__node node = {0};
+    int err;
+
+    if (deadline_ns != QSEM_FOREVER && qsem_now_ns() >= deadline_ns)
+        return atomic_load_explicit(&s->closed, memory_order_relaxed) ? ECANCELED : ETIMEDOUT;
+    err = qsem__park_prepare(&node);
+    if (err != 0)
+        return err;
+    node.n = n;
+
+    qsem__pin(s);
+    pthread_mutex_lock(&s->lock);
+    if (atomic_load_explicit(&s->closed, memory_order_relaxed)) {
+        err = ECANCELED;
+        goto out_unlock;
+    }
+    if (qsem__last_try(s, n)) {
+        err = 0;
+        goto out_unlock;
+    }
+    qsem__enqueue(s, &node);
+    qsem__sync_flags(s);
+    pthread_mutex_unlock(&s->lock);
+
+    for (;;) {
+        /* Acquire MO pairs with qsem__resolve(): the result and the tokens. */
+        if (atomic_load_explicit(&node.pending, memory_order_acquire) == 0) {
+            if (qsem__unpark_needs_lock) {
+                /* The waker may still be touching this thread's wake-up
+                 * channel; it does so only under the lock. */
+                pthread_mutex_lock(&s->lock);
+                pthread_mutex_unlock(&s->lock);
+            }
+            err = node.result;
+            goto out;
+        }
+        err = qsem__park(&node, deadline_ns, flags);
+        if (err == 0)
+            continue;
+        /* ETIMEDOUT or EINTR (only asked for with QSEM_INTR), or ENOMEM. */
+        pthread_mutex_lock(&s->lock);
+        if (atomic_load_explicit(&node.pending, memory_order_acquire) == 0) {
+            /* Resolved at the same moment: the tokens are ours (CONTRACT:
+             * a grant that races with a timeout or a signal is kept). */
+            err = node.result;
+        } else {
+            qsem__withdraw(s, &node);
+        }
+        goto out_unlock;
+    }
+
+out_unlock:
+    pthread_mutex_unlock(&s->lock);
+out:
+    qsem__unpin(s);
+    return err;
+}
+
+int qsem_acquire_until(qsem_t *s, int64_t n, int64_t deadline_ns, unsigned flags)
+{
+    if (flags & ~QSEM_INTR)
+        return EINVAL;
+    int err = qsem__enter(s, n);
+    if (err >= 0)
+        return err;
+    return qsem__acquire_slow(s, n, deadline_ns, flags);
+}
+
+int qsem_acquire(qsem_t *s, int64_t n)
+{
+    int err = qsem__enter(s, n);
+    if (err >= 0)
+        return err;
+    return qsem__acquire_slow(s, n, QSEM_FOREVER, 0);
+}
+
+int qsem_acquire_for(qsem_t *s, int64_t n, int64_t timeout_ns)
+{
+    int err = qsem__enter(s, n);
+    if (err >= 0)
+        return err;
+    int64_t deadline = QSEM_FOREVER;
+    if (timeout_ns >= 0) {
+        int64_t now = qsem_now_ns();
+        /* Saturate: a timeout too large to add is as good as forever. */
+        deadline = timeout_ns > QSEM_FOREVER - 1 - now ? QSEM_FOREVER : now + timeout_ns;
+    }
+    return qsem__acquire_slow(s, n, deadline, 0);
+}
+
+int qsem_try_acquire(qsem_t *s, int64_t n)
+{
+    int err = qsem__enter(s, n);
+    if (err >= 0)
+        return err;
+    return atomic_load_explicit(&s->closed, memory_order_relaxed) ? ECANCELED : EAGAIN;
+}
+
+int qsem_release(qsem_t *s, int64_t n)
+{
+    if (n < 0)
+        return EINVAL;
+    if (n == 0)
+        return 0;
+    uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+    do {
+        /* Checked before any change, in every build (CONTRACT CWE-707);
+         * written so that it cannot overflow itself. */
+        if (n > s->max - (int64_t)(old & QSEM__VALUE_MASK))
+            return EOVERFLOW;
+        /* Release MO: publishes what the releaser did to whoever takes the
+         * tokens (the acquire CAS, or the dispatcher's take). */
+    } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
+                                                    memory_order_release, memory_order_relaxed));
+    if (old & QSEM__WAITERS) {
+        pthread_mutex_lock(&s->lock);
+        qsem__dispatch(s);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return 0;
+}
+
+/* }====================================================================== */
+
+int qsem_close(qsem_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!atomic_load_explicit(&s->closed, memory_order_relaxed)) {
+        atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+        while (s->head != NULL) {
+            struct qsem__node *node = s->head;
+            qsem__dequeue(s, node);
+            qsem__resolve(node, ECANCELED);
+        }
+        s->starving = 0;
+        qsem__sync_flags(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+int qsem_is_closed(const qsem_t *s)
+{
+    return atomic_load_explicit(&s->closed, memory_order_relaxed);
+}
+
+int64_t qsem_available(const qsem_t *s)
+{
+    return (int64_t)(atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK);
+}
+
+int64_t qsem_waiting(const qsem_t *s)
+{
+    return atomic_load_explicit(&s->nwaiting, memory_order_relaxed);
+}
+
+int64_t qsem_max(const qsem_t *s)
+{
+    return s->max;
+}
+
+unsigned qsem_version(void)
+{
+    return QSEM_VERSION_HEX;
+}
+
+const char *qsem_strerror(int err)
+{
+    switch (err) {
+    case 0:          return "success";
+    case EINVAL:     return "invalid argument";
+    case EAGAIN:     return "no tokens free now";
+    case ETIMEDOUT:  return "timed out";
+    case EINTR:      return "interrupted by a signal";
+    case EOVERFLOW:  return "count would pass the maximum";
+    case ECANCELED:  return "semaphore closed";
+    case ENOMEM:     return "out of memory";
+    case EINPROGRESS: return "waiting";
+    case EBUSY:      return "waiter already started";
+    default:         return "unknown error";
+    }
+}

@@ -1,0 +1,147 @@
+/*
+ * qsem: a hardened counting semaphore with Qt QSemaphore's semantics.
+ *
+ * Every function that can fail returns 0 or a positive errno value (like
+ * pthreads, unlike libuv's negated codes); none of them sets errno, except
+ * qsem_new(), which returns NULL and sets errno.  A failed call changes
+ * nothing.  The full contract is in docs/design.md.
+ */
+#ifndef QSEM_H
+#define QSEM_H
+
+#include <stdint.h>
+
+#include "qsem_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define QSEM_EXTERN __declspec(dllexport)
+#elif defined(__GNUC__)
+#  define QSEM_EXTERN __attribute__((visibility("default")))
+#else
+#  define QSEM_EXTERN
+#endif
+
+/* The largest count a semaphore can hold: 2^62 - 1 (two bits of the state
+ * word are flags).  Also the default maximum. */
+#define QSEM_VALUE_MAX INT64_C(4611686018427387903)
+
+/* qsem_new() flags. */
+#define QSEM_FIFO 0x1u        /*!< strict arrival order; try-acquire fails while anyone queues */
+
+/* qsem_acquire_until() flags. */
+#define QSEM_INTR 0x1u        /*!< a signal handler running in the waiter ends the wait with EINTR */
+
+/* A deadline that never comes. */
+#define QSEM_FOREVER INT64_MAX
+
+/* How long a waiter may be overtaken by newcomers before the semaphore
+ * serves it in arrival order (default mode only). */
+#define QSEM_STARVE_NS INT64_C(1000000)
+
+typedef struct qsem qsem_t;
+
+/* Create a semaphore with `initial` tokens that never holds more than `max`
+ * (QSEM_VALUE_MAX for no bound).  NULL with errno EINVAL (initial < 0,
+ * max < initial, max > QSEM_VALUE_MAX, unknown flags) or ENOMEM. */
+QSEM_EXTERN qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags);
+
+/* Take one more handle on `s`; returns `s`. */
+QSEM_EXTERN qsem_t *qsem_ref(qsem_t *s);
+
+/* Drop a handle.  Dropping the last handle closes the semaphore (waiters get
+ * ECANCELED); memory is freed once the last waiter has returned.  NULL is a no-op. */
+QSEM_EXTERN void qsem_unref(qsem_t *s);
+
+/* Take n tokens, waiting as long as it takes.  0, ECANCELED or EINVAL
+ * (n < 0 or n > max: a request that could never be met). */
+QSEM_EXTERN int qsem_acquire(qsem_t *s, int64_t n);
+
+/* Take n tokens if that is possible now; never sleeps.  0, EAGAIN, ECANCELED or EINVAL. */
+QSEM_EXTERN int qsem_try_acquire(qsem_t *s, int64_t n);
+
+/* Take n tokens within timeout_ns nanoseconds (< 0: forever; 0: try once).
+ * 0, ETIMEDOUT, ECANCELED or EINVAL. */
+QSEM_EXTERN int qsem_acquire_for(qsem_t *s, int64_t n, int64_t timeout_ns);
+
+/* Take n tokens before qsem_now_ns() reaches deadline_ns (QSEM_FOREVER: no
+ * deadline; a past deadline tries once).  With QSEM_INTR a signal handler
+ * ends the wait with EINTR and no token taken.  0, ETIMEDOUT, EINTR,
+ * ECANCELED or EINVAL (also for unknown flags). */
+QSEM_EXTERN int qsem_acquire_until(qsem_t *s, int64_t n, int64_t deadline_ns, unsigned flags);
+
+/* Give back n tokens and wake the waiters they satisfy; never sleeps.
+ * Works after qsem_close().  0, EINVAL (n < 0) or EOVERFLOW (count would pass max). */
+QSEM_EXTERN int qsem_release(qsem_t *s, int64_t n);
+
+/* Tokens free right now (a snapshot). */
+QSEM_EXTERN int64_t qsem_available(const qsem_t *s);
+
+/* Threads and async waiters queued right now (a snapshot). */
+QSEM_EXTERN int64_t qsem_waiting(const qsem_t *s);
+
+/* The maximum given to qsem_new(). */
+QSEM_EXTERN int64_t qsem_max(const qsem_t *s);
+
+/* Wake every waiter with ECANCELED and make later acquires fail with
+ * ECANCELED; release keeps working.  Idempotent; returns 0. */
+QSEM_EXTERN int qsem_close(qsem_t *s);
+
+/* 1 once qsem_close() has run (or the last handle was dropped), else 0. */
+QSEM_EXTERN int qsem_is_closed(const qsem_t *s);
+
+/* Nanoseconds on CLOCK_MONOTONIC: the clock of every deadline. */
+QSEM_EXTERN int64_t qsem_now_ns(void);
+
+/* Name of the wait back end compiled in: "futex" or "pthread". */
+QSEM_EXTERN const char *qsem_backend(void);
+
+/* QSEM_VERSION_HEX of the library actually loaded. */
+QSEM_EXTERN unsigned qsem_version(void);
+
+/* Short text for a result code of this API ("timed out", "closed", ...). */
+QSEM_EXTERN const char *qsem_strerror(int err);
+
+/*
+ * Asynchronous waits, for event loops and coroutine schedulers that must not
+ * block their thread.  A waiter joins the same queue as blocked threads and
+ * is served by the same rules; when it is resolved (granted or closed) the
+ * semaphore calls its notify function.  notify runs on the releasing or
+ * closing thread with the semaphore's internal lock held: it must be short,
+ * must not block and must not call any qsem function.
+ */
+typedef struct qsem_waiter qsem_waiter_t;
+typedef void qsem_notify_fn(void *arg);
+
+/* A waiter for n tokens on s.  It keeps s's memory alive until freed but is
+ * not a handle: dropping the last handle still closes s.  NULL with errno
+ * EINVAL (n < 0 or n > max) or ENOMEM. */
+QSEM_EXTERN qsem_waiter_t *qsem_waiter_new(qsem_t *s, int64_t n, qsem_notify_fn *notify, void *arg);
+
+/* Try to take the tokens now, else queue.  0 (granted, notify not called),
+ * EINPROGRESS (queued), ECANCELED, or EBUSY (already started). */
+QSEM_EXTERN int qsem_waiter_start(qsem_waiter_t *w);
+
+/* EINPROGRESS while queued, then 0 (tokens are the caller's) or ECANCELED;
+ * EINVAL if never started. */
+QSEM_EXTERN int qsem_waiter_result(const qsem_waiter_t *w);
+
+/* Leave the queue; tokens granted but not yet claimed are given back, so
+ * nothing is lost.  Returns the waiter to its unstarted state: 0. */
+QSEM_EXTERN int qsem_waiter_cancel(qsem_waiter_t *w);
+
+/* Mark granted tokens as taken by the caller, so cancel and free keep them:
+ * 0, or EINPROGRESS/ECANCELED/EINVAL as qsem_waiter_result(). */
+QSEM_EXTERN int qsem_waiter_claim(qsem_waiter_t *w);
+
+/* Cancel (as qsem_waiter_cancel) and free; drops the handle.  NULL is a no-op. */
+QSEM_EXTERN void qsem_waiter_free(qsem_waiter_t *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QSEM_H */

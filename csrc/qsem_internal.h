@@ -1,0 +1,130 @@
+/*
+ * Internals shared by qsem.c, qsem_waiter.c and the wait back ends
+ * (qsem_futex.c, qsem_pthread.c).  Never installed.
+ */
+#ifndef QSEM_INTERNAL_H
+#define QSEM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "qsem.h"
+
+/*
+ * The state word: the free count in the low 62 bits and two flags on top.
+ * Fast paths work on this word alone with one CAS; everything else lives
+ * under the lock.
+ */
+#define QSEM__VALUE_MASK ((uint64_t)QSEM_VALUE_MAX)
+/* Somebody is queued: a release must take the lock and run the dispatcher. */
+#define QSEM__WAITERS (UINT64_C(1) << 62)
+/* Newcomers may not take tokens on the fast path: closed, or a waiter starving. */
+#define QSEM__NOBARGE (UINT64_C(1) << 63)
+
+/* One queued request: a blocked thread (on its stack) or an async waiter. */
+struct qsem__node {
+    // queue links, under the lock
+    struct qsem__node *prev, *next;
+    // tokens wanted, > 0
+    int64_t n;
+    // qsem_now_ns() when queued, for the starvation bound
+    int64_t queued_at;
+    // async waiters: called when resolved; NULL for a blocked thread
+    qsem_notify_fn *notify;
+    void *arg;
+    // 1 while queued, 0 once resolved; the futex word of a blocked thread
+    _Atomic uint32_t pending;
+    // outcome, written before `pending` is cleared: 0 (granted) or ECANCELED
+    int result;
+    // pthread back end: where to wake the sleeping thread
+    int wake_fd;
+};
+
+struct qsem {
+    // free count | QSEM__WAITERS | QSEM__NOBARGE
+    _Atomic uint64_t state;
+    // largest count release() may reach
+    int64_t max;
+    // QSEM_FIFO or 0
+    unsigned flags;
+    // handles (qsem_ref/qsem_unref); reaching 0 closes
+    _Atomic int64_t handles;
+    // handles + calls and waiters in flight; reaching 0 frees
+    _Atomic int64_t pins;
+    // set once by qsem_close(), under the lock
+    _Atomic int closed;
+    // length of the queue, for qsem_waiting()
+    _Atomic int64_t nwaiting;
+    // protects the queue and `starving`
+    pthread_mutex_t lock;
+    // the queue, oldest first
+    struct qsem__node *head, *tail;
+    // default mode: the oldest waiter has waited QSEM_STARVE_NS, serve in order
+    int starving;
+};
+
+/* Keep s's memory alive across a call that may outlive the caller's handle. */
+void qsem__pin(qsem_t *s);
+void qsem__unpin(qsem_t *s);
+
+/* Take n tokens ignoring the flags: 1 if taken.  For the dispatcher and for
+ * the slow paths that have already decided that barging is allowed. */
+int qsem__take(qsem_t *s, int64_t n);
+
+/* Under the lock: queue `node` at the tail / take it out. */
+void qsem__enqueue(qsem_t *s, struct qsem__node *node);
+void qsem__dequeue(qsem_t *s, struct qsem__node *node);
+
+/* Take n tokens without the lock if the request fits and no flag forbids
+ * it: 1 if taken.  Never fails spuriously: a failure means the tokens were
+ * not there, or a flag was up, at some instant during the call. */
+int qsem__try_fast(qsem_t *s, int64_t n);
+
+/* Under the lock: 1 if a newcomer got its n tokens without queueing; 0 if
+ * it must queue, in which case WAITERS is up and must stay up until it is
+ * queued.  WAITERS goes up before the last attempt, so that a release
+ * racing with it either leaves its tokens where the attempt sees them or
+ * comes to the lock and dispatches. */
+int qsem__last_try(qsem_t *s, int64_t n);
+
+/* Under the lock: 1 if a new request must queue behind the current waiters
+ * instead of trying to take tokens (FIFO mode or a starving waiter). */
+int qsem__must_queue(const qsem_t *s);
+
+/* Under the lock: hand tokens to the queued requests they satisfy, in the
+ * order the mode demands, then bring the state flags up to date. */
+void qsem__dispatch(qsem_t *s);
+
+/* Under the lock: make QSEM__WAITERS and QSEM__NOBARGE match the queue. */
+void qsem__sync_flags(qsem_t *s);
+
+/* Under the lock: add n tokens that had been granted but were not used,
+ * clamped to max (see qsem_waiter_cancel). */
+void qsem__give_back(qsem_t *s, int64_t n);
+
+/*
+ * The wait back end.  qsem__park() sleeps while node->pending is 1, until
+ * deadline_ns (QSEM_FOREVER: none).  It returns 0 when woken or for no
+ * reason (the caller looks at `pending` again), ETIMEDOUT once the deadline
+ * has passed, EINTR when a signal handler ran (reported only with
+ * QSEM_INTR).  qsem__park_prepare() readies the calling thread to park
+ * on node: 0, or ENOMEM (pthread back end: no wake-up channel could be
+ * made).  qsem__unpark() wakes the thread parked on `pending`; it runs
+ * under the lock after `pending` was cleared, so the node may already be
+ * gone: it gets only what it needs, and a stale address can only cause a
+ * spurious wake-up, which every sleeper tolerates.
+ */
+int qsem__park_prepare(struct qsem__node *node);
+int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags);
+void qsem__unpark(_Atomic uint32_t *pending, int wake_fd);
+
+/* 1 if qsem__unpark() uses something that lives only as long as the woken
+ * thread (a file descriptor): that thread must then take the lock once
+ * before it returns, so that the waker is done with it. */
+extern const int qsem__unpark_needs_lock;
+
+/* A bug, not a runtime condition: print and abort. */
+_Noreturn void qsem__fatal(const char *what, int err);
+
+#endif /* QSEM_INTERNAL_H */

@@ -1,0 +1,146 @@
+/*
+ * qsem_pthread.c: the portable wait back end, for systems without futexes
+ * (and built on Linux too with QSEM_FORCE_PTHREAD, so that it is tested).
+ *
+ * Each thread that ever blocks gets a pipe of its own, made on first use
+ * and closed when the thread exits.  It sleeps in poll() on the read end;
+ * the dispatcher writes one byte to the write end after clearing the
+ * node's `pending` word.  poll() rather than a condition variable because
+ * POSIX forbids pthread_cond_wait() from reporting EINTR, and QSEM_INTR
+ * needs to see signal handlers (CONTRACT CWE-691); poll() is also never
+ * restarted after a handler, whatever SA_RESTART says.
+ *
+ * Deadlines stay absolute on CLOCK_MONOTONIC: each poll() gets the time
+ * left, rounded up to a millisecond so that it never ends early, and a
+ * timeout counts only once qsem_now_ns() has reached the deadline.
+ *
+ * A byte may arrive after the thread has stopped waiting for it (it timed
+ * out while being served): the next park reads it and returns as a
+ * spurious wake-up, which the caller tolerates.  The write end must stay
+ * open while a waker may use it: the waker writes only under the
+ * semaphore's lock, and a woken thread takes that lock once before it
+ * returns (qsem__unpark_needs_lock).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "qsem_internal.h"
+
+const int qsem__unpark_needs_lock = 1;
+
+struct qsem__parker {
+    // poll() on this
+    int rfd;
+    // wakers write here
+    int wfd;
+};
+
+static pthread_key_t qsem__parker_key;
+static pthread_once_t qsem__parker_once = PTHREAD_ONCE_INIT;
+static int qsem__parker_key_err;
+
+static void qsem__parker_free(void *p)
+{
+    struct qsem__parker *pk = p;
+    close(pk->rfd);
+    close(pk->wfd);
+    free(pk);
+}
+
+static void qsem__parker_key_init(void)
+{
+    qsem__parker_key_err = pthread_key_create(&qsem__parker_key, qsem__parker_free);
+}
+
+static int qsem__set_flags(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fl < 0 || fdfl < 0)
+        return -1;
+    if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
+        return -1;
+    return 0;
+}
+
+/* This thread's parker, made on first use; NULL when it cannot be made. */
+static struct qsem__parker *qsem__parker_get(void)
+{
+    if (pthread_once(&qsem__parker_once, qsem__parker_key_init) != 0 || qsem__parker_key_err != 0)
+        return NULL;
+    struct qsem__parker *pk = pthread_getspecific(qsem__parker_key);
+    if (pk != NULL)
+        return pk;
+    pk = malloc(sizeof *pk);
+    if (pk == NULL)
+        return NULL;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        free(pk);
+        return NULL;
+    }
+    pk->rfd = fds[0];
+    pk->wfd = fds[1];
+    if (qsem__set_flags(pk->rfd) != 0 || qsem__set_flags(pk->wfd) != 0 ||
+        pthread_setspecific(qsem__parker_key, pk) != 0) {
+        qsem__parker_free(pk);
+        return NULL;
+    }
+    return pk;
+}
+
+const char *qsem_backend(void)
+{
+    return "pthread";
+}
+
+int qsem__park_prepare(struct qsem__node *node)
+{
+    struct qsem__parker *pk = qsem__parker_get();
+    if (pk == NULL)
+        return ENOMEM;
+    node->wake_fd = pk->wfd;
+    return 0;
+}
+
+int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)
+{
+    struct qsem__parker *pk = pthread_getspecific(qsem__parker_key);
+    int timeout_ms = -1;
+    (void)node;
+
+    if (deadline_ns != QSEM_FOREVER) {
+        int64_t left = deadline_ns - qsem_now_ns();
+        if (left <= 0)
+            return ETIMEDOUT;
+        int64_t ms = (left + 999999) / 1000000;
+        timeout_ms = ms > 86400000 ? 86400000 : (int)ms;   /* re-armed after a day */
+    }
+    struct pollfd pfd = { .fd = pk->rfd, .events = POLLIN };
+    int r = poll(&pfd, 1, timeout_ms);
+    if (r > 0) {
+        char buf[64];
+        while (read(pk->rfd, buf, sizeof buf) > 0)
+            ;
+        return 0;
+    }
+    if (r < 0) {
+        if (errno == EINTR)
+            return (flags & QSEM_INTR) ? EINTR : 0;
+        if (errno == EAGAIN || errno == ENOMEM)
+            return 0;    /* transient: try again */
+        qsem__fatal("poll failed", errno);
+    }
+    return (deadline_ns != QSEM_FOREVER && qsem_now_ns() >= deadline_ns) ? ETIMEDOUT : 0;
+}
+
+void qsem__unpark(_Atomic uint32_t *pending, int wake_fd)
+{
+    (void)pending;
+    /* EAGAIN: the pipe is full, so a wake-up is already there to be read. */
+    ssize_t r = write(wake_fd, "", 1);
+    (void)r;
+}
