@@ -89,6 +89,96 @@ int64_t qsem_now_ns(void)
 }
 
 /* {======================================================================
+** Allocation and fork()
+** ======================================================================= */
+
+static void *(*qsem__calloc_fn)(size_t, size_t) = calloc;
+static void (*qsem__free_fn)(void *) = free;
+
+void qsem__set_allocator(void *(*calloc_fn)(size_t, size_t), void (*free_fn)(void *))
+{
+    qsem__calloc_fn = calloc_fn ? calloc_fn : calloc;
+    qsem__free_fn = free_fn ? free_fn : free;
+}
+
+void *qsem__calloc(size_t n, size_t size)
+{
+    return qsem__calloc_fn(n, size);
+}
+
+void qsem__free(void *p)
+{
+    qsem__free_fn(p);
+}
+
+_Atomic unsigned qsem__fork_gen;
+static pthread_mutex_t qsem__fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t qsem__fork_once = PTHREAD_ONCE_INIT;
+
+static void qsem__fork_child(void)
+{
+    /* The child has one thread: nobody can hold or be waiting for either lock. */
+    pthread_mutex_init(&qsem__fork_lock, NULL);
+    atomic_fetch_add_explicit(&qsem__fork_gen, 1, memory_order_release);
+}
+
+static void qsem__fork_register(void)
+{
+    if (pthread_atfork(NULL, NULL, qsem__fork_child) != 0)
+        qsem__fatal("pthread_atfork", ENOMEM);
+}
+
+static void qsem__fork_init(void)
+{
+    pthread_once(&qsem__fork_once, qsem__fork_register);
+}
+
+/* First touch of s's lock in a forked child: repair it (see qsem__lock). */
+__attribute__((noinline))
+static void qsem__after_fork(qsem_t *s, unsigned gen)
+{
+    pthread_mutex_lock(&qsem__fork_lock);
+    if (atomic_load_explicit(&s->fork_gen, memory_order_acquire) != gen) {
+        /* No thread of this process holds s->lock yet: they all come here
+         * first.  A copy held by a thread of the parent is reset. */
+        pthread_mutex_init(&s->lock, NULL);
+        pthread_mutex_lock(&s->lock);
+        struct qsem__node *node = s->head;
+        while (node != NULL) {
+            struct qsem__node *next = node->next;
+            /* Blocked threads of the parent do not exist here: drop them
+             * without tokens.  Async waiters belong to the thread that
+             * forked, which does exist: they keep their place. */
+            if (node->notify == NULL)
+                qsem__dequeue(s, node);
+            node = next;
+        }
+        s->starving = 0;
+        qsem__dispatch(s);
+        pthread_mutex_unlock(&s->lock);
+        /* Release MO: the repair happens before any use of the lock that
+         * sees the new generation. */
+        atomic_store_explicit(&s->fork_gen, gen, memory_order_release);
+    }
+    pthread_mutex_unlock(&qsem__fork_lock);
+}
+
+void qsem__lock(qsem_t *s)
+{
+    unsigned gen = atomic_load_explicit(&qsem__fork_gen, memory_order_acquire);
+    if (atomic_load_explicit(&s->fork_gen, memory_order_acquire) != gen)
+        qsem__after_fork(s, gen);
+    pthread_mutex_lock(&s->lock);
+}
+
+void qsem__unlock(qsem_t *s)
+{
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
 ** Lifetime
 ** ======================================================================= */
 
@@ -98,14 +188,15 @@ qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
         errno = EINVAL;
         return NULL;
     }
-    qsem_t *s = calloc(1, sizeof *s);
+    qsem__fork_init();
+    qsem_t *s = qsem__calloc(1, sizeof *s);
     if (s == NULL) {
         errno = ENOMEM;
         return NULL;
     }
     int err = pthread_mutex_init(&s->lock, NULL);
     if (err != 0) {
-        free(s);
+        qsem__free(s);
         errno = err == ENOMEM ? ENOMEM : EAGAIN;
         return NULL;
     }
@@ -116,6 +207,7 @@ qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
     atomic_init(&s->pins, 1);
     atomic_init(&s->closed, 0);
     atomic_init(&s->nwaiting, 0);
+    atomic_init(&s->fork_gen, atomic_load_explicit(&qsem__fork_gen, memory_order_relaxed));
     return s;
 }
 
@@ -140,7 +232,7 @@ void qsem__unpin(qsem_t *s)
     if (atomic_fetch_sub_explicit(&s->pins, 1, memory_order_release) == 1) {
         atomic_thread_fence(memory_order_acquire);
         pthread_mutex_destroy(&s->lock);
-        free(s);
+        qsem__free(s);
     }
 }
 
@@ -332,7 +424,7 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
     node.n = n;
 
     qsem__pin(s);
-    pthread_mutex_lock(&s->lock);
+    qsem__lock(s);
     if (atomic_load_explicit(&s->closed, memory_order_relaxed)) {
         err = ECANCELED;
         goto out_unlock;
@@ -343,7 +435,7 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
     }
     qsem__enqueue(s, &node);
     qsem__sync_flags(s);
-    pthread_mutex_unlock(&s->lock);
+    qsem__unlock(s);
 
     for (;;) {
         /* Acquire MO pairs with qsem__resolve(): the result and the tokens. */
@@ -351,8 +443,8 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
             if (qsem__unpark_needs_lock) {
                 /* The waker may still be touching this thread's wake-up
                  * channel; it does so only under the lock. */
-                pthread_mutex_lock(&s->lock);
-                pthread_mutex_unlock(&s->lock);
+                qsem__lock(s);
+                qsem__unlock(s);
             }
             err = node.result;
             goto out;
@@ -361,7 +453,7 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
         if (err == 0)
             continue;
         /* ETIMEDOUT or EINTR (only asked for with QSEM_INTR), or ENOMEM. */
-        pthread_mutex_lock(&s->lock);
+        qsem__lock(s);
         if (atomic_load_explicit(&node.pending, memory_order_acquire) == 0) {
             /* Resolved at the same moment: the tokens are ours (CONTRACT:
              * a grant that races with a timeout or a signal is kept). */
@@ -373,7 +465,7 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
     }
 
 out_unlock:
-    pthread_mutex_unlock(&s->lock);
+    qsem__unlock(s);
 out:
     qsem__unpin(s);
     return err;
@@ -436,9 +528,9 @@ int qsem_release(qsem_t *s, int64_t n)
     } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
                                                     memory_order_release, memory_order_relaxed));
     if (old & QSEM__WAITERS) {
-        pthread_mutex_lock(&s->lock);
+        qsem__lock(s);
         qsem__dispatch(s);
-        pthread_mutex_unlock(&s->lock);
+        qsem__unlock(s);
     }
     return 0;
 }
@@ -447,7 +539,7 @@ int qsem_release(qsem_t *s, int64_t n)
 
 int qsem_close(qsem_t *s)
 {
-    pthread_mutex_lock(&s->lock);
+    qsem__lock(s);
     if (!atomic_load_explicit(&s->closed, memory_order_relaxed)) {
         atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
         while (s->head != NULL) {
@@ -458,7 +550,7 @@ int qsem_close(qsem_t *s)
         s->starving = 0;
         qsem__sync_flags(s);
     }
-    pthread_mutex_unlock(&s->lock);
+    qsem__unlock(s);
     return 0;
 }
 

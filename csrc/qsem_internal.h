@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "qsem.h"
@@ -62,7 +63,25 @@ struct qsem {
     struct qsem__node *head, *tail;
     // default mode: the oldest waiter has waited QSEM_STARVE_NS, serve in order
     int starving;
+    // qsem__fork_gen when the lock and queue were last known good in this process
+    _Atomic unsigned fork_gen;
 };
+
+/* Bumped in the child of every fork(); see qsem__lock(). */
+extern _Atomic unsigned qsem__fork_gen;
+
+/* Take s->lock.  In the child of a fork() it first repairs the semaphore
+ * once: the lock may have been held by a thread that does not exist here,
+ * and the blocked threads in the queue do not exist either, so they are
+ * dropped, never served (docs/design.md, "fork"). */
+void qsem__lock(qsem_t *s);
+void qsem__unlock(qsem_t *s);
+
+/* Every allocation qsem makes goes through these, so that tests can make
+ * each one fail.  qsem__set_allocator(NULL, NULL) restores calloc/free. */
+void *qsem__calloc(size_t n, size_t size);
+void qsem__free(void *p);
+void qsem__set_allocator(void *(*calloc_fn)(size_t, size_t), void (*free_fn)(void *));
 
 /* Keep s's memory alive across a call that may outlive the caller's handle. */
 void qsem__pin(qsem_t *s);

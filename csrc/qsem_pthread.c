@@ -47,7 +47,7 @@ static void qsem__parker_free(void *p)
     struct qsem__parker *pk = p;
     close(pk->rfd);
     close(pk->wfd);
-    free(pk);
+    qsem__free(pk);
 }
 
 static void qsem__parker_key_init(void)
@@ -74,12 +74,12 @@ static struct qsem__parker *qsem__parker_get(void)
     struct qsem__parker *pk = pthread_getspecific(qsem__parker_key);
     if (pk != NULL)
         return pk;
-    pk = malloc(sizeof *pk);
+    pk = qsem__calloc(1, sizeof *pk);
     if (pk == NULL)
         return NULL;
     int fds[2];
     if (pipe(fds) != 0) {
-        free(pk);
+        qsem__free(pk);
         return NULL;
     }
     pk->rfd = fds[0];

@@ -41,7 +41,7 @@ qsem_waiter_t *qsem_waiter_new(qsem_t *s, int64_t n, qsem_notify_fn *notify, voi
         errno = EINVAL;
         return NULL;
     }
-    qsem_waiter_t *w = calloc(1, sizeof *w);
+    qsem_waiter_t *w = qsem__calloc(1, sizeof *w);
     if (w == NULL) {
         errno = ENOMEM;
         return NULL;
@@ -69,7 +69,7 @@ int qsem_waiter_start(qsem_waiter_t *w)
         return 0;
 
     int err = EINPROGRESS;
-    pthread_mutex_lock(&s->lock);
+    qsem__lock(s);
     if (atomic_load_explicit(&s->closed, memory_order_relaxed)) {
         err = ECANCELED;
     } else if (qsem__last_try(s, n)) {
@@ -79,7 +79,7 @@ int qsem_waiter_start(qsem_waiter_t *w)
         qsem__sync_flags(s);
         w->phase = QSEM__STARTED;
     }
-    pthread_mutex_unlock(&s->lock);
+    qsem__unlock(s);
     return err;
 }
 
@@ -107,7 +107,7 @@ int qsem_waiter_cancel(qsem_waiter_t *w)
 
     if (w->phase == QSEM__IDLE)
         return 0;
-    pthread_mutex_lock(&s->lock);
+    qsem__lock(s);
     if (atomic_load_explicit(&w->node.pending, memory_order_relaxed)) {
         qsem__dequeue(s, &w->node);
         qsem__dispatch(s);   /* it may have been the head holding others up */
@@ -116,7 +116,7 @@ int qsem_waiter_cancel(qsem_waiter_t *w)
         qsem__give_back(s, w->node.n);
         qsem__dispatch(s);
     }
-    pthread_mutex_unlock(&s->lock);
+    qsem__unlock(s);
     w->phase = QSEM__IDLE;
     return 0;
 }
@@ -127,5 +127,5 @@ void qsem_waiter_free(qsem_waiter_t *w)
         return;
     qsem_waiter_cancel(w);
     qsem__unpin(w->s);
-    free(w);
+    qsem__free(w);
 }
