@@ -121,12 +121,13 @@ typedef void qsem_notify_fn(void *arg);
  * EINVAL (n < 0 or n > max) or ENOMEM. */
 QSEM_EXTERN qsem_waiter_t *qsem_waiter_new(qsem_t *s, int64_t n, qsem_notify_fn *notify, void *arg);
 
-/* Try to take the tokens now, else queue.  0 (granted, notify not called),
- * EINPROGRESS (queued), ECANCELED, or EBUSY (already started). */
+/* Try to take the tokens now, else queue.  0 (granted at once: the tokens are
+ * the caller's, notify is not called, and result/claim say 0 until the next
+ * start), EINPROGRESS (queued), ECANCELED, or EBUSY (already started). */
 QSEM_EXTERN int qsem_waiter_start(qsem_waiter_t *w);
 
-/* EINPROGRESS while queued, then 0 (tokens are the caller's) or ECANCELED;
- * EINVAL if never started. */
+/* EINPROGRESS while queued, then 0 (granted) or ECANCELED; EINVAL if idle
+ * (never started, or already claimed or cancelled). */
 QSEM_EXTERN int qsem_waiter_result(const qsem_waiter_t *w);
 
 /* Leave the queue; tokens granted but not yet claimed are given back, so

@@ -28,6 +28,8 @@ struct qsem_waiter {
     qsem_t *s;
     // QSEM__IDLE or QSEM__STARTED; touched by the owner only
     int phase;
+    // idle after a start that was granted at once: result and claim say 0
+    int handed;
 };
 
 static void qsem__notify_nothing(void *arg)
@@ -63,16 +65,20 @@ int qsem_waiter_start(qsem_waiter_t *w)
 
     if (w->phase != QSEM__IDLE)
         return EBUSY;
+    w->handed = 0;
     if (atomic_load_explicit(&s->closed, memory_order_relaxed))
         return ECANCELED;
-    if (n == 0 || qsem__try_fast(s, n))
+    if (n == 0 || qsem__try_fast(s, n)) {
+        w->handed = 1;
         return 0;
+    }
 
     int err = EINPROGRESS;
     qsem__lock(s);
     if (atomic_load_explicit(&s->closed, memory_order_relaxed)) {
         err = ECANCELED;
     } else if (qsem__last_try(s, n)) {
+        w->handed = 1;
         err = 0;
     } else {
         qsem__enqueue(s, &w->node);
@@ -86,7 +92,7 @@ int qsem_waiter_start(qsem_waiter_t *w)
 int qsem_waiter_result(const qsem_waiter_t *w)
 {
     if (w->phase != QSEM__STARTED)
-        return EINVAL;
+        return w->handed ? 0 : EINVAL;
     /* Acquire MO pairs with the dispatcher's release store (qsem.c). */
     if (atomic_load_explicit(&w->node.pending, memory_order_acquire))
         return EINPROGRESS;
@@ -96,8 +102,10 @@ int qsem_waiter_result(const qsem_waiter_t *w)
 int qsem_waiter_claim(qsem_waiter_t *w)
 {
     int r = qsem_waiter_result(w);
-    if (r == 0 || r == ECANCELED)
+    if (r == 0 || r == ECANCELED) {
         w->phase = QSEM__IDLE;
+        w->handed = 0;
+    }
     return r;
 }
 
@@ -105,6 +113,7 @@ int qsem_waiter_cancel(qsem_waiter_t *w)
 {
     qsem_t *s = w->s;
 
+    w->handed = 0;
     if (w->phase == QSEM__IDLE)
         return 0;
     qsem__lock(s);
