@@ -46,6 +46,8 @@
  * a pin for as long as it does: callers hold a handle, sleepers their own
  * pin, and the dispatcher runs only inside such calls.
  */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime, pthreads, poll */
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -511,6 +513,15 @@ int qsem_try_acquire(qsem_t *s, int64_t n)
     return atomic_load_explicit(&s->closed, memory_order_relaxed) ? ECANCELED : EAGAIN;
 }
 
+/* Out of line so that the uncontended release stays a leaf with no frame. */
+__attribute__((noinline))
+static void qsem__release_slow(qsem_t *s)
+{
+    qsem__lock(s);
+    qsem__dispatch(s);
+    qsem__unlock(s);
+}
+
 int qsem_release(qsem_t *s, int64_t n)
 {
     if (n < 0)
@@ -527,11 +538,8 @@ int qsem_release(qsem_t *s, int64_t n)
          * tokens (the acquire CAS, or the dispatcher's take). */
     } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
                                                     memory_order_release, memory_order_relaxed));
-    if (old & QSEM__WAITERS) {
-        qsem__lock(s);
-        qsem__dispatch(s);
-        qsem__unlock(s);
-    }
+    if (old & QSEM__WAITERS)
+        qsem__release_slow(s);
     return 0;
 }
 

@@ -22,6 +22,8 @@
  * wait with no deadline still passes a (far) timeout: then every handler
  * that runs ends the wait, whatever its flags.
  */
+#define _GNU_SOURCE   /* syscall() */
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>

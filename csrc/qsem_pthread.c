@@ -21,6 +21,8 @@
  * semaphore's lock, and a woken thread takes that lock once before it
  * returns (qsem__unpark_needs_lock).
  */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime, pthreads, poll */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -14,6 +14,8 @@
  * A waiter is driven by one thread at a time; only the resolution comes
  * from another thread, through `pending` (release/acquire, as for threads).
  */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime, pthreads, poll */
+
 #include <errno.h>
 #include <stdlib.h>
 
