@@ -46,7 +46,11 @@
  * a pin for as long as it does: callers hold a handle, sleepers their own
  * pin, and the dispatcher runs only inside such calls.
  */
-#define _POSIX_C_SOURCE 200809L   /* clock_gettime, pthreads, poll */
+#if defined(__linux__)
+#define _GNU_SOURCE                /* PTHREAD_MUTEX_ADAPTIVE_NP */
+#else
+#define _POSIX_C_SOURCE 200809L    /* clock_gettime, pthreads */
+#endif
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,7 +63,7 @@
  * request is done.  Everything the wake-up needs is read before `pending`
  * is cleared: from then on the waiting thread may return and its node (on
  * its stack) may be gone. */
-static void qsem__resolve(struct qsem__node *node, int result)
+static void qsem__resolve(qsem_t *s, struct qsem__node *node, int result)
 {
     qsem_notify_fn *notify = node->notify;
     void *arg = node->arg;
@@ -72,8 +76,29 @@ static void qsem__resolve(struct qsem__node *node, int result)
     atomic_store_explicit(pending, 0, memory_order_release);
     if (notify)
         notify(arg);
+    else if (!qsem__unpark_needs_lock && s->nwake < QSEM__WAKE_BATCH)
+        s->wake[s->nwake++] = pending;   /* woken by qsem__unlock() */
     else
         qsem__unpark(pending, wake_fd);
+}
+
+/* The semaphore's lock: adaptive where glibc has it, because it is held for
+ * a few hundred nanoseconds at most and a sleeping waiter is costly. */
+static void qsem__mutex_init(pthread_mutex_t *m)
+{
+#if defined(PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP)
+    pthread_mutexattr_t attr;
+    if (pthread_mutexattr_init(&attr) == 0) {
+        if (pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP) == 0 &&
+            pthread_mutex_init(m, &attr) == 0) {
+            pthread_mutexattr_destroy(&attr);
+            return;
+        }
+        pthread_mutexattr_destroy(&attr);
+    }
+#endif
+    if (pthread_mutex_init(m, NULL) != 0)
+        qsem__fatal("pthread_mutex_init", ENOMEM);
 }
 
 _Noreturn void qsem__fatal(const char *what, int err)
@@ -143,7 +168,7 @@ static void qsem__after_fork(qsem_t *s, unsigned gen)
     if (atomic_load_explicit(&s->fork_gen, memory_order_acquire) != gen) {
         /* No thread of this process holds s->lock yet: they all come here
          * first.  A copy held by a thread of the parent is reset. */
-        pthread_mutex_init(&s->lock, NULL);
+        qsem__mutex_init(&s->lock);
         pthread_mutex_lock(&s->lock);
         struct qsem__node *node = s->head;
         while (node != NULL) {
@@ -156,8 +181,9 @@ static void qsem__after_fork(qsem_t *s, unsigned gen)
             node = next;
         }
         s->starving = 0;
+        s->nwake = 0;
         qsem__dispatch(s);
-        pthread_mutex_unlock(&s->lock);
+        qsem__unlock(s);
         /* Release MO: the repair happens before any use of the lock that
          * sees the new generation. */
         atomic_store_explicit(&s->fork_gen, gen, memory_order_release);
@@ -175,7 +201,17 @@ void qsem__lock(qsem_t *s)
 
 void qsem__unlock(qsem_t *s)
 {
+    _Atomic uint32_t *wake[QSEM__WAKE_BATCH];
+    int n = s->nwake;
+
+    for (int i = 0; i < n; i++)
+        wake[i] = s->wake[i];
+    s->nwake = 0;
     pthread_mutex_unlock(&s->lock);
+    /* From here on s may be gone (a woken sleeper can drop the last pin),
+     * and so may the nodes: only the saved addresses are used. */
+    for (int i = 0; i < n; i++)
+        qsem__unpark(wake[i], -1);
 }
 
 /* }====================================================================== */
@@ -196,12 +232,7 @@ qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
         errno = ENOMEM;
         return NULL;
     }
-    int err = pthread_mutex_init(&s->lock, NULL);
-    if (err != 0) {
-        qsem__free(s);
-        errno = err == ENOMEM ? ENOMEM : EAGAIN;
-        return NULL;
-    }
+    qsem__mutex_init(&s->lock);
     atomic_init(&s->state, (uint64_t)initial);
     s->max = max;
     s->flags = flags;
@@ -209,6 +240,7 @@ qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
     atomic_init(&s->pins, 1);
     atomic_init(&s->closed, 0);
     atomic_init(&s->nwaiting, 0);
+    atomic_init(&s->spin, QSEM_SPIN_MIN);
     atomic_init(&s->fork_gen, atomic_load_explicit(&qsem__fork_gen, memory_order_relaxed));
     return s;
 }
@@ -230,9 +262,10 @@ void qsem__pin(qsem_t *s)
 void qsem__unpin(qsem_t *s)
 {
     /* Release MO so that everything this thread did to the object happens
-     * before the free; the thread that frees needs the matching acquire. */
-    if (atomic_fetch_sub_explicit(&s->pins, 1, memory_order_release) == 1) {
-        atomic_thread_fence(memory_order_acquire);
+     * before the free, and acquire MO for the thread that frees.  (Acq_rel
+     * on every decrement rather than a fence on the last: ThreadSanitizer
+     * does not model fences.) */
+    if (atomic_fetch_sub_explicit(&s->pins, 1, memory_order_acq_rel) == 1) {
         pthread_mutex_destroy(&s->lock);
         qsem__free(s);
     }
@@ -316,32 +349,40 @@ void qsem__sync_flags(qsem_t *s)
         ;
 }
 
-static int qsem__head_starving(const qsem_t *s, int64_t now)
+/* The clock, read at most once per dispatch and only if needed. */
+static int64_t qsem__lazy_now(int64_t *now)
 {
-    return !(s->flags & QSEM_FIFO) && s->head != NULL && now - s->head->queued_at >= QSEM_STARVE_NS;
+    if (*now < 0)
+        *now = qsem_now_ns();
+    return *now;
+}
+
+static int qsem__head_starving(const qsem_t *s, int64_t *now)
+{
+    return !(s->flags & QSEM_FIFO) && s->head != NULL &&
+           qsem__lazy_now(now) - s->head->queued_at >= QSEM_STARVE_NS;
 }
 
 void qsem__dispatch(qsem_t *s)
 {
     int fifo = (s->flags & QSEM_FIFO) != 0;
-    int64_t now = (s->head && !fifo) ? qsem_now_ns() : 0;
+    int64_t now = -1;
     struct qsem__node *node = s->head;
 
     while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
         struct qsem__node *next = node->next;
-        /* In strict order only the head may be served; `node` is the head
-         * whenever `strict` holds, since we move past a node in strict
-         * order only by serving it. */
-        int strict = fifo || qsem__head_starving(s, now);
         if (qsem__take(s, node->n)) {
             qsem__dequeue(s, node);
-            qsem__resolve(node, 0);
-        } else if (strict) {
+            qsem__resolve(s, node, 0);
+        } else if (fifo || qsem__head_starving(s, &now)) {
+            /* Strict order: only the head may be served, and `node` is the
+             * head, since in strict order we move past a node only by
+             * serving it. */
             break;
         }
         node = next;
     }
-    s->starving = qsem__head_starving(s, now);
+    s->starving = qsem__head_starving(s, &now);
     qsem__sync_flags(s);
 }
 
@@ -412,11 +453,54 @@ static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
     qsem__dispatch(s);
 }
 
+static inline void qsem__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/*
+ * Spin briefly before sleeping: a release from another core often comes
+ * within a microsecond or two, far sooner than a sleep and a wake-up.  The
+ * budget adapts per semaphore: it doubles when a spin succeeds and halves
+ * when it fails, so threads that share one core (where the releaser cannot
+ * run while we spin) soon stop spinning, and threads on different cores
+ * keep handing tokens over without a system call.
+ */
+static int qsem__spin(qsem_t *s, int64_t n)
+{
+    uint64_t block = QSEM__NOBARGE | QSEM__WAITERS;
+    int budget = atomic_load_explicit(&s->spin, memory_order_relaxed);
+    if (budget < QSEM_SPIN_MIN)
+        budget = QSEM_SPIN_MIN;
+    for (int i = 0; i < budget; i++) {
+        qsem__cpu_relax();
+        uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+        /* Somebody queued or starving: join the queue instead of racing it. */
+        if (st & block)
+            break;
+        if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
+            int more = budget * 2 > QSEM_SPIN_MAX ? QSEM_SPIN_MAX : budget * 2;
+            /* Relaxed MO: a hint; a lost update only skews the next spin. */
+            atomic_store_explicit(&s->spin, more, memory_order_relaxed);
+            return 1;
+        }
+    }
+    atomic_store_explicit(&s->spin, budget / 2, memory_order_relaxed);
+    return 0;
+}
+
 __attribute__((noinline))
 static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigned flags)
 {
     struct qsem__node node = {0};
     int err;
+
+    if (qsem__spin(s, n))
+        return 0;
 
     if (deadline_ns != QSEM_FOREVER && qsem_now_ns() >= deadline_ns)
         return atomic_load_explicit(&s->closed, memory_order_relaxed) ? ECANCELED : ETIMEDOUT;
@@ -553,7 +637,7 @@ int qsem_close(qsem_t *s)
         while (s->head != NULL) {
             struct qsem__node *node = s->head;
             qsem__dequeue(s, node);
-            qsem__resolve(node, ECANCELED);
+            qsem__resolve(s, node, ECANCELED);
         }
         s->starving = 0;
         qsem__sync_flags(s);

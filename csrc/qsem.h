@@ -111,7 +111,9 @@ QSEM_EXTERN const char *qsem_strerror(int err);
  * is served by the same rules; when it is resolved (granted or closed) the
  * semaphore calls its notify function.  notify runs on the releasing or
  * closing thread with the semaphore's internal lock held: it must be short,
- * must not block and must not call any qsem function.
+ * must not block and must not call any qsem function.  It may still be
+ * running when qsem_waiter_result() first reports the outcome, but not once
+ * claim, cancel or free has returned.  One thread drives a waiter at a time.
  */
 typedef struct qsem_waiter qsem_waiter_t;
 typedef void qsem_notify_fn(void *arg);
@@ -121,9 +123,9 @@ typedef void qsem_notify_fn(void *arg);
  * EINVAL (n < 0 or n > max) or ENOMEM. */
 QSEM_EXTERN qsem_waiter_t *qsem_waiter_new(qsem_t *s, int64_t n, qsem_notify_fn *notify, void *arg);
 
-/* Try to take the tokens now, else queue.  0 (granted at once: the tokens are
- * the caller's, notify is not called, and result/claim say 0 until the next
- * start), EINPROGRESS (queued), ECANCELED, or EBUSY (already started). */
+/* Try to take the tokens now, else queue.  0 (granted at once: claim them as
+ * any grant; notify is not called), EINPROGRESS (queued), ECANCELED, or
+ * EBUSY (already started and not yet claimed or cancelled). */
 QSEM_EXTERN int qsem_waiter_start(qsem_waiter_t *w);
 
 /* EINPROGRESS while queued, then 0 (granted) or ECANCELED; EINVAL if idle
@@ -134,8 +136,9 @@ QSEM_EXTERN int qsem_waiter_result(const qsem_waiter_t *w);
  * nothing is lost.  Returns the waiter to its unstarted state: 0. */
 QSEM_EXTERN int qsem_waiter_cancel(qsem_waiter_t *w);
 
-/* Mark granted tokens as taken by the caller, so cancel and free keep them:
- * 0, or EINPROGRESS/ECANCELED/EINVAL as qsem_waiter_result(). */
+/* Take granted tokens over, so cancel and free leave them alone, and make the
+ * waiter idle again; once it returns, notify has finished.  0, or
+ * EINPROGRESS/ECANCELED/EINVAL as qsem_waiter_result(). */
 QSEM_EXTERN int qsem_waiter_claim(qsem_waiter_t *w);
 
 /* Cancel (as qsem_waiter_cancel) and free; drops the handle.  NULL is a no-op. */

@@ -23,6 +23,17 @@
 /* Newcomers may not take tokens on the fast path: closed, or a waiter starving. */
 #define QSEM__NOBARGE (UINT64_C(1) << 63)
 
+/* The longest spin before sleeping, in pause instructions (each some tens
+ * of nanoseconds): about what a sleep and a wake-up cost. */
+#if !defined(QSEM_SPIN_MAX)
+#define QSEM_SPIN_MAX 128
+#endif
+/* The shortest: a failed spin still probes, so the budget can grow back. */
+#define QSEM_SPIN_MIN 4
+
+/* Wake-ups a dispatcher may hold back until it has dropped the lock. */
+#define QSEM__WAKE_BATCH 8
+
 /* One queued request: a blocked thread (on its stack) or an async waiter. */
 struct qsem__node {
     // queue links, under the lock
@@ -63,6 +74,11 @@ struct qsem {
     struct qsem__node *head, *tail;
     // default mode: the oldest waiter has waited QSEM_STARVE_NS, serve in order
     int starving;
+    // how long the next waiter spins before it sleeps (adaptive, a hint)
+    _Atomic int spin;
+    // futex words to wake once the lock is dropped (see qsem__unlock)
+    _Atomic uint32_t *wake[QSEM__WAKE_BATCH];
+    int nwake;
     // qsem__fork_gen when the lock and queue were last known good in this process
     _Atomic unsigned fork_gen;
 };
@@ -73,7 +89,9 @@ extern _Atomic unsigned qsem__fork_gen;
 /* Take s->lock.  In the child of a fork() it first repairs the semaphore
  * once: the lock may have been held by a thread that does not exist here,
  * and the blocked threads in the queue do not exist either, so they are
- * dropped, never served (docs/design.md, "fork"). */
+ * dropped, never served (docs/design.md, "fork").  qsem__unlock() drops the
+ * lock and then wakes the threads the dispatcher served, so that they do
+ * not wake up only to find the lock still held. */
 void qsem__lock(qsem_t *s);
 void qsem__unlock(qsem_t *s);
 

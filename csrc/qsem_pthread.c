@@ -57,6 +57,19 @@ static void qsem__parker_key_init(void)
     qsem__parker_key_err = pthread_key_create(&qsem__parker_key, qsem__parker_free);
 }
 
+#if defined(__GNUC__)
+/* When the code that holds this back end is unloaded (a dlclose()d Lua or
+ * Python module), threads that outlive it must not call a destructor that
+ * is no longer mapped.  Deleting the key means their pipes are not closed
+ * at exit: a few descriptors, only after an unload. */
+__attribute__((destructor))
+static void qsem__parker_unload(void)
+{
+    if (pthread_once(&qsem__parker_once, qsem__parker_key_init) == 0 && qsem__parker_key_err == 0)
+        pthread_key_delete(qsem__parker_key);
+}
+#endif
+
 static int qsem__set_flags(int fd)
 {
     int fl = fcntl(fd, F_GETFL);

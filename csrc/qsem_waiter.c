@@ -30,8 +30,6 @@ struct qsem_waiter {
     qsem_t *s;
     // QSEM__IDLE or QSEM__STARTED; touched by the owner only
     int phase;
-    // idle after a start that was granted at once: result and claim say 0
-    int handed;
 };
 
 static void qsem__notify_nothing(void *arg)
@@ -60,6 +58,15 @@ qsem_waiter_t *qsem_waiter_new(qsem_t *s, int64_t n, qsem_notify_fn *notify, voi
     return w;
 }
 
+/* A grant at start is a grant like any other: the tokens stay the
+ * waiter's until claimed, so one code path serves both outcomes. */
+static void qsem__granted_at_start(qsem_waiter_t *w)
+{
+    w->node.result = 0;
+    atomic_store_explicit(&w->node.pending, 0, memory_order_relaxed);
+    w->phase = QSEM__STARTED;
+}
+
 int qsem_waiter_start(qsem_waiter_t *w)
 {
     qsem_t *s = w->s;
@@ -67,11 +74,10 @@ int qsem_waiter_start(qsem_waiter_t *w)
 
     if (w->phase != QSEM__IDLE)
         return EBUSY;
-    w->handed = 0;
     if (atomic_load_explicit(&s->closed, memory_order_relaxed))
         return ECANCELED;
     if (n == 0 || qsem__try_fast(s, n)) {
-        w->handed = 1;
+        qsem__granted_at_start(w);
         return 0;
     }
 
@@ -80,7 +86,7 @@ int qsem_waiter_start(qsem_waiter_t *w)
     if (atomic_load_explicit(&s->closed, memory_order_relaxed)) {
         err = ECANCELED;
     } else if (qsem__last_try(s, n)) {
-        w->handed = 1;
+        qsem__granted_at_start(w);
         err = 0;
     } else {
         qsem__enqueue(s, &w->node);
@@ -94,7 +100,7 @@ int qsem_waiter_start(qsem_waiter_t *w)
 int qsem_waiter_result(const qsem_waiter_t *w)
 {
     if (w->phase != QSEM__STARTED)
-        return w->handed ? 0 : EINVAL;
+        return EINVAL;
     /* Acquire MO pairs with the dispatcher's release store (qsem.c). */
     if (atomic_load_explicit(&w->node.pending, memory_order_acquire))
         return EINPROGRESS;
@@ -105,8 +111,12 @@ int qsem_waiter_claim(qsem_waiter_t *w)
 {
     int r = qsem_waiter_result(w);
     if (r == 0 || r == ECANCELED) {
+        /* notify may still be running on the resolving thread, which holds
+         * the lock while it does: wait it out, so that once claim returns
+         * the owner may free whatever notify's argument points to. */
+        qsem__lock(w->s);
+        qsem__unlock(w->s);
         w->phase = QSEM__IDLE;
-        w->handed = 0;
     }
     return r;
 }
@@ -115,7 +125,6 @@ int qsem_waiter_cancel(qsem_waiter_t *w)
 {
     qsem_t *s = w->s;
 
-    w->handed = 0;
     if (w->phase == QSEM__IDLE)
         return 0;
     qsem__lock(s);
