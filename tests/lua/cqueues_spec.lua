@@ -1,0 +1,196 @@
+local qsem = require "qsem"
+local cqueues = require "cqueues"
+local helper = require "helper"
+
+local function loop (cq)
+  local ok, err = cq:loop(30)
+  assert(ok, err)
+  assert(cq:empty(), "coroutines still waiting after 30 s")
+end
+
+describe("under cqueues", function ()
+  it("a waiting acquire does not block the controller's thread", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local order = {}
+    cq:wrap(function ()
+      order[#order + 1] = "wait"
+      assert.is_true(s:acquire())
+      order[#order + 1] = "got"
+    end)
+    cq:wrap(function ()
+      order[#order + 1] = "other runs"
+      cqueues.sleep(0.02)
+      order[#order + 1] = "release"
+      s:release()
+    end)
+    loop(cq)
+    -- cqueues picks the start order; what matters is that the waiter let
+    -- the other coroutine run, and got its token only from that release
+    assert.equals(4, #order)
+    assert.equals("release", order[3])
+    assert.equals("got", order[4])
+  end)
+
+  it("thousands of coroutines share a small pool, with timeouts", function ()
+    local POOL, N = 4, 3000
+    local s = qsem.new(POOL, { max = POOL })
+    local cq = cqueues.new()
+    local held, most, served, timedout = 0, 0, 0, 0
+    for i = 1, N do
+      cq:wrap(function ()
+        local impatient = i % 7 == 0
+        local g <close>, err = s:hold(1, impatient and 0.001 or nil)
+        if not g then
+          assert.equals("timeout", err)
+          timedout = timedout + 1
+          return
+        end
+        held = held + 1
+        most = math.max(most, held)
+        cqueues.sleep(0)
+        held = held - 1
+        served = served + 1
+      end)
+    end
+    loop(cq)
+    assert.is_true(most <= POOL)
+    assert.equals(N, served + timedout)
+    assert.is_true(served >= N - N // 7)
+    assert.equals(POOL, s:available())
+    assert.equals(0, s:waiting())
+  end)
+
+  it("a timeout is honoured, not early", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local took, res
+    cq:wrap(function ()
+      local t0 = cqueues.monotime()
+      res = { s:acquire(1, 0.1) }
+      took = cqueues.monotime() - t0
+    end)
+    loop(cq)
+    assert.same({ nil, "timeout" }, res)
+    assert.is_true(took >= 0.1, "early: " .. took)
+    assert.is_true(took < 2, "late: " .. took)
+    assert.equals(0, s:waiting())
+  end)
+
+  it("a release from another OS thread wakes a waiting coroutine", function ()
+    local s = qsem.new(0)
+    assert(qsem.publish("cq.cross", s))
+    local cq = cqueues.new()
+    local got, ticks = nil, 0
+    cq:wrap(function () got = s:acquire(2, 20) end)
+    cq:wrap(function ()   -- the controller stays responsive meanwhile
+      while got == nil do ticks = ticks + 1; cqueues.sleep(0.01) end
+    end)
+    local join = helper.thread(function (name)
+      local q = require "qsem"
+      assert(q.new(0):acquire(1, 0.1) == nil)
+      q.open(name):release(2)
+    end, "cq.cross")
+    loop(cq)
+    join()
+    assert.is_true(got)
+    assert.is_true(ticks >= 3, "controller was blocked")
+    qsem.unpublish("cq.cross")
+  end)
+
+  it("close() wakes every waiting coroutine with 'closed'", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local results = {}
+    for i = 1, 50 do
+      cq:wrap(function () results[i] = select(2, s:acquire(1, 10)) end)
+    end
+    cq:wrap(function () cqueues.sleep(0.01); s:close() end)
+    loop(cq)
+    for i = 1, 50 do assert.equals("closed", results[i]) end
+  end)
+
+  it("ping-pongs between two coroutines without losing a wake-up", function ()
+    local ping, pong = qsem.new(0), qsem.new(0)
+    local cq = cqueues.new()
+    local ROUNDS, n = 2000, 0
+    cq:wrap(function ()
+      for _ = 1, ROUNDS do ping:release(); assert(pong:acquire(1, 5)) end
+    end)
+    cq:wrap(function ()
+      for _ = 1, ROUNDS do assert(ping:acquire(1, 5)); n = n + 1; pong:release() end
+    end)
+    loop(cq)
+    assert.equals(ROUNDS, n)
+  end)
+
+  it("serves a multi-token waiter among busy small ones (no starvation)", function ()
+    local s = qsem.new(4, { max = 4 })
+    local cq = cqueues.new()
+    local big, stop = nil, false
+    for _ = 1, 8 do
+      cq:wrap(function ()
+        while not stop do
+          local g <close> = s:hold(1)
+          cqueues.sleep(0.0005)
+        end
+      end)
+    end
+    cq:wrap(function ()
+      cqueues.sleep(0.01)
+      big = s:acquire(4, 5)
+      if big then s:release(4) end
+      stop = true
+    end)
+    loop(cq)
+    assert.is_true(big)
+    assert.equals(4, s:available())
+  end)
+
+  it("leaves the controller empty when the waits are over", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    cq:wrap(function () s:acquire(1, 0.01) end)
+    assert(cq:loop(5))
+    assert.is_true(cq:empty())   -- the dispatcher left with the last waiter
+  end)
+
+  it("a coroutine that dies by an error gives its guard's tokens back", function ()
+    local s = qsem.new(1)
+    local cq = cqueues.new()
+    cq:wrap(function ()
+      local g <close> = s:hold(1)
+      cqueues.sleep(0.01)
+      error("task failed")
+    end)
+    cq:wrap(function () assert(s:acquire(1, 5)); s:release() end)
+    local ok, err = cq:loop(5)
+    assert.is_false(ok)
+    assert.matches("task failed", err)
+    -- Lua does not unwind a coroutine that died by an error (its stack stays
+    -- for debugging), so the guard is closed by the collector instead
+    collectgarbage()
+    collectgarbage()
+    assert(cq:loop(5))
+    assert.equals(1, s:available())
+  end)
+end)
+
+describe("a generator inside a cqueues coroutine", function ()
+  it("blocks its OS thread instead of yielding to the consumer", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local seen = {}
+    cq:wrap(function ()
+      local gen = coroutine.wrap(function ()
+        coroutine.yield("first")
+        local ok, err = s:acquire(1, 0.05)   -- not hosted: a plain blocking wait
+        coroutine.yield(err)
+      end)
+      seen[1] = gen()
+      seen[2] = gen()
+    end)
+    loop(cq)
+    assert.same({ "first", "timeout" }, seen)
+  end)
+end)

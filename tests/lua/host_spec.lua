@@ -1,0 +1,216 @@
+local qsem = require "qsem"
+local helper = require "helper"
+
+-- These drive coroutines by hand, as a host would, to check each step of
+-- the protocol in docs/lua.md.
+local function spawn (f)
+  return qsem.hosted(coroutine.create(f))
+end
+
+describe("the host protocol", function ()
+  it("yields qsem.WAIT and a waiter with pollfd, events and timeout", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire(1, 5) end)
+    local ok, tag, w = coroutine.resume(co)
+    assert.is_true(ok)
+    assert.equals(qsem.WAIT, tag)
+    assert.equals("qsem.Waiter", getmetatable(w).__name)
+    assert.equals(qsem.pollfd(), w:pollfd())
+    assert.equals("r", w:events())
+    local left = w:timeout()
+    assert.is_true(left > 4 and left <= 5)
+    assert.equals(1, s:waiting())
+    coroutine.close(co)
+  end)
+
+  it("gives no deadline to a wait without timeout", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire() end)
+    local _, _, w = coroutine.resume(co)
+    assert.is_nil(w:timeout())
+    coroutine.close(co)
+  end)
+
+  it("lists a coroutine in ready() once its tokens are granted", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire(2) end)
+    coroutine.resume(co)
+    assert.same({}, qsem.ready())
+    s:release(1)
+    assert.same({}, qsem.ready())
+    s:release(1)
+    assert.same({ co }, qsem.ready())
+    assert.same({}, qsem.ready())   -- each resolution is reported once
+    assert.same({ true, true }, { coroutine.resume(co) })
+    assert.equals(0, s:available())
+  end)
+
+  it("makes pollfd() readable when a wait is resolved, and drains it in ready()", function ()
+    local cqueues = require "cqueues"
+    local fdobj = { pollfd = qsem.pollfd(), events = "r" }
+    local function readable ()
+      local cq = cqueues.new()
+      local r = false
+      cq:wrap(function () r = cqueues.poll(fdobj, 0) == fdobj end)
+      assert(cq:loop())
+      return r
+    end
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire() end)
+    coroutine.resume(co)
+    assert.is_false(readable())
+    s:release()
+    assert.is_true(readable())
+    qsem.ready()
+    assert.is_false(readable())
+    coroutine.resume(co)
+  end)
+
+  it("tolerates early resumes: the acquire yields again", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire() end)
+    coroutine.resume(co)
+    local ok, tag = coroutine.resume(co)
+    assert.is_true(ok)
+    assert.equals(qsem.WAIT, tag)
+    s:release()
+    assert.same({ true, true }, { coroutine.resume(co) })
+  end)
+
+  it("returns nil, 'timeout' when resumed after the deadline", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire(1, 0.02) end)
+    coroutine.resume(co)
+    helper.sleep(0.03)
+    assert.same({ true, nil, "timeout" }, { coroutine.resume(co) })
+    assert.equals(0, s:waiting())
+  end)
+
+  it("gives a grant that came too late back to the semaphore", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire(1, 0.02) end)
+    coroutine.resume(co)
+    helper.sleep(0.03)
+    s:release()   -- granted to the wait whose deadline has passed
+    assert.same({ true, true }, { coroutine.resume(co) })   -- notified: it is ours
+    assert.equals(0, s:available())
+  end)
+
+  it("raises errors from bad arguments before any yield", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire(-1) end)
+    local ok, err = coroutine.resume(co)
+    assert.is_false(ok)
+    assert.matches("bad argument #1 to 'acquire' %(negative count%)", err)
+  end)
+
+  it("can unmark a coroutine", function ()
+    local co = coroutine.create(function () end)
+    assert.equals(co, qsem.hosted(co))
+    assert.equals(co, qsem.hosted(co, false))
+    assert.error_matches(function () qsem.hosted("co") end,
+      "bad argument #1 to 'hosted' %(thread expected, got string%)")
+    assert.error_matches(function () qsem.hosted(co, 1) end,
+      "bad argument #2 to 'hosted' %(boolean expected, got number%)")
+  end)
+
+  it("runs many coroutines through the helper host", function ()
+    local s = qsem.new(2, { max = 2 })
+    local h = helper.host()
+    local held, most = 0, 0
+    for _ = 1, 200 do
+      h.spawn(function ()
+        local g <close> = s:hold(1)
+        held = held + 1
+        most = math.max(most, held)
+        coroutine.yield()
+        held = held - 1
+      end)
+    end
+    h.run()
+    assert.equals(2, most)
+    assert.equals(2, s:available())
+  end)
+end)
+
+describe("cancellation", function ()
+  it("coroutine.close() on a waiting coroutine leaves the queue", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire(1) end)
+    coroutine.resume(co)
+    assert.equals(1, s:waiting())
+    assert.is_true(coroutine.close(co))
+    assert.equals(0, s:waiting())
+    s:release()
+    assert.equals(1, s:available())
+  end)
+
+  it("coroutine.close() after a grant gives the tokens to the next waiter", function ()
+    local s = qsem.new(0)
+    local a = spawn(function () return s:acquire(1) end)
+    local b = spawn(function () return s:acquire(1) end)
+    coroutine.resume(a)
+    coroutine.resume(b)
+    s:release()         -- goes to a, which is never resumed
+    coroutine.close(a)  -- so it must go on to b
+    assert.same({ b }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(b) })
+    assert.equals(0, s:available())
+    assert.equals(0, s:waiting())
+  end)
+
+  it("an abandoned waiting coroutine cancels when collected", function ()
+    local s = qsem.new(0)
+    do
+      local co = spawn(function () return s:acquire(3) end)
+      coroutine.resume(co)
+    end
+    assert.equals(1, s:waiting())
+    collectgarbage()
+    collectgarbage()
+    assert.equals(0, s:waiting())
+  end)
+
+  it("an abandoned coroutine holding a grant passes it on when collected", function ()
+    local s = qsem.new(0)
+    local b = spawn(function () return s:acquire(2) end)
+    do
+      local a = spawn(function () return s:acquire(2) end)
+      coroutine.resume(a)
+    end
+    coroutine.resume(b)
+    s:release(2)   -- granted to the abandoned one
+    assert.equals(0, s:available())
+    collectgarbage()
+    collectgarbage()
+    local ready = qsem.ready()
+    assert.same({ b }, ready)
+    assert.same({ true, true }, { coroutine.resume(b) })
+    assert.equals(0, s:available())
+  end)
+
+  it("a closed hold() waiter takes nothing", function ()
+    local s = qsem.new(1)
+    local co = spawn(function () local g <close> = s:hold(2); return g end)
+    coroutine.resume(co)
+    coroutine.close(co)
+    assert.equals(1, s:available())
+    assert.equals(0, s:waiting())
+  end)
+end)
+
+describe("a coroutine used as a generator", function ()
+  it("blocks the OS thread in acquire and never yields qsem values to its consumer", function ()
+    local s = qsem.new(0)
+    local gen = coroutine.wrap(function ()
+      for i = 1, 2 do
+        local ok, err = s:acquire(1, 0.02)
+        coroutine.yield(i, err)
+      end
+    end)
+    local t0 = helper.now()
+    assert.same({ 1, "timeout" }, { gen() })
+    assert.same({ 2, "timeout" }, { gen() })
+    assert.is_true(helper.now() - t0 >= 0.04)
+  end)
+end)

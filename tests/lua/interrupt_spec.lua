@@ -1,0 +1,33 @@
+-- Ctrl-C in the standalone interpreter: lua5.4's SIGINT handler sets a hook
+-- that raises "interrupted!"; a blocked acquire must let it run.
+local qsem = require "qsem"
+
+local function run_interrupted (code)
+  local lua = "lua5.4"
+  -- `timeout` sends SIGINT after 0.3 s, and SIGKILL 10 s later if that did nothing
+  local cmd = ("timeout -s INT -k 10 0.3 %s -e %q 2>&1; echo \"exit=$?\""):format(lua, code)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+describe("a blocked acquire in the main thread", function ()
+  it("is stopped by SIGINT with 'interrupted!'", function ()
+    local out = run_interrupted([[
+      local s = require('qsem').new(0)
+      s:acquire()
+      print('acquired?!')]])
+    assert.matches("interrupted!", out, 1, true)
+    assert.not_matches("acquired", out)
+    assert.not_matches("exit=137", out, 1, true)   -- not the SIGKILL fallback
+  end)
+
+  it("with a timeout is stopped too, and takes no token", function ()
+    local out = run_interrupted([[
+      local s = require('qsem').new(0)
+      local ok, err = pcall(s.acquire, s, 1, 60)
+      print('caught', err, s:available(), s:waiting())]])
+    assert.matches("caught\t.-interrupted!\t0\t0", out)
+  end)
+end)

@@ -1,0 +1,157 @@
+local qsem = require "qsem"
+
+describe("require 'qsem'", function ()
+  it("exposes the version, the back end and VALUE_MAX", function ()
+    assert.matches("^%d+%.%d+%.%d+$", qsem.VERSION)
+    assert.is_true(qsem.backend == "futex" or qsem.backend == "pthread")
+    assert.equals((1 << 62) - 1, qsem.VALUE_MAX)
+    assert.equals(math.type(qsem.VALUE_MAX), "integer")
+  end)
+
+  it("has a WAIT sentinel that is a unique light userdata", function ()
+    assert.equals("userdata", type(qsem.WAIT))
+    assert.is_nil(getmetatable(qsem.WAIT))
+  end)
+
+  it("does not set globals", function ()
+    assert.is_nil(rawget(_G, "qsem"))
+  end)
+end)
+
+describe("the semaphore metatable", function ()
+  local mt = getmetatable(qsem.new(0))
+
+  it("has __name, __index, __tostring, __gc and __close", function ()
+    assert.equals("qsem.Semaphore", mt.__name)
+    assert.equals("table", type(mt.__index))
+    for _, k in ipairs { "__tostring", "__gc", "__close" } do
+      assert.equals("function", type(mt[k]), k)
+    end
+    for _, m in ipairs { "acquire", "try_acquire", "hold", "release", "available",
+                         "waiting", "max", "close", "is_closed" } do
+      assert.equals("function", type(mt.__index[m]), m)
+    end
+  end)
+
+  it("is the one in the registry, so luaL_checkudata names it", function ()
+    assert.equals(mt, debug.getregistry()["qsem.Semaphore"])
+  end)
+
+  it("describes the semaphore in tostring()", function ()
+    local s = qsem.new(2, { max = 5 })
+    assert.matches("^qsem%.Semaphore %(2/5%): ", tostring(s))
+    s:close()
+    assert.matches("^qsem%.Semaphore %(closed%): ", tostring(s))
+  end)
+end)
+
+describe("the guard metatable", function ()
+  it("has __name, __index, __tostring, __gc and __close", function ()
+    local g <close> = qsem.new(1):hold(1)
+    local mt = getmetatable(g)
+    assert.equals("qsem.Guard", mt.__name)
+    for _, k in ipairs { "__tostring", "__gc", "__close" } do
+      assert.equals("function", type(mt[k]), k)
+    end
+    assert.equals("function", type(mt.__index.release))
+    assert.equals("function", type(mt.__index.count))
+  end)
+end)
+
+describe("qsem.new()", function ()
+  it("makes a semaphore with the initial count and no bound by default", function ()
+    local s = qsem.new(3)
+    assert.equals(3, s:available())
+    assert.equals(qsem.VALUE_MAX, s:max())
+    assert.equals(0, s:waiting())
+    assert.is_false(s:is_closed())
+  end)
+
+  it("accepts max and fair", function ()
+    local s = qsem.new(1, { max = 4, fair = true })
+    assert.equals(4, s:max())
+    assert.equals(1, s:available())
+  end)
+
+  it("accepts a zero count and a float with an integer value", function ()
+    assert.equals(0, qsem.new(0):available())
+    assert.equals(2, qsem.new(2.0):available())
+  end)
+
+  it("accepts VALUE_MAX", function ()
+    assert.equals(qsem.VALUE_MAX, qsem.new(qsem.VALUE_MAX):available())
+  end)
+
+  local function fails (pattern, ...)
+    local args = table.pack(...)
+    assert.error_matches(function () qsem.new(table.unpack(args, 1, args.n)) end, pattern)
+  end
+
+  it("rejects a missing count", function ()
+    fails("bad argument #1 to 'new' %(number expected, got no value%)")
+  end)
+
+  it("rejects a non-number count", function ()
+    fails("bad argument #1 to 'new' %(number expected, got table%)", {})
+    fails("bad argument #1 to 'new' %(number expected, got boolean%)", true)
+  end)
+
+  it("rejects a fractional count", function ()
+    fails("bad argument #1 to 'new' %(number has no integer representation%)", 1.5)
+  end)
+
+  it("rejects a NaN count", function ()
+    fails("bad argument #1 to 'new' %(number has no integer representation%)", 0/0)
+  end)
+
+  it("rejects a negative count", function ()
+    fails("bad argument #1 to 'new' %(negative count%)", -1)
+  end)
+
+  it("rejects a count past VALUE_MAX", function ()
+    fails("bad argument #1 to 'new' %(count out of range%)", qsem.VALUE_MAX + 1)
+  end)
+
+  it("rejects options that are not a table", function ()
+    fails("bad argument #2 to 'new' %(table expected, got string%)", 1, "fair")
+  end)
+
+  it("rejects an unknown option", function ()
+    fails("bad argument #2 to 'new' %(unknown option 'fiar'%)", 1, { fiar = true })
+    fails("bad argument #2 to 'new' %(unknown option '1'%)", 1, { true })
+  end)
+
+  it("rejects a max that is not an integer", function ()
+    fails("bad argument #2 to 'new' %(option 'max' must be an integer%)", 1, { max = "x" })
+    fails("bad argument #2 to 'new' %(option 'max' must be an integer%)", 1, { max = 2.5 })
+  end)
+
+  it("rejects a max below the initial count", function ()
+    fails("bad argument #2 to 'new' %(option 'max' is below the initial count%)", 3, { max = 2 })
+  end)
+
+  it("rejects a max out of range", function ()
+    fails("bad argument #2 to 'new' %(option 'max' out of range%)", 0, { max = -1 })
+    fails("bad argument #2 to 'new' %(option 'max' out of range%)", 0, { max = qsem.VALUE_MAX + 1 })
+  end)
+
+  it("rejects a fair that is not a boolean", function ()
+    fails("bad argument #2 to 'new' %(option 'fair' must be a boolean%)", 1, { fair = 1 })
+  end)
+end)
+
+describe("methods called on something else", function ()
+  it("name the expected type", function ()
+    local s = qsem.new(1)
+    assert.error_matches(function () s.acquire({}) end,
+      "bad argument #1 to 'acquire' %(qsem%.Semaphore expected, got table%)")
+    assert.error_matches(function () s.release(nil) end,
+      "bad argument #1 to 'release' %(qsem%.Semaphore expected, got nil%)")
+    local g = s:hold(1)
+    assert.error_matches(function () s.available(g) end,
+      "bad argument #1 to 'available' %(qsem%.Semaphore expected, got qsem%.Guard%)")
+    assert.error_matches(function () g.release(s) end,
+      "bad argument #1 to 'release' %(qsem%.Guard expected, got qsem%.Semaphore%)")
+    g:release()
+  end)
+end)
