@@ -138,64 +138,86 @@ void qsem__free(void *p)
     qsem__free_fn(p);
 }
 
-_Atomic unsigned qsem__fork_gen;
-static pthread_mutex_t qsem__fork_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * fork().  The child has one thread, a copy of the forking one.  To give it
+ * consistent semaphores, every semaphore is in a registry, and an atfork
+ * handler takes the registry lock and then every semaphore's lock before
+ * the fork, so no other thread is half-way through changing a queue when
+ * the memory is copied.  (No thread holding a semaphore's lock ever waits
+ * for another lock of ours, so this order cannot deadlock.)  The parent
+ * then unlocks them all; the child first drops the queued blocked threads,
+ * which do not exist in it, so that it never hands them tokens, and keeps
+ * the async waiters, which belong to the thread that forked.
+ */
+static pthread_mutex_t qsem__registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static qsem_t *qsem__registry;
 static pthread_once_t qsem__fork_once = PTHREAD_ONCE_INIT;
+
+static void qsem__fork_prepare(void)
+{
+    pthread_mutex_lock(&qsem__registry_lock);
+    for (qsem_t *s = qsem__registry; s != NULL; s = s->reg_next)
+        pthread_mutex_lock(&s->lock);
+}
+
+static void qsem__fork_parent(void)
+{
+    for (qsem_t *s = qsem__registry; s != NULL; s = s->reg_next)
+        pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&qsem__registry_lock);
+}
 
 static void qsem__fork_child(void)
 {
-    /* The child has one thread: nobody can hold or be waiting for either lock. */
-    pthread_mutex_init(&qsem__fork_lock, NULL);
-    atomic_fetch_add_explicit(&qsem__fork_gen, 1, memory_order_release);
+    for (qsem_t *s = qsem__registry; s != NULL; s = s->reg_next) {
+        struct qsem__node *node = s->head;
+        while (node != NULL) {
+            struct qsem__node *next = node->next;
+            if (node->notify == NULL)
+                qsem__dequeue(s, node);   /* a thread of the parent */
+            node = next;
+        }
+        s->starving = 0;
+        qsem__dispatch(s);
+        s->nwake = 0;   /* nothing to wake: no blocked thread is left */
+        /* Re-made rather than unlocked: its owner was the parent's thread. */
+        qsem__mutex_init(&s->lock);
+    }
+    pthread_mutex_init(&qsem__registry_lock, NULL);
 }
 
 static void qsem__fork_register(void)
 {
-    if (pthread_atfork(NULL, NULL, qsem__fork_child) != 0)
+    if (pthread_atfork(qsem__fork_prepare, qsem__fork_parent, qsem__fork_child) != 0)
         qsem__fatal("pthread_atfork", ENOMEM);
 }
 
-static void qsem__fork_init(void)
+static void qsem__registry_add(qsem_t *s)
 {
     pthread_once(&qsem__fork_once, qsem__fork_register);
+    pthread_mutex_lock(&qsem__registry_lock);
+    s->reg_prev = NULL;
+    s->reg_next = qsem__registry;
+    if (qsem__registry)
+        qsem__registry->reg_prev = s;
+    qsem__registry = s;
+    pthread_mutex_unlock(&qsem__registry_lock);
 }
 
-/* First touch of s's lock in a forked child: repair it (see qsem__lock). */
-__attribute__((noinline))
-static void qsem__after_fork(qsem_t *s, unsigned gen)
+static void qsem__registry_remove(qsem_t *s)
 {
-    pthread_mutex_lock(&qsem__fork_lock);
-    if (atomic_load_explicit(&s->fork_gen, memory_order_acquire) != gen) {
-        /* No thread of this process holds s->lock yet: they all come here
-         * first.  A copy held by a thread of the parent is reset. */
-        qsem__mutex_init(&s->lock);
-        pthread_mutex_lock(&s->lock);
-        struct qsem__node *node = s->head;
-        while (node != NULL) {
-            struct qsem__node *next = node->next;
-            /* Blocked threads of the parent do not exist here: drop them
-             * without tokens.  Async waiters belong to the thread that
-             * forked, which does exist: they keep their place. */
-            if (node->notify == NULL)
-                qsem__dequeue(s, node);
-            node = next;
-        }
-        s->starving = 0;
-        s->nwake = 0;
-        qsem__dispatch(s);
-        qsem__unlock(s);
-        /* Release MO: the repair happens before any use of the lock that
-         * sees the new generation. */
-        atomic_store_explicit(&s->fork_gen, gen, memory_order_release);
-    }
-    pthread_mutex_unlock(&qsem__fork_lock);
+    pthread_mutex_lock(&qsem__registry_lock);
+    if (s->reg_prev)
+        s->reg_prev->reg_next = s->reg_next;
+    else
+        qsem__registry = s->reg_next;
+    if (s->reg_next)
+        s->reg_next->reg_prev = s->reg_prev;
+    pthread_mutex_unlock(&qsem__registry_lock);
 }
 
 void qsem__lock(qsem_t *s)
 {
-    unsigned gen = atomic_load_explicit(&qsem__fork_gen, memory_order_acquire);
-    if (atomic_load_explicit(&s->fork_gen, memory_order_acquire) != gen)
-        qsem__after_fork(s, gen);
     pthread_mutex_lock(&s->lock);
 }
 
@@ -226,7 +248,6 @@ qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
         errno = EINVAL;
         return NULL;
     }
-    qsem__fork_init();
     qsem_t *s = qsem__calloc(1, sizeof *s);
     if (s == NULL) {
         errno = ENOMEM;
@@ -241,7 +262,7 @@ qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
     atomic_init(&s->closed, 0);
     atomic_init(&s->nwaiting, 0);
     atomic_init(&s->spin, QSEM_SPIN_MIN);
-    atomic_init(&s->fork_gen, atomic_load_explicit(&qsem__fork_gen, memory_order_relaxed));
+    qsem__registry_add(s);
     return s;
 }
 
@@ -266,6 +287,7 @@ void qsem__unpin(qsem_t *s)
      * on every decrement rather than a fence on the last: ThreadSanitizer
      * does not model fences.) */
     if (atomic_fetch_sub_explicit(&s->pins, 1, memory_order_acq_rel) == 1) {
+        qsem__registry_remove(s);
         pthread_mutex_destroy(&s->lock);
         qsem__free(s);
     }

@@ -79,19 +79,13 @@ struct qsem {
     // futex words to wake once the lock is dropped (see qsem__unlock)
     _Atomic uint32_t *wake[QSEM__WAKE_BATCH];
     int nwake;
-    // qsem__fork_gen when the lock and queue were last known good in this process
-    _Atomic unsigned fork_gen;
+    // every semaphore of the process, for the fork() handlers
+    struct qsem *reg_prev, *reg_next;
 };
 
-/* Bumped in the child of every fork(); see qsem__lock(). */
-extern _Atomic unsigned qsem__fork_gen;
-
-/* Take s->lock.  In the child of a fork() it first repairs the semaphore
- * once: the lock may have been held by a thread that does not exist here,
- * and the blocked threads in the queue do not exist either, so they are
- * dropped, never served (docs/design.md, "fork").  qsem__unlock() drops the
- * lock and then wakes the threads the dispatcher served, so that they do
- * not wake up only to find the lock still held. */
+/* Take and drop s->lock.  qsem__unlock() wakes the threads the dispatcher
+ * served only after the lock is dropped, so that they do not wake up only
+ * to find it still held. */
 void qsem__lock(qsem_t *s);
 void qsem__unlock(qsem_t *s);
 
