@@ -5,7 +5,8 @@ PYTHON ?= python3
 BUILD  ?= build
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
-ALL_FRONT_ENDS = -DQSEM_BUILD_BENCH=ON -DQSEM_BUILD_PYTHON=ON -DQSEM_BUILD_LUA=ON -DQSEM_BUILD_SWIG=ON
+ALL_FRONT_ENDS = -DQSEM_BUILD_BENCH=ON -DQSEM_BUILD_PYTHON=ON -DQSEM_BUILD_LUA=ON -DQSEM_BUILD_SWIG=ON \
+                 -DQSEM_BUILD_RELIABILITY=ON
 
 .PHONY: all deps build python demo test test-c test-sanitizers test-pthread bench clean
 
@@ -25,9 +26,10 @@ python: deps
 demo: build python
 	./$(BUILD)/examples/qsem_demo
 	$(PYTHON) examples/python_demo.py
-	cd $(BUILD)/bindings/lua && lua5.4 $(CURDIR)/examples/lua_demo.lua
+	LUA_CPATH_5_4="$(BUILD)/bindings/lua/?.so;;" lua5.4 examples/lua_demo.lua
 
-# Every suite: the full build (C, Python, Lua, SWIG, benchmark smoke test),
+# Every suite: the full build (C, Python, Lua, SWIG, benchmark smoke test,
+# fuzzing for a minute, model checking),
 # then the C suite again under ThreadSanitizer, under ASan+UBSan, and on the
 # portable pthread back end.
 test: build python

@@ -1,0 +1,795 @@
+/*
+ * fuzz_qsem.c: a libFuzzer target for the C core.
+ *
+ * The input is a schedule: a header (mode, number of worker threads, initial
+ * count, maximum) and a list of operations, each addressed to one worker
+ * thread or to the controller.  The controller runs the schedule one step
+ * at a time and, after every step, compares what the semaphore did with a
+ * reference model of the contract:
+ *
+ *   - the exact result of every call, including hostile counts (negative,
+ *     0, QSEM_VALUE_MAX, INT64_MIN, INT64_MAX, max + 1);
+ *   - which queued waiters a release, a timeout or an interruption served,
+ *     against every outcome the dispatcher is allowed (in the default mode
+ *     the starvation bound depends on the clock, so the model enumerates
+ *     which prefix of the queue is "starving" and accepts any of those);
+ *   - token conservation: available() == initial + released - acquired;
+ *   - no lost wake-up: a queued head whose request fits never stays asleep
+ *     (a served waiter that does not return within seconds is a crash);
+ *   - lifetime: the last unref closes, waiters return ECANCELED, and ASan
+ *     sees no use after free and no leak.
+ *
+ * Steps are sequential so that the model stays exact, but the served
+ * threads wake and return concurrently with the controller, and a "burst"
+ * step lets every idle worker race try, timed and release calls against
+ * each other and the queue; after it only conservation and the no-lost-
+ * wake-up invariant are checked, and the model is resynchronised.
+ *
+ * Build: clang -fsanitize=fuzzer,address,undefined with the csrc sources
+ * (tests/fuzz/CMakeLists.txt).  Any contract violation aborts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "qsem.h"
+
+#define MAXT 4
+#define MAXOPS 96
+#define MS INT64_C(1000000)
+/* A served thread, or one whose short timeout expired, must return within
+ * this; much longer than any scheduling delay on a loaded CI machine. */
+#define HANG_NS (10000 * MS)
+
+/* Not SIGUSR1/SIGUSR2: libFuzzer reserves those for its own use. */
+#define INTR_SIG (SIGRTMIN + 1)
+
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        fprintf(stderr, "fuzz_qsem:%d: ", __LINE__);                           \
+        fprintf(stderr, __VA_ARGS__);                                          \
+        fputc('\n', stderr);                                                   \
+        abort();                                                               \
+    } while (0)
+
+#define CHECK_EQ(got, want, what)                                              \
+    do {                                                                       \
+        int64_t g_ = (int64_t)(got), w_ = (int64_t)(want);                     \
+        if (g_ != w_)                                                          \
+            FAIL("%s: got %" PRId64 ", model says %" PRId64, what, g_, w_);    \
+    } while (0)
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_ns(int64_t ns)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* {======================================================================
+** Input decoding
+** ======================================================================= */
+
+struct input {
+    const uint8_t *p;
+    size_t n, i;
+};
+
+static uint8_t next(struct input *in)
+{
+    return in->i < in->n ? in->p[in->i++] : 0;
+}
+
+/* A count for a semaphore whose maximum is `max`: mostly small, often one
+ * of the values that break careless arithmetic. */
+static int64_t decode_count(uint8_t b, int64_t max)
+{
+    switch (b % 16) {
+    case 0:  return -1;
+    case 1:  return INT64_MIN;
+    case 2:  return INT64_MAX;
+    case 3:  return QSEM_VALUE_MAX;
+    case 4:  return 0;
+    case 5:  return max;
+    case 6:  return max + 1;
+    case 7:  return QSEM_VALUE_MAX + 1;
+    case 8:  return max - 1;
+    default: return 1 + (b >> 4) % 4;
+    }
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Worker threads
+** ======================================================================= */
+
+enum op_kind {
+    OP_ACQUIRE,      /* qsem_acquire: may queue */
+    OP_ACQUIRE_INTR, /* qsem_acquire_until(FOREVER, QSEM_INTR): may queue */
+    OP_ACQUIRE_LONG, /* qsem_acquire_for(60 s) or (-1): may queue */
+    OP_ACQUIRE_SHORT,/* qsem_acquire_for(0.2..1 ms): returns by itself */
+    OP_BURST,        /* a few racing calls, see burst_main */
+    OP_QUIT,
+};
+
+struct worker {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    // the posted operation, under mu
+    int posted;
+    enum op_kind kind;
+    int64_t n, arg;
+    uint8_t burst[8];
+    // set by the worker when the operation returned
+    atomic_int done;
+    int result;
+    // a burst's accounting: tokens it took and gave back
+    int64_t b_acq, b_rel;
+    // controller's view: queued in the model
+    int queued;
+    int busy;
+};
+
+struct fuzz {
+    qsem_t *s;
+    int64_t max;
+    int fifo;
+    int nthreads;
+    struct worker w[MAXT];
+    // the model: free tokens, the queue in arrival order, closed
+    int64_t avail;
+    int q[MAXT];
+    int qn;
+    int closed;
+    int handles;
+    // possible values of the core's `starving` bit: bit 0 = may be 0, bit 1 = may be 1
+    unsigned starve;
+    // totals for conservation; unsigned, since they may wrap over a long
+    // schedule of VALUE_MAX-sized calls and only their difference matters
+    uint64_t initial, acquired, released;
+};
+
+static void run_burst(struct fuzz *f, struct worker *w)
+{
+    int64_t held = 0;
+    w->b_acq = w->b_rel = 0;
+    for (int i = 0; i < 8; i++) {
+        uint8_t b = w->burst[i];
+        int64_t n = 1 + (b >> 2) % 3;
+        int r;
+        if (n > f->max) {
+            /* A request that could never be met is refused, racing or not. */
+            if (qsem_try_acquire(f->s, n) != EINVAL || qsem_acquire_for(f->s, n, MS) != EINVAL)
+                FAIL("burst: acquire of %" PRId64 " > max accepted", n);
+            continue;
+        }
+        switch (b & 3) {
+        case 0:
+            r = qsem_try_acquire(f->s, n);
+            if (r != 0 && r != EAGAIN && r != ECANCELED)
+                FAIL("burst try_acquire(%" PRId64 ") gave %d", n, r);
+            if (r == 0)
+                held += n, w->b_acq += n;
+            break;
+        case 1:
+            r = qsem_acquire_for(f->s, n, 100000 + (b >> 4) * 50000);
+            if (r != 0 && r != ETIMEDOUT && r != ECANCELED)
+                FAIL("burst acquire_for(%" PRId64 ") gave %d", n, r);
+            if (r == 0)
+                held += n, w->b_acq += n;
+            break;
+        default:
+            if (held > 0) {
+                int64_t k = held > n ? n : held;
+                r = qsem_release(f->s, k);
+                /* Giving back what this burst took cannot pass the maximum. */
+                if (r != 0)
+                    FAIL("burst release(%" PRId64 ") of held tokens gave %d", k, r);
+                held -= k, w->b_rel += k;
+            }
+            break;
+        }
+    }
+    if (held > 0) {
+        if (qsem_release(f->s, held) != 0)
+            FAIL("burst final release(%" PRId64 ") failed", held);
+        w->b_rel += held;
+    }
+}
+
+struct worker_arg {
+    struct fuzz *f;
+    struct worker *w;
+};
+
+static void *worker_main(void *arg)
+{
+    struct fuzz *f = ((struct worker_arg *)arg)->f;
+    struct worker *w = ((struct worker_arg *)arg)->w;
+    free(arg);
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->posted)
+            pthread_cond_wait(&w->cv, &w->mu);
+        w->posted = 0;
+        enum op_kind kind = w->kind;
+        pthread_mutex_unlock(&w->mu);
+        int r = 0;
+        switch (kind) {
+        case OP_ACQUIRE:       r = qsem_acquire(f->s, w->n); break;
+        case OP_ACQUIRE_INTR:  r = qsem_acquire_until(f->s, w->n, QSEM_FOREVER, QSEM_INTR); break;
+        case OP_ACQUIRE_LONG:  r = qsem_acquire_for(f->s, w->n, w->arg); break;
+        case OP_ACQUIRE_SHORT: r = qsem_acquire_for(f->s, w->n, w->arg); break;
+        case OP_BURST:         run_burst(f, w); break;
+        case OP_QUIT:          return NULL;
+        }
+        w->result = r;
+        /* Release MO: the result is visible to whoever sees `done`. */
+        atomic_store_explicit(&w->done, 1, memory_order_release);
+    }
+}
+
+static void post(struct worker *w, enum op_kind kind, int64_t n, int64_t arg)
+{
+    atomic_store(&w->done, 0);
+    pthread_mutex_lock(&w->mu);
+    w->kind = kind;
+    w->n = n;
+    w->arg = arg;
+    w->posted = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int is_done(struct worker *w)
+{
+    return atomic_load_explicit(&w->done, memory_order_acquire);
+}
+
+static void wait_done(struct worker *w, const char *why)
+{
+    int64_t end = now_ns() + HANG_NS;
+    while (!is_done(w)) {
+        if (now_ns() > end)
+            FAIL("worker still blocked after %" PRId64 " ms: %s", HANG_NS / MS, why);
+        sched_yield();
+        sleep_ns(20000);
+    }
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** The reference model
+** ======================================================================= */
+
+static int valid_count(const struct fuzz *f, int64_t n)
+{
+    return n >= 0 && n <= f->max;
+}
+
+/*
+ * What the dispatcher does to the queue with `avail` tokens when the oldest
+ * `k` queued requests have passed the starvation bound (qsem__dispatch):
+ * the bitmask of served workers, tokens left, and the final `starving`.
+ */
+static unsigned simulate_dispatch(const struct fuzz *f, int k, int64_t *avail_out, int *starving_out)
+{
+    int64_t avail = f->avail;
+    unsigned served = 0;
+    int head = 0;   /* queue index of the oldest unserved request */
+    for (int i = 0; i < f->qn && avail != 0; i++) {
+        int strict = f->fifo || head < k;
+        int64_t n = f->w[f->q[i]].n;
+        if (n <= avail) {
+            avail -= n;
+            served |= 1u << f->q[i];
+            if (i == head) {
+                head++;
+                while (head < f->qn && (served >> f->q[head] & 1))
+                    head++;
+            }
+        } else if (strict) {
+            break;
+        }
+    }
+    while (head < f->qn && (served >> f->q[head] & 1))
+        head++;
+    *avail_out = avail;
+    *starving_out = !f->fifo && head < f->qn && head < k;
+    return served;
+}
+
+static void model_dequeue(struct fuzz *f, int t)
+{
+    int j = 0;
+    for (int i = 0; i < f->qn; i++)
+        if (f->q[i] != t)
+            f->q[j++] = f->q[i];
+    if (j != f->qn - 1)
+        FAIL("model: worker %d was not queued", t);
+    f->qn = j;
+    f->w[t].queued = 0;
+}
+
+/* The core ran the dispatcher (or, if `maybe_none`, perhaps not): find who
+ * it served, check that the outcome is one the contract allows, and bring
+ * the model up to date. */
+static void observe_dispatch(struct fuzz *f, int maybe_none, const char *why)
+{
+    int64_t end = now_ns() + HANG_NS;
+    int64_t still = qsem_waiting(f->s);
+    if (still > f->qn)
+        FAIL("%s: waiting() is %" PRId64 ", model has only %d queued", why, still, f->qn);
+    unsigned served;
+    for (;;) {
+        served = 0;
+        int nserved = 0;
+        for (int i = 0; i < f->qn; i++)
+            if (is_done(&f->w[f->q[i]]))
+                served |= 1u << f->q[i], nserved++;
+        if (nserved == f->qn - still)
+            break;
+        if (nserved > f->qn - still)
+            FAIL("%s: %d waiters returned but waiting() is %" PRId64, why, nserved, still);
+        if (now_ns() > end)
+            FAIL("%s: %" PRId64 " waiters dequeued but only %d returned (lost wake-up)",
+                 why, f->qn - still, nserved);
+        sleep_ns(20000);
+    }
+
+    unsigned starve = 0;
+    int64_t avail = 0;
+    int ok = 0;
+    for (int k = 0; k <= (f->fifo ? 0 : f->qn); k++) {
+        int64_t a;
+        int st;
+        if (simulate_dispatch(f, k, &a, &st) == served) {
+            ok = 1;
+            avail = a;
+            starve |= 1u << st;
+        }
+    }
+    if (maybe_none && served == 0) {
+        ok = 1;
+        avail = f->avail;
+        starve |= f->starve;
+    }
+    if (!ok) {
+        fprintf(stderr, "queue (oldest first), avail %" PRId64 ", fifo %d:", f->avail, f->fifo);
+        for (int i = 0; i < f->qn; i++)
+            fprintf(stderr, " w%d:n=%" PRId64, f->q[i], f->w[f->q[i]].n);
+        FAIL("\n%s: served set 0x%x is no outcome the dispatcher allows", why, served);
+    }
+    for (int t = 0; t < f->nthreads; t++) {
+        if (!(served >> t & 1))
+            continue;
+        CHECK_EQ(f->w[t].result, 0, "result of a served waiter");
+        f->acquired += f->w[t].n;
+        f->w[t].busy = 0;
+        model_dequeue(f, t);
+    }
+    f->avail = avail;
+    f->starve = f->qn == 0 ? 1u : starve;
+}
+
+/* A newcomer for n tokens (valid, > 0, open semaphore): 1 if it must take
+ * them at once, 0 if it must queue, -1 if either is allowed. */
+static int newcomer_gets(struct fuzz *f, int64_t n)
+{
+    if (n > f->avail)
+        return 0;
+    if (f->qn == 0)
+        return 1;
+    if (f->fifo)
+        return 0;
+    if (f->starve == 1u)    /* starving is known to be 0 */
+        return 1;
+    if (f->starve == 2u)
+        return 0;
+    return -1;
+}
+
+/* A successful take by a newcomer when the queue was not empty tells the
+ * model that `starving` was 0; a refusal with tokens free, that it was 1. */
+static void learn_starving(struct fuzz *f, int64_t n, int took)
+{
+    if (!f->fifo && f->qn > 0 && n <= f->avail)
+        f->starve = took ? 1u : 2u;
+}
+
+static void check_state(struct fuzz *f, const char *why)
+{
+    CHECK_EQ(qsem_available(f->s), f->avail, why);
+    CHECK_EQ(qsem_waiting(f->s), f->qn, why);
+    CHECK_EQ(qsem_is_closed(f->s), f->closed, why);
+    /* Token conservation (CONTRACT "Token conservation"). */
+    if ((uint64_t)f->avail != f->initial + f->released - f->acquired)
+        FAIL("%s: conservation: available %" PRId64 " != initial + released - acquired", why, f->avail);
+    /* No lost wake-up: the head is served whenever its request fits. */
+    if (f->qn > 0 && f->w[f->q[0]].n <= f->avail)
+        FAIL("%s: head waiter wants %" PRId64 " and %" PRId64 " are free", why,
+             f->w[f->q[0]].n, f->avail);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Steps
+** ======================================================================= */
+
+/* Expected result of an acquire that returns without queueing, or -1 if
+ * the request is valid and may queue. */
+static int quick_result(struct fuzz *f, int64_t n)
+{
+    if (!valid_count(f, n))
+        return EINVAL;
+    if (n == 0 || f->closed)
+        return f->closed ? ECANCELED : 0;
+    return -1;
+}
+
+static struct worker *idle_worker(struct fuzz *f, int t)
+{
+    for (int i = 0; i < f->nthreads; i++) {
+        struct worker *w = &f->w[(t + i) % f->nthreads];
+        if (!w->busy)
+            return w;
+    }
+    return NULL;
+}
+
+/* Start a wait that may queue on an idle worker; return once it either
+ * returned or is in the queue. */
+static void step_blocking(struct fuzz *f, int t, enum op_kind kind, int64_t n, int64_t arg)
+{
+    struct worker *w = idle_worker(f, t);
+    if (w == NULL)
+        return;
+    int id = (int)(w - f->w);
+    int quick = quick_result(f, n);
+    int gets = quick < 0 ? newcomer_gets(f, n) : 1;
+    post(w, kind, n, arg);
+    int64_t end = now_ns() + HANG_NS;
+    for (;;) {
+        if (is_done(w)) {
+            if (quick >= 0) {
+                CHECK_EQ(w->result, quick, "acquire that needs no wait");
+                return;
+            }
+            if (gets == 0)
+                FAIL("worker %d took %" PRId64 " tokens it had to queue for (result %d)",
+                     id, n, w->result);
+            CHECK_EQ(w->result, 0, "acquire whose tokens were free");
+            learn_starving(f, n, 1);
+            f->avail -= n;
+            f->acquired += n;
+            return;
+        }
+        if (qsem_waiting(f->s) == f->qn + 1)
+            break;
+        if (now_ns() > end)
+            FAIL("worker %d neither returned nor queued", id);
+        sleep_ns(10000);
+    }
+    if (quick >= 0 || gets == 1)
+        FAIL("worker %d queued for %" PRId64 " tokens with %" PRId64 " free", id, n, f->avail);
+    learn_starving(f, n, 0);
+    w->busy = 1;
+    w->queued = 1;
+    f->q[f->qn++] = id;
+}
+
+/* A wait with a short timeout: it returns by itself, taking the tokens or
+ * timing out; a timed-out waiter that had queued ran the dispatcher. */
+static void step_short(struct fuzz *f, int t, int64_t n, int64_t timeout)
+{
+    struct worker *w = idle_worker(f, t);
+    if (w == NULL)
+        return;
+    int quick = quick_result(f, n);
+    int gets = quick < 0 ? newcomer_gets(f, n) : 1;
+    post(w, OP_ACQUIRE_SHORT, n, timeout);
+    wait_done(w, "short timed wait");
+    if (quick >= 0) {
+        CHECK_EQ(w->result, quick, "short wait that needs no wait");
+        return;
+    }
+    if (w->result == 0) {
+        if (gets == 0)
+            FAIL("short wait took %" PRId64 " tokens it had to queue for", n);
+        learn_starving(f, n, 1);
+        f->avail -= n;
+        f->acquired += n;
+        return;
+    }
+    CHECK_EQ(w->result, ETIMEDOUT, "short wait");
+    if (gets == 1)
+        FAIL("short wait timed out with %" PRId64 " of %" PRId64 " free", n, f->avail);
+    learn_starving(f, n, 0);
+    /* It may have queued and withdrawn, which runs the dispatcher. */
+    observe_dispatch(f, 1, "withdraw after timeout");
+}
+
+static void step_try(struct fuzz *f, int64_t n, int via_until)
+{
+    int quick = quick_result(f, n);
+    int gets = quick < 0 ? newcomer_gets(f, n) : 1;
+    int r = via_until ? qsem_acquire_until(f->s, n, via_until == 1 ? 0 : INT64_MIN, 0)
+                      : qsem_try_acquire(f->s, n);
+    if (quick >= 0) {
+        CHECK_EQ(r, quick, "try with a count that needs no wait");
+        return;
+    }
+    if (r == 0) {
+        if (gets == 0)
+            FAIL("try took %" PRId64 " tokens with %" PRId64 " free, %d queued", n, f->avail, f->qn);
+        learn_starving(f, n, 1);
+        f->avail -= n;
+        f->acquired += n;
+        return;
+    }
+    CHECK_EQ(r, via_until ? ETIMEDOUT : EAGAIN, "failed try");
+    if (gets == 1)
+        FAIL("try failed with %" PRId64 " of %" PRId64 " free", n, f->avail);
+    learn_starving(f, n, 0);
+}
+
+static void step_release(struct fuzz *f, int64_t n)
+{
+    int want;
+    if (n < 0)
+        want = EINVAL;
+    else if (n > f->max - f->avail)
+        want = EOVERFLOW;
+    else
+        want = 0;
+    int r = qsem_release(f->s, n);
+    CHECK_EQ(r, want, "release");
+    if (r != 0 || n == 0)
+        return;
+    f->avail += n;
+    f->released += n;
+    observe_dispatch(f, 0, "release");
+}
+
+static void step_interrupt(struct fuzz *f, int t)
+{
+    struct worker *w = &f->w[t % f->nthreads];
+    if (!w->queued)
+        return;
+    int id = (int)(w - f->w);
+    if (w->kind != OP_ACQUIRE_INTR) {
+        /* A handler that runs in an ordinary wait is a spurious wake-up:
+         * the wait goes on. */
+        pthread_kill(w->tid, INTR_SIG);
+        sleep_ns(300000);
+        if (is_done(w))
+            FAIL("worker %d left its wait after a signal (result %d)", id, w->result);
+        CHECK_EQ(qsem_waiting(f->s), f->qn, "waiting() after a signal");
+        return;
+    }
+    /* A signal that lands before the thread sleeps is not seen by the
+     * wait; keep sending until the wait ends. */
+    int64_t end = now_ns() + HANG_NS;
+    while (!is_done(w)) {
+        pthread_kill(w->tid, INTR_SIG);
+        if (now_ns() > end)
+            FAIL("worker %d ignores signals in a QSEM_INTR wait", id);
+        sleep_ns(200000);
+    }
+    CHECK_EQ(w->result, EINTR, "interrupted wait");
+    w->busy = 0;
+    model_dequeue(f, id);
+    observe_dispatch(f, 0, "withdraw after EINTR");
+}
+
+static void close_all(struct fuzz *f, const char *why)
+{
+    for (int i = 0; i < f->qn; i++) {
+        struct worker *w = &f->w[f->q[i]];
+        wait_done(w, why);
+        CHECK_EQ(w->result, ECANCELED, "waiter woken by close");
+        w->busy = 0;
+        w->queued = 0;
+    }
+    f->qn = 0;
+    f->closed = 1;
+    f->starve = 1u;
+}
+
+/* Every idle worker runs a few racing calls at once. */
+static void step_burst(struct fuzz *f, struct input *in)
+{
+    int used[MAXT] = {0};
+    int64_t qbefore = f->qn;
+    for (int t = 0; t < f->nthreads; t++) {
+        struct worker *w = &f->w[t];
+        if (w->busy)
+            continue;
+        for (int i = 0; i < 8; i++)
+            w->burst[i] = next(in);
+        used[t] = 1;
+        post(w, OP_BURST, 0, 0);
+    }
+    int64_t acq = 0, rel = 0;
+    for (int t = 0; t < f->nthreads; t++) {
+        if (!used[t])
+            continue;
+        wait_done(&f->w[t], "burst");
+        acq += f->w[t].b_acq;
+        rel += f->w[t].b_rel;
+    }
+    f->acquired += (uint64_t)acq;
+    f->released += (uint64_t)rel;
+    f->avail += rel - acq;
+    /* Queued waiters that the burst's releases served. */
+    int64_t end = now_ns() + HANG_NS;
+    for (;;) {
+        int64_t still = qsem_waiting(f->s);
+        int n = 0;
+        for (int i = 0; i < f->qn; i++)
+            n += is_done(&f->w[f->q[i]]);
+        if (n == qbefore - still)
+            break;
+        if (now_ns() > end)
+            FAIL("burst: %" PRId64 " waiters dequeued, %d returned", qbefore - still, n);
+        sleep_ns(20000);
+    }
+    for (int i = f->qn - 1; i >= 0; i--) {
+        int t = f->q[i];
+        if (!is_done(&f->w[t]))
+            continue;
+        CHECK_EQ(f->w[t].result, 0, "waiter served during a burst");
+        f->acquired += f->w[t].n;
+        f->avail -= f->w[t].n;
+        f->w[t].busy = 0;
+        model_dequeue(f, t);
+    }
+    /* Who is starving now depends on timing the model does not see. */
+    f->starve = f->qn == 0 ? 1u : 3u;
+}
+
+/* }====================================================================== */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: the harder case for the futex wait (see qsem_futex.c). */
+    sigaction(INTR_SIG, &sa, NULL);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct input in = { data, size, 0 };
+    static struct fuzz f;   /* large; one input at a time */
+    memset(&f, 0, sizeof f);
+
+    uint8_t h = next(&in);
+    f.fifo = h & 1;
+    f.nthreads = 2 + (h >> 1) % (MAXT - 1);
+    uint8_t bmax = next(&in), binit = next(&in);
+    int64_t max = (bmax & 0x80) ? decode_count(bmax, QSEM_VALUE_MAX) : bmax % 9;
+    int64_t initial = (binit & 0x80) ? decode_count(binit, max) : binit % 9;
+    unsigned flags = (h & 0xF0) == 0xF0 ? 0x2u : (f.fifo ? QSEM_FIFO : 0);
+
+    errno = 0;
+    f.s = qsem_new(initial, max, flags);
+    int bad = initial < 0 || max < initial || max > QSEM_VALUE_MAX || (flags & ~QSEM_FIFO);
+    if (bad) {
+        if (f.s != NULL)
+            FAIL("qsem_new(%" PRId64 ", %" PRId64 ", %u) accepted bad arguments", initial, max, flags);
+        CHECK_EQ(errno, EINVAL, "qsem_new errno");
+        return 0;
+    }
+    if (f.s == NULL)
+        FAIL("qsem_new(%" PRId64 ", %" PRId64 ", %u) failed: %d", initial, max, flags, errno);
+    CHECK_EQ(qsem_max(f.s), max, "qsem_max");
+    f.max = max;
+    f.avail = initial;
+    f.initial = (uint64_t)initial;
+    f.handles = 1;
+    f.starve = 1u;
+
+    for (int t = 0; t < f.nthreads; t++) {
+        struct worker *w = &f.w[t];
+        pthread_mutex_init(&w->mu, NULL);
+        pthread_cond_init(&w->cv, NULL);
+        struct worker_arg *a = malloc(sizeof *a);
+        a->f = &f;
+        a->w = w;
+        if (pthread_create(&w->tid, NULL, worker_main, a) != 0)
+            FAIL("pthread_create");
+    }
+
+    int gone = 0;   /* the last handle was dropped: s may be freed */
+    for (int step = 0; step < MAXOPS && in.i < in.n && !gone; step++) {
+        uint8_t op = next(&in);
+        int t = op >> 4;
+        int64_t n = decode_count(next(&in), f.max);
+        switch ((op & 15) % 14) {
+        case 0:  step_blocking(&f, t, OP_ACQUIRE, n, 0); break;
+        case 1:  step_blocking(&f, t, OP_ACQUIRE_INTR, n, 0); break;
+        case 2:  step_blocking(&f, t, OP_ACQUIRE_LONG, n, (t & 1) ? -1 : 60000 * MS); break;
+        case 3:  step_short(&f, t, n, (t & 1) ? 0 : 200000 + (t >> 1) * 400000); break;
+        case 4:  step_try(&f, n, 0); break;
+        case 5:  step_try(&f, n, 1 + (t & 1)); break;
+        case 6:
+        case 7:  step_release(&f, n); break;
+        case 8:  step_interrupt(&f, t); break;
+        case 9:
+            if ((t & 3) == 0) {
+                CHECK_EQ(qsem_close(f.s), 0, "close");
+                close_all(&f, "close");
+            }
+            break;
+        case 10:
+            CHECK_EQ((intptr_t)qsem_ref(f.s), (intptr_t)f.s, "qsem_ref");
+            f.handles++;
+            break;
+        case 11:
+            if (f.handles == 1) {
+                /* The last handle: closes; memory stays until the waiters return. */
+                qsem_unref(f.s);
+                close_all(&f, "last unref");
+                gone = 1;
+            } else {
+                qsem_unref(f.s);
+                f.handles--;
+            }
+            break;
+        case 12: {
+            /* Flags nobody defined are refused before anything else. */
+            int r = qsem_acquire_until(f.s, n, QSEM_FOREVER, 0x2u << (t & 3));
+            CHECK_EQ(r, EINVAL, "acquire_until with unknown flags");
+            break;
+        }
+        case 13: step_burst(&f, &in); break;
+        }
+        if (!gone)
+            check_state(&f, "after a step");
+    }
+
+    if (!gone) {
+        check_state(&f, "end of schedule");
+        while (f.handles-- > 1)
+            qsem_unref(f.s);
+        qsem_unref(f.s);
+        close_all(&f, "final unref");
+    }
+    for (int t = 0; t < f.nthreads; t++) {
+        post(&f.w[t], OP_QUIT, 0, 0);
+        pthread_join(f.w[t].tid, NULL);
+        pthread_mutex_destroy(&f.w[t].mu);
+        pthread_cond_destroy(&f.w[t].cv);
+    }
+    return 0;
+}
