@@ -55,6 +55,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <time.h>
 
 #include "qsem_internal.h"
@@ -487,32 +488,45 @@ static inline void qsem__cpu_relax(void)
 /*
  * Spin briefly before sleeping: a release from another core often comes
  * within a microsecond or two, far sooner than a sleep and a wake-up.  The
- * budget adapts per semaphore: it doubles when a spin succeeds and halves
- * when it fails, so threads that share one core (where the releaser cannot
- * run while we spin) soon stop spinning, and threads on different cores
- * keep handing tokens over without a system call.
+ * pause budget adapts per semaphore: it doubles when a spin succeeds and
+ * halves when it fails, so threads that keep missing soon stop burning
+ * cycles.  Then a few sched_yield()s: when the releaser shares our core (2
+ * cores, more threads), yielding lets it run now, which is much cheaper
+ * than a futex sleep and wake-up; when nobody else is runnable each costs
+ * one short system call.  Spinners barge like any newcomer in the default
+ * mode, so only NOBARGE stops them (and a queue in FIFO mode).
  */
+static int qsem__try_for_a_while(qsem_t *s, int64_t n, uint64_t block)
+{
+    uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+    if (st & block)
+        return -1;   /* give up: join the queue */
+    return (int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n);
+}
+
 static int qsem__spin(qsem_t *s, int64_t n)
 {
-    uint64_t block = QSEM__NOBARGE | QSEM__WAITERS;
+    uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
     int budget = atomic_load_explicit(&s->spin, memory_order_relaxed);
+    int r = 0;
     if (budget < QSEM_SPIN_MIN)
         budget = QSEM_SPIN_MIN;
-    for (int i = 0; i < budget; i++) {
+    for (int i = 0; i < budget && r == 0; i++) {
         qsem__cpu_relax();
-        uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
-        /* Somebody queued or starving: join the queue instead of racing it. */
-        if (st & block)
-            break;
-        if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
-            int more = budget * 2 > QSEM_SPIN_MAX ? QSEM_SPIN_MAX : budget * 2;
-            /* Relaxed MO: a hint; a lost update only skews the next spin. */
-            atomic_store_explicit(&s->spin, more, memory_order_relaxed);
-            return 1;
-        }
+        r = qsem__try_for_a_while(s, n, block);
+    }
+    /* Relaxed MO for the budget: a hint; a lost update only skews a spin. */
+    if (r == 1) {
+        atomic_store_explicit(&s->spin, budget * 2 > QSEM_SPIN_MAX ? QSEM_SPIN_MAX : budget * 2,
+                              memory_order_relaxed);
+        return 1;
     }
     atomic_store_explicit(&s->spin, budget / 2, memory_order_relaxed);
-    return 0;
+    for (int i = 0; i < QSEM_SPIN_YIELDS && r == 0; i++) {
+        sched_yield();
+        r = qsem__try_for_a_while(s, n, block);
+    }
+    return r == 1;
 }
 
 __attribute__((noinline))

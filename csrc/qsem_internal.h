@@ -30,6 +30,10 @@
 #endif
 /* The shortest: a failed spin still probes, so the budget can grow back. */
 #define QSEM_SPIN_MIN 4
+/* Then this many sched_yield()s, for a releaser that shares our core. */
+#if !defined(QSEM_SPIN_YIELDS)
+#define QSEM_SPIN_YIELDS 4
+#endif
 
 /* Wake-ups a dispatcher may hold back until it has dropped the lock. */
 #define QSEM__WAKE_BATCH 8
