@@ -73,10 +73,14 @@ static void qsem__resolve(qsem_t *s, struct qsem__node *node, int result)
 
     node->result = result;
     /* Release MO: the result, and the tokens taken for this request, must be
-     * visible to the thread that sees `pending` go to 0. */
-    atomic_store_explicit(pending, 0, memory_order_release);
+     * visible to the thread that sees `pending` go to 0.  The old value says
+     * whether that thread went to sleep (QSEM__ASLEEP) or is still looking
+     * (QSEM__AWAKE), in which case it needs no system call to notice. */
+    uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
     if (notify)
         notify(arg);
+    else if (was != QSEM__ASLEEP)
+        return;
     else if (!qsem__unpark_needs_lock && s->nwake < QSEM__WAKE_BATCH)
         s->wake[s->nwake++] = pending;   /* woken by qsem__unlock() */
     else
@@ -328,7 +332,7 @@ int qsem__take(qsem_t *s, int64_t n)
 void qsem__enqueue(qsem_t *s, struct qsem__node *node)
 {
     node->queued_at = (s->flags & QSEM_FIFO) ? 0 : qsem_now_ns();
-    atomic_store_explicit(&node->pending, 1, memory_order_relaxed);
+    atomic_store_explicit(&node->pending, QSEM__AWAKE, memory_order_relaxed);
     node->next = NULL;
     node->prev = s->tail;
     if (s->tail)
@@ -486,47 +490,51 @@ static inline void qsem__cpu_relax(void)
 }
 
 /*
- * Spin briefly before sleeping: a release from another core often comes
- * within a microsecond or two, far sooner than a sleep and a wake-up.  The
- * pause budget adapts per semaphore: it doubles when a spin succeeds and
- * halves when it fails, so threads that keep missing soon stop burning
- * cycles.  Then a few sched_yield()s: when the releaser shares our core (2
- * cores, more threads), yielding lets it run now, which is much cheaper
- * than a futex sleep and wake-up; when nobody else is runnable each costs
- * one short system call.  Spinners barge like any newcomer in the default
- * mode, so only NOBARGE stops them (and a queue in FIFO mode).
+ * Spin briefly before queueing: a release from another core often comes
+ * within a microsecond or two, sooner than it takes to queue.  The budget
+ * adapts per semaphore: it doubles when a spin succeeds and halves when it
+ * fails, so threads that keep missing soon stop burning cycles.  Spinners
+ * barge like any newcomer in the default mode, so only NOBARGE stops them
+ * (and a queue, in FIFO mode).
  */
-static int qsem__try_for_a_while(qsem_t *s, int64_t n, uint64_t block)
-{
-    uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
-    if (st & block)
-        return -1;   /* give up: join the queue */
-    return (int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n);
-}
-
 static int qsem__spin(qsem_t *s, int64_t n)
 {
     uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
     int budget = atomic_load_explicit(&s->spin, memory_order_relaxed);
-    int r = 0;
     if (budget < QSEM_SPIN_MIN)
         budget = QSEM_SPIN_MIN;
-    for (int i = 0; i < budget && r == 0; i++) {
+    for (int i = 0; i < budget; i++) {
         qsem__cpu_relax();
-        r = qsem__try_for_a_while(s, n, block);
-    }
-    /* Relaxed MO for the budget: a hint; a lost update only skews a spin. */
-    if (r == 1) {
-        atomic_store_explicit(&s->spin, budget * 2 > QSEM_SPIN_MAX ? QSEM_SPIN_MAX : budget * 2,
-                              memory_order_relaxed);
-        return 1;
+        uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+        if (st & block)
+            break;
+        if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
+            /* Relaxed MO: a hint; a lost update only skews the next spin. */
+            atomic_store_explicit(&s->spin, budget * 2 > QSEM_SPIN_MAX ? QSEM_SPIN_MAX : budget * 2,
+                                  memory_order_relaxed);
+            return 1;
+        }
     }
     atomic_store_explicit(&s->spin, budget / 2, memory_order_relaxed);
-    for (int i = 0; i < QSEM_SPIN_YIELDS && r == 0; i++) {
+    return 0;
+}
+
+/*
+ * Once queued, yield a few times before going to sleep.  The queue place is
+ * already held, so this costs no fairness; when the releaser shares our
+ * core (2 cores, more threads) it lets it run at once, and the dispatcher
+ * then finds us awake and hands the tokens over without any system call on
+ * either side.  When nobody else is runnable each yield is one short call.
+ * 1 if resolved meanwhile.
+ */
+static int qsem__linger(struct qsem__node *node)
+{
+    for (int i = 0; i < QSEM_SPIN_YIELDS; i++) {
         sched_yield();
-        r = qsem__try_for_a_while(s, n, block);
+        if (atomic_load_explicit(&node->pending, memory_order_acquire) == 0)
+            return 1;
     }
-    return r == 1;
+    return 0;
 }
 
 __attribute__((noinline))
@@ -558,10 +566,18 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
     qsem__enqueue(s, &node);
     qsem__sync_flags(s);
     qsem__unlock(s);
+    (void)qsem__linger(&node);   /* the loop below looks at `pending` again */
 
     for (;;) {
         /* Acquire MO pairs with qsem__resolve(): the result and the tokens. */
-        if (atomic_load_explicit(&node.pending, memory_order_acquire) == 0) {
+        uint32_t cur = atomic_load_explicit(&node.pending, memory_order_acquire);
+        if (cur == QSEM__AWAKE &&
+            !atomic_compare_exchange_strong_explicit(&node.pending, &cur, QSEM__ASLEEP,
+                                                     memory_order_acquire, memory_order_acquire)) {
+            /* Resolved just now: from here on the dispatcher will not wake us
+             * (it saw AWAKE), and `cur` is 0. */
+        }
+        if (cur == 0) {
             if (qsem__unpark_needs_lock) {
                 /* The waker may still be touching this thread's wake-up
                  * channel; it does so only under the lock. */

@@ -3,11 +3,14 @@
  * `pending` word of its own queue node, so a release wakes exactly the
  * threads it served and nobody else.
  *
- * Protocol.  The thread sleeps with FUTEX_WAIT_BITSET while `pending` is 1;
- * the dispatcher stores 0 (release MO, see qsem.c) and then calls
- * FUTEX_WAKE on the word.  If the store comes first the wait returns EAGAIN
- * at once, so no wake-up is lost between the thread's last look at the word
- * and its sleep.  The wake may reach a word whose thread has already seen 0
+ * Protocol.  A queued thread that decides to sleep first turns its `pending`
+ * word from QSEM__AWAKE to QSEM__ASLEEP with a CAS, then sleeps with
+ * FUTEX_WAIT_BITSET while the word is QSEM__ASLEEP.  The dispatcher swaps
+ * the word to 0 (release MO, see qsem.c) and calls FUTEX_WAKE only if it
+ * was QSEM__ASLEEP: a thread still awake sees the 0 by itself, and no
+ * system call is made on either side.  If the swap comes first the CAS or
+ * the wait (EAGAIN) fails at once, so no wake-up is lost between the
+ * thread's last look at the word and its sleep.  The wake may reach a word whose thread has already seen 0
  * and returned; the kernel then wakes nobody, or a later sleeper at the
  * same address spuriously, and all our sleepers look at their word again.
  *
@@ -60,11 +63,11 @@ int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)
         tsp = &ts;
     }
     long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
-                     1, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+                     QSEM__ASLEEP, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
     if (r == 0)
         return 0;
     switch (errno) {
-    case EAGAIN:      /* `pending` was no longer 1: look again */
+    case EAGAIN:      /* `pending` was no longer QSEM__ASLEEP: look again */
         return 0;
     case EINTR:       /* a handler ran; the deadline is absolute, so a resumed wait keeps it */
         return (flags & QSEM_INTR) ? EINTR : 0;

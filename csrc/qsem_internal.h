@@ -30,10 +30,15 @@
 #endif
 /* The shortest: a failed spin still probes, so the budget can grow back. */
 #define QSEM_SPIN_MIN 4
-/* Then this many sched_yield()s, for a releaser that shares our core. */
+/* Once queued, this many sched_yield()s before sleeping (qsem__linger). */
 #if !defined(QSEM_SPIN_YIELDS)
 #define QSEM_SPIN_YIELDS 4
 #endif
+
+/* A queued node's `pending`: its thread is still looking (or it is an async
+ * waiter), or its thread has gone to sleep and must be woken. */
+#define QSEM__AWAKE 1u
+#define QSEM__ASLEEP 2u
 
 /* Wake-ups a dispatcher may hold back until it has dropped the lock. */
 #define QSEM__WAKE_BATCH 8
@@ -49,7 +54,8 @@ struct qsem__node {
     // async waiters: called when resolved; NULL for a blocked thread
     qsem_notify_fn *notify;
     void *arg;
-    // 1 while queued, 0 once resolved; the futex word of a blocked thread
+    // QSEM__AWAKE or QSEM__ASLEEP while queued, 0 once resolved; the futex
+    // word of a blocked thread
     _Atomic uint32_t pending;
     // outcome, written before `pending` is cleared: 0 (granted) or ECANCELED
     int result;
@@ -139,7 +145,8 @@ void qsem__sync_flags(qsem_t *s);
 void qsem__give_back(qsem_t *s, int64_t n);
 
 /*
- * The wait back end.  qsem__park() sleeps while node->pending is 1, until
+ * The wait back end.  qsem__park() sleeps while node->pending is
+ * QSEM__ASLEEP, until
  * deadline_ns (QSEM_FOREVER: none).  It returns 0 when woken or for no
  * reason (the caller looks at `pending` again), ETIMEDOUT once the deadline
  * has passed, EINTR when a signal handler ran (reported only with

@@ -5,7 +5,8 @@
  * Each thread that ever blocks gets a pipe of its own, made on first use
  * and closed when the thread exits.  It sleeps in poll() on the read end;
  * the dispatcher writes one byte to the write end after clearing the
- * node's `pending` word.  poll() rather than a condition variable because
+ * node's `pending` word, if the thread had said it was going to sleep
+ * (QSEM__ASLEEP, see qsem_futex.c for the protocol).  poll() rather than a condition variable because
  * POSIX forbids pthread_cond_wait() from reporting EINTR, and QSEM_INTR
  * needs to see signal handlers (CONTRACT CWE-691); poll() is also never
  * restarted after a handler, whatever SA_RESTART says.

@@ -39,33 +39,33 @@
  * quoted, so that a change to the C code shows here, and `check_anchors.sh
  * --fix` renumbers lines that only moved.
  *
- * @anchor try_fast      qsem.c:435       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor try_fast      qsem.c:438       if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
- * @anchor spin          qsem.c:509       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor spin          qsem.c:504       return (int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n);
- * @anchor last_try_call qsem.c:554       if (qsem__last_try(s, n)) {
- * @anchor last_try      qsem.c:462       if (qsem__must_queue(s))
- * @anchor last_try      qsem.c:464       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
- * @anchor last_try      qsem.c:465       if (!qsem__take(s, n))
- * @anchor must_queue    qsem.c:358       return s->head != NULL && ((s->flags & QSEM_FIFO) || s->starving);
- * @anchor enqueue       qsem.c:558       qsem__enqueue(s, &node);
- * @anchor park          qsem.c:574       err = qsem__park(&node, deadline_ns, flags);
- * @anchor cancel_check  qsem.c:580       /* Resolved at the same moment: the tokens are ours (CONTRACT:
- * @anchor withdraw      qsem.c:584       qsem__withdraw(s, &node);
- * @anchor withdraw      qsem.c:472      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
- * @anchor release_cas   qsem.c:655       if (n > s->max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:659       } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:661       if (old & QSEM__WAITERS)
- * @anchor dispatch      qsem.c:395       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
- * @anchor dispatch      qsem.c:397       if (qsem__take(s, node->n)) {
- * @anchor dispatch      qsem.c:400       } else if (fifo || qsem__head_starving(s, &now)) {
- * @anchor dispatch      qsem.c:408       s->starving = qsem__head_starving(s, &now);
- * @anchor head_starving qsem.c:386       qsem__lazy_now(now) - s->head->queued_at >= QSEM_STARVE_NS;
- * @anchor resolve       qsem.c:77        atomic_store_explicit(pending, 0, memory_order_release);
- * @anchor sync_flags    qsem.c:363       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:672       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:676       qsem__resolve(s, node, ECANCELED);
- * @anchor futex_park    qsem_futex.c:62  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+ * @anchor try_fast      qsem.c:439       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor try_fast      qsem.c:442       if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+ * @anchor spin          qsem.c:502       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor spin          qsem.c:511       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
+ * @anchor last_try_call qsem.c:562       if (qsem__last_try(s, n)) {
+ * @anchor last_try      qsem.c:466       if (qsem__must_queue(s))
+ * @anchor last_try      qsem.c:468       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+ * @anchor last_try      qsem.c:469       if (!qsem__take(s, n))
+ * @anchor must_queue    qsem.c:362       return s->head != NULL && ((s->flags & QSEM_FIFO) || s->starving);
+ * @anchor enqueue       qsem.c:566       qsem__enqueue(s, &node);
+ * @anchor park          qsem.c:590       err = qsem__park(&node, deadline_ns, flags);
+ * @anchor cancel_check  qsem.c:596       /* Resolved at the same moment: the tokens are ours (CONTRACT:
+ * @anchor withdraw      qsem.c:600       qsem__withdraw(s, &node);
+ * @anchor withdraw      qsem.c:476      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+ * @anchor release_cas   qsem.c:671       if (n > s->max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:675       } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:677       if (old & QSEM__WAITERS)
+ * @anchor dispatch      qsem.c:399       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
+ * @anchor dispatch      qsem.c:401       if (qsem__take(s, node->n)) {
+ * @anchor dispatch      qsem.c:404       } else if (fifo || qsem__head_starving(s, &now)) {
+ * @anchor dispatch      qsem.c:412       s->starving = qsem__head_starving(s, &now);
+ * @anchor head_starving qsem.c:390       qsem__lazy_now(now) - s->head->queued_at >= QSEM_STARVE_NS;
+ * @anchor resolve       qsem.c:79        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
+ * @anchor sync_flags    qsem.c:367       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
+ * @anchor close         qsem.c:688       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:692       qsem__resolve(s, node, ECANCELED);
+ * @anchor futex_park    qsem_futex.c:65  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
  * step here: RMWs on one word are totally ordered, and a CAS loop that
@@ -74,8 +74,10 @@
  * its own lock, so a wake between the last check and the sleep is not lost.
  * Spurious wake-ups only repeat the loop and are left out.  The core
  * defers the FUTEX_WAKE itself until after the lock is dropped
- * (qsem__unlock); only the store of 0 to `pending`, made under the lock,
- * matters to the protocol, and the model has the waiter leave on that.
+ * (qsem__unlock), and skips it when the waiter is still awake (lingering
+ * in qsem__linger, pending == QSEM__AWAKE); only the swap of `pending` to
+ * 0, made under the lock, matters to the protocol, and the model has the
+ * waiter leave on that.
  */
 
 #ifdef FIFO
@@ -252,8 +254,8 @@ proctype acquirer(byte me; byte n)
     :: cancellable = 0
     :: cancellable = 1
     fi;
-    /* qsem__spin (pauses, then yields): the fast path's rule, tried at
-     * some later moment; one attempt stands for all of them. */
+    /* qsem__spin: the fast path's rule, tried at some later moment; one
+     * attempt stands for all of them. */
     atomic {
         if
         :: !NOBARGE && !(FIFO_ && WAITERS) && value >= n ->
