@@ -1,0 +1,3 @@
+module qsem
+
+go 1.19

@@ -1,0 +1,225 @@
+# The Perl front end (SWIG): die messages for errors, false for timeouts,
+# ithreads sharing one semaphore, and handle lifetime across thread clones.
+use strict;
+use warnings;
+use threads;
+use Time::HiRes qw(time sleep);
+use Test::More;
+
+use qsem;
+
+# Generous bound for anything that should happen "soon": two noisy cores.
+my $SLACK = 5;
+
+sub await_waiters {
+    my ($sem, $n) = @_;
+    my $deadline = time + $SLACK;
+    while ($sem->waiting != $n) {
+        return 0 if time > $deadline;
+        sleep 0.005;
+    }
+    return 1;
+}
+
+subtest 'construct with initial, max and fair' => sub {
+    my $s = qsem::Semaphore->new(3, 10, 1);
+    is($s->available, 3, 'initial tokens');
+    is($s->max, 10, 'max');
+    is($s->waiting, 0, 'no waiters');
+    ok(!$s->closed, 'open');
+    is(qsem::Semaphore->new->max, $qsem::VALUE_MAX, 'default max is VALUE_MAX');
+    is(qsem::Semaphore->new(2)->available, 2, 'defaults for max and fair');
+    cmp_ok($qsem::VALUE_MAX, '>=', 2**31 - 1, 'VALUE_MAX is at least 2^31-1');
+    like($qsem::VERSION, qr/^\d+\.\d+\.\d+$/, 'VERSION');
+};
+
+subtest 'multi-token acquire and release' => sub {
+    my $s = qsem::Semaphore->new(5);
+    $s->acquire(3);
+    is($s->available, 2, 'three taken');
+    $s->acquire;
+    is($s->available, 1, 'acquire defaults to one');
+    $s->acquire(0);
+    $s->release(4);
+    is($s->available, 5, 'four given back');
+    $s->release;
+    is($s->available, 6, 'release defaults to one');
+};
+
+subtest 'try_acquire' => sub {
+    my $s = qsem::Semaphore->new(2);
+    ok(!$s->try_acquire(3), 'cannot take 3 of 2');
+    is($s->available, 2, 'a failed try takes nothing');
+    ok($s->try_acquire(2), 'takes exactly what is free');
+    ok(!$s->try_acquire, 'then nothing is left');
+};
+
+subtest 'timed acquire' => sub {
+    my $s = qsem::Semaphore->new(0);
+    my $t0 = time;
+    ok(!$s->try_acquire(1, 0.2), 'times out with a false result');
+    my $elapsed = time - $t0;
+    cmp_ok($elapsed, '>=', 0.19, 'did not end early');
+    cmp_ok($elapsed, '<', $SLACK, 'did not hang');
+    ok(!$s->try_acquire(1, -1), 'a negative timeout tries once');
+    my $helper = threads->create(sub { sleep 0.05; $s->release(2); 1 });
+    ok($s->try_acquire(2, $SLACK), 'succeeds when released in time');
+    ok($helper->join, 'releasing thread finished');
+};
+
+subtest 'overflow error' => sub {
+    my $s = qsem::Semaphore->new(1, 2);
+    $s->release(1);
+    ok(!eval { $s->release(1); 1 }, 'release past max dies');
+    like($@, qr/^OverflowError .*maximum/, 'as an OverflowError');
+    is($s->available, 2, 'and changes nothing');
+};
+
+subtest 'bad arguments' => sub {
+    my $s = qsem::Semaphore->new(2, 4);
+    for my $case (
+        [ 'negative acquire',        sub { $s->acquire(-1) } ],
+        [ 'acquire above max',       sub { $s->acquire(5) } ],
+        [ 'negative try_acquire',    sub { $s->try_acquire(-1) } ],
+        [ 'NaN timeout',             sub { $s->try_acquire(1, 9**9**9 / 9**9**9) } ],
+        [ 'negative release',        sub { $s->release(-1) } ],
+        [ 'negative initial',        sub { qsem::Semaphore->new(-1) } ],
+        [ 'max below initial',       sub { qsem::Semaphore->new(3, 2) } ],
+    ) {
+        my ($name, $code) = @$case;
+        ok(!eval { $code->(); 1 }, "$name dies");
+        like($@, qr/^ValueError /, "$name is a ValueError");
+    }
+    ok(!eval { $s->acquire('two'); 1 }, 'a non-number dies');
+    like($@, qr/TypeError/, 'as a TypeError');
+    is($s->available, 2, 'nothing changed');
+};
+
+subtest 'close wakes a waiter in another thread' => sub {
+    my $s = qsem::Semaphore->new(0);
+    my $waiter = threads->create(sub {
+        my $ok = eval { $s->acquire(2); 1 };
+        return $ok ? 'acquired' : $@;
+    });
+    ok(await_waiters($s, 1), 'the other thread is waiting');
+    $s->close;
+    like($waiter->join, qr/^RuntimeError .*closed/, 'its acquire died with "closed"');
+    ok($s->closed, 'closed');
+    ok(!eval { $s->acquire; 1 }, 'acquire after close dies');
+    like($@, qr/closed/, 'with "closed"');
+    ok(!eval { $s->try_acquire; 1 }, 'try_acquire after close dies');
+    $s->release(1);
+    is($s->available, 1, 'release still works');
+};
+
+subtest 'two-thread handoff' => sub {
+    my $ping = qsem::Semaphore->new(0);
+    my $pong = qsem::Semaphore->new(0);
+    my $rounds = 500;
+    my $partner = threads->create(sub {
+        for (1 .. $rounds) { $ping->acquire; $pong->release }
+        return 'done';
+    });
+    for (1 .. $rounds) { $ping->release; $pong->acquire }
+    is($partner->join, 'done', 'partner finished');
+    is($ping->available + $pong->available, 0, 'no tokens left over');
+};
+
+subtest 'each thread owns its own handle' => sub {
+    my $s = qsem::Semaphore->new(0);
+    my $spare = $s->dup;
+    my $waiter = threads->create(sub {
+        my $ok = eval { $s->acquire(1); 1 };
+        return $ok ? 'acquired' : $@;
+    });
+    ok(await_waiters($spare, 1), 'the other thread is waiting');
+    # The parent's copy goes; the thread's copy keeps the semaphore open.
+    undef $s;
+    ok(!$spare->closed, 'still open while the thread holds a handle');
+    $spare->release(1);
+    is($waiter->join, 'acquired', 'the waiter got its token');
+    # The thread's handles went with it; only $spare is left.
+    ok(!$spare->closed, 'still open through the spare handle');
+    undef $spare;
+};
+
+subtest 'dropping a handle, then closing through another, while a thread waits' => sub {
+    my $s = qsem::Semaphore->new(0);
+    my $view = $s->dup;
+    my $waiter = threads->create(sub {
+        # Drop this thread's inherited copies but $s, then wait on it.
+        undef $view;
+        my $ok = eval { $s->acquire(1); 1 };
+        return $ok ? 'acquired' : $@;
+    });
+    ok(await_waiters($view, 1), 'the other thread is waiting');
+    undef $s;
+    ok(!$view->closed, 'open while handles remain');
+    $view->close;
+    like($waiter->join, qr/closed/, 'close reached the waiter through another handle');
+};
+
+subtest 'a blocked acquire does not stop other threads' => sub {
+    my $s = qsem::Semaphore->new(0);
+    my $waiter = threads->create(sub { $s->acquire(1); 'got' });
+    ok(await_waiters($s, 1), 'waiting');
+    my $worker = threads->create(sub { my $n = 0; $n++ for 1 .. 100_000; $n });
+    is($worker->join, 100_000, 'another thread ran to completion meanwhile');
+    $s->release(1);
+    is($waiter->join, 'got', 'waiter finished');
+};
+
+subtest 'a %SIG handler that dies ends a blocked acquire' => sub {
+    my $s = qsem::Semaphore->new(0);
+    # Should the handler never run, close the semaphore instead of hanging.
+    my $rescuer = threads->create(sub {
+        return 'no waiter' unless await_waiters($s, 1);
+        my $deadline = time + $SLACK;
+        sleep 0.01 while $s->waiting && time < $deadline;
+        return 'ok' unless $s->waiting;
+        $s->close;
+        return 'had to close';
+    });
+    my $t0 = time;
+    my $ok = eval {
+        local $SIG{ALRM} = sub { die "alarm\n" };
+        Time::HiRes::alarm(0.2);
+        $s->acquire(1);
+        1;
+    };
+    my $err = $@;
+    Time::HiRes::alarm(0);
+    ok(!$ok, 'the acquire did not complete');
+    is($err, "alarm\n", 'the handler\'s exception propagated');
+    cmp_ok(time - $t0, '>=', 0.19, 'not before the alarm');
+    is($rescuer->join, 'ok', 'promptly, without a close');
+    is($s->waiting, 0, 'the waiter left the queue');
+    $s->release(1);
+    is($s->available, 1, 'and took no token');
+};
+
+subtest 'a %SIG handler that returns lets the wait go on' => sub {
+    my $s = qsem::Semaphore->new(0);
+    my $ran_at;
+    my $t0 = time;
+    local $SIG{ALRM} = sub { $ran_at = time - $t0 };
+    Time::HiRes::alarm(0.05);
+    ok(!$s->try_acquire(1, 1.0), 'the timed wait still times out');
+    cmp_ok(time - $t0, '>=', 0.99, 'at its deadline, not at the signal');
+    ok(defined $ran_at, 'the handler ran');
+    cmp_ok($ran_at, '<', 0.8, 'during the wait, not after it');
+};
+
+subtest 'many threads, tokens conserved' => sub {
+    my $s = qsem::Semaphore->new(3);
+    my @t = map {
+        threads->create(sub {
+            for (1 .. 200) { $s->acquire(2); $s->release(2) }
+            1;
+        })
+    } 1 .. 4;
+    is(scalar(grep { $_->join } @t), 4, 'all threads finished');
+    is($s->available, 3, 'every token is back');
+};
+
+done_testing;
