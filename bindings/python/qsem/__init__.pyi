@@ -1,0 +1,63 @@
+from types import TracebackType
+from typing import Final, final
+
+from typing_extensions import Self, disjoint_base
+
+__all__ = [
+    "BACKEND",
+    "VALUE_MAX",
+    "BoundedSemaphore",
+    "ClosedError",
+    "Hold",
+    "Semaphore",
+    "__version__",
+]
+
+__version__: Final[str]
+BACKEND: Final[str]
+VALUE_MAX: Final[int]
+
+class ClosedError(RuntimeError): ...
+
+@disjoint_base
+class Semaphore:
+    def __new__(cls, value: int = 1, *, fair: bool = False) -> Self: ...
+    def acquire(
+        self, blocking: bool = True, timeout: float | None = None, *, n: int = 1
+    ) -> bool: ...
+    def release(self, n: int = 1, /) -> None: ...
+    def hold(self, n: int = 1, timeout: float | None = None) -> Hold: ...
+    def available(self) -> int: ...
+    def waiting(self) -> int: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def max(self) -> int: ...
+    def __enter__(self) -> bool: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...
+
+class BoundedSemaphore(Semaphore): ...
+
+@final
+class Hold:
+    @property
+    def n(self) -> int: ...
+    @property
+    def held(self) -> int: ...
+    @property
+    def semaphore(self) -> Semaphore: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...

@@ -1,0 +1,1065 @@
+/*
+ * qsem._qsem: the CPython front end of qsem (CONTRACT.md, "Python").
+ *
+ * In Python terms the module is:
+ *
+ *     class ClosedError(RuntimeError): ...
+ *
+ *     class Semaphore:
+ *         def __init__(self, value=1, *, fair=False): ...
+ *         def acquire(self, blocking=True, timeout=None, *, n=1) -> bool: ...
+ *         def release(self, n=1) -> None: ...
+ *         def hold(self, n=1, timeout=None) -> Hold: ...   # `with sem.hold(3):`
+ *         def available(self) -> int: ...
+ *         def waiting(self) -> int: ...
+ *         def close(self) -> None: ...
+ *         closed: bool
+ *         max: int
+ *
+ *     class BoundedSemaphore(Semaphore): ...   # max == value; over-release is ValueError
+ *
+ * Every object owns one handle on a qsem_t and drops it in dealloc.  The
+ * uncontended path is one CAS with the GIL held; only a call that is about
+ * to sleep releases the GIL, and it sleeps interruptibly (QSEM_INTR) so that
+ * a Python signal handler that raises ends the wait with nothing taken.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#if PY_VERSION_HEX < 0x030C0000
+#  include <structmember.h>
+#  define Py_T_PYSSIZET T_PYSSIZET
+#  define Py_T_OBJECT_EX T_OBJECT_EX
+#  define Py_T_LONGLONG T_LONGLONG
+#  define Py_READONLY READONLY
+#endif
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "qsem.h"
+
+/* {======================================================================
+** Module state
+** ======================================================================= */
+
+typedef struct {
+    // qsem.Semaphore
+    PyTypeObject *Semaphore_type;
+    // qsem.BoundedSemaphore, a subclass of Semaphore
+    PyTypeObject *BoundedSemaphore_type;
+    // qsem.Hold, the context manager returned by Semaphore.hold()
+    PyTypeObject *Hold_type;
+    // qsem.ClosedError, a RuntimeError
+    PyObject *ClosedError;
+} module_state;
+
+static struct PyModuleDef qsem_module;
+
+static inline module_state *
+get_module_state(PyObject *module)
+{
+    void *state = PyModule_GetState(module);
+    assert(state != NULL);
+    return (module_state *)state;
+}
+
+/* The state of the module that defined `tp` (or one of its bases).  Used on
+ * error paths only: walking the MRO is too slow for the fast path.  Returns
+ * NULL with an exception set if `tp` is not one of ours. */
+static module_state *
+find_module_state(PyTypeObject *tp)
+{
+    PyObject *module = PyType_GetModuleByDef(tp, &qsem_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    return get_module_state(module);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Argument conversion
+** ======================================================================= */
+
+/* How long a call may wait, decided before it starts. */
+#define WAIT_FOREVER QSEM_FOREVER
+#define WAIT_NONE INT64_C(0)
+
+/*
+ * Convert a token count.  Counts are whole numbers (anything with
+ * __index__); a negative one is a ValueError in every build (CONTRACT
+ * CWE-707) and one past int64 an OverflowError.  Returns -1 with an
+ * exception set, or 0.
+ */
+static int
+convert_count(PyObject *obj, const char *what, int64_t *out)
+{
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow > 0) {
+        PyErr_Format(PyExc_OverflowError, "%s is too large (VALUE_MAX is %lld)",
+                     what, (long long)QSEM_VALUE_MAX);
+        return -1;
+    }
+    if (overflow < 0 || v < 0) {
+        PyErr_Format(PyExc_ValueError, "%s must not be negative", what);
+        return -1;
+    }
+    *out = (int64_t)v;
+    return 0;
+}
+
+/*
+ * Convert a timeout in seconds to nanoseconds from now: WAIT_FOREVER for
+ * None, inf and anything too large to add to the clock (CONTRACT: huge
+ * finite values wait forever rather than overflow), WAIT_NONE for zero and
+ * negative values (threading's Semaphore does not wait then), ValueError
+ * for NaN, TypeError for non-numbers.  Returns -1 with an exception set, or 0.
+ */
+static int
+convert_timeout(PyObject *obj, int64_t *out)
+{
+    double secs;
+
+    if (obj == Py_None) {
+        *out = WAIT_FOREVER;
+        return 0;
+    }
+    if (PyFloat_Check(obj)) {
+        secs = PyFloat_AS_DOUBLE(obj);
+    }
+    else if (PyLong_Check(obj)) {
+        secs = PyLong_AsDouble(obj);
+        if (secs == -1.0 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+                return -1;
+            }
+            // An int too large for a double is still just a very long time.
+            PyErr_Clear();
+            PyObject *zero = PyLong_FromLong(0);
+            if (zero == NULL) {
+                return -1;
+            }
+            int negative = PyObject_RichCompareBool(obj, zero, Py_LT);
+            Py_DECREF(zero);
+            if (negative < 0) {
+                return -1;
+            }
+            *out = negative ? WAIT_NONE : WAIT_FOREVER;
+            return 0;
+        }
+    }
+    else {
+        secs = PyFloat_AsDouble(obj);
+        if (secs == -1.0 && PyErr_Occurred()) {
+            if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+                PyErr_Format(PyExc_TypeError,
+                             "timeout must be a number or None, not %.200s",
+                             Py_TYPE(obj)->tp_name);
+            }
+            return -1;
+        }
+    }
+    if (isnan(secs)) {
+        PyErr_SetString(PyExc_ValueError, "timeout must not be NaN");
+        return -1;
+    }
+    if (!(secs > 0.0)) {
+        *out = WAIT_NONE;
+        return 0;
+    }
+    // 2^62 ns is 146 years: past that, "forever" is the honest reading.
+    double ns = ceil(secs * 1e9);
+    if (ns >= 4611686018427387904.0) {
+        *out = WAIT_FOREVER;
+        return 0;
+    }
+    *out = (int64_t)ns;
+    return 0;
+}
+
+/* Turn a relative wait into an absolute CLOCK_MONOTONIC deadline (CONTRACT
+ * CWE-703), saturating at forever. */
+static int64_t
+deadline_after(int64_t rel_ns)
+{
+    if (rel_ns == WAIT_FOREVER) {
+        return QSEM_FOREVER;
+    }
+    int64_t now = qsem_now_ns();
+    return rel_ns > QSEM_FOREVER - 1 - now ? QSEM_FOREVER : now + rel_ns;
+}
+
+/*
+ * A minimal vectorcall argument parser: fill out[0..nnames) from positional
+ * arguments (at most maxpos of them) and keywords, leaving NULL for absent
+ * ones.  The arguments are borrowed.  Returns -1 with a TypeError set, or 0.
+ */
+static int
+parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+           const char *const *names, Py_ssize_t nnames, Py_ssize_t maxpos, PyObject **out)
+{
+    for (Py_ssize_t i = 0; i < nnames; i++) {
+        out[i] = NULL;
+    }
+    if (nargs > maxpos) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd positional argument%s (%zd given)",
+                     fname, maxpos, maxpos == 1 ? "" : "s", nargs);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        out[i] = args[i];
+    }
+    if (kwnames == NULL) {
+        return 0;
+    }
+    Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+        Py_ssize_t i = 0;
+        while (i < nnames && PyUnicode_CompareWithASCIIString(key, names[i]) != 0) {
+            i++;
+        }
+        if (i == nnames) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
+                         fname, key);
+            return -1;
+        }
+        if (out[i] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
+                         fname, names[i]);
+            return -1;
+        }
+        out[i] = args[nargs + k];
+    }
+    return 0;
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Semaphore
+** ======================================================================= */
+
+typedef struct {
+    PyObject_HEAD
+    // the one handle this object owns; dropped in dealloc
+    qsem_t *sem;
+    // BoundedSemaphore: releasing past the maximum is threading's ValueError
+    int bounded;
+    // weak references to this object
+    PyObject *weakreflist;
+} SemaphoreObject;
+
+/*
+ * The one place where a qsem result becomes a Python exception.  `n` is the
+ * count of the call that failed, for the message.  Always returns -1 with
+ * an exception set.  EAGAIN and ETIMEDOUT are outcomes, not errors, and
+ * never come here; EINTR is handled by the wait loop.
+ */
+static int
+set_error(SemaphoreObject *self, int err, int64_t n)
+{
+    switch (err) {
+    case ECANCELED: {
+        module_state *state = find_module_state(Py_TYPE(self));
+        if (state != NULL) {
+            PyErr_SetString(state->ClosedError, "semaphore is closed");
+        }
+        return -1;
+    }
+    case EINVAL:
+        // The count was checked for sign already: this is n > max.
+        PyErr_Format(PyExc_ValueError,
+                     "cannot acquire %lld tokens from a semaphore whose maximum is %lld",
+                     (long long)n, (long long)qsem_max(self->sem));
+        return -1;
+    case EOVERFLOW:
+        // threading.BoundedSemaphore says ValueError; past VALUE_MAX it is
+        // an arithmetic overflow (CONTRACT "Semantics").
+        if (self->bounded) {
+            PyErr_SetString(PyExc_ValueError, "Semaphore released too many times");
+        }
+        else {
+            PyErr_Format(PyExc_OverflowError,
+                         "releasing %lld tokens would pass VALUE_MAX (%lld)",
+                         (long long)n, (long long)QSEM_VALUE_MAX);
+        }
+        return -1;
+    case ENOMEM:
+        PyErr_NoMemory();
+        return -1;
+    default:
+        PyErr_Format(PyExc_SystemError, "qsem: unexpected result %d (%s)",
+                     err, qsem_strerror(err));
+        return -1;
+    }
+}
+
+/*
+ * Take n tokens within rel_ns nanoseconds.  Returns 1 (taken), 0 (not
+ * taken: the try failed or the time ran out), or -1 with an exception set
+ * and nothing taken.
+ */
+static int
+take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
+{
+    /* BEGIN GIL-protected fast path: one CAS, no syscall, GIL kept
+     * (CONTRACT: the uncontended path never drops it). */
+    int err = qsem_try_acquire(self->sem, n);
+    if (err == 0) {
+        return 1;
+    }
+    if (err != EAGAIN) {
+        return set_error(self, err, n);
+    }
+    if (rel_ns == WAIT_NONE) {
+        return 0;
+    }
+    /* END GIL-protected fast path. */
+
+    // The deadline is fixed once: a handler that does not raise resumes the
+    // wait with the time that is left, not a fresh timeout.
+    int64_t deadline = deadline_after(rel_ns);
+    for (;;) {
+        // qsem takes no Python object and never calls back, so no internal
+        // lock can be held when the GIL is taken again.  The core spins and
+        // lingers before it sleeps; that is where a handoff is caught.
+        Py_BEGIN_ALLOW_THREADS
+        err = qsem_acquire_until(self->sem, n, deadline, QSEM_INTR);
+        Py_END_ALLOW_THREADS
+        switch (err) {
+        case 0:
+            // Granted, even if a signal came at the same moment: its handler
+            // runs at the next bytecode, as with CPython's own locks.
+            return 1;
+        case ETIMEDOUT:
+            return 0;
+        case EINTR:
+            // Nothing was taken; run the handlers, whose exception (Ctrl-C)
+            // ends the call (CONTRACT CWE-691).
+            if (PyErr_CheckSignals() < 0) {
+                return -1;
+            }
+            continue;
+        default:
+            return set_error(self, err, n);
+        }
+    }
+}
+
+/* Release n tokens.  Returns -1 with an exception set, or 0. */
+static int
+give_tokens(SemaphoreObject *self, int64_t n)
+{
+    int err = qsem_release(self->sem, n);
+    if (err != 0) {
+        return set_error(self, err, n);
+    }
+    return 0;
+}
+
+static PyObject *
+semaphore_create(PyTypeObject *type, PyObject *args, PyObject *kwargs, int bounded)
+{
+    static char *kwlist[] = {"value", "fair", NULL};
+    PyObject *value_obj = NULL;
+    int fair = 0;
+    int64_t value = 1;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$p", kwlist, &value_obj, &fair)) {
+        return NULL;
+    }
+    if (value_obj != NULL) {
+        if (convert_count(value_obj, "semaphore initial value", &value) < 0) {
+            return NULL;
+        }
+        if (value > QSEM_VALUE_MAX) {
+            PyErr_Format(PyExc_OverflowError,
+                         "semaphore initial value is too large (VALUE_MAX is %lld)",
+                         (long long)QSEM_VALUE_MAX);
+            return NULL;
+        }
+    }
+
+    SemaphoreObject *self = (SemaphoreObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->bounded = bounded;
+    self->sem = qsem_new(value, bounded ? value : QSEM_VALUE_MAX, fair ? QSEM_FIFO : 0);
+    if (self->sem == NULL) {
+        // Arguments were checked above, so this is ENOMEM (or EAGAIN from
+        // pthread_mutex_init, which is a resource shortage too).
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)self;
+}
+
+static PyObject *
+Semaphore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    return semaphore_create(type, args, kwargs, 0);
+}
+
+static PyObject *
+BoundedSemaphore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    return semaphore_create(type, args, kwargs, 1);
+}
+
+static void
+Semaphore_dealloc(SemaphoreObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    // Dropping the last handle closes the semaphore; nobody can be waiting
+    // on it, since a waiting call keeps this object alive.
+    qsem_unref(self->sem);
+    self->sem = NULL;
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+PyDoc_STRVAR(Semaphore_acquire__doc__,
+"acquire($self, /, blocking=True, timeout=None, *, n=1)\n"
+"--\n"
+"\n"
+"Take n tokens; return True if taken, False if not.\n"
+"\n"
+"With blocking=False, or a timeout of zero or less, try once and never\n"
+"sleep.  timeout=None or inf waits as long as it takes.  Raises\n"
+"ClosedError if the semaphore is or becomes closed, and whatever a signal\n"
+"handler raises while the call sleeps; either way nothing is taken.");
+
+static PyObject *
+Semaphore_acquire(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames)
+{
+    static const char *const names[] = {"blocking", "timeout", "n"};
+    PyObject *argv[3];
+    int64_t n = 1;
+    int64_t rel_ns = WAIT_FOREVER;
+
+    // The common call, acquire(), skips parsing altogether.
+    if (nargs != 0 || kwnames != NULL) {
+        if (parse_args("acquire", args, nargs, kwnames, names, 3, 2, argv) < 0) {
+            return NULL;
+        }
+        PyObject *blocking = argv[0], *timeout = argv[1];
+        if (blocking != NULL && blocking != Py_True) {
+            // acquire(3) reads like "take 3 tokens" but threading would take
+            // one: refuse anything but a bool, 0 or 1 (CONTRACT "Python").
+            int ok = PyBool_Check(blocking);
+            if (!ok && PyLong_Check(blocking)) {
+                int overflow;
+                long long v = PyLong_AsLongLongAndOverflow(blocking, &overflow);
+                ok = overflow == 0 && (v == 0 || v == 1);
+            }
+            if (!ok) {
+                PyErr_Format(PyExc_TypeError,
+                             "acquire() argument 'blocking' must be a bool, not %R; "
+                             "to take several tokens, pass n=, as in acquire(n=3)",
+                             blocking);
+                return NULL;
+            }
+            if (!PyObject_IsTrue(blocking)) {
+                if (timeout != NULL && timeout != Py_None) {
+                    PyErr_SetString(PyExc_ValueError,
+                                    "can't specify timeout for non-blocking acquire");
+                    return NULL;
+                }
+                rel_ns = WAIT_NONE;
+            }
+        }
+        if (rel_ns != WAIT_NONE && timeout != NULL && convert_timeout(timeout, &rel_ns) < 0) {
+            return NULL;
+        }
+        if (argv[2] != NULL && convert_count(argv[2], "n", &n) < 0) {
+            return NULL;
+        }
+    }
+
+    int r = take_tokens(self, n, rel_ns);
+    if (r < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(r);
+}
+
+PyDoc_STRVAR(Semaphore_release__doc__,
+"release($self, n=1, /)\n"
+"--\n"
+"\n"
+"Give back n tokens and wake the waiters they satisfy; never blocks.\n"
+"\n"
+"Works after close().  A release that would pass the maximum changes\n"
+"nothing and raises ValueError (BoundedSemaphore) or OverflowError.");
+
+static PyObject *
+Semaphore_release(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames)
+{
+    static const char *const names[] = {"n"};
+    PyObject *argv[1];
+    int64_t n = 1;
+
+    if (nargs != 0 || kwnames != NULL) {
+        if (parse_args("release", args, nargs, kwnames, names, 1, 1, argv) < 0) {
+            return NULL;
+        }
+        if (argv[0] != NULL && convert_count(argv[0], "n", &n) < 0) {
+            return NULL;
+        }
+    }
+    if (give_tokens(self, n) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Semaphore_enter__doc__,
+"__enter__($self, /)\n"
+"--\n"
+"\n"
+"Take one token, waiting as long as it takes; return True.");
+
+static PyObject *
+Semaphore_enter(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (take_tokens(self, 1, WAIT_FOREVER) < 0) {
+        return NULL;
+    }
+    Py_RETURN_TRUE;
+}
+
+PyDoc_STRVAR(Semaphore_exit__doc__,
+"__exit__($self, /, *exc_info)\n"
+"--\n"
+"\n"
+"Give back the token taken by __enter__.");
+
+static PyObject *
+Semaphore_exit(SemaphoreObject *self, PyObject *const *Py_UNUSED(args), Py_ssize_t Py_UNUSED(nargs))
+{
+    if (give_tokens(self, 1) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Semaphore_available__doc__,
+"available($self, /)\n"
+"--\n"
+"\n"
+"Return the number of tokens free right now (a snapshot).");
+
+static PyObject *
+Semaphore_available(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromLongLong(qsem_available(self->sem));
+}
+
+PyDoc_STRVAR(Semaphore_waiting__doc__,
+"waiting($self, /)\n"
+"--\n"
+"\n"
+"Return the number of threads sleeping in acquire() right now (a snapshot).");
+
+static PyObject *
+Semaphore_waiting(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromLongLong(qsem_waiting(self->sem));
+}
+
+PyDoc_STRVAR(Semaphore_close__doc__,
+"close($self, /)\n"
+"--\n"
+"\n"
+"Wake every waiter with ClosedError and make later acquires raise it.\n"
+"\n"
+"release() keeps working, so holders can finish.  Closing twice is harmless.");
+
+static PyObject *
+Semaphore_close(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
+{
+    // Never sleeps: it only takes the internal lock for a short while.
+    (void)qsem_close(self->sem);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Semaphore_hold__doc__,
+"hold($self, /, n=1, timeout=None)\n"
+"--\n"
+"\n"
+"Return a context manager that takes n tokens on entry and gives back\n"
+"exactly what it took on exit.\n"
+"\n"
+"Entry raises TimeoutError if the tokens cannot be had within timeout.");
+
+static PyObject *hold_create(SemaphoreObject *self, int64_t n, int64_t rel_ns);
+
+static PyObject *
+Semaphore_hold(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs,
+               PyObject *kwnames)
+{
+    static const char *const names[] = {"n", "timeout"};
+    PyObject *argv[2];
+    int64_t n = 1;
+    int64_t rel_ns = WAIT_FOREVER;
+
+    if (parse_args("hold", args, nargs, kwnames, names, 2, 2, argv) < 0) {
+        return NULL;
+    }
+    if (argv[0] != NULL && convert_count(argv[0], "n", &n) < 0) {
+        return NULL;
+    }
+    if (argv[1] != NULL && convert_timeout(argv[1], &rel_ns) < 0) {
+        return NULL;
+    }
+    // A request that could never be met is bad input now, not at entry.
+    if (n > qsem_max(self->sem)) {
+        set_error(self, EINVAL, n);
+        return NULL;
+    }
+    return hold_create(self, n, rel_ns);
+}
+
+PyDoc_STRVAR(Semaphore_reduce__doc__,
+"__reduce_ex__($self, protocol, /)\n"
+"--\n"
+"\n"
+"Refuse: a semaphore is shared state of this process, not a value.");
+
+static PyObject *
+Semaphore_reduce_ex(SemaphoreObject *self, PyObject *Py_UNUSED(protocol))
+{
+    PyErr_Format(PyExc_TypeError, "cannot pickle '%.200s' object", Py_TYPE(self)->tp_name);
+    return NULL;
+}
+
+static PyObject *
+Semaphore_repr(SemaphoreObject *self)
+{
+    // threading's format, so that logs and doctests read the same.
+    PyObject *tp = (PyObject *)Py_TYPE(self);
+    PyObject *module = PyObject_GetAttrString(tp, "__module__");
+    if (module == NULL) {
+        return NULL;
+    }
+    PyObject *qualname = PyObject_GetAttrString(tp, "__qualname__");
+    if (qualname == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    const char *closed = qsem_is_closed(self->sem) ? ", closed" : "";
+    PyObject *r;
+    if (self->bounded) {
+        r = PyUnicode_FromFormat("<%S.%S at %p: value=%lld/%lld%s>", module, qualname, self,
+                                 (long long)qsem_available(self->sem),
+                                 (long long)qsem_max(self->sem), closed);
+    }
+    else {
+        r = PyUnicode_FromFormat("<%S.%S at %p: value=%lld%s>", module, qualname, self,
+                                 (long long)qsem_available(self->sem), closed);
+    }
+    Py_DECREF(module);
+    Py_DECREF(qualname);
+    return r;
+}
+
+static PyObject *
+Semaphore_get_closed(SemaphoreObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(qsem_is_closed(self->sem));
+}
+
+static PyObject *
+Semaphore_get_max(SemaphoreObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLongLong(qsem_max(self->sem));
+}
+
+static PyMethodDef Semaphore_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))Semaphore_acquire, METH_FASTCALL | METH_KEYWORDS,
+     Semaphore_acquire__doc__},
+    {"release", (PyCFunction)(void (*)(void))Semaphore_release, METH_FASTCALL | METH_KEYWORDS,
+     Semaphore_release__doc__},
+    {"hold", (PyCFunction)(void (*)(void))Semaphore_hold, METH_FASTCALL | METH_KEYWORDS,
+     Semaphore_hold__doc__},
+    {"available", (PyCFunction)Semaphore_available, METH_NOARGS, Semaphore_available__doc__},
+    {"waiting", (PyCFunction)Semaphore_waiting, METH_NOARGS, Semaphore_waiting__doc__},
+    {"close", (PyCFunction)Semaphore_close, METH_NOARGS, Semaphore_close__doc__},
+    {"__enter__", (PyCFunction)Semaphore_enter, METH_NOARGS, Semaphore_enter__doc__},
+    {"__exit__", (PyCFunction)(void (*)(void))Semaphore_exit, METH_FASTCALL,
+     Semaphore_exit__doc__},
+    {"__reduce_ex__", (PyCFunction)Semaphore_reduce_ex, METH_O, Semaphore_reduce__doc__},
+    {NULL, NULL}
+};
+
+static PyGetSetDef Semaphore_getset[] = {
+    {"closed", (getter)Semaphore_get_closed, NULL,
+     PyDoc_STR("True once close() has run."), NULL},
+    {"max", (getter)Semaphore_get_max, NULL,
+     PyDoc_STR("The largest count release() may reach: the initial value of a\n"
+               "BoundedSemaphore, VALUE_MAX otherwise."), NULL},
+    {NULL}
+};
+
+static PyMemberDef Semaphore_members[] = {
+    {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(SemaphoreObject, weakreflist), Py_READONLY},
+    {NULL}
+};
+
+PyDoc_STRVAR(Semaphore__doc__,
+"Semaphore(value=1, *, fair=False)\n"
+"--\n"
+"\n"
+"A counting semaphore with threading.Semaphore's interface, plus\n"
+"multi-token acquire and release, close() and introspection.\n"
+"\n"
+"fair=True serves waiters in strict arrival order; a non-blocking\n"
+"acquire then fails while anyone queues.");
+
+/* Not GC-tracked: a Semaphore refers to no Python object, so it cannot be
+ * part of a cycle (subclasses with a __dict__ get tracking from the type
+ * machinery). */
+static PyType_Slot Semaphore_slots[] = {
+    {Py_tp_new, Semaphore_new},
+    {Py_tp_dealloc, Semaphore_dealloc},
+    {Py_tp_repr, Semaphore_repr},
+    {Py_tp_methods, Semaphore_methods},
+    {Py_tp_getset, Semaphore_getset},
+    {Py_tp_members, Semaphore_members},
+    {Py_tp_doc, (void *)Semaphore__doc__},
+    {0, NULL}
+};
+
+static PyType_Spec Semaphore_spec = {
+    .name = "qsem.Semaphore",
+    .basicsize = sizeof(SemaphoreObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Semaphore_slots,
+};
+
+PyDoc_STRVAR(BoundedSemaphore__doc__,
+"BoundedSemaphore(value=1, *, fair=False)\n"
+"--\n"
+"\n"
+"A Semaphore whose count may never pass its initial value: a release that\n"
+"would is a ValueError and changes nothing, as with\n"
+"threading.BoundedSemaphore.");
+
+static PyType_Slot BoundedSemaphore_slots[] = {
+    {Py_tp_new, BoundedSemaphore_new},
+    {Py_tp_doc, (void *)BoundedSemaphore__doc__},
+    {0, NULL}
+};
+
+static PyType_Spec BoundedSemaphore_spec = {
+    .name = "qsem.BoundedSemaphore",
+    .basicsize = sizeof(SemaphoreObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = BoundedSemaphore_slots,
+};
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Hold: the context manager for n tokens
+** ======================================================================= */
+
+typedef struct {
+    PyObject_HEAD
+    // the semaphore the tokens come from (strong)
+    SemaphoreObject *owner;
+    // tokens to take on entry
+    int64_t n;
+    // how long entry may wait: WAIT_FOREVER, WAIT_NONE or nanoseconds
+    int64_t rel_ns;
+    // 1 from the start of __enter__ until __exit__: a guard is entered once at a time
+    int busy;
+    // tokens actually held, so that __exit__ gives back exactly those
+    int64_t held;
+} HoldObject;
+
+static PyObject *
+hold_create(SemaphoreObject *owner, int64_t n, int64_t rel_ns)
+{
+    module_state *state = find_module_state(Py_TYPE(owner));
+    if (state == NULL) {
+        return NULL;
+    }
+    HoldObject *self = PyObject_GC_New(HoldObject, state->Hold_type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->owner = (SemaphoreObject *)Py_NewRef((PyObject *)owner);
+    self->n = n;
+    self->rel_ns = rel_ns;
+    self->busy = 0;
+    self->held = 0;
+    PyObject_GC_Track((PyObject *)self);
+    return (PyObject *)self;
+}
+
+static int
+Hold_traverse(HoldObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->owner);
+    return 0;
+}
+
+static int
+Hold_clear(HoldObject *self)
+{
+    Py_CLEAR(self->owner);
+    return 0;
+}
+
+static void
+Hold_dealloc(HoldObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    // A guard dropped while held (its `with` never exited, e.g. a frame torn
+    // down by a generator's close) still gives its tokens back.
+    if (self->held > 0 && self->owner != NULL) {
+        (void)qsem_release(self->owner->sem, self->held);
+        self->held = 0;
+    }
+    (void)Hold_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+Hold_enter(HoldObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->owner == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Hold object is no longer usable");
+        return NULL;
+    }
+    /* BEGIN GIL-protected critical section: `busy` and `held` change only
+     * with the GIL held, and the GIL is dropped only inside take_tokens(),
+     * after `busy` is set, so a second entry cannot slip in. */
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Hold object is already entered");
+        return NULL;
+    }
+    self->busy = 1;
+    /* END GIL-protected critical section. */
+    int r = take_tokens(self->owner, self->n, self->rel_ns);
+    if (r <= 0) {
+        self->busy = 0;
+        if (r == 0) {
+            PyErr_Format(PyExc_TimeoutError, "could not take %lld tokens in time",
+                         (long long)self->n);
+        }
+        return NULL;
+    }
+    // Recorded in the same C call that took the tokens: no bytecode, and so
+    // no signal handler, can run in between (CONTRACT: releases exactly
+    // what it took, even when a KeyboardInterrupt lands).
+    self->held = self->n;
+    return Py_NewRef((PyObject *)self);
+}
+
+static PyObject *
+Hold_exit(HoldObject *self, PyObject *const *Py_UNUSED(args), Py_ssize_t Py_UNUSED(nargs))
+{
+    if (!self->busy || self->owner == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Hold object exited without being entered");
+        return NULL;
+    }
+    int64_t n = self->held;
+    self->held = 0;
+    self->busy = 0;
+    if (n > 0 && give_tokens(self->owner, n) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Hold_repr(HoldObject *self)
+{
+    return PyUnicode_FromFormat("<qsem.Hold at %p: n=%lld, held=%lld>", self,
+                                (long long)self->n, (long long)self->held);
+}
+
+static PyMethodDef Hold_methods[] = {
+    {"__enter__", (PyCFunction)Hold_enter, METH_NOARGS,
+     PyDoc_STR("__enter__($self, /)\n--\n\nTake the tokens; return this guard.")},
+    {"__exit__", (PyCFunction)(void (*)(void))Hold_exit, METH_FASTCALL,
+     PyDoc_STR("__exit__($self, /, *exc_info)\n--\n\nGive back exactly the tokens taken.")},
+    {NULL, NULL}
+};
+
+static PyMemberDef Hold_members[] = {
+    {"n", Py_T_LONGLONG, offsetof(HoldObject, n), Py_READONLY,
+     PyDoc_STR("Tokens taken on entry.")},
+    {"held", Py_T_LONGLONG, offsetof(HoldObject, held), Py_READONLY,
+     PyDoc_STR("Tokens held right now: n inside the block, 0 outside.")},
+    {"semaphore", Py_T_OBJECT_EX, offsetof(HoldObject, owner), Py_READONLY,
+     PyDoc_STR("The semaphore the tokens come from.")},
+    {NULL}
+};
+
+static PyType_Slot Hold_slots[] = {
+    {Py_tp_dealloc, Hold_dealloc},
+    {Py_tp_traverse, Hold_traverse},
+    {Py_tp_clear, Hold_clear},
+    {Py_tp_repr, Hold_repr},
+    {Py_tp_methods, Hold_methods},
+    {Py_tp_members, Hold_members},
+    {Py_tp_doc, (void *)PyDoc_STR("The context manager returned by Semaphore.hold().")},
+    {0, NULL}
+};
+
+static PyType_Spec Hold_spec = {
+    .name = "qsem.Hold",
+    .basicsize = sizeof(HoldObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = Hold_slots,
+};
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Module
+** ======================================================================= */
+
+static int
+module_exec(PyObject *module)
+{
+    module_state *state = get_module_state(module);
+
+    state->Semaphore_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Semaphore_spec,
+                                                                      NULL);
+    if (state->Semaphore_type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddType(module, state->Semaphore_type) < 0) {
+        return -1;
+    }
+    state->BoundedSemaphore_type = (PyTypeObject *)PyType_FromModuleAndSpec(
+        module, &BoundedSemaphore_spec, (PyObject *)state->Semaphore_type);
+    if (state->BoundedSemaphore_type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddType(module, state->BoundedSemaphore_type) < 0) {
+        return -1;
+    }
+    state->Hold_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Hold_spec, NULL);
+    if (state->Hold_type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddType(module, state->Hold_type) < 0) {
+        return -1;
+    }
+    state->ClosedError = PyErr_NewExceptionWithDoc(
+        "qsem.ClosedError",
+        "Raised by acquire() on a semaphore that is closed, or closed while it waits.",
+        PyExc_RuntimeError, NULL);
+    if (state->ClosedError == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "ClosedError", state->ClosedError) < 0) {
+        return -1;
+    }
+    // Not PyModule_AddIntConstant: it takes a C long, which is 32 bits on
+    // some platforms.
+    PyObject *value_max = PyLong_FromLongLong(QSEM_VALUE_MAX);
+    if (value_max == NULL) {
+        return -1;
+    }
+    int rc = PyModule_AddObjectRef(module, "VALUE_MAX", value_max);
+    Py_DECREF(value_max);
+    if (rc < 0) {
+        return -1;
+    }
+    if (PyModule_AddStringConstant(module, "__version__", QSEM_VERSION_STRING) < 0) {
+        return -1;
+    }
+    if (PyModule_AddStringConstant(module, "BACKEND", qsem_backend()) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    module_state *state = get_module_state(module);
+    Py_VISIT(state->Semaphore_type);
+    Py_VISIT(state->BoundedSemaphore_type);
+    Py_VISIT(state->Hold_type);
+    Py_VISIT(state->ClosedError);
+    return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    module_state *state = get_module_state(module);
+    Py_CLEAR(state->Semaphore_type);
+    Py_CLEAR(state->BoundedSemaphore_type);
+    Py_CLEAR(state->Hold_type);
+    Py_CLEAR(state->ClosedError);
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    (void)module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+#ifdef Py_mod_multiple_interpreters
+    // All state is per module object and the C core keeps no global state
+    // that Python can see, so each interpreter may have its own GIL.
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    // No Py_mod_gil (Py_MOD_GIL_NOT_USED) yet: Hold's entry check relies on
+    // the GIL (see Hold_enter), so a free-threaded build must keep it.
+    {0, NULL}
+};
+
+PyDoc_STRVAR(module__doc__,
+"qsem: a hardened counting semaphore with Qt QSemaphore's semantics.\n"
+"\n"
+"Semaphore and BoundedSemaphore are drop-in replacements for threading's,\n"
+"with multi-token acquire(n=) and release(n), hold(n) guards, close(),\n"
+"and waits that Ctrl-C interrupts.");
+
+static struct PyModuleDef qsem_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "qsem._qsem",
+    .m_doc = module__doc__,
+    .m_size = sizeof(module_state),
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__qsem(void)
+{
+    return PyModuleDef_Init(&qsem_module);
+}
+
+/* }====================================================================== */
