@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,31 @@ test_rand(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * UINT64_C(2685821657736338717);
+}
+
+/* A thread blocked in qsem_acquire(s, n): start it with test_thread(); it
+ * stores the result, then sets `done`. */
+struct test_waiter {
+    qsem_t *s;
+    int64_t n;
+    int result;
+    atomic_int done;
+};
+
+static inline void *
+test_waiter_main(void *arg)
+{
+    struct test_waiter *w = arg;
+    w->result = qsem_acquire(w->s, w->n);
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* A qsem_notify_fn that counts its calls in the atomic_int it is given. */
+static inline void
+test_count_notify(void *arg)
+{
+    atomic_fetch_add((atomic_int *)arg, 1);
 }
 
 #endif /* QSEM_TEST_H */

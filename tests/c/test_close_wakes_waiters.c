@@ -34,13 +34,6 @@ waiter_main(void *arg)
 }
 
 static atomic_int notified;
-static void
-on_notify(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&notified, 1);
-}
-
 #define NWAITERS 8
 
 static void
@@ -55,7 +48,7 @@ close_wakes(unsigned flags)
         ts[i] = test_thread(waiter_main, &ws[i]);
     }
     atomic_store(&notified, 0);
-    qsem_waiter_t *aw = qsem_waiter_new(s, 50, on_notify, NULL);
+    qsem_waiter_t *aw = qsem_waiter_new(s, 50, test_count_notify, &notified);
     ASSERT_TRUE(aw != NULL);
     ASSERT_ERR(qsem_waiter_start(aw), EINPROGRESS);
     test_wait_waiting(s, NWAITERS + 1);

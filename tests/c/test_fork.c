@@ -10,33 +10,14 @@
 
 #include "qsem_test.h"
 
-struct waiter {
-    qsem_t *s;
-    int64_t n;
-    int result;
-};
-
-static void *
-waiter_main(void *arg)
-{
-    struct waiter *w = arg;
-    w->result = qsem_acquire(w->s, w->n);
-    return NULL;
-}
-
 static atomic_int notified;
-static void
-on_notify(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&notified, 1);
-}
 
 static void
 child(qsem_t *s, qsem_t *closed, qsem_waiter_t *aw)
 {
-    /* The first locked operation repairs the semaphore: the thread
-     * blocked in acquire(2) is gone, the async waiter for 1 is next. */
+    /* Repaired at the fork: the thread blocked in acquire(2) is gone from
+     * the queue, the async waiter for 1 is still there and is next. */
+    ASSERT_EQ(qsem_waiting(s), 1);
     ASSERT_OK(qsem_release(s, 1));
     ASSERT_EQ(atomic_load(&notified), 1);
     ASSERT_OK(qsem_waiter_result(aw));
@@ -64,10 +45,10 @@ main(void)
     qsem_t *closed = test_new(3, 10, 0);
     ASSERT_OK(qsem_close(closed));
 
-    struct waiter w = { .s = s, .n = 2, .result = -1 };
-    pthread_t t = test_thread(waiter_main, &w);
+    struct test_waiter w = { .s = s, .n = 2, .result = -1 };
+    pthread_t t = test_thread(test_waiter_main, &w);
     test_wait_waiting(s, 1);
-    qsem_waiter_t *aw = qsem_waiter_new(s, 1, on_notify, NULL);
+    qsem_waiter_t *aw = qsem_waiter_new(s, 1, test_count_notify, &notified);
     ASSERT_TRUE(aw != NULL);
     ASSERT_ERR(qsem_waiter_start(aw), EINPROGRESS);
     ASSERT_EQ(qsem_waiting(s), 2);

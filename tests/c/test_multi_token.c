@@ -7,28 +7,12 @@
 
 #include "qsem_test.h"
 
-struct waiter {
-    qsem_t *s;
-    int64_t n;
-    atomic_int done;
-    int result;
-};
-
-static void *
-waiter_main(void *arg)
-{
-    struct waiter *w = arg;
-    w->result = qsem_acquire(w->s, w->n);
-    atomic_store(&w->done, 1);
-    return NULL;
-}
-
 static void
 multi_token(unsigned flags)
 {
     qsem_t *s = test_new(0, QSEM_VALUE_MAX, flags);
-    struct waiter w = { .s = s, .n = 3 };
-    pthread_t t = test_thread(waiter_main, &w);
+    struct test_waiter w = { .s = s, .n = 3 };
+    pthread_t t = test_thread(test_waiter_main, &w);
     test_wait_waiting(s, 1);
 
     for (int i = 1; i <= 2; i++) {
@@ -47,10 +31,10 @@ multi_token(unsigned flags)
 
     /* One release of many tokens serves several waiters at once and
      * leaves the rest free. */
-    struct waiter ws[3] = { { .s = s, .n = 2 }, { .s = s, .n = 1 }, { .s = s, .n = 4 } };
+    struct test_waiter ws[3] = { { .s = s, .n = 2 }, { .s = s, .n = 1 }, { .s = s, .n = 4 } };
     pthread_t ts[3];
     for (int i = 0; i < 3; i++) {
-        ts[i] = test_thread(waiter_main, &ws[i]);
+        ts[i] = test_thread(test_waiter_main, &ws[i]);
         test_wait_waiting(s, i + 1);
     }
     ASSERT_OK(qsem_release(s, 10));

@@ -8,29 +8,13 @@
 
 #include "qsem_test.h"
 
-struct waiter {
-    qsem_t *s;
-    int64_t n;
-    int result;
-    atomic_int done;
-};
-
-static void *
-waiter_main(void *arg)
-{
-    struct waiter *w = arg;
-    w->result = qsem_acquire(w->s, w->n);
-    atomic_store(&w->done, 1);
-    return NULL;
-}
-
 int
 main(void)
 {
     test_watchdog(50);
     qsem_t *s = test_new(0, 10, 0);
-    struct waiter w = { .s = s, .n = 3 };
-    pthread_t t = test_thread(waiter_main, &w);
+    struct test_waiter w = { .s = s, .n = 3 };
+    pthread_t t = test_thread(test_waiter_main, &w);
     test_wait_waiting(s, 1);
     /* Far past the bound (1 ms), with slack for a slow machine. */
     test_sleep_ns(20 * QSEM_STARVE_NS);

@@ -28,13 +28,6 @@ waiter_main(void *arg)
 }
 
 static atomic_int notified;
-static void
-on_notify(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&notified, 1);
-}
-
 #define NW 4
 
 /* The last handle goes while NW threads and one async waiter wait. */
@@ -49,7 +42,7 @@ last_unref_wakes(unsigned flags, int settle)
         ts[i] = test_thread(waiter_main, &ws[i]);
     }
     atomic_store(&notified, 0);
-    qsem_waiter_t *aw = qsem_waiter_new(s, 5, on_notify, NULL);
+    qsem_waiter_t *aw = qsem_waiter_new(s, 5, test_count_notify, &notified);
     ASSERT_TRUE(aw != NULL);
     ASSERT_ERR(qsem_waiter_start(aw), EINPROGRESS);
     /* Only once every thread is inside its call may the handle go. */
