@@ -56,8 +56,9 @@ test-pthread: deps
 	cmake --build $(BUILD)-pthread -j $(JOBS)
 	ctest --test-dir $(BUILD)-pthread --output-on-failure -j $(JOBS)
 
+# Every benchmark against its peers; writes docs/performance.md and docs/img/.
 bench: build
-	./$(BUILD)/bench/qsem_bench
+	$(PYTHON) bench/report.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-c $(BUILD)-tsan $(BUILD)-asan $(BUILD)-pthread

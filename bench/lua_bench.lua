@@ -1,20 +1,43 @@
 -- qsem's Lua module against its floor and a pure-Lua peer.
 --
---   lua5.4 bench/lua_bench.lua [--quick]
+--   lua5.4 bench/lua_bench.lua [--quick] [--repeats N] [--json FILE]
 --
 -- Rows: an empty C function call (the floor: what any C method costs), an
 -- uncontended acquire+release pair, a `hold` guard in a to-be-closed
 -- variable, and a handoff between two coroutines under cqueues (one
 -- releases, the other was waiting).  Each is compared with a semaphore
 -- written in plain Lua for this benchmark, in the shape copas uses: a
--- count plus a FIFO of waiting coroutines woken by give().
+-- count plus a FIFO of waiting coroutines woken by give().  A last row
+-- hands off through the generic host protocol (qsem.hosted, qsem.WAIT,
+-- qsem.ready) with a minimal scheduler, against the same scheduler passing
+-- the turn with no semaphore at all.
+--
+-- Every row is measured in interleaved rounds (qsem, then its peer, in
+-- each round); the table gives the median [min, max] over the rounds and
+-- the ratio qsem/peer taken within each round.  --json writes every sample
+-- for bench/report.py.
 local qsem = require "qsem"
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 
-local quick = arg and arg[1] == "--quick"
-local N = quick and 20000 or 2000000
-local HANDOFFS = quick and 2000 or 100000
+local quick, repeats, json_path = false, 7, nil
+do
+  local i = 1
+  while arg and arg[i] do
+    if arg[i] == "--quick" then quick = true
+    elseif arg[i] == "--repeats" and tonumber(arg[i + 1]) then
+      repeats = math.tointeger(tonumber(arg[i + 1])) or repeats; i = i + 1
+    elseif arg[i] == "--json" and arg[i + 1] then json_path = arg[i + 1]; i = i + 1
+    else
+      io.stderr:write("usage: lua5.4 lua_bench.lua [--quick] [--repeats N] [--json FILE]\n")
+      os.exit(2)
+    end
+    i = i + 1
+  end
+end
+if quick then repeats = math.min(repeats, 3) end
+local N = quick and 20000 or 1000000
+local HANDOFFS = quick and 2000 or 50000
 local clock = cqueues.monotime
 
 -- {=====================================================================
@@ -76,29 +99,35 @@ local function time (n, f)
   return (clock() - t0) * 1e9 / n
 end
 
-local rows = {}
-local function row (name, ns, peer)
-  rows[#rows + 1] = { name = name, ns = ns, peer = peer }
+-- {=====================================================================
+-- The measurements: each returns ns per operation
+-- =====================================================================
+local function floor_call ()
+  return time(N, function (n)
+    local eq, x = rawequal, {}
+    for _ = 1, n do eq(x, x) end
+  end)
 end
-
-local floor = time(N, function (n)
-  local eq, x = rawequal, {}
-  for _ = 1, n do eq(x, x) end
-end)
-row("empty C function call (floor)", floor)
 
 local s = qsem.new(1)
 local ls = LuaSem.new(1)
-row("acquire + release, uncontended",
-  time(N, function (n) for _ = 1, n do s:acquire(); s:release() end end),
-  time(N, function (n) for _ = 1, n do ls:take(); ls:give() end end))
 
-row("hold guard (<close>), uncontended",
-  time(N, function (n) for _ = 1, n do local g <close> = s:hold(1) end end),
-  time(N, function (n)
+local function pair_qsem ()
+  return time(N, function (n) for _ = 1, n do s:acquire(); s:release() end end)
+end
+local function pair_lua ()
+  return time(N, function (n) for _ = 1, n do ls:take(); ls:give() end end)
+end
+
+local function hold_qsem ()
+  return time(N, function (n) for _ = 1, n do local g <close> = s:hold(1) end end)
+end
+local function hold_lua ()
+  return time(N, function (n)
     local guard = setmetatable({}, { __close = function () ls:give() end })
     for _ = 1, n do ls:take(); local g <close> = guard end
-  end))
+  end)
+end
 
 -- Two coroutines on one controller pass the turn back and forth: every
 -- acquire must wait and every release wakes the other side.
@@ -111,15 +140,124 @@ local function handoff (new, take, give)
     assert(cq:loop())
   end) / 2   -- two handoffs per round
 end
-row("coroutine handoff under cqueues",
-  handoff(qsem.new, function (x) x:acquire() end, function (x) x:release() end),
-  handoff(LuaSem.new, function (x) x:take() end, function (x) x:give() end))
+local function handoff_qsem ()
+  return handoff(qsem.new, function (x) x:acquire() end, function (x) x:release() end)
+end
+local function handoff_lua ()
+  return handoff(LuaSem.new, function (x) x:take() end, function (x) x:give() end)
+end
 
-print(("qsem %s (%s back end), Lua %s, %d iterations, %d handoffs"):format(
-  qsem.VERSION, qsem.backend, _VERSION:match("%d.*"), N, HANDOFFS))
-print(("%-36s %10s %8s %12s %9s"):format("operation", "qsem ns", "x floor", "pure-Lua ns", "qsem/Lua"))
+-- The generic protocol with the smallest host that keeps it: a run queue,
+-- parked coroutines resumed when qsem.ready() lists them.  Both sides
+-- release before they wait, so something is always ready and the host
+-- never needs to poll the fd.
+local function generic_qsem ()
+  return time(HANDOFFS, function (n)
+    local ping, pong = qsem.new(0), qsem.new(0)
+    local runq = {
+      qsem.hosted(coroutine.create(function () for _ = 1, n do ping:release(); pong:acquire() end end)),
+      qsem.hosted(coroutine.create(function () for _ = 1, n do ping:acquire(); pong:release() end end)),
+    }
+    -- a parked coroutine must stay referenced: one that nobody holds is
+    -- abandoned, and collecting it cancels its wait
+    local parked, live = {}, #runq
+    while live > 0 do
+      if #runq == 0 then
+        runq = qsem.ready()
+        assert(#runq > 0, "nothing ready")
+      end
+      local co = table.remove(runq, 1)
+      parked[co] = nil
+      local ok, v = coroutine.resume(co)
+      assert(ok, v)
+      if coroutine.status(co) == "dead" then live = live - 1
+      else assert(v == qsem.WAIT); parked[co] = true end
+    end
+  end) / 2
+end
+-- The same host passing the turn by plain yields: the scheduling floor.
+local function generic_floor ()
+  return time(HANDOFFS, function (n)
+    local body = function () for _ = 1, n do coroutine.yield(); coroutine.yield() end end
+    local runq = { coroutine.create(body), coroutine.create(body) }
+    while #runq > 0 do
+      local co = table.remove(runq, 1)
+      assert(coroutine.resume(co))
+      if coroutine.status(co) ~= "dead" then runq[#runq + 1] = co end
+    end
+  end) / 2
+end
+-- }=====================================================================
+
+local rows = {
+  { id = "floor", name = "empty C function call (floor)", f = floor_call },
+  { id = "pair", name = "acquire + release, uncontended", f = pair_qsem, peer = pair_lua },
+  { id = "hold", name = "hold guard (<close>), uncontended", f = hold_qsem, peer = hold_lua },
+  { id = "handoff_cqueues", name = "coroutine handoff under cqueues", f = handoff_qsem,
+    peer = handoff_lua },
+  { id = "handoff_generic", name = "coroutine handoff, generic host", f = generic_qsem,
+    peer = generic_floor, peer_name = "plain yield" },
+}
+for _, r in ipairs(rows) do r.samples, r.peer_samples = {}, {} end
+
+for round = 1, repeats do
+  for _, r in ipairs(rows) do
+    -- alternate which side goes first, so neither always runs warm
+    if r.peer and round % 2 == 0 then
+      r.peer_samples[round] = r.peer()
+      r.samples[round] = r.f()
+    else
+      r.samples[round] = r.f()
+      if r.peer then r.peer_samples[round] = r.peer() end
+    end
+  end
+end
+
+local function stats (v)
+  local t = table.move(v, 1, #v, 1, {})
+  table.sort(t)
+  local n = #t
+  local med = n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
+  return med, t[1], t[n]
+end
+
+local floor = stats(rows[1].samples)
+print(("qsem %s (%s back end), Lua %s, %d iterations, %d handoffs, median of %d [min, max]"):format(
+  qsem.VERSION, qsem.backend, _VERSION:match("%d.*"), N, HANDOFFS, repeats))
+print(("%-36s %24s %8s %24s %20s"):format("operation", "qsem ns", "x floor", "peer ns",
+  "qsem/peer"))
 for _, r in ipairs(rows) do
-  print(("%-36s %10.1f %8.2f %12s %9s"):format(r.name, r.ns, r.ns / floor,
-    r.peer and ("%.1f"):format(r.peer) or "-",
-    r.peer and ("%.2f"):format(r.ns / r.peer) or "-"))
+  local med, lo, hi = stats(r.samples)
+  local peer, ratio = "-", "-"
+  if r.peer then
+    local pm, plo, phi = stats(r.peer_samples)
+    peer = ("%.1f [%.1f, %.1f]"):format(pm, plo, phi)
+    local ratios = {}
+    for i = 1, #r.samples do ratios[i] = r.samples[i] / r.peer_samples[i] end
+    local rm, rlo, rhi = stats(ratios)
+    ratio = ("%.2f [%.2f, %.2f]"):format(rm, rlo, rhi)
+  end
+  print(("%-36s %24s %8.2f %24s %20s"):format(r.name, ("%.1f [%.1f, %.1f]"):format(med, lo, hi),
+    med / floor, peer, ratio))
+end
+print("peer: the pure-Lua semaphore, or for the generic host a plain yield")
+
+if json_path then
+  local function list (v)
+    local out = {}
+    for i = 1, #v do out[i] = ("%.3f"):format(v[i]) end
+    return "[" .. table.concat(out, ", ") .. "]"
+  end
+  local parts = {}
+  for _, r in ipairs(rows) do
+    parts[#parts + 1] = ('  {"id": "%s", "name": "%s", "peer": %s, "samples": %s, "peer_samples": %s}')
+      :format(r.id, r.name, r.peer and ('"%s"'):format(r.peer_name or "pure-Lua semaphore") or "null",
+        list(r.samples), list(r.peer_samples))
+  end
+  local f = assert(io.open(json_path, "w"))
+  f:write(('{"tool": "lua_bench", "qsem": "%s", "backend": "%s", "lua": "%s", "repeats": %d, '
+    .. '"quick": %s, "iterations": %d, "handoffs": %d, "rows": [\n%s\n]}\n'):format(
+    qsem.VERSION, qsem.backend, _VERSION, repeats, tostring(quick), N, HANDOFFS,
+    table.concat(parts, ",\n")))
+  f:close()
 end

@@ -1,10 +1,15 @@
 // qsem side by side with glibc sem_t, C++20 std::counting_semaphore and Qt 6's
-// QSemaphore, in one run.  Each benchmark runs every implementation several
-// times and prints the median with [min, max] and qsem's ratio to each peer
-// (below 1.00x: qsem is faster or waits less).
+// QSemaphore, in one run.  Each benchmark runs in interleaved rounds (every
+// implementation once per round) and prints the median with [min, max] over
+// the rounds, and qsem's ratio to each peer taken within each round (below
+// 1.00x: qsem is faster or waits less).
 //
-//   qsem_bench           full run (about a minute)
-//   qsem_bench --quick   short smoke run (ctest: bench_smoke)
+//   qsem_bench                    full run (a few minutes on 2 cores)
+//   qsem_bench --quick            short smoke run (ctest: bench_smoke)
+//   qsem_bench --repeats N        rounds per benchmark (default 7)
+//   qsem_bench --json FILE        also write every sample, for bench/report.py
+//   qsem_bench --only ID          one benchmark: uncontended, pingpong, ring,
+//                                 prodcons, multi3 or starve
 //
 // sem_t and std::counting_semaphore have no multi-token acquire: their
 // acquire(n) is a loop of n single waits, which also holds tokens while it
@@ -109,15 +114,26 @@ struct QtSem {
     bool acquire_within(int n, int ms) { return s.tryAcquire(n, ms); }
 };
 
+// Where starve() counts its slow rounds: the order of impls() below.
+template <class S> constexpr int starve_slot();
+template <> constexpr int starve_slot<Qsem>() { return 0; }
+template <> constexpr int starve_slot<SemT>() { return 1; }
+template <> constexpr int starve_slot<StdSem>() { return 2; }
+template <> constexpr int starve_slot<QtSem>() { return 3; }
+template <> constexpr int starve_slot<QsemFifo>() { return 4; }
+
 struct Config {
     bool quick = false;
-    int repeats = 5;
-    long pairs = 5000000;       // uncontended
-    long roundtrips = 100000;   // ping-pong
-    long items = 400000;        // producer/consumer, in total
-    long multi_ops = 200000;    // acquire(3)/release(3), in total
+    int repeats = 7;
+    long pairs = 2000000;       // uncontended
+    long roundtrips = 40000;    // ping-pong
+    long ring_passes = 40000;   // token passes around a ring of threads
+    long items = 200000;        // producer/consumer, in total
+    long multi_ops = 100000;    // acquire(3)/release(3), in total
     int starve_rounds = 20;     // acquire(4) among churners
     int starve_cap_ms = 1000;   // a round that waits longer is cut off
+    const char *json = nullptr; // also write every sample here
+    const char *only = nullptr; // run just the benchmarks with this id
 };
 
 Config cfg;
@@ -180,6 +196,36 @@ pingpong()
     return ns / (double)n;
 }
 
+// k threads in a ring, each waiting on its own semaphore and passing the
+// token to the next: ns per handoff.  With more threads than cores every
+// handoff wakes a thread that is asleep, which is the latency a waiter
+// sees; k = 2 is the ping-pong above counted per handoff.
+template <class S>
+double
+ring(int k)
+{
+    std::vector<std::unique_ptr<S>> sems;
+    for (int i = 0; i < k; i++)
+        sems.push_back(std::make_unique<S>(0));
+    long per = cfg.ring_passes / k;
+    std::vector<std::thread> ts;
+    for (int i = 0; i < k; i++)
+        ts.emplace_back([&, i] {
+            S &mine = *sems[i], &next = *sems[(i + 1) % k];
+            for (long j = 0; j < per; j++) {
+                mine.acquire(1);
+                next.release(1);
+            }
+        });
+    auto t0 = Clock::now();
+    sems[0]->release(1);
+    for (auto &t : ts)
+        t.join();
+    double ns = ns_since(t0);
+    sems[0]->acquire(1);   // the token that went round ends back at 0
+    return ns / (double)(per * k);
+}
+
 // A bounded queue's two semaphores (free slots, filled slots), with k
 // producers and k consumers: ns per item through the queue.
 template <class S>
@@ -235,6 +281,19 @@ multi3()
     return ns_since(t0) / (double)(per * threads);
 }
 
+// Why a round of starve() waited long: on a machine with fewer cores than
+// threads, a churner can be preempted while it holds a token, and then no
+// semaphore can serve acquire(4) until the scheduler runs that thread again.
+// So each round also records the longest time any churner held its token
+// (the work inside takes about a microsecond when the thread keeps its core).
+struct StarveRounds {
+    int slow = 0;               // rounds that waited more than 2 ms
+    int slow_preempted = 0;     // ... in which a token was held more than 1 ms
+    int rounds = 0;
+};
+
+StarveRounds starve_rounds_of[8];   // by implementation, see starve_slot()
+
 // The worst wait of an acquire(4) while 4 threads churn acquire(1)/release(1)
 // on 4 tokens, in ns.  A round that has not been served within the cut-off
 // counts as the cut-off and marks the result as a lower bound.
@@ -245,21 +304,29 @@ starve(bool *capped)
     const int churners = 4;
     S s(4);
     std::atomic<bool> stop{false};
+    std::atomic<int64_t> longest_hold{0};
     std::vector<std::thread> ts;
     for (int i = 0; i < churners; i++)
         ts.emplace_back([&] {
             while (!stop.load(std::memory_order_relaxed)) {
                 s.acquire(1);
+                int64_t t0 = qsem_now_ns();
                 // A little work while holding the token; the empty asm keeps
                 // the compiler from deleting the loop.
                 for (int k = 0; k < 500; k++)
                     asm volatile("");
+                int64_t held = qsem_now_ns() - t0;
                 s.release(1);
+                int64_t m = longest_hold.load(std::memory_order_relaxed);
+                while (held > m && !longest_hold.compare_exchange_weak(m, held))
+                    ;
             }
         });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    StarveRounds &why = starve_rounds_of[starve_slot<S>()];
     double worst = 0;
     for (int r = 0; r < cfg.starve_rounds; r++) {
+        longest_hold.store(0);
         auto t0 = Clock::now();
         bool ok = s.acquire_within(4, cfg.starve_cap_ms);
         double ns = ns_since(t0);
@@ -268,6 +335,12 @@ starve(bool *capped)
         else
             *capped = true;
         worst = std::max(worst, ns);
+        why.rounds++;
+        if (ns > 2e6) {
+            why.slow++;
+            if (longest_hold.load() > 1000000)
+                why.slow_preempted++;
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     stop = true;
@@ -278,71 +351,130 @@ starve(bool *capped)
 
 // ---- running and printing -------------------------------------------------
 
-struct Row {
+using Measure = std::function<double(bool *)>;
+
+struct Impl {
     std::string name;
-    Stats st;
+    Measure fn;
+    std::vector<double> samples;
+    bool capped = false;
 };
 
-Stats
-repeat(const std::function<double(bool *)> &fn)
+// The implementations of one benchmark in a fixed order, qsem (default mode)
+// first: it is the base of every ratio.
+template <template <class> class M>
+std::vector<Impl>
+impls(int param)
 {
-    std::vector<double> v;
-    bool capped = false;
-    for (int i = 0; i < cfg.repeats; i++)
-        v.push_back(fn(&capped));
-    Stats st = summarise(v);
-    st.capped = capped;
-    return st;
+    std::vector<Impl> v;
+    v.push_back({ Qsem::name, [param](bool *c) { return M<Qsem>::f(param, c); }, {}, false });
+    v.push_back({ SemT::name, [param](bool *c) { return M<SemT>::f(param, c); }, {}, false });
+    v.push_back({ StdSem::name, [param](bool *c) { return M<StdSem>::f(param, c); }, {}, false });
+    v.push_back({ QtSem::name, [param](bool *c) { return M<QtSem>::f(param, c); }, {}, false });
+    v.push_back({ QsemFifo::name, [param](bool *c) { return M<QsemFifo>::f(param, c); }, {}, false });
+    return v;
 }
 
-void
-print_block(const char *title, const char *unit, double scale, const std::vector<Row> &rows)
+std::string
+json_escape(const std::string &in)
 {
-    std::printf("\n%s, %s: median of %d [min, max]\n", title, unit, cfg.repeats);
-    double q = rows.front().st.median;
-    for (const Row &r : rows) {
-        const char *more = r.st.capped ? ">" : " ";
-        std::printf("  %-24s %s%10.2f  [%10.2f, %10.2f]", r.name.c_str(), more,
-                    r.st.median / scale, r.st.min / scale, r.st.max / scale);
-        if (&r != &rows.front() && r.st.median > 0)
-            std::printf("   qsem/%s %.2fx", r.name.c_str(), q / r.st.median);
+    std::string out;
+    for (char c : in) {
+        if (c == '"' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+FILE *json_out = nullptr;
+bool json_first = true;
+
+// Rounds are interleaved (round r measures every implementation once,
+// starting one further along each time) so that a burst of load from
+// elsewhere on the machine hits all of them alike, and a ratio is taken
+// between two measurements of the same round.
+void
+run(const char *id, const char *title, const char *unit, double scale, int param,
+    std::vector<Impl> v)
+{
+    if (cfg.only && std::strcmp(cfg.only, id) != 0)
+        return;
+    for (int r = 0; r < cfg.repeats; r++)
+        for (size_t k = 0; k < v.size(); k++) {
+            Impl &im = v[(k + (size_t)r) % v.size()];
+            bool capped = false;
+            im.samples.push_back(im.fn(&capped));
+            im.capped = im.capped || capped;
+        }
+
+    std::printf("\n%s, %s: median of %d [min, max]; ratio qsem/peer per round: median [min, max]\n",
+                title, unit, cfg.repeats);
+    const Impl &q = v.front();
+    for (const Impl &im : v) {
+        Stats st = summarise(im.samples);
+        std::printf("  %-24s %s%10.2f  [%10.2f, %10.2f]", im.name.c_str(), im.capped ? ">" : " ",
+                    st.median / scale, st.min / scale, st.max / scale);
+        if (&im != &q) {
+            std::vector<double> ratios;
+            for (size_t r = 0; r < im.samples.size(); r++)
+                if (im.samples[r] > 0)
+                    ratios.push_back(q.samples[r] / im.samples[r]);
+            if (!ratios.empty()) {
+                Stats rs = summarise(ratios);
+                std::printf("   %.2fx [%.2f, %.2f]", rs.median, rs.min, rs.max);
+            }
+        }
         std::printf("\n");
     }
+    bool why = std::strcmp(id, "starve") == 0;
+    if (why) {
+        std::printf("  rounds that waited > 2 ms, and of those, rounds in which a churner held "
+                    "its token > 1 ms (preempted while holding it):\n");
+        for (size_t k = 0; k < v.size(); k++)
+            std::printf("  %-24s %4d of %4d, %4d preempted\n", v[k].name.c_str(),
+                        starve_rounds_of[k].slow, starve_rounds_of[k].rounds,
+                        starve_rounds_of[k].slow_preempted);
+    }
     std::fflush(stdout);
+
+    if (json_out) {
+        std::fprintf(json_out, "%s\n  {\"id\": \"%s\", \"title\": \"%s\", \"unit\": \"%s\", "
+                     "\"scale\": %g, \"param\": %d, \"impls\": [", json_first ? "" : ",",
+                     id, json_escape(title).c_str(), unit, scale, param);
+        json_first = false;
+        for (size_t k = 0; k < v.size(); k++) {
+            std::fprintf(json_out, "%s\n    {\"name\": \"%s\", \"capped\": %s, ",
+                         k ? "," : "", json_escape(v[k].name).c_str(),
+                         v[k].capped ? "true" : "false");
+            if (why)
+                std::fprintf(json_out, "\"rounds\": %d, \"slow_rounds\": %d, "
+                             "\"slow_preempted\": %d, ", starve_rounds_of[k].rounds,
+                             starve_rounds_of[k].slow, starve_rounds_of[k].slow_preempted);
+            std::fprintf(json_out, "\"samples\": [");
+            for (size_t r = 0; r < v[k].samples.size(); r++)
+                std::fprintf(json_out, "%s%.3f", r ? ", " : "", v[k].samples[r]);
+            std::fprintf(json_out, "]}");
+        }
+        std::fprintf(json_out, "]}");
+    }
 }
 
-template <class S> double uncontended_m(bool *) { return uncontended<S>(); }
-template <class S> double pingpong_m(bool *) { return pingpong<S>(); }
-template <class S> double prodcons1_m(bool *) { return prodcons<S>(1); }
-template <class S> double prodcons2_m(bool *) { return prodcons<S>(2); }
-template <class S> double prodcons4_m(bool *) { return prodcons<S>(4); }
-template <class S> double multi3_m(bool *) { return multi3<S>(); }
-template <class S> double starve_m(bool *capped) { return starve<S>(capped); }
-
-// Every implementation on one benchmark; qsem (default mode) first, as the
-// base of the ratios.
-template <template <class> class M>
-void
-all(const char *title, const char *unit, double scale = 1)
-{
-    std::vector<Row> rows;
-    rows.push_back({ Qsem::name, repeat(M<Qsem>::f) });
-    rows.push_back({ SemT::name, repeat(M<SemT>::f) });
-    rows.push_back({ StdSem::name, repeat(M<StdSem>::f) });
-    rows.push_back({ QtSem::name, repeat(M<QtSem>::f) });
-    rows.push_back({ QsemFifo::name, repeat(M<QsemFifo>::f) });
-    print_block(title, unit, scale, rows);
-}
-
-#define MEASURE(name, fn)                                                     \
-    template <class S> struct name { static double f(bool *c) { return fn<S>(c); } }
-MEASURE(Uncontended, uncontended_m);
-MEASURE(Pingpong, pingpong_m);
-MEASURE(Prodcons1, prodcons1_m);
-MEASURE(Prodcons2, prodcons2_m);
-MEASURE(Prodcons4, prodcons4_m);
-MEASURE(Multi3, multi3_m);
-MEASURE(Starve, starve_m);
+#define MEASURE(name, call)                                                   \
+    template <class S> struct name {                                          \
+        static double f(int param, bool *capped)                              \
+        {                                                                     \
+            (void)param;                                                      \
+            (void)capped;                                                     \
+            return call;                                                      \
+        }                                                                     \
+    }
+MEASURE(Uncontended, uncontended<S>());
+MEASURE(Pingpong, pingpong<S>());
+MEASURE(Ring, ring<S>(param));
+MEASURE(Prodcons, prodcons<S>(param));
+MEASURE(Multi3, multi3<S>());
+MEASURE(Starve, starve<S>(capped));
 
 } // namespace
 
@@ -352,35 +484,67 @@ main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (std::strcmp(argv[i], "--quick") == 0) {
             cfg.quick = true;
+        } else if (std::strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
+            cfg.json = argv[++i];
+        } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            cfg.only = argv[++i];
+        } else if (std::strcmp(argv[i], "--repeats") == 0 && i + 1 < argc &&
+                   std::atoi(argv[i + 1]) > 0) {
+            cfg.repeats = std::atoi(argv[++i]);
         } else {
-            std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--quick] [--repeats N] [--json FILE] [--only ID]\n", argv[0]);
             return 2;
         }
     }
     if (cfg.quick) {
-        cfg.repeats = 3;
-        cfg.pairs /= 50;
-        cfg.roundtrips /= 50;
-        cfg.items /= 50;
-        cfg.multi_ops /= 50;
+        cfg.repeats = std::min(cfg.repeats, 3);
+        cfg.pairs /= 20;
+        cfg.roundtrips /= 20;
+        cfg.ring_passes /= 20;
+        cfg.items /= 20;
+        cfg.multi_ops /= 20;
         cfg.starve_rounds = 5;
         cfg.starve_cap_ms = 200;
+    }
+    if (cfg.json) {
+        json_out = std::fopen(cfg.json, "w");
+        if (!json_out) {
+            std::perror(cfg.json);
+            return 1;
+        }
+        std::fprintf(json_out, "{\"tool\": \"qsem_bench\", \"qsem\": \"%s\", \"backend\": \"%s\", "
+                     "\"qt\": \"%s\", \"cpus\": %u, \"repeats\": %d, \"quick\": %s, "
+                     "\"benchmarks\": [", QSEM_VERSION_STRING, qsem_backend(), qVersion(),
+                     std::thread::hardware_concurrency(), cfg.repeats,
+                     cfg.quick ? "true" : "false");
     }
     std::printf("qsem %s (%s back end) vs glibc sem_t, std::counting_semaphore, Qt %s "
                 "QSemaphore; %u CPUs%s\n", QSEM_VERSION_STRING, qsem_backend(), qVersion(),
                 std::thread::hardware_concurrency(), cfg.quick ? "; --quick run" : "");
     std::printf("sem_t and std::counting_semaphore: acquire(n) is n single waits\n");
 
-    all<Uncontended>("uncontended acquire(1)+release(1)", "ns per pair");
-    all<Pingpong>("two-thread ping-pong", "ns per round trip");
-    all<Prodcons1>("producer/consumer, 1 thread per side", "ns per item");
-    all<Prodcons2>("producer/consumer, 2 threads per side", "ns per item");
-    all<Prodcons4>("producer/consumer, 4 threads per side", "ns per item");
-    all<Multi3>("acquire(3)/release(3), 4 threads on 9 tokens", "ns per pair");
+    run("uncontended", "uncontended acquire(1)+release(1)", "ns per pair", 1, 0,
+        impls<Uncontended>(0));
+    run("pingpong", "two-thread ping-pong", "ns per round trip", 1, 0, impls<Pingpong>(0));
     char title[160];
+    for (int k : { 2, 4, 8 }) {
+        std::snprintf(title, sizeof title, "token ring of %d threads", k);
+        run("ring", title, "ns per handoff", 1, k, impls<Ring>(k));
+    }
+    for (int k : { 1, 2, 4, 8 }) {
+        std::snprintf(title, sizeof title, "producer/consumer, %d thread%s per side", k,
+                      k > 1 ? "s" : "");
+        run("prodcons", title, "ns per item", 1, k, impls<Prodcons>(k));
+    }
+    run("multi3", "acquire(3)/release(3), 4 threads on 9 tokens", "ns per pair", 1, 0,
+        impls<Multi3>(0));
     std::snprintf(title, sizeof title,
                   "worst acquire(4) wait among 4 acquire(1)/release(1) churners, %d rounds "
                   "(> : cut off at %d ms)", cfg.starve_rounds, cfg.starve_cap_ms);
-    all<Starve>(title, "ms", 1e6);
+    run("starve", title, "ms", 1e6, 0, impls<Starve>(0));
+    if (json_out) {
+        std::fprintf(json_out, "\n]}\n");
+        std::fclose(json_out);
+    }
     return 0;
 }

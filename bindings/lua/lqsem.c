@@ -19,6 +19,12 @@
 ** semaphore's notify callback runs on the releasing thread, which may be
 ** another OS thread with another Lua state, so it touches only the hub,
 ** under the hub's mutex, and never the Lua state.
+**
+** A release made by the waiting coroutine's own state (the usual case:
+** coroutines of one controller handing tokens to each other) skips the fd:
+** notify only queues the wait, and the release, once the core has
+** returned, signals the condition of each cqueues wait itself.  That saves
+** an fd write, its reads and a dispatcher wake-up per handoff.
 */
 
 #if defined(__linux__) && !defined(_GNU_SOURCE)
@@ -69,6 +75,7 @@
 #define LQSEM_WAITSKEY  "qsem.waits"    /* weak: lightuserdata -> live waiter */
 #define LQSEM_HOSTEDKEY "qsem.hosted"   /* weak keys: coroutines of a generic host */
 #define LQSEM_CQKEY     "qsem.cqueues"  /* the cqueues glue's wait function */
+#define LQSEM_CQWAKEKEY "qsem.cqwake"   /* the glue's function that signals one wait */
 
 /* How a wait that cannot be served at once proceeds. */
 enum { LQSEM_BLOCK, LQSEM_GENERIC, LQSEM_CQUEUES };
@@ -98,6 +105,9 @@ typedef struct lqsem_Hub {
   int armed;
   // resolved waits, oldest first
   lqsem_Wait *head, *tail;
+  // cqueues waits were queued without arming the fd: the releasing call
+  // of this state wakes them (see lqsem_releasing)
+  int direct;
 } lqsem_Hub;
 
 struct lqsem_Wait {
@@ -119,6 +129,15 @@ struct lqsem_Wait {
   int queued;
   lqsem_Wait *prev, *next;
 };
+
+
+/*
+** The hub of the Lua state whose release() is running on this thread, or
+** NULL.  A notify that finds its own hub here runs inside that release,
+** on the thread that owns the state, so it may leave the wake-up to the
+** release instead of the fd.
+*/
+static _Thread_local lqsem_Hub *lqsem_releasing;
 
 
 static void hub_unlink (lqsem_Hub *h, lqsem_Wait *wt) {
@@ -178,7 +197,11 @@ static void lqsem_notify (void *arg) {
     if (h->tail) h->tail->next = wt; else h->head = wt;
     h->tail = wt;
   }
-  hub_arm(h);
+  /* a generic host polls the fd, so its waits always arm it */
+  if (h == lqsem_releasing && wt->kind == LQSEM_CQUEUES)
+    h->direct = 1;
+  else
+    hub_arm(h);
   pthread_mutex_unlock(&h->mu);
 }
 
@@ -350,6 +373,8 @@ static int failresult (lua_State *L, int err) {
 ** Semaphore handles
 ** ======================================================================= */
 
+static int release_direct (lua_State *L, qsem_t *s, int64_t n);
+
 typedef struct lqsem_Sem {
   // this state's handle on the native object; NULL once dropped
   qsem_t *s;
@@ -482,7 +507,7 @@ static int lqsem_try_acquire (lua_State *L) {
 static int lqsem_release (lua_State *L) {
   qsem_t *s = checksem(L);
   int64_t n = optcount(L, 2);
-  int r = qsem_release(s, n);
+  int r = release_direct(L, s, n);
   if (r == EOVERFLOW) {
     lua_pushfstring(L, "count would pass the maximum (%I)", (lua_Integer)qsem_max(s));
     return luaL_argerror(L, 2, lua_tostring(L, -1));
@@ -540,13 +565,16 @@ typedef struct lqsem_Guard {
 #define toguard(L)  ((lqsem_Guard *)luaL_checkudata(L, 1, LQSEM_GUARD))
 
 
-/* Give the tokens back once; 0 or the result of qsem_release. */
-static int guard_release (lqsem_Guard *g) {
+/*
+** Give the tokens back once; 0 or the result of qsem_release.  'L' is
+** NULL in a finalizer, which leaves wake-ups to the fd.
+*/
+static int guard_release (lua_State *L, lqsem_Guard *g) {
   qsem_t *s = g->s;
   if (s == NULL)
     return 0;
   g->s = NULL;   /* a failed release must not be retried by __gc */
-  int r = qsem_release(s, g->n);
+  int r = L != NULL ? release_direct(L, s, g->n) : qsem_release(s, g->n);
   qsem_unref(s);
   return r;
 }
@@ -561,7 +589,7 @@ static int raise_release (lua_State *L, int r) {
 
 /* 'release' and '__close': give the tokens back now. */
 static int lqsem_guard_release (lua_State *L) {
-  int r = guard_release(toguard(L));
+  int r = guard_release(L, toguard(L));
   if (r != 0)
     return raise_release(L, r);
   return 0;
@@ -570,7 +598,7 @@ static int lqsem_guard_release (lua_State *L) {
 
 /* '__gc': a guard nobody closed still gives its tokens back. */
 static int lqsem_guard_gc (lua_State *L) {
-  (void)guard_release(toguard(L));   /* a finalizer has nobody to tell */
+  (void)guard_release(NULL, toguard(L));   /* a finalizer has nobody to tell */
   return 0;
 }
 
@@ -706,6 +734,7 @@ static const char lqsem_cqueues_glue[] =
   "              events = function () return 'r' end }\n"
   "local conds = setmetatable({}, { __mode = 'k' })\n"
   "local loops = setmetatable({}, { __mode = 'k' })\n"
+  "local spare = {}\n"
   /* One dispatcher per controller while any of its coroutines waits:
      it turns the state's fd into signals on the conditions that were
      resolved, and leaves when nobody waits, so cq:loop() can finish. */
@@ -720,6 +749,7 @@ static const char lqsem_cqueues_glue[] =
   "  end\n"
   "  if loops[ctl] == d then loops[ctl] = nil end\n"
   "end\n"
+  /* the wait, and the direct wake-up of one wait (release_direct) */
   "return function (w, timeout)\n"
   "  local ctl = running()\n"
   "  local d = loops[ctl]\n"
@@ -732,11 +762,25 @@ static const char lqsem_cqueues_glue[] =
   "    loops[ctl] = d\n"
   "    ctl:wrap(dispatch, ctl, d)\n"
   "  end\n"
+  /* A condition serves one wait until its poll returns, then goes back
+     to 'spare': from then until this coroutine polls again nothing can
+     signal it (a state runs one coroutine at a time), and a wait that
+     polls again takes one afresh.  Saves making and collecting a
+     condition per wait. */
   "  local c = conds[w]\n"
-  "  if c == nil then c = condition.new(); conds[w] = c end\n"
+  "  if c == nil then\n"
+  "    local k = #spare\n"
+  "    if k > 0 then c = spare[k]; spare[k] = nil else c = condition.new() end\n"
+  "    conds[w] = c\n"
+  "  end\n"
   "  d.n = d.n + 1\n"
   "  local _ <close> = d.leave\n"
   "  if timeout then poll(c, timeout) else poll(c) end\n"
+  "  conds[w] = nil\n"
+  "  if #spare < 64 then spare[#spare + 1] = c end\n"
+  "end, function (w)\n"
+  "  local c = conds[w]\n"
+  "  if c then c:signal() end\n"
   "end\n";
 
 
@@ -762,9 +806,87 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
   lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
   lua_pushcclosure(L, lqsem_cqueues_drain, 1);
   lua_pushinteger(L, h->rfd);
-  lua_call(L, 4, 1);
+  lua_call(L, 4, 2);
+  lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY);
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_CQKEY);
+}
+
+
+/*
+** Signal the cqueues waits that a release of this state queued without
+** arming the fd.  A wait leaves the hub's list before it is signalled; if
+** signalling fails (memory), it goes back to the front, the fd is armed,
+** and the dispatcher delivers it instead, so no wake-up is lost.
+*/
+static void wake_direct (lua_State *L, lqsem_Hub *h) {
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, 4) ||
+      lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY) != LUA_TFUNCTION ||
+      lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) != LUA_TTABLE) {
+    pthread_mutex_lock(&h->mu);
+    hub_arm(h);
+    pthread_mutex_unlock(&h->mu);
+    lua_settop(L, top);
+    return;
+  }
+  for (;;) {
+    lqsem_Wait *wt;
+    pthread_mutex_lock(&h->mu);
+    for (wt = h->head; wt != NULL && wt->kind != LQSEM_CQUEUES; wt = wt->next)
+      ;
+    if (wt != NULL)
+      hub_unlink(h, wt);
+    pthread_mutex_unlock(&h->mu);
+    if (wt == NULL)
+      break;
+    if (lua_rawgetp(L, top + 2, wt) != LUA_TUSERDATA) {
+      lua_pop(L, 1);   /* being finalized: nobody to wake */
+      continue;
+    }
+    lua_pushvalue(L, top + 1);
+    lua_pushvalue(L, -2);   /* the wait stays below: alive until relinked */
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+      pthread_mutex_lock(&h->mu);
+      wt->queued = 1;
+      wt->prev = NULL;
+      wt->next = h->head;
+      if (h->head) h->head->prev = wt; else h->tail = wt;
+      h->head = wt;
+      hub_arm(h);
+      pthread_mutex_unlock(&h->mu);
+      break;
+    }
+    lua_pop(L, 1);
+  }
+  lua_settop(L, top);
+}
+
+
+/*
+** qsem_release from this state.  Only a state with a wait on 's' can be
+** notified by it, and this state cannot start one while it runs this
+** call, so a release that finds nobody waiting skips the hub.
+*/
+static int release_direct (lua_State *L, qsem_t *s, int64_t n) {
+  lqsem_Hub *h = NULL;
+  if (qsem_waiting(s) > 0) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA)
+      h = (lqsem_Hub *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+  }
+  lqsem_releasing = h;
+  int r = qsem_release(s, n);
+  lqsem_releasing = NULL;
+  if (h != NULL) {
+    pthread_mutex_lock(&h->mu);
+    int direct = h->direct;
+    h->direct = 0;
+    pthread_mutex_unlock(&h->mu);
+    if (direct)
+      wake_direct(L, h);
+  }
+  return r;
 }
 
 
