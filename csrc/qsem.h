@@ -70,7 +70,8 @@ QSEM_EXTERN int qsem_acquire_for(qsem_t *s, int64_t n, int64_t timeout_ns);
 /* Take n tokens before qsem_now_ns() reaches deadline_ns (QSEM_FOREVER: no
  * deadline; a past deadline tries once).  With QSEM_INTR a signal handler
  * ends the wait with EINTR and no token taken.  0, ETIMEDOUT, EINTR,
- * ECANCELED or EINVAL (also for unknown flags). */
+ * ECANCELED or EINVAL (also for unknown flags).  Every call that may sleep
+ * can also give ENOMEM on the pthread back end (no wake-up channel). */
 QSEM_EXTERN int qsem_acquire_until(qsem_t *s, int64_t n, int64_t deadline_ns, unsigned flags);
 
 /* Give back n tokens and wake the waiters they satisfy; never sleeps.
