@@ -23,17 +23,23 @@
 /* Newcomers may not take tokens on the fast path: closed, or a waiter starving. */
 #define QSEM__NOBARGE (UINT64_C(1) << 63)
 
-/* The longest spin before sleeping, in pause instructions (each some tens
- * of nanoseconds): about what a sleep and a wake-up cost. */
+/* The longest spin before queueing, in polls a pause instruction apart
+ * (some tens of nanoseconds each): about a microsecond, enough to catch a
+ * release from another core.  Past that, yielding (qsem__poll) serves
+ * better: the releaser is most likely waiting for our CPU. */
 #if !defined(QSEM_SPIN_MAX)
-#define QSEM_SPIN_MAX 128
+#define QSEM_SPIN_MAX 32
 #endif
 /* The shortest: a failed spin still probes, so the budget can grow back. */
 #define QSEM_SPIN_MIN 4
-/* Once queued, this many sched_yield()s before sleeping (qsem__linger). */
+/* sched_yield()s a single-token request polls with before it queues, and
+ * any request once queued before it sleeps (qsem__poll, qsem__linger). */
 #if !defined(QSEM_SPIN_YIELDS)
 #define QSEM_SPIN_YIELDS 4
 #endif
+
+/* A cache line, as far as layout goes: 64 bytes on the machines we run on. */
+#define QSEM__LINE 64
 
 /* A queued node's `pending`: its thread is still looking (or it is an async
  * waiter), or its thread has gone to sleep and must be woken. */
@@ -63,29 +69,37 @@ struct qsem__node {
     int wake_fd;
 };
 
+/*
+ * Laid out by cache line (the object is 64-byte aligned, see qsem_new): the
+ * fast paths read the first line, which never changes after creation, and
+ * write only the second, which holds the state word alone, so that
+ * nothing else written to the object takes that line away from them.
+ */
 struct qsem {
-    // free count | QSEM__WAITERS | QSEM__NOBARGE
-    _Atomic uint64_t state;
     // largest count release() may reach
     int64_t max;
     // QSEM_FIFO or 0
     unsigned flags;
-    // handles (qsem_ref/qsem_unref); reaching 0 closes
-    _Atomic int64_t handles;
-    // handles + calls and waiters in flight; reaching 0 frees
-    _Atomic int64_t pins;
     // set once by qsem_close(), under the lock
     _Atomic int closed;
+    // what qsem__calloc() returned: s is aligned inside it
+    void *mem;
+    // free count | QSEM__WAITERS | QSEM__NOBARGE
+    _Alignas(QSEM__LINE) _Atomic uint64_t state;
+    // handles (qsem_ref/qsem_unref); reaching 0 closes
+    _Alignas(QSEM__LINE) _Atomic int64_t handles;
+    // handles + calls and waiters in flight; reaching 0 frees
+    _Atomic int64_t pins;
     // length of the queue, for qsem_waiting()
     _Atomic int64_t nwaiting;
+    // how long the next waiter spins before it queues (adaptive, a hint)
+    _Atomic int spin;
     // protects the queue and `starving`
-    pthread_mutex_t lock;
+    _Alignas(QSEM__LINE) pthread_mutex_t lock;
     // the queue, oldest first
     struct qsem__node *head, *tail;
     // default mode: the oldest waiter has waited QSEM_STARVE_NS, serve in order
     int starving;
-    // how long the next waiter spins before it sleeps (adaptive, a hint)
-    _Atomic int spin;
     // futex words to wake once the lock is dropped (see qsem__unlock)
     _Atomic uint32_t *wake[QSEM__WAKE_BATCH];
     int nwake;

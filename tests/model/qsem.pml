@@ -39,32 +39,34 @@
  * quoted, so that a change to the C code shows here, and `check_anchors.sh
  * --fix` renumbers lines that only moved.
  *
- * @anchor try_fast      qsem.c:439       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor try_fast      qsem.c:442       if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
- * @anchor spin          qsem.c:502       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor spin          qsem.c:511       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
- * @anchor last_try_call qsem.c:562       if (qsem__last_try(s, n)) {
- * @anchor last_try      qsem.c:466       if (qsem__must_queue(s))
- * @anchor last_try      qsem.c:468       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
- * @anchor last_try      qsem.c:469       if (!qsem__take(s, n))
- * @anchor must_queue    qsem.c:362       return s->head != NULL && ((s->flags & QSEM_FIFO) || s->starving);
- * @anchor enqueue       qsem.c:566       qsem__enqueue(s, &node);
- * @anchor park          qsem.c:590       err = qsem__park(&node, deadline_ns, flags);
- * @anchor cancel_check  qsem.c:596       /* Resolved at the same moment: the tokens are ours (CONTRACT:
- * @anchor withdraw      qsem.c:600       qsem__withdraw(s, &node);
- * @anchor withdraw      qsem.c:476      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
- * @anchor release_cas   qsem.c:671       if (n > s->max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:675       } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:677       if (old & QSEM__WAITERS)
- * @anchor dispatch      qsem.c:399       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
- * @anchor dispatch      qsem.c:401       if (qsem__take(s, node->n)) {
- * @anchor dispatch      qsem.c:404       } else if (fifo || qsem__head_starving(s, &now)) {
- * @anchor dispatch      qsem.c:412       s->starving = qsem__head_starving(s, &now);
- * @anchor head_starving qsem.c:390       qsem__lazy_now(now) - s->head->queued_at >= QSEM_STARVE_NS;
+ * @anchor try_fast      qsem.c:461       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor try_fast      qsem.c:465       if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+ * @anchor spin          qsem.c:525       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor spin          qsem.c:534       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
+ * @anchor poll          qsem.c:594       if (qsem__poll(s, n))
+ * @anchor poll          qsem.c:556       if (n != 1)
+ * @anchor last_try_call qsem.c:607       if (qsem__last_try(s, n)) {
+ * @anchor last_try      qsem.c:489       if (qsem__must_queue(s))
+ * @anchor last_try      qsem.c:491       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+ * @anchor last_try      qsem.c:492       if (!qsem__take(s, n))
+ * @anchor must_queue    qsem.c:365       return s->head != NULL && ((s->flags & QSEM_FIFO) || s->starving);
+ * @anchor enqueue       qsem.c:611       qsem__enqueue(s, &node);
+ * @anchor park          qsem.c:635       err = qsem__park(&node, deadline_ns, flags);
+ * @anchor cancel_check  qsem.c:641       /* Resolved at the same moment: the tokens are ours (CONTRACT:
+ * @anchor withdraw      qsem.c:645       qsem__withdraw(s, &node);
+ * @anchor withdraw      qsem.c:499      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+ * @anchor release_cas   qsem.c:718       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:722       } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:724       if (old & QSEM__WAITERS)
+ * @anchor dispatch      qsem.c:402       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
+ * @anchor dispatch      qsem.c:404       if (qsem__take(s, node->n)) {
+ * @anchor dispatch      qsem.c:407       } else if (fifo || qsem__head_starving(s, &now)) {
+ * @anchor dispatch      qsem.c:415       s->starving = qsem__head_starving(s, &now);
+ * @anchor head_starving qsem.c:393       qsem__lazy_now(now) - s->head->queued_at >= QSEM_STARVE_NS;
  * @anchor resolve       qsem.c:79        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
- * @anchor sync_flags    qsem.c:367       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:688       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:692       qsem__resolve(s, node, ECANCELED);
+ * @anchor sync_flags    qsem.c:370       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
+ * @anchor close         qsem.c:735       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:739       qsem__resolve(s, node, ECANCELED);
  * @anchor futex_park    qsem_futex.c:65  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
@@ -254,8 +256,8 @@ proctype acquirer(byte me; byte n)
     :: cancellable = 0
     :: cancellable = 1
     fi;
-    /* qsem__spin: the fast path's rule, tried at some later moment; one
-     * attempt stands for all of them. */
+    /* qsem__spin, and for a single token qsem__poll: the fast path's rule,
+     * tried at later moments; one attempt stands for all of them. */
     atomic {
         if
         :: !NOBARGE && !(FIFO_ && WAITERS) && value >= n ->
