@@ -9,7 +9,7 @@
 //   qsem_bench --repeats N        rounds per benchmark (default 7)
 //   qsem_bench --json FILE        also write every sample, for bench/report.py
 //   qsem_bench --only ID          one benchmark: uncontended, pingpong, ring,
-//                                 prodcons, multi3 or starve
+//                                 prodcons, packed, multi3 or starve
 //
 // sem_t and std::counting_semaphore have no multi-token acquire: their
 // acquire(n) is a loop of n single waits, which also holds tokens while it
@@ -109,6 +109,17 @@ struct alignas(kLine) StdSem {
     }
     void release(int n) { s.release(n); }
     bool acquire_within(int n, int) { acquire(n); return true; }
+};
+
+// The same, without the alignment: two of them declared together share a
+// cache line.  Only for the "packed" benchmark, which shows what that layout
+// is worth (docs/performance.md).
+struct StdSemPacked {
+    static constexpr const char *name = "std::counting_semaphore, packed";
+    std::counting_semaphore<INT_MAX> s;
+    explicit StdSemPacked(int initial) : s(initial) {}
+    void acquire(int) { s.acquire(); }
+    void release(int n) { s.release(n); }
 };
 
 struct alignas(kLine) QtSem {
@@ -381,6 +392,18 @@ impls(int param)
     return v;
 }
 
+// qsem, then std::counting_semaphore with each counter on its own line (as
+// in every other benchmark) and with both in one line.
+std::vector<Impl>
+packed_impls(int k)
+{
+    std::vector<Impl> v;
+    v.push_back({ Qsem::name, [k](bool *) { return prodcons<Qsem>(k); }, {}, false });
+    v.push_back({ StdSem::name, [k](bool *) { return prodcons<StdSem>(k); }, {}, false });
+    v.push_back({ StdSemPacked::name, [k](bool *) { return prodcons<StdSemPacked>(k); }, {}, false });
+    return v;
+}
+
 std::string
 json_escape(const std::string &in)
 {
@@ -419,7 +442,7 @@ run(const char *id, const char *title, const char *unit, double scale, int param
     const Impl &q = v.front();
     for (const Impl &im : v) {
         Stats st = summarise(im.samples);
-        std::printf("  %-24s %s%10.2f  [%10.2f, %10.2f]", im.name.c_str(), im.capped ? ">" : " ",
+        std::printf("  %-32s %s%10.2f  [%10.2f, %10.2f]", im.name.c_str(), im.capped ? ">" : " ",
                     st.median / scale, st.min / scale, st.max / scale);
         if (&im != &q) {
             std::vector<double> ratios;
@@ -541,6 +564,12 @@ main(int argc, char **argv)
         std::snprintf(title, sizeof title, "producer/consumer, %d thread%s per side", k,
                       k > 1 ? "s" : "");
         run("prodcons", title, "ns per item", 1, k, impls<Prodcons>(k));
+    }
+    for (int k : { 1, 2, 4, 8 }) {
+        std::snprintf(title, sizeof title, "producer/consumer, %d thread%s per side, "
+                      "std::counting_semaphore's two counters in one cache line or in two", k,
+                      k > 1 ? "s" : "");
+        run("packed", title, "ns per item", 1, k, packed_impls(k));
     }
     run("multi3", "acquire(3)/release(3), 4 threads on 9 tokens", "ns per pair", 1, 0,
         impls<Multi3>(0));
