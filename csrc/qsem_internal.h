@@ -32,6 +32,11 @@
 #endif
 /* The shortest: a failed spin still probes, so the budget can grow back. */
 #define QSEM_SPIN_MIN 4
+/* Pause instructions after a failed CAS on the state word before the
+ * next try (qsem__backoff): some hundreds of ns. */
+#if !defined(QSEM_CAS_BACKOFF)
+#define QSEM_CAS_BACKOFF 8
+#endif
 /* sched_yield()s a single-token request polls with before it queues, and
  * any request once queued before it sleeps (qsem__poll, qsem__linger). */
 #if !defined(QSEM_SPIN_YIELDS)
