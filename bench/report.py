@@ -308,24 +308,13 @@ MISSED: dict[str, str] = {
                 "core at that moment, which on 2 shared cores with a load average above 2 is "
                 "mostly luck: the spread of every row is larger than the gap between the "
                 "medians. Re-run on a quiet machine before reading anything into it.",
-    "throughput": "qsem and std::counting_semaphore are close to level in this benchmark: "
-                  "pooled over 49 interleaved rounds (7 runs of it on this machine), qsem / "
-                  "best peer was 1.02x, 1.03x, 0.97x and 1.08x at 1, 2, 4 and 8 threads per "
-                  "side, with quartiles about 0.85x to 1.2x, so a single run lands on either "
-                  "side of 1. "
-                  "What is left is the release: qsem checks the count against the maximum "
-                  "before it changes anything (CONTRACT CWE-707), which takes a "
-                  "compare-and-swap. In the runs where the two cores pass the line fastest, "
-                  "about 28% of those CASes failed and retried because the other core took "
-                  "the line in between. libstdc++'s release is one fetch_add with no check "
-                  "(the C++ standard makes passing the maximum undefined behaviour), which "
-                  "cannot fail. A build of qsem with an unchecked fetch_add release, made only "
-                  "to measure this in a separate harness (21 interleaved rounds, 1M items), "
-                  "ran 0.91x, 1.18x and 0.81x of std::counting_semaphore at 1, 2 and 8 per "
-                  "side, against 1.11x, 1.44x and 1.04x for qsem as it is in the same rounds. "
-                  "qsem keeps the check: a fetch_add would publish, for an instant, tokens "
-                  "that a failing release must take back, and a concurrent acquire could take "
-                  "them.",
+    "throughput": "On this machine a run of 7 rounds can land on either side of 1 when the "
+                  "gap is small: the samples of every implementation fall in two modes (for "
+                  "one producer and one consumer, about 45 to 60 ns per item in one and 85 to "
+                  "120 in the other), which we attribute to where the host places the two "
+                  "virtual CPUs, and a round measured across the switch gives an outlying "
+                  "ratio. Compare the ratios, which are taken within a round, and re-run "
+                  "before reading a single miss.",
     "semt": "Both are a single compare-and-swap each way; at about 10 ns a pair, a 10% target is "
             "within the noise of one round (see the spread). The core's uncontended path was "
             "checked with callgrind: no system call, no lock, one CAS per acquire and per release.",
@@ -376,22 +365,30 @@ quick run showed qsem's acquire(3)/release(3) at 3 us a pair; full runs measure 
 they check that the benchmarks run, not how fast.
 
 **Producer/consumer throughput (C).** The first report had qsem 1.3x to 1.9x slower than
-std::counting_semaphore here; it is now within a few percent of it (see the targets). Three
-causes were found by measuring:
+std::counting_semaphore here, with perf putting its time in context switches and in the first
+load of the state word's cache line. Four causes were found by measuring, and fixed:
 - The benchmark declared the peers' two semaphores side by side, so std::counting_semaphore's
   two 4-byte counters shared a cache line, while each `qsem_t` has its own. Every peer now has a
   line of its own; the table in section 2 measures the other layout.
 - qsem's state word shared its line with the reference counts, the spin budget and the start
-  of the lock, so every slow path took the line away from the fast paths. Each fast path also
-  read the line shared before its CAS fetched it again to own it: `perf annotate` put 70% to
-  80% of `qsem_acquire`'s samples on that first load. Now the object is 64-byte aligned, the
-  state word has a line to itself, and the fast paths prefetch it for writing (docs/design.md,
-  "Layout by cache line").
+  of the lock, so every slow path took the line from the fast paths. Each fast path also read
+  the line shared before its CAS fetched it again to own it: `perf annotate` put 70% to 80% of
+  `qsem_acquire`'s samples on that first load. Now the object is 64-byte aligned, the state word
+  has a line to itself, and the fast paths prefetch it for writing (docs/design.md, "Layout by
+  cache line").
 - A single-token waiter that missed its spin queued under the lock, and each release then took
-  the lock to hand it the token. With a producer and a consumer sharing a core that happened
-  20,000 to 45,000 times per million items. Now such a waiter yields a few times unqueued first.
-  The token then passes on the fast path, and the queue is left to multi-token requests and
-  long waits.
+  the lock to hand it the token. With a producer and a consumer sharing a core, that happened
+  20,000 to 45,000 times per million items. Now such a waiter first yields a few times
+  unqueued, and the token passes on the fast path.
+- The largest: under contention, 25% to 30% of the fast paths' CASes failed (counted in the
+  runs where the two cores pass the line fastest), and each immediate retry took the line back
+  from the core that was using it. A failed CAS now pauses a few hundred ns first
+  (docs/design.md, "Backoff"). In the same rounds this halved the time per item at 1 and 2
+  threads per side, and cut acquire(3)/release(3) among 4 threads to 0.3x.
+
+What the peer still does differently: libstdc++'s release is one `fetch_add` with no check
+against the maximum (the C++ standard makes passing it undefined), where qsem's release must
+check the count before it changes anything (CONTRACT CWE-707) and so takes a CAS.
 
 **SWIG front ends.** Java (against `java.util.concurrent.Semaphore`, `bench/SwigBench.java`),
 Perl (against `Thread::Semaphore`, `bench/swig_bench.pl`) and Go (against a buffered channel,
