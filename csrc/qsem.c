@@ -490,8 +490,8 @@ int qsem__try_fast(qsem_t *s, int64_t n)
         if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
             return 0;
         /* Acquire MO on success, as in qsem__take(). */
-        if (atomic_compare_exchange_weak_explicit(&s->state, &old, old - (uint64_t)n,
-                                                  memory_order_acquire, memory_order_relaxed))
+        if (atomic_compare_exchange_strong_explicit(&s->state, &old, old - (uint64_t)n,
+                                                    memory_order_acquire, memory_order_relaxed))
             return 1;
         qsem__backoff();
     }
@@ -737,8 +737,8 @@ int qsem_release(qsem_t *s, int64_t n)
             return EOVERFLOW;
         /* Release MO: publishes what the releaser did to whoever takes the
          * tokens (the acquire CAS, or the dispatcher's take). */
-        if (atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
-                                                  memory_order_release, memory_order_relaxed))
+        if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+                                                    memory_order_release, memory_order_relaxed))
             break;
         qsem__backoff();
     }

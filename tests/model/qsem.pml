@@ -56,7 +56,7 @@
  * @anchor withdraw      qsem.c:663       qsem__withdraw(s, &node);
  * @anchor withdraw      qsem.c:526      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
  * @anchor release_cas   qsem.c:736       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:740       if (atomic_compare_exchange_weak_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_cas   qsem.c:740       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
  * @anchor release_slow  qsem.c:745       if (old & QSEM__WAITERS)
  * @anchor dispatch      qsem.c:402       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
  * @anchor dispatch      qsem.c:404       if (qsem__take(s, node->n)) {
