@@ -371,11 +371,9 @@ load of the state word's cache line. Four causes were found by measuring, and fi
   two 4-byte counters shared a cache line, while each `qsem_t` has its own. Every peer now has a
   line of its own; the table in section 2 measures the other layout.
 - qsem's state word shared its line with the reference counts, the spin budget and the start
-  of the lock, so every slow path took the line from the fast paths. Each fast path also read
-  the line shared before its CAS fetched it again to own it: `perf annotate` put 70% to 80% of
-  `qsem_acquire`'s samples on that first load. Now the object is 64-byte aligned, the state word
-  has a line to itself, and the fast paths prefetch it for writing (docs/design.md, "Layout by
-  cache line").
+  of the lock, so every slow path took the line from the fast paths (`perf annotate` put 70% to
+  80% of `qsem_acquire`'s samples on the first load of that line). Now the object is 64-byte
+  aligned and the state word has a line to itself (docs/design.md, "Layout by cache line").
 - A single-token waiter that missed its spin queued under the lock, and each release then took
   the lock to hand it the token. With a producer and a consumer sharing a core, that happened
   20,000 to 45,000 times per million items. Now such a waiter first yields a few times

@@ -447,25 +447,6 @@ static inline void qsem__cpu_relax(void)
 }
 
 /*
- * Fetch the state word's line for writing before reading it.  When another
- * core wrote it last, a plain load would fetch it shared and the CAS that
- * follows would have to fetch it again to own it: two transfers of the
- * line per operation where one does.  Only a hint; on x86 GCC emits
- * PREFETCHW for it only when told the CPU has it, which every x86-64 CPU
- * either has or runs as a no-op, so it is written out there.
- */
-static inline void qsem__prefetch_for_write(qsem_t *s)
-{
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    __asm__ __volatile__("prefetchw %0" : : "m"(s->state));
-#elif defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch((const void *)&s->state, 1, 3);
-#else
-    (void)s;
-#endif
-}
-
-/*
  * A CAS on the state word failed: another core changed the word between
  * our read and our CAS, so it is working on that line right now.  Retrying
  * at once would take the line back from it in the middle of its run of
@@ -484,7 +465,6 @@ static inline void qsem__backoff(void)
 int qsem__try_fast(qsem_t *s, int64_t n)
 {
     uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
-    qsem__prefetch_for_write(s);
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
     for (;;) {
         if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
@@ -728,7 +708,6 @@ int qsem_release(qsem_t *s, int64_t n)
     if (n == 0)
         return 0;
     int64_t max = s->max;
-    qsem__prefetch_for_write(s);
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
     for (;;) {
         /* Checked before any change, in every build (CONTRACT CWE-707);

@@ -39,25 +39,25 @@
  * quoted, so that a change to the C code shows here, and `check_anchors.sh
  * --fix` renumbers lines that only moved.
  *
- * @anchor try_fast      qsem.c:486       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor try_fast      qsem.c:490       if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
- * @anchor spin          qsem.c:543       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor spin          qsem.c:552       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
- * @anchor poll          qsem.c:612       if (qsem__poll(s, n))
- * @anchor poll          qsem.c:574       if (n != 1)
- * @anchor last_try_call qsem.c:625       if (qsem__last_try(s, n)) {
- * @anchor last_try      qsem.c:516       if (qsem__must_queue(s))
- * @anchor last_try      qsem.c:518       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
- * @anchor last_try      qsem.c:519       if (!qsem__take(s, n))
+ * @anchor try_fast      qsem.c:467       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor try_fast      qsem.c:470       if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+ * @anchor spin          qsem.c:523       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor spin          qsem.c:532       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
+ * @anchor poll          qsem.c:592       if (qsem__poll(s, n))
+ * @anchor poll          qsem.c:554       if (n != 1)
+ * @anchor last_try_call qsem.c:605       if (qsem__last_try(s, n)) {
+ * @anchor last_try      qsem.c:496       if (qsem__must_queue(s))
+ * @anchor last_try      qsem.c:498       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+ * @anchor last_try      qsem.c:499       if (!qsem__take(s, n))
  * @anchor must_queue    qsem.c:365       return s->head != NULL && ((s->flags & QSEM_FIFO) || s->starving);
- * @anchor enqueue       qsem.c:629       qsem__enqueue(s, &node);
- * @anchor park          qsem.c:653       err = qsem__park(&node, deadline_ns, flags);
- * @anchor cancel_check  qsem.c:659       /* Resolved at the same moment: the tokens are ours (CONTRACT:
- * @anchor withdraw      qsem.c:663       qsem__withdraw(s, &node);
- * @anchor withdraw      qsem.c:526      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
- * @anchor release_cas   qsem.c:736       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:740       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:745       if (old & QSEM__WAITERS)
+ * @anchor enqueue       qsem.c:609       qsem__enqueue(s, &node);
+ * @anchor park          qsem.c:633       err = qsem__park(&node, deadline_ns, flags);
+ * @anchor cancel_check  qsem.c:639       /* Resolved at the same moment: the tokens are ours (CONTRACT:
+ * @anchor withdraw      qsem.c:643       qsem__withdraw(s, &node);
+ * @anchor withdraw      qsem.c:506      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+ * @anchor release_cas   qsem.c:715       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:719       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:724       if (old & QSEM__WAITERS)
  * @anchor dispatch      qsem.c:402       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
  * @anchor dispatch      qsem.c:404       if (qsem__take(s, node->n)) {
  * @anchor dispatch      qsem.c:407       } else if (fifo || qsem__head_starving(s, &now)) {
@@ -65,8 +65,8 @@
  * @anchor head_starving qsem.c:393       qsem__lazy_now(now) - s->head->queued_at >= QSEM_STARVE_NS;
  * @anchor resolve       qsem.c:79        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
  * @anchor sync_flags    qsem.c:370       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:756       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:760       qsem__resolve(s, node, ECANCELED);
+ * @anchor close         qsem.c:735       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:739       qsem__resolve(s, node, ECANCELED);
  * @anchor futex_park    qsem_futex.c:65  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
