@@ -96,7 +96,9 @@ static uint8_t next(struct input *in)
 }
 
 /* A count for a semaphore whose maximum is `max`: mostly small, often one
- * of the values that break careless arithmetic. */
+ * of the values that break careless arithmetic.  `max` may itself be one
+ * of those (a hostile maximum for qsem_new), so the neighbours of max are
+ * computed without overflowing here. */
 static int64_t decode_count(uint8_t b, int64_t max)
 {
     switch (b % 16) {
@@ -106,9 +108,9 @@ static int64_t decode_count(uint8_t b, int64_t max)
     case 3:  return QSEM_VALUE_MAX;
     case 4:  return 0;
     case 5:  return max;
-    case 6:  return max + 1;
+    case 6:  return max < INT64_MAX ? max + 1 : INT64_MAX;
     case 7:  return QSEM_VALUE_MAX + 1;
-    case 8:  return max - 1;
+    case 8:  return max > INT64_MIN ? max - 1 : INT64_MIN;
     default: return 1 + (b >> 4) % 4;
     }
 }

@@ -49,6 +49,10 @@ SEEDS = {
     "burst": header(threads=4, initial=3) + op(ACQ, 0, small(4)) + op(BURST)
         + bytes(range(0, 256, 9))[:24] + op(REL, 0, small(1)),
     "bad_new": bytes([0xF0, 8, 0]),
+    # A hostile maximum whose neighbours overflow int64 (a harness bug the
+    # fuzzer found: max + 1 with max = INT64_MAX).
+    "hostile_max_above": header(maximum=0x80 | I64MAX, initial=0x80 | MAXP1) + op(REL, 0, MAXP1),
+    "hostile_max_below": header(maximum=0x80 | I64MIN, initial=0x80 | MAXM1) + op(ACQ, 0, MAXM1),
 }
 
 
