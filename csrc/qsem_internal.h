@@ -76,7 +76,7 @@ struct qsem__node {
 
 /*
  * Laid out by cache line (the object is 64-byte aligned, see qsem_new): the
- * fast paths read the first line, which never changes after creation, and
+ * fast paths read the first line, which changes only once, at close, and
  * write only the second, which holds the state word alone, so that
  * nothing else written to the object takes that line away from them.
  */
