@@ -53,6 +53,7 @@
 #endif
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sched.h>
@@ -118,6 +119,40 @@ int64_t qsem_now_ns(void)
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
         qsem__fatal("clock_gettime(CLOCK_MONOTONIC)", errno);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+** The one home of the deadline rule (docs/contract.md, "Timeouts"): every
+** front end turns its language's timeout into a deadline through these two,
+** so that "forever", saturation and rounding mean the same everywhere.
+*/
+int64_t qsem_deadline_after(int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return QSEM_FOREVER;
+    int64_t now = qsem_now_ns();
+    /* Saturate: a timeout too large to add is as good as forever. */
+    return timeout_ns >= QSEM_FOREVER - now ? QSEM_FOREVER : now + timeout_ns;
+}
+
+/* The largest whole number of seconds whose nanoseconds fit in an int64_t
+ * (INT64_MAX / 1e9 is 9223372036.85...): anything from here on is forever. */
+#define QSEM__SEC_FOREVER 9223372036.0
+
+int qsem_timeout_from_sec(double seconds, int64_t *timeout_ns)
+{
+    if (isnan(seconds) || seconds < 0)
+        return EINVAL;
+    if (seconds >= QSEM__SEC_FOREVER) {
+        *timeout_ns = -1;
+        return 0;
+    }
+    /* Round up (by hand: the core does not link libm), so that 1e-12 s
+     * still waits rather than turning into a try. */
+    double ns = seconds * 1e9;
+    int64_t whole = (int64_t)ns;
+    *timeout_ns = (double)whole < ns ? whole + 1 : whole;
+    return 0;
 }
 
 /* {======================================================================
@@ -675,13 +710,7 @@ int qsem_acquire_for(qsem_t *s, int64_t n, int64_t timeout_ns)
     int err = qsem__enter(s, n);
     if (err >= 0)
         return err;
-    int64_t deadline = QSEM_FOREVER;
-    if (timeout_ns >= 0) {
-        int64_t now = qsem_now_ns();
-        /* Saturate: a timeout too large to add is as good as forever. */
-        deadline = timeout_ns > QSEM_FOREVER - 1 - now ? QSEM_FOREVER : now + timeout_ns;
-    }
-    return qsem__acquire_slow(s, n, deadline, 0);
+    return qsem__acquire_slow(s, n, qsem_deadline_after(timeout_ns), 0);
 }
 
 int qsem_try_acquire(qsem_t *s, int64_t n)

@@ -97,6 +97,16 @@ QSEM_EXTERN int qsem_is_closed(const qsem_t *s);
 /* Nanoseconds on CLOCK_MONOTONIC: the clock of every deadline. */
 QSEM_EXTERN int64_t qsem_now_ns(void);
 
+/* The deadline timeout_ns from now, for qsem_acquire_until(): QSEM_FOREVER
+ * when timeout_ns < 0 or when now + timeout_ns would pass it. */
+QSEM_EXTERN int64_t qsem_deadline_after(int64_t timeout_ns);
+
+/* A timeout in seconds as nanoseconds for qsem_deadline_after(), rounded up
+ * so that a non-zero timeout never becomes 0; +inf, or more than fits in an
+ * int64_t of nanoseconds, gives -1 (forever).  0, or EINVAL for NaN or a
+ * negative value (each front end maps its language's negatives first). */
+QSEM_EXTERN int qsem_timeout_from_sec(double seconds, int64_t *timeout_ns);
+
 /* Name of the wait back end compiled in: "futex" or "pthread". */
 QSEM_EXTERN const char *qsem_backend(void);
 
