@@ -1,0 +1,9 @@
+# Lua front end (bindings/lua, tests/lua).
+ALL_FRONT_ENDS += -DQSEM_BUILD_LUA=ON
+.PHONY: lua test-lua
+
+lua: deps
+	$(call configure_front_end,$(BUILD)-lua,-DQSEM_BUILD_LUA=ON)
+
+test-lua: lua
+	ctest --test-dir $(BUILD)-lua --output-on-failure -j $(JOBS) -L lua

@@ -1,0 +1,11 @@
+# Python front end (bindings/python, tests/python).
+ALL_FRONT_ENDS += -DQSEM_BUILD_PYTHON=ON
+.PHONY: python test-python
+
+# The extension as users get it: pip builds it from setup.py.
+python: deps
+	$(PYTHON) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+
+test-python: deps
+	$(call configure_front_end,$(BUILD)-python,-DQSEM_BUILD_PYTHON=ON)
+	ctest --test-dir $(BUILD)-python --output-on-failure -j $(JOBS) -L python

@@ -1,0 +1,9 @@
+# SWIG front ends (bindings/swig, tests/<language>).
+ALL_FRONT_ENDS += -DQSEM_BUILD_SWIG=ON
+.PHONY: swig test-swig
+
+swig: deps
+	$(call configure_front_end,$(BUILD)-swig,-DQSEM_BUILD_SWIG=ON)
+
+test-swig: swig
+	ctest --test-dir $(BUILD)-swig --output-on-failure -j $(JOBS) -L swig
