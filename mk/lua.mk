@@ -1,5 +1,5 @@
 # Lua front end (bindings/lua, tests/lua).
-ALL_FRONT_ENDS += -DQSEM_BUILD_LUA=ON
+BINDINGS += -DQSEM_BUILD_LUA=ON
 .PHONY: lua test-lua
 
 lua: deps

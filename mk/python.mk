@@ -1,5 +1,5 @@
 # Python front end (bindings/python, tests/python).
-ALL_FRONT_ENDS += -DQSEM_BUILD_PYTHON=ON
+BINDINGS += -DQSEM_BUILD_PYTHON=ON
 .PHONY: python test-python
 
 # The extension as users get it: pip builds it from setup.py.

@@ -1,5 +1,5 @@
 # SWIG front ends (bindings/swig, tests/<language>).
-ALL_FRONT_ENDS += -DQSEM_BUILD_SWIG=ON
+BINDINGS += -DQSEM_BUILD_SWIG=ON
 .PHONY: swig test-swig
 
 swig: deps
