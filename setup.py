@@ -4,7 +4,6 @@ The version is read from csrc/qsem_version.h, the one place it is written.
 """
 import os
 import re
-import sys
 
 from setuptools import Extension, setup
 
@@ -19,19 +18,19 @@ def read_version():
     return match.group(1)
 
 
-# The futex back end is Linux only; everywhere else the portable one.
-backend = "csrc/qsem_futex.c" if sys.platform.startswith("linux") else "csrc/qsem_pthread.c"
 
 extension = Extension(
     "qsem._qsem",
     sources=[
         "bindings/python/qsemmodule.c",
-        "csrc/qsem.c",
-        "csrc/qsem_waiter.c",
-        backend,
+        "csrc/qsem_all.c",  # the whole core; it picks the back end
     ],
     depends=[
         "csrc/qsem.h",
+        "csrc/qsem.c",
+        "csrc/qsem_waiter.c",
+        "csrc/qsem_futex.c",
+        "csrc/qsem_pthread.c",
         "csrc/qsem_internal.h",
         "csrc/qsem_version.h",
     ],

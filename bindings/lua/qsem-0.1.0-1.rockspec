@@ -22,7 +22,7 @@ build = {
    type = "builtin",
    modules = {
       qsem = {
-         sources = { "bindings/lua/lqsem.c", "csrc/qsem.c", "csrc/qsem_waiter.c", "csrc/qsem_pthread.c" },
+         sources = { "bindings/lua/lqsem.c", "csrc/qsem_all.c" },
          incdirs = { "csrc" },
          libraries = { "pthread", "dl" },
       },
@@ -31,7 +31,7 @@ build = {
       linux = {
          modules = {
             qsem = {
-               sources = { "bindings/lua/lqsem.c", "csrc/qsem.c", "csrc/qsem_waiter.c", "csrc/qsem_futex.c" },
+               sources = { "bindings/lua/lqsem.c", "csrc/qsem_all.c" },
                incdirs = { "csrc" },
                libraries = { "pthread", "dl" },
             },
