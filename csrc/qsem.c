@@ -318,6 +318,17 @@ qsem_t *qsem_ref(qsem_t *s)
     return s;
 }
 
+qsem_t *qsem_pin(qsem_t *s)
+{
+    qsem__pin(s);
+    return s;
+}
+
+void qsem_unpin(qsem_t *s)
+{
+    qsem__unpin(s);
+}
+
 void qsem__pin(qsem_t *s)
 {
     atomic_fetch_add_explicit(&s->pins, 1, memory_order_relaxed);

@@ -56,6 +56,14 @@ QSEM_EXTERN qsem_t *qsem_ref(qsem_t *s);
  * ECANCELED); memory is freed once the last waiter has returned.  NULL is a no-op. */
 QSEM_EXTERN void qsem_unref(qsem_t *s);
 
+/* Keep s's memory valid without holding a handle, until qsem_unpin(): for a
+ * front end whose handle can be dropped (closing s) while its own calls on
+ * s are still running.  The caller must hold a handle or a pin.  Returns s. */
+QSEM_EXTERN qsem_t *qsem_pin(qsem_t *s);
+
+/* Drop a qsem_pin(); the memory goes once no handle, pin or waiter is left. */
+QSEM_EXTERN void qsem_unpin(qsem_t *s);
+
 /* Take n tokens, waiting as long as it takes.  0, ECANCELED or EINVAL
  * (n < 0 or n > max: a request that could never be met). */
 QSEM_EXTERN int qsem_acquire(qsem_t *s, int64_t n);
