@@ -36,16 +36,23 @@ demo: build python
 	$(PYTHON) examples/python_demo.py
 	LUA_CPATH_5_4="$(BUILD)/bindings/lua/?.so;;" lua5.4 examples/lua_demo.lua
 
-# Every suite: the full build (C and every front end, benchmark smoke tests,
-# fuzzing for a minute, model checking), then the C suite and every
-# front end's handle-lifetime and race tests (label `asan`) under
-# AddressSanitizer, the C suite under ThreadSanitizer, and on the portable
-# pthread back end.
-test: build python
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
-	$(MAKE) test-sanitizers test-pthread
+# Every suite: the full build (C and every front end, install tests,
+# benchmark smoke tests, fuzzing for a minute, model checking), then the C
+# suite and every front end's handle-lifetime and race tests (label `asan`)
+# under AddressSanitizer, the C suite under ThreadSanitizer, and on the
+# portable pthread back end.  Ends with the time each part took.
+TIMES = $(BUILD)/suite-times.txt
+test:
+	@mkdir -p $(BUILD) && rm -f $(TIMES)
+	sh scripts/timed.sh $(TIMES) "set-up and build" $(MAKE) build python
+	sh scripts/timed.sh $(TIMES) "every suite (ctest, main build)" \
+	    ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	sh scripts/timed.sh $(TIMES) "sanitizers (TSan; ASan+UBSan)" $(MAKE) test-sanitizers
+	sh scripts/timed.sh $(TIMES) "pthread back end" $(MAKE) test-pthread
+	@echo "== time per suite"; cat $(TIMES)
 
-test-c: deps
+test-c:
+	sh scripts/install-deps.sh core
 	cmake -S . -B $(BUILD)-c -G Ninja $(CMAKE_FLAGS)
 	cmake --build $(BUILD)-c -j $(JOBS)
 	ctest --test-dir $(BUILD)-c --output-on-failure -j $(JOBS)

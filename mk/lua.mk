@@ -2,7 +2,8 @@
 BINDINGS += -DQSEM_BUILD_LUA=ON
 .PHONY: lua test-lua
 
-lua: deps
+lua:
+	sh scripts/install-deps.sh core lua
 	$(call configure_front_end,$(BUILD)-lua,-DQSEM_BUILD_LUA=ON)
 
 test-lua: lua

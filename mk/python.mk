@@ -3,9 +3,11 @@ BINDINGS += -DQSEM_BUILD_PYTHON=ON
 .PHONY: python test-python
 
 # The extension as users get it: pip builds it from setup.py.
-python: deps
+python:
+	sh scripts/install-deps.sh core python
 	$(PYTHON) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 
-test-python: deps
+test-python:
+	sh scripts/install-deps.sh core python
 	$(call configure_front_end,$(BUILD)-python,-DQSEM_BUILD_PYTHON=ON)
 	ctest --test-dir $(BUILD)-python --output-on-failure -j $(JOBS) -L python

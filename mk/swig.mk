@@ -2,7 +2,8 @@
 BINDINGS += -DQSEM_BUILD_SWIG=ON
 .PHONY: swig test-swig
 
-swig: deps
+swig:
+	sh scripts/install-deps.sh core swig
 	$(call configure_front_end,$(BUILD)-swig,-DQSEM_BUILD_SWIG=ON)
 
 test-swig: swig
