@@ -923,6 +923,8 @@ static int coop_k (lua_State *L, int status, lua_KContext ctx) {
 static int coop_step (lua_State *L, lua_KContext ctx) {
   int hold = (int)(ctx & 1), kind = (int)(ctx >> 1);
   lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, SLOT_WAIT);
+  if (wt->w == NULL)   /* the host ended the wait ('__close' or '__gc' of 'w') */
+    return pushfail(L, "cancelled");
   pthread_mutex_lock(&wt->hub->mu);
   int notified = wt->notified;
   pthread_mutex_unlock(&wt->hub->mu);

@@ -189,6 +189,37 @@ describe("cancellation", function ()
     assert.equals(0, s:available())
   end)
 
+  -- A host may scope the waiter with <close> or finalize it before it
+  -- resumes the coroutine: the wait then ends as cancelled, not in a crash.
+  for _, how in ipairs({ "__close", "__gc" }) do
+    it("a waiter ended by its host's " .. how .. " reports cancelled on resume", function ()
+      local s = qsem.new(0)
+      local co = spawn(function () return s:acquire(2) end)
+      local _, tag, w = coroutine.resume(co)
+      assert.equals(qsem.WAIT, tag)
+      getmetatable(w)[how](w)
+      getmetatable(w)[how](w)   -- twice is harmless
+      assert.equals(0, s:waiting())
+      s:release(2)
+      assert.same({ true, nil, "cancelled" }, { coroutine.resume(co) })
+      assert.equals(2, s:available())
+    end)
+
+    it("a granted waiter ended by its host's " .. how .. " gives its tokens back", function ()
+      local s = qsem.new(0)
+      local co = spawn(function () local g <close>, err = s:hold(2); return g, err end)
+      local _, _, w = coroutine.resume(co)
+      s:release(2)   -- granted, not yet claimed
+      assert.equals(0, s:available())
+      do local _ <close> = w end
+      assert.equals(2, s:available())
+      if how == "__gc" then getmetatable(w).__gc(w) end
+      assert.same({ true, nil, "cancelled" }, { coroutine.resume(co) })
+      qsem.ready()
+      assert.equals(2, s:available())
+    end)
+  end
+
   it("a closed hold() waiter takes nothing", function ()
     local s = qsem.new(1)
     local co = spawn(function () local g <close> = s:hold(2); return g end)
