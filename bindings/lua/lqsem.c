@@ -74,6 +74,7 @@
 #define LQSEM_HUBKEY    "qsem.hub"      /* the state's hub userdata */
 #define LQSEM_WAITSKEY  "qsem.waits"    /* weak: lightuserdata -> live waiter */
 #define LQSEM_HOSTEDKEY "qsem.hosted"   /* weak keys: coroutines of a generic host */
+#define LQSEM_PARKEDKEY "qsem.parked"   /* strong: parked coroutine -> its waiter */
 #define LQSEM_CQKEY     "qsem.cqueues"  /* the cqueues glue's wait function */
 #define LQSEM_CQWAKEKEY "qsem.cqwake"   /* the glue's function that signals one wait */
 
@@ -127,6 +128,8 @@ struct lqsem_Wait {
   int notified;
   // on the hub's list (under hub->mu)
   int queued;
+  // ended by qsem.cancel(): the acquire returns fail, "cancelled"
+  int cancelled;
   lqsem_Wait *prev, *next;
 };
 
@@ -138,6 +141,18 @@ struct lqsem_Wait {
 ** release instead of the fd.
 */
 static _Thread_local lqsem_Hub *lqsem_releasing;
+
+
+/* Under h->mu: put 'wt' at the end of the resolved waits, once. */
+static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt) {
+  if (!wt->queued) {
+    wt->queued = 1;
+    wt->next = NULL;
+    wt->prev = h->tail;
+    if (h->tail) h->tail->next = wt; else h->head = wt;
+    h->tail = wt;
+  }
+}
 
 
 static void hub_unlink (lqsem_Hub *h, lqsem_Wait *wt) {
@@ -190,13 +205,7 @@ static void lqsem_notify (void *arg) {
   lqsem_Hub *h = wt->hub;
   pthread_mutex_lock(&h->mu);
   wt->notified = 1;
-  if (!wt->queued) {
-    wt->queued = 1;
-    wt->next = NULL;
-    wt->prev = h->tail;
-    if (h->tail) h->tail->next = wt; else h->head = wt;
-    h->tail = wt;
-  }
+  hub_enqueue(h, wt);
   /* a generic host polls the fd, so its waits always arm it */
   if (h == lqsem_releasing && wt->kind == LQSEM_CQUEUES)
     h->direct = 1;
@@ -237,6 +246,16 @@ static int hub_openfd (lqsem_Hub *h) {
 }
 
 
+/* Push a new table whose keys or values ('mode') are weak. */
+static void newweaktable (lua_State *L, const char *mode) {
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, mode);
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+}
+
+
 /*
 ** The state's hub, created on first use.  It lives in the registry until
 ** lua_close; because it is created (and marked for finalization) before
@@ -260,12 +279,11 @@ static lqsem_Hub *gethub (lua_State *L) {
   luaL_setmetatable(L, LQSEM_HUB);
   lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
   /* waits by address, so that a drain can push the userdata of each */
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "v");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
+  newweaktable(L, "v");
   lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  /* parked coroutines, held until resumed or cancelled (docs/lua.md) */
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
   return h;
 }
 
@@ -314,7 +332,7 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind) {
 ** Arguments and results
 ** ======================================================================= */
 
-/* A count at 'arg' (default 1): 0 .. QSEM_VALUE_MAX (CONTRACT "Semantics"). */
+/* A count at 'arg' (default 1): 0 .. QSEM_VALUE_MAX (docs/contract.md, "Semantics"). */
 static int64_t optcount (lua_State *L, int arg) {
   lua_Integer n = luaL_optinteger(L, arg, 1);
   luaL_argcheck(L, n >= 0, arg, "negative count");
@@ -348,7 +366,7 @@ static int64_t todeadline (int64_t timeout_ns) {
 }
 
 
-/* An expected failure: fail plus a stable message (CONTRACT "Lua 5.4"). */
+/* An expected failure: fail plus a stable message (docs/contract.md, "Lua 5.4"). */
 static int pushfail (lua_State *L, const char *what) {
   luaL_pushfail(L);
   lua_pushstring(L, what);
@@ -374,6 +392,7 @@ static int failresult (lua_State *L, int err) {
 ** ======================================================================= */
 
 static int release_direct (lua_State *L, qsem_t *s, int64_t n);
+static void wake_direct (lua_State *L, lqsem_Hub *h);
 
 typedef struct lqsem_Sem {
   // this state's handle on the native object; NULL once dropped
@@ -630,6 +649,28 @@ static int lqsem_guard_tostring (lua_State *L) {
 
 
 /*
+** Forget the parked coroutine of the wait at 'idx', if it is still this
+** wait's: the coroutine is again only its host's to keep.
+*/
+static void unpark (lua_State *L, int idx) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY) != LUA_TTABLE ||
+      lua_getiuservalue(L, idx, 1) != LUA_TTHREAD) {
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, -3) == LUA_TUSERDATA && lua_rawequal(L, -1, idx)) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, -3);   /* parked[co] = nil */
+    lua_pop(L, 1);
+  }
+  else
+    lua_pop(L, 3);
+}
+
+
+/*
 ** End a wait for good: tokens granted but not claimed go back to the
 ** semaphore (qsem_waiter_free cancels), and the wait leaves the hub's
 ** list.  Once qsem_waiter_free returned, notify cannot run for it any
@@ -654,6 +695,7 @@ static int lqsem_wait_finish (lua_State *L) {
       lua_pushnil(L);
       lua_rawsetp(L, -2, wt);
     }
+    unpark(L, 1);
     wt->hub = NULL;
   }
   return 0;
@@ -923,7 +965,7 @@ static int coop_k (lua_State *L, int status, lua_KContext ctx) {
 static int coop_step (lua_State *L, lua_KContext ctx) {
   int hold = (int)(ctx & 1), kind = (int)(ctx >> 1);
   lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, SLOT_WAIT);
-  if (wt->w == NULL)   /* the host ended the wait ('__close' or '__gc' of 'w') */
+  if (wt->w == NULL || wt->cancelled)   /* ended by '__close', '__gc' or qsem.cancel() */
     return pushfail(L, "cancelled");
   pthread_mutex_lock(&wt->hub->mu);
   int notified = wt->notified;
@@ -960,7 +1002,7 @@ static int coop_step (lua_State *L, lua_KContext ctx) {
 ** Start a cooperative wait.  The waiter userdata sits in a to-be-closed
 ** slot, so an error, a return, or coroutine.close() all end it through
 ** '__close'; a coroutine that is abandoned ends it through '__gc'.  Either
-** way unclaimed tokens go back (CONTRACT "Token conservation").
+** way unclaimed tokens go back (docs/contract.md, "Token conservation").
 */
 static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
   lqsem_Hub *h = gethub(L);
@@ -976,6 +1018,14 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
   lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
   lua_pushvalue(L, SLOT_WAIT);
   lua_rawsetp(L, -2, wt);
+  lua_pop(L, 1);
+  /* The state keeps the coroutine until the wait ends (docs/lua.md, "The
+     host protocol"): a host that drops its last reference to a parked
+     coroutine must still get it back from qsem.ready(). */
+  lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
+  lua_pushthread(L);
+  lua_pushvalue(L, SLOT_WAIT);
+  lua_rawset(L, -3);
   lua_pop(L, 1);
   wt->hub = h;
   lua_toclose(L, SLOT_WAIT);
@@ -1061,11 +1111,7 @@ static int lqsem_hosted (lua_State *L) {
   int on = lua_isnoneornil(L, 2) ? 1 : (luaL_checktype(L, 2, LUA_TBOOLEAN), lua_toboolean(L, 2));
   if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) != LUA_TTABLE) {
     lua_pop(L, 1);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
+    newweaktable(L, "k");
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY);
   }
@@ -1073,6 +1119,43 @@ static int lqsem_hosted (lua_State *L) {
   if (on) lua_pushboolean(L, 1); else lua_pushnil(L);
   lua_rawset(L, -3);
   lua_settop(L, 1);
+  return 1;
+}
+
+
+/*
+** qsem.cancel(co): end the wait of the parked coroutine 'co'.  Tokens
+** granted but not claimed go back to the semaphore; the coroutine is
+** listed by qsem.ready() (or, under cqueues, woken) and its acquire
+** returns fail, "cancelled".  true, or false if 'co' was not waiting.
+*/
+static int lqsem_cancel (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTHREAD);
+  lua_settop(L, 1);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY) != LUA_TTABLE) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pushvalue(L, 1);
+  lua_rawget(L, -2);
+  lqsem_Wait *wt = (lqsem_Wait *)luaL_testudata(L, -1, LQSEM_WAITER);
+  if (wt == NULL || wt->w == NULL || wt->cancelled) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  (void)qsem_waiter_cancel(wt->w);   /* always 0; after it, notify is done with 'wt' */
+  lqsem_Hub *h = wt->hub;
+  pthread_mutex_lock(&h->mu);
+  wt->cancelled = 1;
+  hub_enqueue(h, wt);
+  if (wt->kind == LQSEM_CQUEUES)
+    h->direct = 1;
+  else
+    hub_arm(h);
+  pthread_mutex_unlock(&h->mu);
+  if (wt->kind == LQSEM_CQUEUES)
+    wake_direct(L, h);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -1262,6 +1345,7 @@ static const luaL_Reg lqsem_funcs[] = {
   {"open", lqsem_open},
   {"unpublish", lqsem_unpublish},
   {"hosted", lqsem_hosted},
+  {"cancel", lqsem_cancel},
   {"pollfd", lqsem_pollfd},
   {"ready", lqsem_ready},
   {NULL, NULL}

@@ -176,6 +176,76 @@ describe("under cqueues", function ()
   end)
 end)
 
+describe("cancellation under cqueues", function ()
+  it("qsem.cancel() ends a wait and cq:loop() returns", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local co, got
+    cq:wrap(function ()
+      co = coroutine.running()
+      got = table.pack(s:acquire(1))
+    end)
+    cq:wrap(function ()
+      cqueues.sleep(0.01)
+      assert.is_true(qsem.cancel(co))
+    end)
+    loop(cq)
+    assert.same({ n = 2, nil, "cancelled" }, got)
+    assert.equals(0, s:waiting())
+    assert.equals(0, s:available())
+  end)
+
+  it("qsem.cancel() with a grant in flight passes the tokens on", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local cos, results = {}, {}
+    for i = 1, 2 do
+      cq:wrap(function ()
+        cos[i] = coroutine.running()
+        results[i] = table.pack(s:hold(2))
+        if results[i][1] then results[i][1]:release() end
+      end)
+    end
+    cq:wrap(function ()
+      cqueues.sleep(0.01)
+      s:release(2)   -- granted to one of them, not yet resumed
+      assert.is_true(qsem.cancel(cos[1]))
+      assert.is_true(qsem.cancel(cos[1]) == false)
+    end)
+    loop(cq)
+    assert.same({ n = 2, nil, "cancelled" }, results[1])
+    assert.equals("qsem.Guard", getmetatable(results[2][1]).__name)
+    assert.equals(2, s:available())
+  end)
+
+  it("qsem.cancel() from another cqueues task under load loses no token", function ()
+    local s = qsem.new(2, { max = 2 })
+    local cq = cqueues.new()
+    local waiting = {}
+    local cancelled, served = 0, 0
+    for i = 1, 200 do
+      cq:wrap(function ()
+        local co = coroutine.running()
+        waiting[co] = true
+        local g, err = s:hold(1)
+        waiting[co] = nil
+        if g then served = served + 1; cqueues.sleep(0); g:release()
+        else assert.equals("cancelled", err); cancelled = cancelled + 1 end
+      end)
+      if i % 3 == 0 then
+        cq:wrap(function ()
+          local co = next(waiting)
+          if co then qsem.cancel(co) end
+        end)
+      end
+    end
+    loop(cq)
+    assert.equals(200, cancelled + served)
+    assert.equals(2, s:available())
+    assert.equals(0, s:waiting())
+  end)
+end)
+
 describe("a generator inside a cqueues coroutine", function ()
   it("blocks its OS thread instead of yielding to the consumer", function ()
     local s = qsem.new(0)
