@@ -24,9 +24,12 @@ local function done (w, ok, a, b)
   return a, b
 end
 
-local function wrap (raw)
+-- The C method is called through an upvalue of this name, which the C
+-- side recognizes to word its argument errors as the user's call
+-- (lqsem.h, lqsem_argerror).
+local function wrap (qsem_c_method)
   return function (s, n, timeout)
-    local a, b = raw(s, n, timeout)
+    local a, b = qsem_c_method(s, n, timeout)
     if a ~= WAIT then return a, b end
     return done(b, pcall(loop, b))
   end

@@ -229,19 +229,19 @@ static int lqsem_release (lua_State *L) {
 
 
 static int lqsem_available (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)qsem_available(checksem(L)));
+  lqsem_pushcount(L, qsem_available(checksem(L)));
   return 1;
 }
 
 
 static int lqsem_waiting (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)qsem_waiting(checksem(L)));
+  lqsem_pushcount(L, qsem_waiting(checksem(L)));
   return 1;
 }
 
 
 static int lqsem_max (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)qsem_max(checksem(L)));
+  lqsem_pushcount(L, qsem_max(checksem(L)));
   return 1;
 }
 
@@ -316,7 +316,7 @@ static int lqsem_guard_gc (lua_State *L) {
 
 static int lqsem_guard_count (lua_State *L) {
   lqsem_Guard *g = toguard(L);
-  lua_pushinteger(L, g->s ? (lua_Integer)g->n : 0);
+  lqsem_pushcount(L, g->s ? g->n : 0);
   return 1;
 }
 
@@ -582,7 +582,7 @@ LQSEM_API int luaopen_qsem (lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newlib(L, lqsem_funcs);
-  lua_pushinteger(L, (lua_Integer)QSEM_VALUE_MAX);
+  lqsem_pushcount(L, QSEM_VALUE_MAX);   /* under Lua 5.1, the largest double below it */
   lua_setfield(L, -2, "VALUE_MAX");
   lua_pushliteral(L, QSEM_VERSION_STRING);
   lua_setfield(L, -2, "VERSION");

@@ -5,7 +5,7 @@
 **   lqsem.c        the module: arguments, semaphores, guards, shared names
 **   lqsem_hub.c    the per-state hub: notification fd and resolved waits
 **   lqsem_wait.c   waits in coroutines: generic hosts, cqueues, cancel
-**   cqueues.lua    the cqueues dispatcher, embedded at build time
+**   cqueues_glue.lua  the cqueues dispatcher, embedded at build time
 **   methods.lua    methods written in Lua (s:with), embedded likewise
 **   drive51.lua    the coroutine wait of Lua 5.1/LuaJIT, embedded likewise
 **
@@ -143,6 +143,65 @@ static int lua_getiuservalue (lua_State *L, int idx, int n) {
   lua_remove(L, -2);
   return lua_type(L, -1);
 }
+
+/*
+** Under Lua 5.1 the methods acquire and hold are Lua functions of
+** drive51.lua that call the C ones through an upvalue named
+** 'qsem_c_method'.  An argument error raised there names that upvalue, at
+** the driver's line, and counts 's' as argument #1: name the user's call
+** instead, so that messages read as under Lua 5.4.  The checks below are
+** the ones these methods use; everything else keeps lauxlib's.
+*/
+#define LQSEM_DRIVEN "qsem_c_method"
+
+static int lqsem_hold (lua_State *L);
+
+static int lqsem_argerror (lua_State *L, int arg, const char *msg) {
+  lua_Debug ar;
+  if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "nf", &ar) ||
+      ar.name == NULL || strcmp(ar.name, LQSEM_DRIVEN) != 0)
+    return (luaL_argerror)(L, arg, msg);
+  const char *name = lua_tocfunction(L, -1) == lqsem_hold ? "hold" : "acquire";
+  /* the driver's caller: s:acquire(...) is a method call, as is a tail
+     call, which leaves no trace of how it was made */
+  if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "n", &ar) && ar.name != NULL &&
+      strcmp(ar.namewhat, "method") != 0)
+    name = ar.name;
+  else
+    arg--;
+  luaL_where(L, 2);
+  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", arg, name, msg);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+#define luaL_argerror(L, arg, msg)  lqsem_argerror(L, arg, msg)
+
+/* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
+static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
+  const char *got = luaL_typename(L, arg);
+  if (luaL_getmetafield(L, arg, "__name")) {   /* pushes nothing if absent */
+    if (lua_type(L, -1) == LUA_TSTRING)
+      got = lua_tostring(L, -1);
+  }
+  return lqsem_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
+}
+
+static lua_Number lqsem_checknumber (lua_State *L, int arg) {
+  lua_Number d = lua_tonumber(L, arg);
+  if (d == 0 && !lua_isnumber(L, arg))
+    lqsem_typeerror(L, arg, "number");
+  return d;
+}
+#define luaL_checknumber(L, arg)  lqsem_checknumber(L, arg)
+
+static void *lqsem_checkudata (lua_State *L, int arg, const char *tname) {
+  void *p = luaL_testudata(L, arg, tname);
+  if (p == NULL)
+    lqsem_typeerror(L, arg, tname);
+  return p;
+}
+#define luaL_checkudata(L, arg, tname)  lqsem_checkudata(L, arg, tname)
+
 #elif LUA_VERSION_NUM == 503
 #define lua_setiuservalue(L, idx, n)  ((void)(n), lua_setuservalue(L, idx))
 #define lua_getiuservalue(L, idx, n)  ((void)(n), lua_getuservalue(L, idx))
@@ -173,6 +232,21 @@ static lua_Integer lqsem_tointegerx (lua_State *L, int idx, int *isint) {
   return *isint ? i : 0;
 #else
   return lua_tointegerx(L, idx, isint);
+#endif
+}
+
+/*
+** Push a count of the core: an integer, or, for Lua 5.1 whose numbers are
+** doubles, a double no larger than QSEM_VALUE_MAX.
+*/
+static void lqsem_pushcount (lua_State *L, int64_t v) {
+#if LUA_VERSION_NUM < 503
+  /* (double)QSEM_VALUE_MAX rounds up, to 2^62: the largest double below */
+  const lua_Number vmax = 0x1p62 - 512;
+  lua_Number x = (lua_Number)v;
+  lua_pushnumber(L, x > vmax ? vmax : x);
+#else
+  lua_pushinteger(L, (lua_Integer)v);
 #endif
 }
 

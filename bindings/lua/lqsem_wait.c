@@ -9,7 +9,7 @@
 **   - under cqueues the coroutine polls a per-wait condition variable with
 **     its remaining timeout; one dispatcher coroutine per controller polls
 **     the state's notification fd and signals the conditions of the waits
-**     that were resolved (cqueues.lua);
+**     that were resolved (cqueues_glue.lua);
 **   - under any other host that marked the coroutine with qsem.hosted(), the
 **     coroutine yields qsem.WAIT and a waiter object; the host polls
 **     qsem.pollfd() and resumes what qsem.ready() returns (docs/lua.md).
@@ -143,7 +143,7 @@ static int lqsem_wait_tostring (lua_State *L) {
 ** cqueues
 ** ======================================================================= */
 
-#include "lqsem_cqueues_lua.h"   /* lqsem_cqueues_lua[]: cqueues.lua, embedded */
+#include "lqsem_cqueues_glue_lua.h"   /* lqsem_cqueues_glue_lua[]: cqueues_glue.lua, embedded */
 
 static int lqsem_cqueues_drain (lua_State *L) {
   hub_drain(L, (lqsem_Hub *)lua_touserdata(L, lua_upvalueindex(1)), LQSEM_CQUEUES);
@@ -151,12 +151,12 @@ static int lqsem_cqueues_drain (lua_State *L) {
 }
 
 
-/* Push the glue's wait function, loading cqueues.lua on first use. */
+/* Push the glue's wait function, loading cqueues_glue.lua on first use. */
 static void pushcqwait (lua_State *L, lqsem_Hub *h) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_CQKEY) == LUA_TFUNCTION)
     return;
   lua_pop(L, 1);
-  if (luaL_loadbuffer(L, lqsem_cqueues_lua, sizeof lqsem_cqueues_lua - 1, "=qsem.cqueues") != 0)
+  if (luaL_loadbuffer(L, lqsem_cqueues_glue_lua, sizeof lqsem_cqueues_glue_lua - 1, "=qsem.cqueues") != 0)
     lua_error(L);
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_getfield(L, -1, "cqueues");

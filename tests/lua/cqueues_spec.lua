@@ -40,7 +40,7 @@ describe("under cqueues", function ()
     for i = 1, N do
       cq:wrap(function ()
         local impatient = i % 7 == 0
-        local g <close>, err = s:hold(1, impatient and 0.001 or nil)
+        local g, err = s:hold(1, impatient and 0.001 or nil)
         if not g then
           assert.equals("timeout", err)
           timedout = timedout + 1
@@ -50,13 +50,14 @@ describe("under cqueues", function ()
         most = math.max(most, held)
         cqueues.sleep(0)
         held = held - 1
+        g:release()
         served = served + 1
       end)
     end
     loop(cq)
     assert.is_true(most <= POOL)
     assert.equals(N, served + timedout)
-    assert.is_true(served >= N - N // 7)
+    assert.is_true(served >= N - math.floor(N / 7))
     assert.equals(POOL, s:available())
     assert.equals(0, s:waiting())
   end)
@@ -131,8 +132,9 @@ describe("under cqueues", function ()
     for _ = 1, 8 do
       cq:wrap(function ()
         while not stop do
-          local g <close> = s:hold(1)
+          local g = s:hold(1)
           cqueues.sleep(0.0005)
+          g:release()
         end
       end)
     end
@@ -159,7 +161,7 @@ describe("under cqueues", function ()
     local s = qsem.new(1)
     local cq = cqueues.new()
     cq:wrap(function ()
-      local g <close> = s:hold(1)
+      local g = s:hold(1)   -- under Lua 5.4 `<close>` would not unwind here either
       cqueues.sleep(0.01)
       error("task failed")
     end)
