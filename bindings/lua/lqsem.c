@@ -497,6 +497,7 @@ static const luaL_Reg lqsem_funcs[] = {
   {"unpublish", lqsem_unpublish},
   {"hosted", lqsem_hosted},
   {"cancel", lqsem_cancel},
+  {"drains", lqsem_drains},
   {"pollfd", lqsem_pollfd},
   {"ready", lqsem_ready},
   {NULL, NULL}

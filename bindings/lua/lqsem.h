@@ -298,6 +298,10 @@ typedef struct lqsem_Hub {
   // waits were queued without arming the fd: the releasing call of this
   // state wakes them (see lqsem_releasing)
   int direct;
+  // the generic host drains (qsem.ready) before it polls (qsem.drains):
+  // a release of this state then leaves its generic waits on the list
+  // without arming the fd
+  int drains;
 } lqsem_Hub;
 
 struct lqsem_Wait {

@@ -97,10 +97,14 @@ static void lqsem_notify (void *arg) {
   pthread_mutex_lock(&h->mu);
   wt->notified = 1;
   hub_enqueue(h, wt);
-  /* a generic host polls the fd, so its waits always arm it */
-  if (h == lqsem_releasing && wt->kind == LQSEM_CQUEUES)
+  /* A release of this very state wakes its cqueues waits itself; its
+     generic waits wait on the list for qsem.ready() if the host said it
+     drains before it polls.  Anything else needs the fd. */
+  if (h != lqsem_releasing)
+    hub_arm(h);
+  else if (wt->kind == LQSEM_CQUEUES)
     h->direct = 1;
-  else
+  else if (!h->drains)
     hub_arm(h);
   pthread_mutex_unlock(&h->mu);
 }

@@ -552,6 +552,28 @@ static int lqsem_cancel (lua_State *L) {
 }
 
 
+/*
+** qsem.drains([on]): whether this state's generic host calls qsem.ready()
+** before every poll of qsem.pollfd() (docs/lua.md, "The host protocol").
+** If it does, a release made in this state leaves the waits it resolves
+** on the ready list without making the fd readable: two system calls less
+** per handoff.  Returns the setting.
+*/
+static int lqsem_drains (lua_State *L) {
+  lqsem_Hub *h = gethub(L);
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    pthread_mutex_lock(&h->mu);
+    h->drains = lua_toboolean(L, 1);
+    if (!h->drains && h->head != NULL)
+      hub_arm(h);   /* what a release left quiet must now show on the fd */
+    pthread_mutex_unlock(&h->mu);
+  }
+  lua_pushboolean(L, h->drains);
+  return 1;
+}
+
+
 static int lqsem_pollfd (lua_State *L) {
   lua_pushinteger(L, gethub(L)->rfd);
   return 1;

@@ -74,6 +74,56 @@ describe("the host protocol", function ()
     coroutine.resume(co)
   end)
 
+  it("with qsem.drains(true), a release of this state leaves the fd quiet", function ()
+    local cqueues = require "cqueues"
+    local fdobj = { pollfd = qsem.pollfd(), events = "r" }
+    local function readable ()
+      local cq = cqueues.new()
+      local r = false
+      cq:wrap(function () r = cqueues.poll(fdobj, 0) == fdobj end)
+      assert(cq:loop())
+      return r
+    end
+    assert.is_false(qsem.drains())
+    assert.is_true(qsem.drains(true))
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire() end)
+    coroutine.resume(co)
+    s:release()
+    assert.is_false(readable())        -- no system call for this handoff
+    assert.same({ co }, qsem.ready())  -- but the host that drains finds it
+    assert.same({ true, true }, { coroutine.resume(co) })
+    -- switching it off with a wait on the list makes the fd readable
+    co = spawn(function () return s:acquire() end)
+    coroutine.resume(co)
+    s:release()
+    assert.is_false(readable())
+    assert.is_false(qsem.drains(false))
+    assert.is_true(readable())
+    assert.same({ co }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(co) })
+    assert.is_false(readable())
+  end)
+
+  it("with qsem.drains(true), a release from another OS thread still arms the fd", function ()
+    local cqueues = require "cqueues"
+    qsem.drains(true)
+    local s = qsem.new(0)
+    assert(qsem.publish("host.drains", s))
+    local co = spawn(function () return s:acquire() end)
+    coroutine.resume(co)
+    helper.thread(function () require("qsem").open("host.drains"):release() end)()
+    qsem.unpublish("host.drains")
+    local cq = cqueues.new()
+    local r
+    cq:wrap(function () r = cqueues.poll({ pollfd = qsem.pollfd(), events = "r" }, 5) end)
+    assert(cq:loop())
+    assert.is_table(r)
+    assert.same({ co }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(co) })
+    qsem.drains(false)
+  end)
+
   it("tolerates early resumes: the acquire yields again", function ()
     local s = qsem.new(0)
     local co = spawn(function () return s:acquire() end)
