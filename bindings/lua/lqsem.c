@@ -532,6 +532,8 @@ static void createmeta (lua_State *L, const char *name, const luaL_Reg *metameth
   luaL_newmetatable(L, name);
   lua_pushstring(L, name);
   lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, name);   /* the key the checks use */
   luaL_setfuncs(L, metameth, 0);
   lua_newtable(L);
   luaL_setfuncs(L, meths, 0);
@@ -581,7 +583,7 @@ LQSEM_API int luaopen_qsem (lua_State *L) {
   luaL_newmetatable(L, LQSEM_HUB);
   lua_pushcfunction(L, hub_gc);
   lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HUB);
   luaL_newlib(L, lqsem_funcs);
   lqsem_pushcount(L, QSEM_VALUE_MAX);   /* under Lua 5.1, the largest double below it */
   lua_setfield(L, -2, "VALUE_MAX");

@@ -176,15 +176,7 @@ static int lqsem_argerror (lua_State *L, int arg, const char *msg) {
 }
 #define luaL_argerror(L, arg, msg)  lqsem_argerror(L, arg, msg)
 
-/* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
-static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
-  const char *got = luaL_typename(L, arg);
-  if (luaL_getmetafield(L, arg, "__name")) {   /* pushes nothing if absent */
-    if (lua_type(L, -1) == LUA_TSTRING)
-      got = lua_tostring(L, -1);
-  }
-  return lqsem_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
-}
+static int lqsem_typeerror (lua_State *L, int arg, const char *tname);
 
 static lua_Number lqsem_checknumber (lua_State *L, int arg) {
   lua_Number d = lua_tonumber(L, arg);
@@ -193,14 +185,6 @@ static lua_Number lqsem_checknumber (lua_State *L, int arg) {
   return d;
 }
 #define luaL_checknumber(L, arg)  lqsem_checknumber(L, arg)
-
-static void *lqsem_checkudata (lua_State *L, int arg, const char *tname) {
-  void *p = luaL_testudata(L, arg, tname);
-  if (p == NULL)
-    lqsem_typeerror(L, arg, tname);
-  return p;
-}
-#define luaL_checkudata(L, arg, tname)  lqsem_checkudata(L, arg, tname)
 
 #elif LUA_VERSION_NUM == 503
 #define lua_setiuservalue(L, idx, n)  ((void)(n), lua_setuservalue(L, idx))
@@ -260,20 +244,63 @@ static void lqsem_pushint (lua_State *L, int64_t v) {
 /* }====================================================================== */
 
 
-/* Metatable names: luaL_checkudata errors name the expected type. */
-#define LQSEM_SEMAPHORE "qsem.Semaphore"
-#define LQSEM_GUARD     "qsem.Guard"
-#define LQSEM_WAITER    "qsem.Waiter"
-#define LQSEM_HUB       "qsem.Hub"
+/*
+** Metatables and registry entries.  Each name is a static array whose
+** address is its registry key (lua_rawgetp: no string to hash or compare
+** on every call) and whose text names it in messages; a metatable is also
+** registered under its name (luaL_newmetatable), for code that looks it up
+** that way.
+*/
+static const char LQSEM_SEMAPHORE[] = "qsem.Semaphore";
+static const char LQSEM_GUARD[]     = "qsem.Guard";
+static const char LQSEM_WAITER[]    = "qsem.Waiter";
+static const char LQSEM_HUB[]       = "qsem.Hub";
 
-/* Registry keys, one per Lua state. */
-#define LQSEM_HUBKEY    "qsem.hub"      /* the state's hub userdata */
-#define LQSEM_WAITSKEY  "qsem.waits"    /* weak: lightuserdata -> live waiter */
-#define LQSEM_HOSTEDKEY "qsem.hosted"   /* weak keys: coroutines of a generic host */
-#define LQSEM_PARKEDKEY "qsem.parked"   /* strong: parked coroutine -> its waiter */
-#define LQSEM_CQKEY     "qsem.cqueues"  /* the cqueues glue's wait function */
-#define LQSEM_CQWAKEKEY "qsem.cqwake"   /* the glue's function that signals one wait */
-#define LQSEM_CQLEAVEKEY "qsem.cqleave" /* the glue's function for a wait that stops polling */
+static const char LQSEM_HUBKEY[]     = "qsem.hub";      /* the state's hub userdata */
+static const char LQSEM_WAITSKEY[]   = "qsem.waits";    /* weak: lightuserdata -> live waiter */
+static const char LQSEM_HOSTEDKEY[]  = "qsem.hosted";   /* weak keys: coroutines of a generic host */
+static const char LQSEM_PARKEDKEY[]  = "qsem.parked";   /* strong: parked coroutine -> its waiter */
+static const char LQSEM_CQKEY[]      = "qsem.cqueues";  /* the cqueues glue's wait function */
+static const char LQSEM_CQWAKEKEY[]  = "qsem.cqwake";   /* the glue's function that signals one wait */
+static const char LQSEM_CQLEAVEKEY[] = "qsem.cqleave";  /* the glue's function for a wait that stops polling */
+static const char LQSEM_CQRUNKEY[]   = "qsem.cqrunning"; /* cqueues.running, once the program loaded it */
+
+/* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
+static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
+  const char *got = luaL_typename(L, arg);
+  if (luaL_getmetafield(L, arg, "__name")) {   /* pushes nothing if absent */
+    if (lua_type(L, -1) == LUA_TSTRING)
+      got = lua_tostring(L, -1);
+  }
+  return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
+}
+
+/* The userdata at 'idx' if its metatable is the one registered at 'tname', else NULL. */
+static void *lqsem_testudata (lua_State *L, int idx, const char *tname) {
+  void *p = lua_touserdata(L, idx);
+  if (p == NULL || !lua_getmetatable(L, idx))
+    return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, tname);
+  int same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
+}
+
+static void *lqsem_checkudata (lua_State *L, int idx, const char *tname) {
+  void *p = lqsem_testudata(L, idx, tname);
+  if (p == NULL)
+    lqsem_typeerror(L, idx, tname);
+  return p;
+}
+
+static void lqsem_setmetatable (lua_State *L, const char *tname) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, tname);
+  lua_setmetatable(L, -2);
+}
+
+#define luaL_testudata(L, idx, tname)  lqsem_testudata(L, idx, tname)
+#define luaL_checkudata(L, idx, tname)  lqsem_checkudata(L, idx, tname)
+#define luaL_setmetatable(L, tname)  lqsem_setmetatable(L, tname)
 
 /* A wait ended from outside (qsem.cancel, or the host ended the waiter). */
 #define LQSEM_ECANCELLED (-1)
@@ -349,7 +376,7 @@ static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_unlink (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_requeue (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_arm (lqsem_Hub *h);
-static void hub_drain (lua_State *L, lqsem_Hub *h, int kind);
+static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads);
 static int release_direct (lua_State *L, qsem_t *s, int64_t n);
 
 /* lqsem_wait.c */

@@ -158,7 +158,7 @@ static void newweaktable (lua_State *L, const char *mode) {
 */
 static lqsem_Hub *gethub (lua_State *L) {
   lqsem_Hub *h;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA) {
     h = (lqsem_Hub *)lua_touserdata(L, -1);
     lua_pop(L, 1);
     return h;
@@ -172,25 +172,26 @@ static lqsem_Hub *gethub (lua_State *L) {
     luaL_error(L, "cannot create the notification fd: %s", strerror(err));
   pthread_mutex_init(&h->mu, NULL);
   luaL_setmetatable(L, LQSEM_HUB);
-  lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
   /* waits by address, so that a drain can push the userdata of each */
   newweaktable(L, "v");
-  lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
   /* parked coroutines, held until resumed or cancelled (docs/lua.md) */
   lua_newtable(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
   return h;
 }
 
 
 /*
 ** Take the resolved waits of one kind off the hub and push them as an
-** array of waiter userdata.  Nothing under the mutex may raise or run a
-** finalizer (a finalizer of a wait takes the mutex), so the array is
-** sized first and filled without allocating.  The fd stays readable while
-** waits remain, so the host of the other kind still gets its wake-up.
+** array of waiter userdata, or of their coroutines if 'threads'.  Nothing
+** under the mutex may raise or run a finalizer (a finalizer of a wait
+** takes the mutex), so the array is sized first and filled without
+** allocating.  The fd stays readable while waits remain, so the host of
+** the other kind still gets its wake-up.
 */
-static void hub_drain (lua_State *L, lqsem_Hub *h, int kind) {
+static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
   int n = 0, i = 0;
   lqsem_Wait *wt;
   pthread_mutex_lock(&h->mu);
@@ -199,7 +200,7 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind) {
   pthread_mutex_unlock(&h->mu);
   lua_createtable(L, n, 0);
   int t = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
   luaL_checkstack(L, 2, NULL);
   pthread_mutex_lock(&h->mu);
   hub_disarm(h);
@@ -208,7 +209,11 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind) {
     lqsem_Wait *next = wt->next;
     if (wt->kind == kind) {
       hub_unlink(h, wt);
-      if (lua_rawgetp(L, t + 1, wt) == LUA_TUSERDATA)
+      if (lua_rawgetp(L, t + 1, wt) == LUA_TUSERDATA && threads) {
+        lua_getiuservalue(L, -1, 1);   /* the waiting coroutine */
+        lua_remove(L, -2);
+      }
+      if (!lua_isnil(L, -1))
         lua_rawseti(L, t, ++i);   /* within the array part: no allocation */
       else
         lua_pop(L, 1);            /* being finalized: nobody to wake */
@@ -230,7 +235,7 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind) {
 static int release_direct (lua_State *L, qsem_t *s, int64_t n) {
   lqsem_Hub *h = NULL;
   if (qsem_waiting(s) > 0) {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA)
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA)
       h = (lqsem_Hub *)lua_touserdata(L, -1);
     lua_pop(L, 1);
   }

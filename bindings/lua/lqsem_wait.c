@@ -51,7 +51,7 @@ static void pushleft (lua_State *L, int64_t deadline) {
 */
 static void unpark (lua_State *L, int idx) {
   int top = lua_gettop(L);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY) == LUA_TTABLE &&
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY) == LUA_TTABLE &&
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
     lua_pushvalue(L, -1);
     if (lua_rawget(L, -3) == LUA_TUSERDATA && lua_rawequal(L, -1, idx)) {
@@ -67,7 +67,7 @@ static void unpark (lua_State *L, int idx) {
 /* Tell the cqueues glue that the wait at 'idx' no longer polls. */
 static void cq_leave (lua_State *L, int idx) {
   int top = lua_gettop(L);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY) == LUA_TFUNCTION) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY) == LUA_TFUNCTION) {
     lua_pushvalue(L, idx);
     (void)lua_pcall(L, 1, 0, 0);   /* it cannot fail but on memory; a finalizer must not raise */
   }
@@ -96,7 +96,7 @@ static int lqsem_wait_finish (lua_State *L) {
       hub_unlink(wt->hub, wt);
     pthread_mutex_unlock(&wt->hub->mu);
     wt->hub = NULL;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
       lua_pushnil(L);
       lua_rawsetp(L, -2, wt);
     }
@@ -146,14 +146,14 @@ static int lqsem_wait_tostring (lua_State *L) {
 #include "lqsem_cqueues_glue_lua.h"   /* lqsem_cqueues_glue_lua[]: cqueues_glue.lua, embedded */
 
 static int lqsem_cqueues_drain (lua_State *L) {
-  hub_drain(L, (lqsem_Hub *)lua_touserdata(L, lua_upvalueindex(1)), LQSEM_CQUEUES);
+  hub_drain(L, (lqsem_Hub *)lua_touserdata(L, lua_upvalueindex(1)), LQSEM_CQUEUES, 0);
   return 1;
 }
 
 
 /* Push the glue's wait function, loading cqueues_glue.lua on first use. */
 static void pushcqwait (lua_State *L, lqsem_Hub *h) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_CQKEY) == LUA_TFUNCTION)
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQKEY) == LUA_TFUNCTION)
     return;
   lua_pop(L, 1);
   if (luaL_loadbuffer(L, lqsem_cqueues_glue_lua, sizeof lqsem_cqueues_glue_lua - 1, "=qsem.cqueues") != 0)
@@ -164,14 +164,14 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "cqueues.condition");
   lua_call(L, 1, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
   lua_pushcclosure(L, lqsem_cqueues_drain, 1);
   lua_pushinteger(L, h->rfd);
   lua_call(L, 4, 3);   /* wait, wake, leave */
-  lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY);
-  lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY);
   lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_CQKEY);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQKEY);
 }
 
 
@@ -184,8 +184,8 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
 static void wake_direct (lua_State *L, lqsem_Hub *h) {
   int top = lua_gettop(L);
   if (!lua_checkstack(L, 4) ||
-      lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY) != LUA_TFUNCTION ||
-      lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) != LUA_TTABLE) {
+      lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY) != LUA_TFUNCTION ||
+      lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) != LUA_TTABLE) {
     pthread_mutex_lock(&h->mu);
     hub_arm(h);
     pthread_mutex_unlock(&h->mu);
@@ -236,7 +236,7 @@ static int waitkind (lua_State *L) {
   int top = lua_gettop(L), kind = LQSEM_BLOCK;
   if (!lua_isyieldable(L))
     return LQSEM_BLOCK;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) == LUA_TTABLE) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) == LUA_TTABLE) {
     lua_pushthread(L);
     if (lua_rawget(L, -2) != LUA_TNIL)
       kind = LQSEM_GENERIC;
@@ -246,13 +246,19 @@ static int waitkind (lua_State *L) {
     return kind;
   /* cqueues, only if the program loaded it: its running() says whether this
      very coroutine is the one its controller resumed */
-  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(L, -1, "cqueues") == LUA_TTABLE &&
-      lua_getfield(L, -1, "running") == LUA_TFUNCTION) {
-    lua_call(L, 0, 2);
-    if (!lua_isnil(L, -2) && lua_toboolean(L, -1))
-      kind = LQSEM_CQUEUES;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQRUNKEY) != LUA_TFUNCTION) {
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "cqueues") != LUA_TTABLE ||
+        lua_getfield(L, -1, "running") != LUA_TFUNCTION) {
+      lua_settop(L, top);
+      return kind;
+    }
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQRUNKEY);
   }
+  lua_call(L, 0, 2);
+  if (!lua_isnil(L, -2) && lua_toboolean(L, -1))
+    kind = LQSEM_CQUEUES;
   lua_settop(L, top);
   return kind;
 }
@@ -319,10 +325,10 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   luaL_setmetatable(L, LQSEM_WAITER);
   lua_pushthread(L);   /* for qsem.ready() */
   lua_setiuservalue(L, idx, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
   lua_pushvalue(L, idx);
   lua_rawsetp(L, -2, wt);
-  lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
   lua_pushthread(L);
   lua_pushvalue(L, idx);
   lua_rawset(L, -3);
@@ -502,11 +508,11 @@ static int lqsem_hold (lua_State *L) {
 static int lqsem_hosted (lua_State *L) {
   luaL_checktype(L, 1, LUA_TTHREAD);
   int on = lua_isnoneornil(L, 2) ? 1 : (luaL_checktype(L, 2, LUA_TBOOLEAN), lua_toboolean(L, 2));
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) != LUA_TTABLE) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) != LUA_TTABLE) {
     lua_pop(L, 1);
     newweaktable(L, "k");
     lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY);
   }
   lua_pushvalue(L, 1);
   if (on) lua_pushboolean(L, 1); else lua_pushnil(L);
@@ -526,7 +532,7 @@ static int lqsem_cancel (lua_State *L) {
   luaL_checktype(L, 1, LUA_TTHREAD);
   lua_settop(L, 1);
   lqsem_Wait *wt = NULL;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY) == LUA_TTABLE) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY) == LUA_TTABLE) {
     lua_pushvalue(L, 1);
     lua_rawget(L, -2);
     wt = (lqsem_Wait *)luaL_testudata(L, -1, LQSEM_WAITER);
@@ -582,20 +588,7 @@ static int lqsem_pollfd (lua_State *L) {
 
 /* qsem.ready(): the coroutines whose waits were resolved since last asked. */
 static int lqsem_ready (lua_State *L) {
-  hub_drain(L, gethub(L), LQSEM_GENERIC);
-  int t = lua_gettop(L);
-  int n = (int)luaL_len(L, t);
-  lua_createtable(L, n, 0);
-  int k = 0;
-  for (int i = 1; i <= n; i++) {
-    lua_rawgeti(L, t, i);
-    lua_getiuservalue(L, -1, 1);
-    lua_remove(L, -2);
-    if (lua_type(L, -1) == LUA_TTHREAD)
-      lua_rawseti(L, t + 1, ++k);
-    else
-      lua_pop(L, 1);
-  }
+  hub_drain(L, gethub(L), LQSEM_GENERIC, 1);
   return 1;
 }
 
