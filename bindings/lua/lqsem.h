@@ -144,14 +144,21 @@ static int lua_getiuservalue (lua_State *L, int idx, int n) {
   return lua_type(L, -1);
 }
 
+#elif LUA_VERSION_NUM == 503
+#define lua_setiuservalue(L, idx, n)  ((void)(n), lua_setuservalue(L, idx))
+#define lua_getiuservalue(L, idx, n)  ((void)(n), lua_getuservalue(L, idx))
+#endif
+
 /*
-** Under Lua 5.1 the methods acquire and hold are Lua functions of
-** drive51.lua that call the C ones through an upvalue named
-** 'qsem_c_method'.  An argument error raised there names that upvalue, at
+** Without to-be-closed variables (Lua 5.1 and 5.3) the methods acquire
+** and hold are Lua functions of drive51.lua that call the C ones through
+** an upvalue named 'qsem_c_method'.  An argument error raised there names that upvalue, at
 ** the driver's line, and counts 's' as argument #1: name the user's call
 ** instead, so that messages read as under Lua 5.4.  The checks below are
-** the ones these methods use; everything else keeps lauxlib's.
+** the ones these methods use (lqsem_checkinteger too); everything else
+** keeps lauxlib's.
 */
+#if !LQSEM_TBC
 #define LQSEM_DRIVEN "qsem_c_method"
 
 static int lqsem_hold (lua_State *L);
@@ -185,10 +192,6 @@ static lua_Number lqsem_checknumber (lua_State *L, int arg) {
   return d;
 }
 #define luaL_checknumber(L, arg)  lqsem_checknumber(L, arg)
-
-#elif LUA_VERSION_NUM == 503
-#define lua_setiuservalue(L, idx, n)  ((void)(n), lua_setuservalue(L, idx))
-#define lua_getiuservalue(L, idx, n)  ((void)(n), lua_getuservalue(L, idx))
 #endif
 
 /*
@@ -201,6 +204,16 @@ static lua_Integer lqsem_checkinteger (lua_State *L, int arg) {
   lua_Integer i = (lua_Integer)x;
   if ((lua_Number)i != x || x >= 0x1p63 || x < -0x1p63)
     luaL_argerror(L, arg, "number has no integer representation");
+  return i;
+#elif !LQSEM_TBC
+  int isint;   /* luaL_checkinteger, with this file's luaL_argerror */
+  lua_Integer i = lua_tointegerx(L, arg, &isint);
+  if (!isint) {
+    if (lua_isnumber(L, arg))
+      luaL_argerror(L, arg, "number has no integer representation");
+    else
+      lqsem_typeerror(L, arg, "number");
+  }
   return i;
 #else
   return luaL_checkinteger(L, arg);
