@@ -273,6 +273,7 @@ static const char LQSEM_HUBKEY[]     = "qsem.hub";      /* the state's hub userd
 static const char LQSEM_WAITSKEY[]   = "qsem.waits";    /* weak: lightuserdata -> live waiter */
 static const char LQSEM_HOSTEDKEY[]  = "qsem.hosted";   /* weak keys: coroutines of a generic host */
 static const char LQSEM_PARKEDKEY[]  = "qsem.parked";   /* strong: parked coroutine -> its waiter */
+static const char LQSEM_CQPARKEDKEY[] = "qsem.cqparked"; /* weak keys: the same, under cqueues */
 static const char LQSEM_CQKEY[]      = "qsem.cqueues";  /* the cqueues glue's wait function */
 static const char LQSEM_CQWAKEKEY[]  = "qsem.cqwake";   /* the glue's function that signals one wait */
 static const char LQSEM_CQLEAVEKEY[] = "qsem.cqleave";  /* the glue's function for a wait that stops polling */

@@ -176,9 +176,13 @@ static lqsem_Hub *gethub (lua_State *L) {
   /* waits by address, so that a drain can push the userdata of each */
   newweaktable(L, "v");
   lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
-  /* parked coroutines, held until resumed or cancelled (docs/lua.md) */
+  /* parked coroutines of generic hosts, held until resumed or cancelled
+     (docs/lua.md); those of cqueues, which holds them itself, so that a
+     controller dropped with its coroutines takes their waits along */
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
+  newweaktable(L, "k");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQPARKEDKEY);
   return h;
 }
 

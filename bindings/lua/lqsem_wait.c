@@ -14,8 +14,10 @@
 **     coroutine yields qsem.WAIT and a waiter object; the host polls
 **     qsem.pollfd() and resumes what qsem.ready() returns (docs/lua.md).
 **
-** From the start of a wait to its end the state keeps the coroutine
-** (registry "qsem.parked"), so a host cannot lose it.  A wait ends when its
+** From the start of a wait to its end the state keeps the coroutine of a
+** generic host (registry "qsem.parked"), so a host cannot lose it; cqueues
+** keeps its coroutines itself, and a controller dropped with them takes
+** their waits along (registry "qsem.cqparked", weak).  A wait ends when its
 ** acquire returns, when qsem.cancel() or the host ends it, or when its
 ** coroutine is closed; whichever comes first gives unclaimed tokens back.
 */
@@ -45,13 +47,19 @@ static void pushleft (lua_State *L, int64_t deadline) {
 ** Waiter objects
 ** ======================================================================= */
 
+/* The table of parked coroutines for waits of 'kind'. */
+static const char *parkedkey (int kind) {
+  return kind == LQSEM_CQUEUES ? LQSEM_CQPARKEDKEY : LQSEM_PARKEDKEY;
+}
+
+
 /*
 ** Forget the parked coroutine of the wait at 'idx', if it is still this
 ** wait's: the coroutine is again only its host's to keep.
 */
-static void unpark (lua_State *L, int idx) {
+static void unpark (lua_State *L, int idx, int kind) {
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY) == LUA_TTABLE &&
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind)) == LUA_TTABLE &&
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
     lua_pushvalue(L, -1);
     if (lua_rawget(L, -3) == LUA_TUSERDATA && lua_rawequal(L, -1, idx)) {
@@ -101,7 +109,7 @@ static int lqsem_wait_finish (lua_State *L) {
       lua_rawsetp(L, -2, wt);
     }
     lua_pop(L, 1);
-    unpark(L, 1);
+    unpark(L, 1, wt->kind);
     if (wt->kind == LQSEM_CQUEUES)
       cq_leave(L, 1);
   }
@@ -328,7 +336,7 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
   lua_pushvalue(L, idx);
   lua_rawsetp(L, -2, wt);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind));
   lua_pushthread(L);
   lua_pushvalue(L, idx);
   lua_rawset(L, -3);
@@ -532,10 +540,13 @@ static int lqsem_cancel (lua_State *L) {
   luaL_checktype(L, 1, LUA_TTHREAD);
   lua_settop(L, 1);
   lqsem_Wait *wt = NULL;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY) == LUA_TTABLE) {
-    lua_pushvalue(L, 1);
-    lua_rawget(L, -2);
-    wt = (lqsem_Wait *)luaL_testudata(L, -1, LQSEM_WAITER);
+  for (int kind = LQSEM_GENERIC; kind <= LQSEM_CQUEUES && wt == NULL; kind++) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind)) == LUA_TTABLE) {
+      lua_pushvalue(L, 1);
+      lua_rawget(L, -2);
+      wt = (lqsem_Wait *)luaL_testudata(L, -1, LQSEM_WAITER);
+    }
+    lua_settop(L, 1);
   }
   if (wt == NULL || wt->w == NULL || wt->cancelled) {
     lua_pushboolean(L, 0);

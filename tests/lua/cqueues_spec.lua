@@ -248,6 +248,27 @@ describe("cancellation under cqueues", function ()
   end)
 end)
 
+-- Lua 5.1 has no ephemeron tables: there a dropped controller's waits
+-- stay until the semaphore grants them.
+if _VERSION ~= "Lua 5.1" then
+  describe("a controller dropped while its coroutines wait", function ()
+    it("takes their waits along when collected, giving grants back", function ()
+      local s = qsem.new(0)
+      do
+        local cq = cqueues.new()
+        for _ = 1, 3 do cq:wrap(function () s:acquire(1) end) end
+        assert(cq:step(0))
+      end
+      assert.equals(3, s:waiting())
+      s:release(1)   -- granted to one of them, never resumed
+      collectgarbage()
+      collectgarbage()
+      assert.equals(0, s:waiting())
+      assert.equals(1, s:available())
+    end)
+  end)
+end
+
 describe("a generator inside a cqueues coroutine", function ()
   it("blocks its OS thread instead of yielding to the consumer", function ()
     local s = qsem.new(0)
