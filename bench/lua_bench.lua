@@ -1,10 +1,11 @@
 -- qsem's Lua module against its floor and a pure-Lua peer.
 --
 --   lua5.4 bench/lua_bench.lua [--quick] [--repeats N] [--json FILE]
+--   luajit bench/lua_bench.lua ...    (the same rows under LuaJIT 2.1)
 --
 -- Rows: an empty C function call (the floor: what any C method costs), an
--- uncontended acquire+release pair, a `hold` guard in a to-be-closed
--- variable, and a handoff between two coroutines under cqueues (one
+-- uncontended acquire+release pair, a `hold` guard (in a to-be-closed
+-- variable under Lua 5.4, released by g:release() under LuaJIT), and a handoff between two coroutines under cqueues (one
 -- releases, the other was waiting).  Each is compared with a semaphore
 -- written in plain Lua for this benchmark, in the shape copas uses: a
 -- count plus a FIFO of waiting coroutines woken by give().  A last row
@@ -26,10 +27,10 @@ do
   while arg and arg[i] do
     if arg[i] == "--quick" then quick = true
     elseif arg[i] == "--repeats" and tonumber(arg[i + 1]) then
-      repeats = math.tointeger(tonumber(arg[i + 1])) or repeats; i = i + 1
+      repeats = math.floor(tonumber(arg[i + 1])); i = i + 1
     elseif arg[i] == "--json" and arg[i + 1] then json_path = arg[i + 1]; i = i + 1
     else
-      io.stderr:write("usage: lua5.4 lua_bench.lua [--quick] [--repeats N] [--json FILE]\n")
+      io.stderr:write("usage: lua_bench.lua [--quick] [--repeats N] [--json FILE]\n")
       os.exit(2)
     end
     i = i + 1
@@ -93,7 +94,7 @@ end
 -- }=====================================================================
 
 local function time (n, f)
-  f(math.max(1, n // 100))   -- warm up
+  f(math.max(1, math.floor(n / 100)))   -- warm up
   local t0 = clock()
   f(n)
   return (clock() - t0) * 1e9 / n
@@ -119,14 +120,32 @@ local function pair_lua ()
   return time(N, function (n) for _ = 1, n do ls:take(); ls:give() end end)
 end
 
-local function hold_qsem ()
-  return time(N, function (n) for _ = 1, n do local g <close> = s:hold(1) end end)
-end
-local function hold_lua ()
-  return time(N, function (n)
-    local guard = setmetatable({}, { __close = function () ls:give() end })
-    for _ = 1, n do ls:take(); local g <close> = guard end
-  end)
+-- Lua 5.4 scopes the guard with <close>, which Lua 5.1 cannot parse.
+local TBC = _VERSION == "Lua 5.4"
+local hold_qsem, hold_lua
+if TBC then
+  hold_qsem, hold_lua = assert(load([[
+    local time, N, s, ls = ...
+    local function hold_qsem ()
+      return time(N, function (n) for _ = 1, n do local g <close> = s:hold(1) end end)
+    end
+    local function hold_lua ()
+      return time(N, function (n)
+        local guard = setmetatable({}, { __close = function () ls:give() end })
+        for _ = 1, n do ls:take(); local g <close> = guard end
+      end)
+    end
+    return hold_qsem, hold_lua]]))(time, N, s, ls)
+else
+  function hold_qsem ()
+    return time(N, function (n) for _ = 1, n do s:hold(1):release() end end)
+  end
+  function hold_lua ()
+    return time(N, function (n)
+      local guard = { release = function () ls:give() end }
+      for _ = 1, n do ls:take(); guard:release() end
+    end)
+  end
 end
 
 -- Two coroutines on one controller pass the turn back and forth: every
@@ -150,16 +169,16 @@ end
 -- The generic protocol with the smallest host that keeps it: a run queue,
 -- parked coroutines resumed when qsem.ready() lists them.  Both sides
 -- release before they wait, so something is always ready and the host
--- never needs to poll the fd.
+-- never needs to poll the fd; it drains before it would, so it says so
+-- (qsem.drains), and releases within the state skip the fd.
 local function generic_qsem ()
+  qsem.drains(true)
   return time(HANDOFFS, function (n)
     local ping, pong = qsem.new(0), qsem.new(0)
     local runq = {
       qsem.hosted(coroutine.create(function () for _ = 1, n do ping:release(); pong:acquire() end end)),
       qsem.hosted(coroutine.create(function () for _ = 1, n do ping:acquire(); pong:release() end end)),
     }
-    -- a parked coroutine must stay referenced: one that nobody holds is
-    -- abandoned, and collecting it cancels its wait
     local parked, live = {}, #runq
     while live > 0 do
       if #runq == 0 then
@@ -192,7 +211,8 @@ end
 local rows = {
   { id = "floor", name = "empty C function call (floor)", f = floor_call },
   { id = "pair", name = "acquire + release, uncontended", f = pair_qsem, peer = pair_lua },
-  { id = "hold", name = "hold guard (<close>), uncontended", f = hold_qsem, peer = hold_lua },
+  { id = "hold", name = TBC and "hold guard (<close>), uncontended"
+                            or "hold guard (release()), uncontended", f = hold_qsem, peer = hold_lua },
   { id = "handoff_cqueues", name = "coroutine handoff under cqueues", f = handoff_qsem,
     peer = handoff_lua },
   { id = "handoff_generic", name = "coroutine handoff, generic host", f = generic_qsem,
@@ -214,16 +234,18 @@ for round = 1, repeats do
 end
 
 local function stats (v)
-  local t = table.move(v, 1, #v, 1, {})
+  local t = {}
+  for i = 1, #v do t[i] = v[i] end
   table.sort(t)
   local n = #t
-  local med = n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
+  local h = math.floor(n / 2)
+  local med = n % 2 == 1 and t[h + 1] or (t[h] + t[h + 1]) / 2
   return med, t[1], t[n]
 end
 
 local floor = stats(rows[1].samples)
-print(("qsem %s (%s back end), Lua %s, %d iterations, %d handoffs, median of %d [min, max]"):format(
-  qsem.VERSION, qsem.backend, _VERSION:match("%d.*"), N, HANDOFFS, repeats))
+print(("qsem %s (%s back end), %s, %d iterations, %d handoffs, median of %d [min, max]"):format(
+  qsem.VERSION, qsem.backend, jit and jit.version or _VERSION, N, HANDOFFS, repeats))
 print(("%-36s %24s %8s %24s %20s"):format("operation", "qsem ns", "x floor", "peer ns",
   "qsem/peer"))
 for _, r in ipairs(rows) do

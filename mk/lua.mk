@@ -1,6 +1,6 @@
 # Lua front end (bindings/lua, tests/lua).
 BINDINGS += -DQSEM_BUILD_LUA=ON
-.PHONY: lua test-lua
+.PHONY: lua test-lua bench-lua
 
 lua:
 	sh scripts/install-deps.sh core lua
@@ -8,3 +8,9 @@ lua:
 
 test-lua: lua
 	ctest --test-dir $(BUILD)-lua --output-on-failure -j $(JOBS) -L lua
+
+# bench/lua_bench.lua under Lua 5.4 and LuaJIT: each row against its peer,
+# median [min, max] over interleaved rounds, and the ratio per round.
+bench-lua: lua
+	LUA_CPATH_5_4="$(BUILD)-lua/bindings/lua/?.so;;" lua5.4 bench/lua_bench.lua
+	LUA_CPATH="$(BUILD)-lua/bindings/lua/luajit/?.so;;" luajit bench/lua_bench.lua

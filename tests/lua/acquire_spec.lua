@@ -77,7 +77,7 @@ describe("acquire()", function ()
     { "a negative count", "bad argument #1 to 'acquire' %(negative count%)", -1 },
     { "a fractional count", "bad argument #1 to 'acquire' %(number has no integer representation%)", 0.5 },
     { "a non-number count", "bad argument #1 to 'acquire' %(number expected, got boolean%)", true },
-    { "a count past VALUE_MAX", "bad argument #1 to 'acquire' %(count out of range%)", qsem.VALUE_MAX + 1 },
+    { "a count past VALUE_MAX", "bad argument #1 to 'acquire' %(count out of range%)", helper.PAST_MAX },
     { "a count above max", "bad argument #1 to 'acquire' %(count exceeds the maximum %(4%)%)", 5 },
     { "a NaN timeout", "bad argument #2 to 'acquire' %(timeout is NaN%)", 1, 0/0 },
     { "a negative timeout", "bad argument #2 to 'acquire' %(negative timeout%)", 1, -0.5 },
@@ -155,7 +155,8 @@ describe("release()", function ()
 
   it("raises past VALUE_MAX on an unbounded semaphore", function ()
     local s = qsem.new(qsem.VALUE_MAX)
-    assert.error_matches(function () s:release(1) end, "count would pass the maximum")
+    local one = math.type and 1 or 1024   -- Lua 5.1: the next double up
+    assert.error_matches(function () s:release(one) end, "count would pass the maximum")
     assert.equals(qsem.VALUE_MAX, s:available())
   end)
 

@@ -3,7 +3,7 @@
 -- timeouts), hold them across yields, and are closed with coroutine.close()
 -- at random moments: while queued, after a grant they never saw, or while
 -- holding a guard.  External releases keep tokens coming.  At the end of
--- each round nothing is queued and every token is back (CONTRACT "Token
+-- each round nothing is queued and every token is back (docs/contract.md, "Token
 -- conservation" under cancelled coroutines), and the __gc paths have run.
 local qsem = require "qsem"
 

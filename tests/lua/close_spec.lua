@@ -13,6 +13,15 @@ describe("close()", function ()
     assert.is_true(helper.now() - t0 < 1)
   end)
 
+  it("makes acquire(0) return nil, 'closed' too, as docs/lua.md says", function ()
+    local s = qsem.new(3)
+    assert.is_true(s:acquire(0))
+    s:close()
+    assert.same({ nil, "closed" }, { s:acquire(0) })
+    assert.same({ nil, "closed" }, { s:try_acquire(0) })
+    assert.same({ nil, "closed" }, { s:hold(0) })
+  end)
+
   it("lets release() work, so holders can finish", function ()
     local s = qsem.new(1)
     assert.is_true(s:acquire())
@@ -62,7 +71,7 @@ end)
 describe("a dropped handle", function ()
   it("is what __close leaves, and every method then raises", function ()
     local s = qsem.new(1)
-    do local t <close> = s end
+    getmetatable(s).__close(s)
     assert.matches("^qsem%.Semaphore %(dropped%)", tostring(s))
     for _, m in ipairs { "acquire", "try_acquire", "hold", "release", "available",
                          "waiting", "max", "close", "is_closed" } do

@@ -40,7 +40,7 @@ describe("under cqueues", function ()
     for i = 1, N do
       cq:wrap(function ()
         local impatient = i % 7 == 0
-        local g <close>, err = s:hold(1, impatient and 0.001 or nil)
+        local g, err = s:hold(1, impatient and 0.001 or nil)
         if not g then
           assert.equals("timeout", err)
           timedout = timedout + 1
@@ -50,13 +50,14 @@ describe("under cqueues", function ()
         most = math.max(most, held)
         cqueues.sleep(0)
         held = held - 1
+        g:release()
         served = served + 1
       end)
     end
     loop(cq)
     assert.is_true(most <= POOL)
     assert.equals(N, served + timedout)
-    assert.is_true(served >= N - N // 7)
+    assert.is_true(served >= N - math.floor(N / 7))
     assert.equals(POOL, s:available())
     assert.equals(0, s:waiting())
   end)
@@ -131,8 +132,9 @@ describe("under cqueues", function ()
     for _ = 1, 8 do
       cq:wrap(function ()
         while not stop do
-          local g <close> = s:hold(1)
+          local g = s:hold(1)
           cqueues.sleep(0.0005)
+          g:release()
         end
       end)
     end
@@ -159,7 +161,7 @@ describe("under cqueues", function ()
     local s = qsem.new(1)
     local cq = cqueues.new()
     cq:wrap(function ()
-      local g <close> = s:hold(1)
+      local g = s:hold(1)   -- under Lua 5.4 `<close>` would not unwind here either
       cqueues.sleep(0.01)
       error("task failed")
     end)
@@ -175,6 +177,97 @@ describe("under cqueues", function ()
     assert.equals(1, s:available())
   end)
 end)
+
+describe("cancellation under cqueues", function ()
+  it("qsem.cancel() ends a wait and cq:loop() returns", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local co, got
+    cq:wrap(function ()
+      co = coroutine.running()
+      got = table.pack(s:acquire(1))
+    end)
+    cq:wrap(function ()
+      cqueues.sleep(0.01)
+      assert.is_true(qsem.cancel(co))
+    end)
+    loop(cq)
+    assert.same({ n = 2, nil, "cancelled" }, got)
+    assert.equals(0, s:waiting())
+    assert.equals(0, s:available())
+  end)
+
+  it("qsem.cancel() with a grant in flight passes the tokens on", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local cos, results = {}, {}
+    for i = 1, 2 do
+      cq:wrap(function ()
+        cos[i] = coroutine.running()
+        results[i] = table.pack(s:hold(2))
+        if results[i][1] then results[i][1]:release() end
+      end)
+    end
+    cq:wrap(function ()
+      cqueues.sleep(0.01)
+      s:release(2)   -- granted to one of them, not yet resumed
+      assert.is_true(qsem.cancel(cos[1]))
+      assert.is_true(qsem.cancel(cos[1]) == false)
+    end)
+    loop(cq)
+    assert.same({ n = 2, nil, "cancelled" }, results[1])
+    assert.equals("qsem.Guard", getmetatable(results[2][1]).__name)
+    assert.equals(2, s:available())
+  end)
+
+  it("qsem.cancel() from another cqueues task under load loses no token", function ()
+    local s = qsem.new(2, { max = 2 })
+    local cq = cqueues.new()
+    local waiting = {}
+    local cancelled, served = 0, 0
+    for i = 1, 200 do
+      cq:wrap(function ()
+        local co = coroutine.running()
+        waiting[co] = true
+        local g, err = s:hold(1)
+        waiting[co] = nil
+        if g then served = served + 1; cqueues.sleep(0); g:release()
+        else assert.equals("cancelled", err); cancelled = cancelled + 1 end
+      end)
+      if i % 3 == 0 then
+        cq:wrap(function ()
+          local co = next(waiting)
+          if co then qsem.cancel(co) end
+        end)
+      end
+    end
+    loop(cq)
+    assert.equals(200, cancelled + served)
+    assert.equals(2, s:available())
+    assert.equals(0, s:waiting())
+  end)
+end)
+
+-- Lua 5.1 has no ephemeron tables: there a dropped controller's waits
+-- stay until the semaphore grants them.
+if _VERSION ~= "Lua 5.1" then
+  describe("a controller dropped while its coroutines wait", function ()
+    it("takes their waits along when collected, giving grants back", function ()
+      local s = qsem.new(0)
+      do
+        local cq = cqueues.new()
+        for _ = 1, 3 do cq:wrap(function () s:acquire(1) end) end
+        assert(cq:step(0))
+      end
+      assert.equals(3, s:waiting())
+      s:release(1)   -- granted to one of them, never resumed
+      collectgarbage()
+      collectgarbage()
+      assert.equals(0, s:waiting())
+      assert.equals(1, s:available())
+    end)
+  end)
+end
 
 describe("a generator inside a cqueues coroutine", function ()
   it("blocks its OS thread instead of yielding to the consumer", function ()

@@ -42,9 +42,10 @@ describe("a release from the waiter's own state", function ()
     local cq = cqueues.new()
     local holding, got = false, nil
     cq:wrap(function ()
-      local g <close> = s:hold(2)
+      local g = s:hold(2)
       holding = true
       cqueues.sleep(0.01)   -- the other coroutine is waiting by now
+      g:release()
     end)
     while not holding do assert(cq:step(0)) end
     cq:wrap(function () got = s:hold(1, 5) end)

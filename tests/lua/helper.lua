@@ -8,6 +8,9 @@ local M = {}
 
 M.now = cqueues.monotime
 
+-- The first count past qsem.VALUE_MAX (Lua 5.1: the next double up).
+M.PAST_MAX = math.type and qsem.VALUE_MAX + 1 or 2^62
+
 -- Sleep the OS thread without any scheduler: a semaphore nobody releases.
 function M.sleep (seconds)
   assert(qsem.new(0):acquire(1, seconds) == nil)

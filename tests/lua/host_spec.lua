@@ -7,6 +7,14 @@ local function spawn (f)
   return qsem.hosted(coroutine.create(f))
 end
 
+-- End a parked coroutine the way a host does on every version: cancel
+-- it, take it off the ready list, and resume it so that it returns.
+local function cancel (co)
+  assert.is_true(qsem.cancel(co))
+  qsem.ready()
+  assert.same({ true, nil, "cancelled" }, { coroutine.resume(co) })
+end
+
 describe("the host protocol", function ()
   it("yields qsem.WAIT and a waiter with pollfd, events and timeout", function ()
     local s = qsem.new(0)
@@ -20,7 +28,7 @@ describe("the host protocol", function ()
     local left = w:timeout()
     assert.is_true(left > 4 and left <= 5)
     assert.equals(1, s:waiting())
-    coroutine.close(co)
+    cancel(co)
   end)
 
   it("gives no deadline to a wait without timeout", function ()
@@ -28,7 +36,7 @@ describe("the host protocol", function ()
     local co = spawn(function () return s:acquire() end)
     local _, _, w = coroutine.resume(co)
     assert.is_nil(w:timeout())
-    coroutine.close(co)
+    cancel(co)
   end)
 
   it("lists a coroutine in ready() once its tokens are granted", function ()
@@ -64,6 +72,56 @@ describe("the host protocol", function ()
     qsem.ready()
     assert.is_false(readable())
     coroutine.resume(co)
+  end)
+
+  it("with qsem.drains(true), a release of this state leaves the fd quiet", function ()
+    local cqueues = require "cqueues"
+    local fdobj = { pollfd = qsem.pollfd(), events = "r" }
+    local function readable ()
+      local cq = cqueues.new()
+      local r = false
+      cq:wrap(function () r = cqueues.poll(fdobj, 0) == fdobj end)
+      assert(cq:loop())
+      return r
+    end
+    assert.is_false(qsem.drains())
+    assert.is_true(qsem.drains(true))
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire() end)
+    coroutine.resume(co)
+    s:release()
+    assert.is_false(readable())        -- no system call for this handoff
+    assert.same({ co }, qsem.ready())  -- but the host that drains finds it
+    assert.same({ true, true }, { coroutine.resume(co) })
+    -- switching it off with a wait on the list makes the fd readable
+    co = spawn(function () return s:acquire() end)
+    coroutine.resume(co)
+    s:release()
+    assert.is_false(readable())
+    assert.is_false(qsem.drains(false))
+    assert.is_true(readable())
+    assert.same({ co }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(co) })
+    assert.is_false(readable())
+  end)
+
+  it("with qsem.drains(true), a release from another OS thread still arms the fd", function ()
+    local cqueues = require "cqueues"
+    qsem.drains(true)
+    local s = qsem.new(0)
+    assert(qsem.publish("host.drains", s))
+    local co = spawn(function () return s:acquire() end)
+    coroutine.resume(co)
+    helper.thread(function () require("qsem").open("host.drains"):release() end)()
+    qsem.unpublish("host.drains")
+    local cq = cqueues.new()
+    local r
+    cq:wrap(function () r = cqueues.poll({ pollfd = qsem.pollfd(), events = "r" }, 5) end)
+    assert(cq:loop())
+    assert.is_table(r)
+    assert.same({ co }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(co) })
+    qsem.drains(false)
   end)
 
   it("tolerates early resumes: the acquire yields again", function ()
@@ -120,11 +178,12 @@ describe("the host protocol", function ()
     local held, most = 0, 0
     for _ = 1, 200 do
       h.spawn(function ()
-        local g <close> = s:hold(1)
+        local g = s:hold(1)
         held = held + 1
         most = math.max(most, held)
         coroutine.yield()
         held = held - 1
+        g:release()
       end)
     end
     h.run()
@@ -134,44 +193,25 @@ describe("the host protocol", function ()
 end)
 
 describe("cancellation", function ()
-  it("coroutine.close() on a waiting coroutine leaves the queue", function ()
+  it("keeps a parked coroutine its host dropped, until ready() returns it", function ()
     local s = qsem.new(0)
-    local co = spawn(function () return s:acquire(1) end)
-    coroutine.resume(co)
-    assert.equals(1, s:waiting())
-    assert.is_true(coroutine.close(co))
-    assert.equals(0, s:waiting())
-    s:release()
-    assert.equals(1, s:available())
-  end)
-
-  it("coroutine.close() after a grant gives the tokens to the next waiter", function ()
-    local s = qsem.new(0)
-    local a = spawn(function () return s:acquire(1) end)
-    local b = spawn(function () return s:acquire(1) end)
-    coroutine.resume(a)
-    coroutine.resume(b)
-    s:release()         -- goes to a, which is never resumed
-    coroutine.close(a)  -- so it must go on to b
-    assert.same({ b }, qsem.ready())
-    assert.same({ true, true }, { coroutine.resume(b) })
-    assert.equals(0, s:available())
-    assert.equals(0, s:waiting())
-  end)
-
-  it("an abandoned waiting coroutine cancels when collected", function ()
-    local s = qsem.new(0)
+    local done = false
     do
-      local co = spawn(function () return s:acquire(3) end)
+      local co = spawn(function () assert(s:acquire(3)); done = true end)
       coroutine.resume(co)
     end
+    collectgarbage()
+    collectgarbage()
     assert.equals(1, s:waiting())
-    collectgarbage()
-    collectgarbage()
-    assert.equals(0, s:waiting())
+    s:release(3)
+    local ready = qsem.ready()
+    assert.equals(1, #ready)
+    assert.is_true(coroutine.resume(ready[1]))
+    assert.is_true(done)
+    assert.equals(0, s:available())
   end)
 
-  it("an abandoned coroutine holding a grant passes it on when collected", function ()
+  it("keeps a dropped coroutine that holds a grant, and serves it", function ()
     local s = qsem.new(0)
     local b = spawn(function () return s:acquire(2) end)
     do
@@ -179,24 +219,92 @@ describe("cancellation", function ()
       coroutine.resume(a)
     end
     coroutine.resume(b)
-    s:release(2)   -- granted to the abandoned one
-    assert.equals(0, s:available())
+    s:release(2)   -- granted to the dropped one
     collectgarbage()
     collectgarbage()
     local ready = qsem.ready()
-    assert.same({ b }, ready)
+    assert.equals(1, #ready)
+    assert.are_not.equal(b, ready[1])
+    assert.same({ true, true }, { coroutine.resume(ready[1]) })
+    assert.equals(1, s:waiting())
+    cancel(b)
+    assert.equals(0, s:available())
+  end)
+
+  -- A host may scope the waiter with <close> or finalize it before it
+  -- resumes the coroutine: the wait then ends as cancelled, not in a crash.
+  for _, how in ipairs({ "__close", "__gc" }) do
+    it("a waiter ended by its host's " .. how .. " reports cancelled on resume", function ()
+      local s = qsem.new(0)
+      local co = spawn(function () return s:acquire(2) end)
+      local _, tag, w = coroutine.resume(co)
+      assert.equals(qsem.WAIT, tag)
+      getmetatable(w)[how](w)
+      getmetatable(w)[how](w)   -- twice is harmless
+      assert.equals(0, s:waiting())
+      s:release(2)
+      assert.same({ true, nil, "cancelled" }, { coroutine.resume(co) })
+      assert.equals(2, s:available())
+    end)
+
+    it("a granted waiter ended by its host's " .. how .. " gives its tokens back", function ()
+      local s = qsem.new(0)
+      local co = spawn(function () return s:hold(2) end)
+      local _, _, w = coroutine.resume(co)
+      s:release(2)   -- granted, not yet claimed
+      assert.equals(0, s:available())
+      getmetatable(w).__close(w)
+      assert.equals(2, s:available())
+      if how == "__gc" then getmetatable(w).__gc(w) end
+      assert.same({ true, nil, "cancelled" }, { coroutine.resume(co) })
+      qsem.ready()
+      assert.equals(2, s:available())
+    end)
+  end
+
+  it("qsem.cancel() ends a wait: ready() lists it and it returns cancelled", function ()
+    local s = qsem.new(0)
+    local co = spawn(function () return s:acquire(1) end)
+    coroutine.resume(co)
+    assert.is_true(qsem.cancel(co))
+    assert.is_false(qsem.cancel(co))   -- once
+    assert.equals(0, s:waiting())
+    assert.same({ co }, qsem.ready())
+    assert.same({ true, nil, "cancelled" }, { coroutine.resume(co) })
+    s:release(1)
+    assert.equals(1, s:available())
+  end)
+
+  it("qsem.cancel() after a grant passes the tokens to the next waiter", function ()
+    local s = qsem.new(0)
+    local a = spawn(function () return s:acquire(2) end)
+    local b = spawn(function () return s:acquire(2) end)
+    coroutine.resume(a)
+    coroutine.resume(b)
+    s:release(2)   -- to a
+    assert.is_true(qsem.cancel(a))
+    local ready = qsem.ready()
+    table.sort(ready, function (x, y) return x == a end)
+    assert.same({ a, b }, ready)
+    assert.same({ true, nil, "cancelled" }, { coroutine.resume(a) })
     assert.same({ true, true }, { coroutine.resume(b) })
     assert.equals(0, s:available())
   end)
 
-  it("a closed hold() waiter takes nothing", function ()
-    local s = qsem.new(1)
-    local co = spawn(function () local g <close> = s:hold(2); return g end)
-    coroutine.resume(co)
-    coroutine.close(co)
-    assert.equals(1, s:available())
-    assert.equals(0, s:waiting())
+  it("qsem.cancel() is false for a coroutine that does not wait", function ()
+    assert.is_false(qsem.cancel(coroutine.create(print)))
+    assert.error_matches(function () qsem.cancel(42) end, "bad argument #1 to 'cancel'")
   end)
+
+  it("qsem.cancel() of a hold() takes nothing", function ()
+    local s = qsem.new(1)
+    local co = spawn(function () return s:hold(2) end)
+    coroutine.resume(co)
+    qsem.cancel(co)
+    assert.same({ true, nil, "cancelled" }, { coroutine.resume(co) })
+    assert.equals(1, s:available())
+  end)
+
 end)
 
 describe("a coroutine used as a generator", function ()

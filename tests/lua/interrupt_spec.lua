@@ -3,7 +3,7 @@
 local qsem = require "qsem"
 
 local function run_interrupted (code)
-  local lua = "lua5.4"
+  local lua = os.getenv("QSEM_TEST_LUA") or "lua5.4"
   -- `timeout` sends SIGINT after 0.3 s, and SIGKILL 10 s later if that did nothing
   local cmd = ("timeout -s INT -k 10 0.3 %s -e %q 2>&1; echo \"exit=$?\""):format(lua, code)
   local p = assert(io.popen(cmd))

@@ -78,8 +78,9 @@ describe("qsem.publish() / qsem.open() / qsem.unpublish()", function ()
         local q = require "qsem"
         local p = assert(q.open(name))
         for _ = 1, rounds do
-          local g <close> = p:hold(1, 5)
+          local g = p:hold(1, 5)
           assert(g, "no token in 5 s")
+          g:release()
         end
       end, "share.pool", ROUNDS)
     end

@@ -2,7 +2,7 @@ local qsem = require "qsem"
 local cqueues = require "cqueues"
 local helper = require "helper"
 
--- CONTRACT "Token conservation": at a quiescent point,
+-- docs/contract.md, "Token conservation": at a quiescent point,
 -- available() == initial + released - acquired, whatever timed out,
 -- was cancelled or was closed on the way.
 describe("token conservation", function ()
@@ -25,18 +25,18 @@ describe("token conservation", function ()
             s:release(n)
           end
         elseif mode == 2 then
-          local g <close> = s:hold(n, timeout)
-          if g then cqueues.sleep(0) end
+          local g = s:hold(n, timeout)
+          if g then cqueues.sleep(0); g:release() end
         else
-          -- a generator-style inner coroutine that is closed mid-wait
+          -- a generator-style inner coroutine that is cancelled mid-wait
           local inner = qsem.hosted(coroutine.create(function ()
-            local g <close> = s:hold(n)
-            coroutine.yield("held")
+            local g = s:hold(n)
+            if g then coroutine.yield("held"); g:release() end
           end))
           local ok, tag = coroutine.resume(inner)
           assert(ok)
-          if tag == "held" then cqueues.sleep(0) end
-          coroutine.close(inner)
+          if tag == "held" then cqueues.sleep(0) else qsem.cancel(inner) end
+          assert(coroutine.resume(inner))   -- ends it: gives back, or is cancelled
         end
       end)
     end
@@ -47,7 +47,7 @@ describe("token conservation", function ()
     assert.equals(0, s:waiting())
   end)
 
-  it("holds when waiting coroutines are abandoned and collected at random", function ()
+  it("holds when waiting coroutines are cancelled or closed at random", function ()
     local s = qsem.new(0, { max = 10 })
     math.randomseed(7)
     local released, taken = 0, 0
@@ -64,9 +64,19 @@ describe("token conservation", function ()
       local r = math.random(0, 10)
       s:release(r)
       released = released + r
-      -- resume some, abandon the rest (some of them holding grants)
+      -- resume some, cancel or close the rest (some of them holding grants)
       for _, co in ipairs(qsem.ready()) do
         if math.random() < 0.5 then h.step(co) end
+      end
+      for i = 1, 20 do
+        if coroutine.status(cos[i]) == "suspended" then
+          if math.random() < 0.5 or not coroutine.close then
+            qsem.cancel(cos[i])
+            h.step(cos[i])
+          else
+            coroutine.close(cos[i])
+          end
+        end
       end
       h, cos = nil, nil
       collectgarbage()

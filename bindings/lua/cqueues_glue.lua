@@ -1,0 +1,81 @@
+-- The cqueues glue of qsem, embedded in the module at build time and loaded
+-- on the first wait under a cqueues controller (lqsem_wait.c, pushcqwait).
+-- Plain Lua 5.1 to 5.4.
+--
+-- Arguments: the cqueues module, cqueues.condition, drain() (the resolved
+-- cqueues waits of this state, as an array of waiter objects) and the
+-- state's notification fd.  Returns wait(w, timeout), wake(w) and leave(w).
+
+local cqueues, condition, drain, hubfd = ...
+local running, poll = cqueues.running, cqueues.poll
+
+local hub = { pollfd = function () return hubfd end,
+              events = function () return "r" end }
+
+-- waiter -> the condition it polls; waiter -> its controller's dispatcher
+local conds = setmetatable({}, { __mode = "k" })
+local polling = setmetatable({}, { __mode = "k" })
+-- controller -> its dispatcher's record { n = waits polling, wake = condition }
+local loops = setmetatable({}, { __mode = "k" })
+-- conditions to reuse (see wait)
+local spare = {}
+
+-- One dispatcher per controller while any of its coroutines waits: it
+-- turns the state's fd into signals on the conditions that were resolved,
+-- and leaves when nobody waits, so cq:loop() can finish.
+local function dispatch (ctl, d)
+  while d.n > 0 do
+    poll(hub, d.wake)
+    local ws = drain()
+    for i = 1, #ws do
+      local c = conds[ws[i]]
+      if c then c:signal() end
+    end
+  end
+  if loops[ctl] == d then loops[ctl] = nil end
+end
+
+-- The wait 'w' no longer polls: after its poll returned, or when it ended
+-- while polling (its coroutine was closed); called once either way.
+local function leave (w)
+  local d = polling[w]
+  if d then
+    polling[w] = nil
+    d.n = d.n - 1
+    if d.n == 0 then d.wake:signal() end
+  end
+end
+
+-- Signal the wait 'w' (a release of this state resolved it: no fd involved).
+local function wake (w)
+  local c = conds[w]
+  if c then c:signal() end
+end
+
+local function wait (w, timeout)
+  local ctl = running()
+  local d = loops[ctl]
+  if d == nil then
+    d = { n = 0, wake = condition.new() }
+    loops[ctl] = d
+    ctl:wrap(dispatch, ctl, d)
+  end
+  -- A condition serves one wait until its poll returns, then goes back to
+  -- 'spare': from then until this coroutine polls again nothing can signal
+  -- it (a state runs one coroutine at a time), and a wait that polls again
+  -- takes one afresh.  Saves making and collecting a condition per wait.
+  local c = conds[w]
+  if c == nil then
+    local k = #spare
+    if k > 0 then c = spare[k]; spare[k] = nil else c = condition.new() end
+    conds[w] = c
+  end
+  d.n = d.n + 1
+  polling[w] = d
+  if timeout then poll(c, timeout) else poll(c) end
+  leave(w)
+  conds[w] = nil
+  if #spare < 64 then spare[#spare + 1] = c end
+end
+
+return wait, wake, leave

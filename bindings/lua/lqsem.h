@@ -1,0 +1,399 @@
+/*
+** lqsem.h: what the parts of the Lua front end share (lqsem.c includes
+** lqsem_hub.c and lqsem_wait.c, so the module is one translation unit).
+**
+**   lqsem.c        the module: arguments, semaphores, guards, shared names
+**   lqsem_hub.c    the per-state hub: notification fd and resolved waits
+**   lqsem_wait.c   waits in coroutines: generic hosts, cqueues, cancel
+**   cqueues_glue.lua  the cqueues dispatcher, embedded at build time
+**   methods.lua    methods written in Lua (s:with), embedded likewise
+**   drive51.lua    the coroutine wait of Lua 5.1/LuaJIT, embedded likewise
+**
+** Lua 5.1 (LuaJIT 2.1), 5.3 and 5.4 are supported.  The compatibility
+** layer below is the only place where the versions differ, apart from the
+** coroutine wait: Lua 5.4 continues a wait in C (lua_yieldk) and ends it
+** through a to-be-closed slot; Lua 5.1 has neither, so a small Lua driver
+** (drive51.lua) loops around the same steps.
+*/
+#ifndef LQSEM_H
+#define LQSEM_H
+
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE   /* pipe2 */
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#endif
+
+#if defined(__GLIBC__) || defined(__APPLE__) || defined(__FreeBSD__)
+#include <dlfcn.h>
+#define LQSEM_HAVE_NODELETE 1
+#endif
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "qsem.h"
+
+/* The one symbol the module exports (the build hides the rest). */
+#if defined(__GNUC__)
+#define LQSEM_API LUALIB_API __attribute__((visibility("default")))
+#else
+#define LQSEM_API LUALIB_API
+#endif
+
+
+/* {======================================================================
+** Compatibility: Lua 5.1 (LuaJIT 2.1), 5.3, 5.4
+** ======================================================================= */
+
+#if LUA_VERSION_NUM < 501 || LUA_VERSION_NUM == 502 || LUA_VERSION_NUM > 504
+#error "qsem needs Lua 5.1 (LuaJIT 2.1), 5.3 or 5.4"
+#endif
+
+/* Whether a coroutine wait continues in C and ends by a to-be-closed slot. */
+#define LQSEM_TBC (LUA_VERSION_NUM >= 504)
+
+#if LUA_VERSION_NUM < 504
+#define luaL_pushfail(L)  lua_pushnil(L)
+#define lua_newuserdatauv(L, sz, nuv)  lua_newuserdata(L, sz)
+#endif
+
+#if LUA_VERSION_NUM < 503
+#define LUA_LOADED_TABLE "_LOADED"
+
+static int lqsem_getfield (lua_State *L, int idx, const char *k) {
+  lua_getfield(L, idx, k);
+  return lua_type(L, -1);
+}
+#define lua_getfield(L, idx, k)  lqsem_getfield(L, idx, k)
+
+static int lqsem_rawget (lua_State *L, int idx) {
+  lua_rawget(L, idx);
+  return lua_type(L, -1);
+}
+#define lua_rawget(L, idx)  lqsem_rawget(L, idx)
+
+static int lqsem_rawgeti (lua_State *L, int idx, int i) {
+  lua_rawgeti(L, idx, i);
+  return lua_type(L, -1);
+}
+#define lua_rawgeti(L, idx, i)  lqsem_rawgeti(L, idx, i)
+
+static int lqsem_rawgetp (lua_State *L, int idx, const void *p) {
+  idx = idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
+  lua_pushlightuserdata(L, (void *)p);
+  return lqsem_rawget(L, idx);
+}
+#define lua_rawgetp(L, idx, p)  lqsem_rawgetp(L, idx, p)
+
+static void lua_rawsetp (lua_State *L, int idx, const void *p) {
+  idx = idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
+  lua_pushlightuserdata(L, (void *)p);
+  lua_insert(L, -2);
+  lua_rawset(L, idx);
+}
+
+#define luaL_len(L, idx)  ((lua_Integer)lua_objlen(L, idx))
+
+/* The value at 'idx' as text, pushed (only for messages: no '__tostring'). */
+static const char *luaL_tolstring (lua_State *L, int idx, size_t *len) {
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING: case LUA_TNUMBER:
+      lua_pushvalue(L, idx);
+      return lua_tolstring(L, -1, len);
+    default:
+      return lua_pushfstring(L, "%s: %p", luaL_typename(L, idx), lua_topointer(L, idx));
+  }
+}
+
+/*
+** The one user value of a userdata: Lua 5.1 keeps it in a table that is the
+** userdata's environment.
+*/
+static void lua_setiuservalue (lua_State *L, int idx, int n) {
+  (void)n;
+  idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+  lua_createtable(L, 1, 0);
+  lua_insert(L, -2);
+  lua_rawseti(L, -2, 1);
+  lua_setfenv(L, idx);
+}
+
+static int lua_getiuservalue (lua_State *L, int idx, int n) {
+  (void)n;
+  lua_getfenv(L, idx);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  lua_rawgeti(L, -1, 1);
+  lua_remove(L, -2);
+  return lua_type(L, -1);
+}
+
+#elif LUA_VERSION_NUM == 503
+#define lua_setiuservalue(L, idx, n)  ((void)(n), lua_setuservalue(L, idx))
+#define lua_getiuservalue(L, idx, n)  ((void)(n), lua_getuservalue(L, idx))
+#endif
+
+/*
+** Without to-be-closed variables (Lua 5.1 and 5.3) the methods acquire
+** and hold are Lua functions of drive51.lua that call the C ones through
+** an upvalue named 'qsem_c_method'.  An argument error raised there names that upvalue, at
+** the driver's line, and counts 's' as argument #1: name the user's call
+** instead, so that messages read as under Lua 5.4.  The checks below are
+** the ones these methods use (lqsem_checkinteger too); everything else
+** keeps lauxlib's.
+*/
+#if !LQSEM_TBC
+#define LQSEM_DRIVEN "qsem_c_method"
+
+static int lqsem_hold (lua_State *L);
+
+static int lqsem_argerror (lua_State *L, int arg, const char *msg) {
+  lua_Debug ar;
+  if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "nf", &ar) ||
+      ar.name == NULL || strcmp(ar.name, LQSEM_DRIVEN) != 0)
+    return (luaL_argerror)(L, arg, msg);
+  const char *name = lua_tocfunction(L, -1) == lqsem_hold ? "hold" : "acquire";
+  /* the driver's caller: s:acquire(...) is a method call, as is a tail
+     call, which leaves no trace of how it was made */
+  if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "n", &ar) && ar.name != NULL &&
+      strcmp(ar.namewhat, "method") != 0)
+    name = ar.name;
+  else
+    arg--;
+  luaL_where(L, 2);
+  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", arg, name, msg);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+#define luaL_argerror(L, arg, msg)  lqsem_argerror(L, arg, msg)
+
+static int lqsem_typeerror (lua_State *L, int arg, const char *tname);
+
+static lua_Number lqsem_checknumber (lua_State *L, int arg) {
+  lua_Number d = lua_tonumber(L, arg);
+  if (d == 0 && !lua_isnumber(L, arg))
+    lqsem_typeerror(L, arg, "number");
+  return d;
+}
+#define luaL_checknumber(L, arg)  lqsem_checknumber(L, arg)
+#endif
+
+/*
+** An integer argument, or an error: Lua 5.1 would truncate 1.5 to 1, and a
+** count must never be rounded.
+*/
+static lua_Integer lqsem_checkinteger (lua_State *L, int arg) {
+#if LUA_VERSION_NUM < 503
+  lua_Number x = luaL_checknumber(L, arg);
+  lua_Integer i = (lua_Integer)x;
+  if ((lua_Number)i != x || x >= 0x1p63 || x < -0x1p63)
+    luaL_argerror(L, arg, "number has no integer representation");
+  return i;
+#elif !LQSEM_TBC
+  int isint;   /* luaL_checkinteger, with this file's luaL_argerror */
+  lua_Integer i = lua_tointegerx(L, arg, &isint);
+  if (!isint) {
+    if (lua_isnumber(L, arg))
+      luaL_argerror(L, arg, "number has no integer representation");
+    else
+      lqsem_typeerror(L, arg, "number");
+  }
+  return i;
+#else
+  return luaL_checkinteger(L, arg);
+#endif
+}
+
+/* The integer at 'idx'; '*isint' says whether it is one (a number with an integral value). */
+static lua_Integer lqsem_tointegerx (lua_State *L, int idx, int *isint) {
+#if LUA_VERSION_NUM < 503
+  lua_Number x = lua_tonumber(L, idx);
+  lua_Integer i = (lua_Integer)x;
+  *isint = lua_type(L, idx) == LUA_TNUMBER && (lua_Number)i == x && x < 0x1p63 && x >= -0x1p63;
+  return *isint ? i : 0;
+#else
+  return lua_tointegerx(L, idx, isint);
+#endif
+}
+
+/*
+** Push a count of the core: an integer, or, for Lua 5.1 whose numbers are
+** doubles, a double no larger than QSEM_VALUE_MAX.
+*/
+static void lqsem_pushcount (lua_State *L, int64_t v) {
+#if LUA_VERSION_NUM < 503
+  /* (double)QSEM_VALUE_MAX rounds up, to 2^62: the largest double below */
+  const lua_Number vmax = 0x1p62 - 512;
+  lua_Number x = (lua_Number)v;
+  lua_pushnumber(L, x > vmax ? vmax : x);
+#else
+  lua_pushinteger(L, (lua_Integer)v);
+#endif
+}
+
+/* Push an integer formatted as text (%I is Lua 5.3+). */
+static void lqsem_pushint (lua_State *L, int64_t v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%lld", (long long)v);
+  lua_pushstring(L, buf);
+}
+
+/* }====================================================================== */
+
+
+/*
+** Metatables and registry entries.  Each name is a static array whose
+** address is its registry key (lua_rawgetp: no string to hash or compare
+** on every call) and whose text names it in messages; a metatable is also
+** registered under its name (luaL_newmetatable), for code that looks it up
+** that way.
+*/
+static const char LQSEM_SEMAPHORE[] = "qsem.Semaphore";
+static const char LQSEM_GUARD[]     = "qsem.Guard";
+static const char LQSEM_WAITER[]    = "qsem.Waiter";
+static const char LQSEM_HUB[]       = "qsem.Hub";
+
+static const char LQSEM_HUBKEY[]     = "qsem.hub";      /* the state's hub userdata */
+static const char LQSEM_WAITSKEY[]   = "qsem.waits";    /* weak: lightuserdata -> live waiter */
+static const char LQSEM_HOSTEDKEY[]  = "qsem.hosted";   /* weak keys: coroutines of a generic host */
+static const char LQSEM_PARKEDKEY[]  = "qsem.parked";   /* strong: parked coroutine -> its waiter */
+static const char LQSEM_CQPARKEDKEY[] = "qsem.cqparked"; /* weak keys: the same, under cqueues */
+static const char LQSEM_CQKEY[]      = "qsem.cqueues";  /* the cqueues glue's wait function */
+static const char LQSEM_CQWAKEKEY[]  = "qsem.cqwake";   /* the glue's function that signals one wait */
+static const char LQSEM_CQLEAVEKEY[] = "qsem.cqleave";  /* the glue's function for a wait that stops polling */
+static const char LQSEM_CQRUNKEY[]   = "qsem.cqrunning"; /* cqueues.running, once the program loaded it */
+
+/* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
+static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
+  const char *got = luaL_typename(L, arg);
+  if (luaL_getmetafield(L, arg, "__name")) {   /* pushes nothing if absent */
+    if (lua_type(L, -1) == LUA_TSTRING)
+      got = lua_tostring(L, -1);
+  }
+  return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
+}
+
+/* The userdata at 'idx' if its metatable is the one registered at 'tname', else NULL. */
+static void *lqsem_testudata (lua_State *L, int idx, const char *tname) {
+  void *p = lua_touserdata(L, idx);
+  if (p == NULL || !lua_getmetatable(L, idx))
+    return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, tname);
+  int same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
+}
+
+static void *lqsem_checkudata (lua_State *L, int idx, const char *tname) {
+  void *p = lqsem_testudata(L, idx, tname);
+  if (p == NULL)
+    lqsem_typeerror(L, idx, tname);
+  return p;
+}
+
+static void lqsem_setmetatable (lua_State *L, const char *tname) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, tname);
+  lua_setmetatable(L, -2);
+}
+
+#define luaL_testudata(L, idx, tname)  lqsem_testudata(L, idx, tname)
+#define luaL_checkudata(L, idx, tname)  lqsem_checkudata(L, idx, tname)
+#define luaL_setmetatable(L, tname)  lqsem_setmetatable(L, tname)
+
+/* A wait ended from outside (qsem.cancel, or the host ended the waiter). */
+#define LQSEM_ECANCELLED (-1)
+
+/* How a wait that cannot be served at once proceeds. */
+enum { LQSEM_BLOCK, LQSEM_GENERIC, LQSEM_CQUEUES };
+
+
+typedef struct lqsem_Wait lqsem_Wait;
+
+typedef struct lqsem_Hub {
+  // guards everything below; taken by notify under the semaphore's lock
+  pthread_mutex_t mu;
+  // poll this end (an eventfd has only one)
+  int rfd;
+  // notify writes this end
+  int wfd;
+  // a byte or count is pending on the fd, not yet drained
+  int armed;
+  // resolved waits, oldest first
+  lqsem_Wait *head, *tail;
+  // waits were queued without arming the fd: the releasing call of this
+  // state wakes them (see lqsem_releasing)
+  int direct;
+  // the generic host drains (qsem.ready) before it polls (qsem.drains):
+  // a release of this state then leaves its generic waits on the list
+  // without arming the fd
+  int drains;
+} lqsem_Hub;
+
+struct lqsem_Wait {
+  // NULL once finished (the tokens were claimed or given back)
+  qsem_waiter_t *w;
+  // the semaphore, pinned by 'w' (not a handle: the wait must not keep it open)
+  qsem_t *s;
+  // tokens asked for
+  int64_t n;
+  // the hub of the state that created the wait; it outlives every wait
+  lqsem_Hub *hub;
+  // absolute, on qsem_now_ns(); QSEM_FOREVER for none
+  int64_t deadline;
+  // LQSEM_GENERIC or LQSEM_CQUEUES
+  int kind;
+  // the acquire returns a guard (hold) rather than true
+  int hold;
+  // set by notify: the waiter is resolved and notify is done with this wait
+  int notified;
+  // on the hub's list (under hub->mu)
+  int queued;
+  // ended by qsem.cancel(): the acquire returns fail, "cancelled"
+  int cancelled;
+  lqsem_Wait *prev, *next;
+};
+
+typedef struct lqsem_Guard {
+  // a handle of its own, so the guard outlives the semaphore's userdata;
+  // NULL until the tokens are taken and once they are given back
+  qsem_t *s;
+  // the tokens it gives back
+  int64_t n;
+} lqsem_Guard;
+
+
+/* lqsem.c */
+static int pushfail (lua_State *L, const char *what);
+static int failresult (lua_State *L, int err);
+
+/* lqsem_hub.c */
+static void newweaktable (lua_State *L, const char *mode);
+
+static lqsem_Hub *gethub (lua_State *L);
+static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt);
+static void hub_unlink (lqsem_Hub *h, lqsem_Wait *wt);
+static void hub_requeue (lqsem_Hub *h, lqsem_Wait *wt);
+static void hub_arm (lqsem_Hub *h);
+static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads);
+static int release_direct (lua_State *L, qsem_t *s, int64_t n);
+
+/* lqsem_wait.c */
+static void wake_direct (lua_State *L, lqsem_Hub *h);
+
+#endif /* LQSEM_H */

@@ -1,0 +1,606 @@
+/*
+** lqsem_wait.c: acquire and hold, and their waits (part of lqsem.c, which
+** includes it).
+**
+** Outside a coroutine, a wait blocks the OS thread.  Inside a coroutine run
+** by a host scheduler, a wait becomes an async waiter of the core
+** (qsem_waiter_*) and the coroutine yields to its host instead:
+**
+**   - under cqueues the coroutine polls a per-wait condition variable with
+**     its remaining timeout; one dispatcher coroutine per controller polls
+**     the state's notification fd and signals the conditions of the waits
+**     that were resolved (cqueues_glue.lua);
+**   - under any other host that marked the coroutine with qsem.hosted(), the
+**     coroutine yields qsem.WAIT and a waiter object; the host polls
+**     qsem.pollfd() and resumes what qsem.ready() returns (docs/lua.md).
+**
+** From the start of a wait to its end the state keeps the coroutine of a
+** generic host (registry "qsem.parked"), so a host cannot lose it; cqueues
+** keeps its coroutines itself, and a controller dropped with them takes
+** their waits along (registry "qsem.cqparked", weak).  A wait ends when its
+** acquire returns, when qsem.cancel() or the host ends it, or when its
+** coroutine is closed; whichever comes first gives unclaimed tokens back.
+*/
+
+/* Fixed stack slots of acquire()/hold() once they may wait. */
+#define SLOT_GUARD 4
+#define SLOT_WAIT  5
+
+/* The sentinel that a waiting coroutine yields to a generic host. */
+static const char lqsem_wait_sentinel = 0;
+
+#define towait(L)  ((lqsem_Wait *)luaL_checkudata(L, 1, LQSEM_WAITER))
+
+
+/* Seconds left before 'deadline' (never negative), or nil for none. */
+static void pushleft (lua_State *L, int64_t deadline) {
+  if (deadline == QSEM_FOREVER) {
+    lua_pushnil(L);
+    return;
+  }
+  int64_t left = deadline - qsem_now_ns();
+  lua_pushnumber(L, left > 0 ? (lua_Number)left / 1e9 : 0.0);
+}
+
+
+/* {======================================================================
+** Waiter objects
+** ======================================================================= */
+
+/* The table of parked coroutines for waits of 'kind'. */
+static const char *parkedkey (int kind) {
+  return kind == LQSEM_CQUEUES ? LQSEM_CQPARKEDKEY : LQSEM_PARKEDKEY;
+}
+
+
+/*
+** Forget the parked coroutine of the wait at 'idx', if it is still this
+** wait's: the coroutine is again only its host's to keep.
+*/
+static void unpark (lua_State *L, int idx, int kind) {
+  int top = lua_gettop(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind)) == LUA_TTABLE &&
+      lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, -3) == LUA_TUSERDATA && lua_rawequal(L, -1, idx)) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      lua_rawset(L, -3);   /* parked[co] = nil */
+    }
+  }
+  lua_settop(L, top);
+}
+
+
+/* Tell the cqueues glue that the wait at 'idx' no longer polls. */
+static void cq_leave (lua_State *L, int idx) {
+  int top = lua_gettop(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY) == LUA_TFUNCTION) {
+    lua_pushvalue(L, idx);
+    (void)lua_pcall(L, 1, 0, 0);   /* it cannot fail but on memory; a finalizer must not raise */
+  }
+  lua_settop(L, top);
+}
+
+
+/*
+** End a wait for good: tokens granted but not claimed go back to the
+** semaphore (qsem_waiter_free cancels), and the wait leaves the hub's
+** list.  Once qsem_waiter_free returned, notify cannot run for it any
+** more: a pending waiter leaves the queue under the semaphore's lock,
+** which notify holds while it runs.  Shared by '__close' (Lua 5.4: the
+** acquire returned, failed, or its coroutine was closed), the Lua 5.1
+** driver, and '__gc'; idempotent.
+*/
+static int lqsem_wait_finish (lua_State *L) {
+  lqsem_Wait *wt = towait(L);
+  if (wt->w != NULL) {
+    qsem_waiter_free(wt->w);
+    wt->w = NULL;
+  }
+  if (wt->hub != NULL) {
+    pthread_mutex_lock(&wt->hub->mu);
+    if (wt->queued)
+      hub_unlink(wt->hub, wt);
+    pthread_mutex_unlock(&wt->hub->mu);
+    wt->hub = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
+      lua_pushnil(L);
+      lua_rawsetp(L, -2, wt);
+    }
+    lua_pop(L, 1);
+    unpark(L, 1, wt->kind);
+    if (wt->kind == LQSEM_CQUEUES)
+      cq_leave(L, 1);
+  }
+  return 0;
+}
+
+
+/* w:timeout(): seconds left before the deadline, or nil for none. */
+static int lqsem_wait_timeout (lua_State *L) {
+  pushleft(L, towait(L)->deadline);
+  return 1;
+}
+
+
+static int lqsem_wait_pollfd (lua_State *L) {
+  (void)towait(L);
+  lua_pushinteger(L, gethub(L)->rfd);
+  return 1;
+}
+
+
+static int lqsem_wait_events (lua_State *L) {
+  (void)towait(L);
+  lua_pushliteral(L, "r");
+  return 1;
+}
+
+
+static int lqsem_wait_tostring (lua_State *L) {
+  lqsem_Wait *wt = towait(L);
+  lua_pushfstring(L, "qsem.Waiter (%s): %p", wt->w ? "waiting" : "done", (void *)wt);
+  return 1;
+}
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** cqueues
+** ======================================================================= */
+
+#include "lqsem_cqueues_glue_lua.h"   /* lqsem_cqueues_glue_lua[]: cqueues_glue.lua, embedded */
+
+static int lqsem_cqueues_drain (lua_State *L) {
+  hub_drain(L, (lqsem_Hub *)lua_touserdata(L, lua_upvalueindex(1)), LQSEM_CQUEUES, 0);
+  return 1;
+}
+
+
+/* Push the glue's wait function, loading cqueues_glue.lua on first use. */
+static void pushcqwait (lua_State *L, lqsem_Hub *h) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQKEY) == LUA_TFUNCTION)
+    return;
+  lua_pop(L, 1);
+  if (luaL_loadbuffer(L, lqsem_cqueues_glue_lua, sizeof lqsem_cqueues_glue_lua - 1, "=qsem.cqueues") != 0)
+    lua_error(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "cqueues");
+  lua_remove(L, -2);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "cqueues.condition");
+  lua_call(L, 1, 1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
+  lua_pushcclosure(L, lqsem_cqueues_drain, 1);
+  lua_pushinteger(L, h->rfd);
+  lua_call(L, 4, 3);   /* wait, wake, leave */
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQKEY);
+}
+
+
+/*
+** Signal the cqueues waits that a release of this state queued without
+** arming the fd.  A wait leaves the hub's list before it is signalled; if
+** signalling fails (memory), it goes back to the front, the fd is armed,
+** and the dispatcher delivers it instead, so no wake-up is lost.
+*/
+static void wake_direct (lua_State *L, lqsem_Hub *h) {
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, 4) ||
+      lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY) != LUA_TFUNCTION ||
+      lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) != LUA_TTABLE) {
+    pthread_mutex_lock(&h->mu);
+    hub_arm(h);
+    pthread_mutex_unlock(&h->mu);
+    lua_settop(L, top);
+    return;
+  }
+  for (;;) {
+    lqsem_Wait *wt;
+    pthread_mutex_lock(&h->mu);
+    for (wt = h->head; wt != NULL && wt->kind != LQSEM_CQUEUES; wt = wt->next)
+      ;
+    if (wt != NULL)
+      hub_unlink(h, wt);
+    pthread_mutex_unlock(&h->mu);
+    if (wt == NULL)
+      break;
+    if (lua_rawgetp(L, top + 2, wt) != LUA_TUSERDATA) {
+      lua_pop(L, 1);   /* being finalized: nobody to wake */
+      continue;
+    }
+    lua_pushvalue(L, top + 1);
+    lua_pushvalue(L, -2);   /* the wait stays below: alive until relinked */
+    if (lua_pcall(L, 1, 0, 0) != 0) {
+      pthread_mutex_lock(&h->mu);
+      hub_requeue(h, wt);
+      hub_arm(h);
+      pthread_mutex_unlock(&h->mu);
+      break;
+    }
+    lua_pop(L, 1);
+  }
+  lua_settop(L, top);
+}
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Acquire, and waits in coroutines
+** ======================================================================= */
+
+/*
+** How a wait in the running coroutine must proceed.  A coroutine that no
+** host claims blocks its OS thread like plain Lua code, so a coroutine used
+** as a generator never hands its consumer a value of ours (docs/lua.md).
+*/
+static int waitkind (lua_State *L) {
+  int top = lua_gettop(L), kind = LQSEM_BLOCK;
+  if (!lua_isyieldable(L))
+    return LQSEM_BLOCK;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) == LUA_TTABLE) {
+    lua_pushthread(L);
+    if (lua_rawget(L, -2) != LUA_TNIL)
+      kind = LQSEM_GENERIC;
+  }
+  lua_settop(L, top);
+  if (kind != LQSEM_BLOCK)
+    return kind;
+  /* cqueues, only if the program loaded it: its running() says whether this
+     very coroutine is the one its controller resumed */
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQRUNKEY) != LUA_TFUNCTION) {
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "cqueues") != LUA_TTABLE ||
+        lua_getfield(L, -1, "running") != LUA_TFUNCTION) {
+      lua_settop(L, top);
+      return kind;
+    }
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQRUNKEY);
+  }
+  lua_call(L, 0, 2);
+  if (!lua_isnil(L, -2) && lua_toboolean(L, -1))
+    kind = LQSEM_CQUEUES;
+  lua_settop(L, top);
+  return kind;
+}
+
+
+/*
+** The value of acquire()/hold() once the tokens are ours: true, or the
+** guard made beforehand at 'guard' (so a memory error cannot strand them).
+*/
+static int granted (lua_State *L, qsem_t *s, int64_t n, int guard) {
+  if (guard == 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lqsem_Guard *g = (lqsem_Guard *)lua_touserdata(L, guard);
+  g->s = qsem_ref(s);
+  g->n = n;
+  lua_pushvalue(L, guard);
+  return 1;
+}
+
+
+/*
+** One look at a cooperative wait.  0: the tokens are claimed; EINPROGRESS:
+** nothing yet, ask the host again; else why it failed.  A resolution
+** counts only once notify has said so (see lqsem_notify); until then,
+** timing out cancels, and the cancel waits for an in-flight notify under
+** the semaphore's lock.
+*/
+static int coop_look (lqsem_Wait *wt) {
+  if (wt->w == NULL || wt->cancelled)   /* ended by '__close', '__gc' or qsem.cancel() */
+    return LQSEM_ECANCELLED;
+  pthread_mutex_lock(&wt->hub->mu);
+  int notified = wt->notified;
+  pthread_mutex_unlock(&wt->hub->mu);
+  if (notified)
+    return qsem_waiter_claim(wt->w);   /* 0 or ECANCELED */
+  if (wt->deadline != QSEM_FOREVER && qsem_now_ns() >= wt->deadline) {
+    (void)qsem_waiter_cancel(wt->w);   /* always 0; gives back a late grant */
+    return ETIMEDOUT;
+  }
+  return EINPROGRESS;
+}
+
+
+/*
+** Make the wait userdata at the top of the stack, park the running
+** coroutine on it, and queue its waiter.  The result of
+** qsem_waiter_start: 0 (granted and claimed at once), EINPROGRESS, or why
+** it failed.  The state keeps the coroutine until the wait ends (docs/lua.md,
+** "The host protocol"): a host that drops its last reference to a parked
+** coroutine still gets it back from qsem.ready().
+*/
+static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
+  lqsem_Hub *h = gethub(L);
+  lqsem_Wait *wt = (lqsem_Wait *)lua_newuserdatauv(L, sizeof *wt, 1);
+  int idx = lua_gettop(L);
+  memset(wt, 0, sizeof *wt);
+  wt->s = s;
+  wt->n = n;
+  wt->deadline = deadline;
+  wt->kind = kind;
+  wt->hold = hold;
+  luaL_setmetatable(L, LQSEM_WAITER);
+  lua_pushthread(L);   /* for qsem.ready() */
+  lua_setiuservalue(L, idx, 1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  lua_pushvalue(L, idx);
+  lua_rawsetp(L, -2, wt);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind));
+  lua_pushthread(L);
+  lua_pushvalue(L, idx);
+  lua_rawset(L, -3);
+  lua_pop(L, 2);
+  wt->hub = h;
+#if LQSEM_TBC
+  lua_toclose(L, idx);
+#endif
+  wt->w = qsem_waiter_new(s, n, lqsem_notify, wt);
+  if (wt->w == NULL)
+    return luaL_error(L, "cannot create a waiter: %s", strerror(errno));
+  int r = qsem_waiter_start(wt->w);
+  if (r == 0)   /* granted at once, and notify will not run */
+    (void)qsem_waiter_claim(wt->w);   /* 0 here */
+  return r;
+}
+
+
+#if LQSEM_TBC
+
+/*
+** Lua 5.4: the wait continues in C.  The waiter userdata sits in a
+** to-be-closed slot, so an error, a return, or coroutine.close() all end
+** it through '__close'.  Either way unclaimed tokens go back
+** (docs/contract.md, "Token conservation").
+*/
+static int coop_step (lua_State *L, lua_KContext ctx);
+
+/* Continuation of a cooperative wait, after a yield or a call that yielded. */
+static int coop_k (lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  lua_settop(L, SLOT_WAIT);   /* drop what the host resumed us with */
+  return coop_step(L, ctx);
+}
+
+
+/* Finish the wait, or hand control to the host until something may have changed. */
+static int coop_step (lua_State *L, lua_KContext ctx) {
+  lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, SLOT_WAIT);
+  int r = coop_look(wt);
+  if (r == 0)
+    return granted(L, wt->s, wt->n, wt->hold ? SLOT_GUARD : 0);
+  if (r != EINPROGRESS)
+    return failresult(L, r);
+  if (wt->kind == LQSEM_GENERIC) {
+    lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
+    lua_pushvalue(L, SLOT_WAIT);
+    return lua_yieldk(L, 2, ctx, coop_k);
+  }
+  pushcqwait(L, wt->hub);
+  lua_pushvalue(L, SLOT_WAIT);
+  pushleft(L, wt->deadline);
+  lua_callk(L, 2, 0, ctx, coop_k);
+  return coop_k(L, LUA_OK, ctx);
+}
+
+
+static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
+  int r = coop_park(L, s, n, deadline, hold, kind);   /* at SLOT_WAIT */
+  if (r == 0)
+    return granted(L, s, n, hold ? SLOT_GUARD : 0);
+  if (r != EINPROGRESS)
+    return failresult(L, r);
+  return coop_step(L, 0);
+}
+
+#else
+
+/*
+** Lua 5.1: a C function cannot go on after a yield, so acquire returns
+** qsem.WAIT and the waiter, and the driver in drive51.lua loops over
+** lqsem_step() and ends the wait with its '__gc' function.
+*/
+static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
+  int r = coop_park(L, s, n, deadline, hold, kind);   /* at SLOT_WAIT */
+  if (r == 0) {
+    lua_pushcfunction(L, lqsem_wait_finish);
+    lua_pushvalue(L, SLOT_WAIT);
+    lua_call(L, 1, 0);
+    return granted(L, s, n, hold ? SLOT_GUARD : 0);
+  }
+  if (r != EINPROGRESS) {
+    lua_pushcfunction(L, lqsem_wait_finish);
+    lua_pushvalue(L, SLOT_WAIT);
+    lua_call(L, 1, 0);
+    return failresult(L, r);
+  }
+  lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
+  lua_pushvalue(L, SLOT_WAIT);
+  return 2;
+}
+
+
+/*
+** step(w): true or a guard (granted), fail plus a message, or qsem.WAIT
+** and, under cqueues, the glue's wait function and the seconds left.
+*/
+static int lqsem_step (lua_State *L) {
+  lqsem_Wait *wt = towait(L);
+  lua_settop(L, 1);
+  if (wt->hold)
+    newguard(L);   /* at 2, before any token is ours */
+  int r = coop_look(wt);
+  if (r == 0)
+    return granted(L, wt->s, wt->n, wt->hold ? 2 : 0);
+  if (r != EINPROGRESS)
+    return failresult(L, r);
+  lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
+  if (wt->kind == LQSEM_GENERIC)
+    return 1;
+  pushcqwait(L, wt->hub);
+  pushleft(L, wt->deadline);
+  return 3;
+}
+
+#endif
+
+
+/*
+** acquire([n [, timeout]]) and hold(n [, timeout]).  Try once; if that
+** fails and the timeout allows, wait: blocking the OS thread, or
+** cooperatively in a hosted coroutine.
+*/
+static int acquire_common (lua_State *L, int hold) {
+  qsem_t *s = checksem(L);
+  int64_t n = optcount(L, 2);
+  int64_t timeout = opttimeout(L, 3);
+  checkfits(L, s, n, 2);
+  lua_settop(L, 3);
+  if (hold)
+    newguard(L);   /* at SLOT_GUARD, before any token is ours */
+  else
+    lua_pushnil(L);
+  int r = qsem_try_acquire(s, n);
+  if (r == 0)
+    return granted(L, s, n, hold ? SLOT_GUARD : 0);
+  if (r != EAGAIN || timeout == 0)
+    return failresult(L, r);
+  int64_t deadline = qsem_deadline_after(timeout);
+  int kind = waitkind(L);
+  if (kind != LQSEM_BLOCK)
+    return coop_start(L, s, n, deadline, hold, kind);
+  for (;;) {
+    r = qsem_acquire_until(s, n, deadline, QSEM_INTR);
+    if (r != EINTR)
+      break;
+    /* A signal handler ran.  The standalone interpreter's SIGINT handler
+       sets a hook that raises "interrupted!" at the next call: make one,
+       so Ctrl-C stops a blocked acquire; no token was taken. */
+    lua_pushcfunction(L, lqsem_waiting);
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 0);
+  }
+  if (r != 0)
+    return failresult(L, r);
+  return granted(L, s, n, hold ? SLOT_GUARD : 0);
+}
+
+
+static int lqsem_acquire (lua_State *L) {
+  return acquire_common(L, 0);
+}
+
+
+static int lqsem_hold (lua_State *L) {
+  return acquire_common(L, 1);
+}
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Generic coroutine hosts, and cancellation
+** ======================================================================= */
+
+/* qsem.hosted(co [, on]): mark (or unmark) a coroutine that a host runs. */
+static int lqsem_hosted (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTHREAD);
+  int on = lua_isnoneornil(L, 2) ? 1 : (luaL_checktype(L, 2, LUA_TBOOLEAN), lua_toboolean(L, 2));
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    newweaktable(L, "k");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY);
+  }
+  lua_pushvalue(L, 1);
+  if (on) lua_pushboolean(L, 1); else lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_settop(L, 1);
+  return 1;
+}
+
+
+/*
+** qsem.cancel(co): end the wait of the parked coroutine 'co'.  Tokens
+** granted but not claimed go back to the semaphore; the coroutine is
+** listed by qsem.ready() (or, under cqueues, woken) and its acquire
+** returns fail, "cancelled".  true, or false if 'co' was not waiting.
+*/
+static int lqsem_cancel (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTHREAD);
+  lua_settop(L, 1);
+  lqsem_Wait *wt = NULL;
+  for (int kind = LQSEM_GENERIC; kind <= LQSEM_CQUEUES && wt == NULL; kind++) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind)) == LUA_TTABLE) {
+      lua_pushvalue(L, 1);
+      lua_rawget(L, -2);
+      wt = (lqsem_Wait *)luaL_testudata(L, -1, LQSEM_WAITER);
+    }
+    lua_settop(L, 1);
+  }
+  if (wt == NULL || wt->w == NULL || wt->cancelled) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  (void)qsem_waiter_cancel(wt->w);   /* always 0; after it, notify is done with 'wt' */
+  lqsem_Hub *h = wt->hub;
+  pthread_mutex_lock(&h->mu);
+  wt->cancelled = 1;
+  hub_enqueue(h, wt);
+  if (wt->kind == LQSEM_CQUEUES)
+    h->direct = 1;
+  else
+    hub_arm(h);
+  pthread_mutex_unlock(&h->mu);
+  if (wt->kind == LQSEM_CQUEUES)
+    wake_direct(L, h);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+/*
+** qsem.drains([on]): whether this state's generic host calls qsem.ready()
+** before every poll of qsem.pollfd() (docs/lua.md, "The host protocol").
+** If it does, a release made in this state leaves the waits it resolves
+** on the ready list without making the fd readable: two system calls less
+** per handoff.  Returns the setting.
+*/
+static int lqsem_drains (lua_State *L) {
+  lqsem_Hub *h = gethub(L);
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    pthread_mutex_lock(&h->mu);
+    h->drains = lua_toboolean(L, 1);
+    if (!h->drains && h->head != NULL)
+      hub_arm(h);   /* what a release left quiet must now show on the fd */
+    pthread_mutex_unlock(&h->mu);
+  }
+  lua_pushboolean(L, h->drains);
+  return 1;
+}
+
+
+static int lqsem_pollfd (lua_State *L) {
+  lua_pushinteger(L, gethub(L)->rfd);
+  return 1;
+}
+
+
+/* qsem.ready(): the coroutines whose waits were resolved since last asked. */
+static int lqsem_ready (lua_State *L) {
+  hub_drain(L, gethub(L), LQSEM_GENERIC, 1);
+  return 1;
+}
+
+/* }====================================================================== */

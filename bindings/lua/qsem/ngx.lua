@@ -1,0 +1,61 @@
+-- qsem.ngx: qsem with the API shape of OpenResty's ngx.semaphore, so that
+-- code written for it switches with one line:
+--
+--   local semaphore = require "qsem.ngx"     -- was: require "ngx.semaphore"
+--   local sema = semaphore.new(0)
+--   local ok, err = sema:wait(1)             -- true, or nil and "timeout"
+--   sema:post(1)
+--
+-- A wait cooperates wherever qsem's acquire does (cqueues, qsem.luv, a host
+-- that follows the protocol of docs/lua.md) and blocks its OS thread
+-- elsewhere.  Unlike ngx.semaphore, a semaphore can be shared with other
+-- Lua states and OS threads: sema.sem is the qsem.Semaphore underneath.
+
+local qsem = require "qsem"
+
+local error, type, setmetatable = error, type, setmetatable
+
+local M = { _VERSION = qsem.VERSION }
+
+local Sema = {}
+Sema.__index = Sema
+Sema.__name = "qsem.ngx.Semaphore"
+
+-- new(n): a semaphore with n resources (default 0).  Bad counts raise, as
+-- every qsem constructor does.
+function M.new (n)
+  return setmetatable({ sem = qsem.new(n or 0) }, Sema)
+end
+
+-- post(n): release n resources (default 1); true.  As ngx.semaphore, n must
+-- be at least 1.
+function Sema:post (n)
+  n = n or 1
+  if type(n) ~= "number" or n < 1 then
+    error("positive number required", 2)
+  end
+  self.sem:release(n)
+  return true
+end
+
+-- wait(timeout): take one resource, waiting up to 'timeout' seconds (0:
+-- do not wait); true, or nil and "timeout" (also "closed" or "cancelled",
+-- qsem's other outcomes).  As ngx.semaphore, the timeout is required and
+-- must not be negative.
+function Sema:wait (timeout)
+  if type(timeout) ~= "number" then
+    error("bad argument #1 to 'wait' (number expected, got " .. type(timeout) .. ")", 2)
+  end
+  if timeout < 0 then
+    error("no negative number", 2)
+  end
+  return self.sem:acquire(1, timeout)
+end
+
+-- count(): the resources free now, or, when negative, how many waiters
+-- there are (as ngx.semaphore).
+function Sema:count ()
+  return self.sem:available() - self.sem:waiting()
+end
+
+return M
