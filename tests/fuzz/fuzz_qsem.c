@@ -161,6 +161,19 @@ enum op_kind {
     OP_QUIT,
 };
 
+/* What notify may do for one waiter object; a new object gets a new tag,
+ * so a late notify of a freed waiter is never counted for its successor.
+ * Tags live until the end of the input. */
+struct tag {
+    // notifies that ran
+    atomic_int notified;
+    // notifies allowed so far: one per start that queued, less the ones
+    // cancelled while still queued
+    atomic_int allowed;
+    // set once qsem_waiter_free() has returned
+    atomic_int freed;
+};
+
 struct worker {
     pthread_t tid;
     pthread_mutex_t mu;
@@ -175,22 +188,11 @@ struct worker {
     int result;
     // a burst's accounting: tokens it took and gave back
     int64_t b_acq, b_rel;
+    // notify tags of the asynchronous waiters a burst makes, one per call
+    struct tag btag[8];
     // controller's view: queued in the model
     int queued;
     int busy;
-};
-
-/* What notify may do for one waiter object; a new object gets a new tag,
- * so a late notify of a freed waiter is never counted for its successor.
- * Tags live until the end of the input. */
-struct tag {
-    // notifies that ran
-    atomic_int notified;
-    // notifies allowed so far: one per start that queued, less the ones
-    // cancelled while still queued
-    atomic_int allowed;
-    // set once qsem_waiter_free() has returned
-    atomic_int freed;
 };
 
 enum wstate { W_NONE, W_IDLE, W_QUEUED, W_GRANTED, W_CLOSED };
@@ -251,6 +253,50 @@ static int64_t req_n(const struct fuzz *f, int id)
     return is_waiter(id) ? f->ws[id - MAXT].n : f->w[id].n;
 }
 
+/*
+ * An asynchronous waiter made, started and settled by a burst's thread,
+ * racing the other threads' releases: it waits up to `spins` short polls
+ * for a grant, then cancels, so that cancel meets grants at every moment.
+ * Returns the tokens it claimed (the caller holds them).  notify may run
+ * at most once, and never once cancel or free has returned.
+ */
+static int64_t burst_waiter(struct fuzz *f, struct tag *tag, int64_t n, int spins)
+{
+    atomic_store(&tag->notified, 0);
+    atomic_store(&tag->allowed, 1);
+    atomic_store(&tag->freed, 0);
+    qsem_waiter_t *aw = qsem_waiter_new(f->s, n, on_notify, tag);
+    if (aw == NULL)
+        FAIL("burst: qsem_waiter_new(%" PRId64 ") failed: %d", n, errno);
+    int r = qsem_waiter_start(aw);
+    if (r != EINPROGRESS)
+        atomic_store(&tag->allowed, 0);   /* no notify for a start that did not queue */
+    for (int k = 0; r == EINPROGRESS && k < spins; k++) {
+        sched_yield();
+        r = qsem_waiter_result(aw);
+    }
+    int64_t got = 0;
+    if (r == ECANCELED && atomic_load(&tag->allowed) == 0) {
+        /* Refused at start (closed): nothing started, nothing to claim. */
+    } else if (r == EINPROGRESS) {
+        /* Cancel may meet a grant: notify then ran once, and the tokens go
+         * back with the cancel.  Either way no notify may follow. */
+        CHECK_EQ(qsem_waiter_cancel(aw), 0, "burst: qsem_waiter_cancel");
+        atomic_store(&tag->allowed, atomic_load(&tag->notified));
+    } else {
+        int c = qsem_waiter_claim(aw);
+        if (c != r || (c != 0 && c != ECANCELED))
+            FAIL("burst: waiter result %d, claim %d", r, c);
+        if (c == 0)
+            got = n;
+    }
+    qsem_waiter_free(aw);
+    atomic_store(&tag->freed, 1);
+    if (atomic_load(&tag->notified) > 1)
+        FAIL("burst: notify ran %d times for one start", atomic_load(&tag->notified));
+    return got;
+}
+
 static void run_burst(struct fuzz *f, struct worker *w)
 {
     int64_t held = 0;
@@ -265,7 +311,13 @@ static void run_burst(struct fuzz *f, struct worker *w)
                 FAIL("burst: acquire of %" PRId64 " > max accepted", n);
             continue;
         }
-        switch (b & 3) {
+        /* 0: try, 1: timed, 2: release, 3 (one in eight): async waiter */
+        switch ((b & 7) == 7 ? 3 : (b & 3) == 3 ? 2 : (b & 3)) {
+        case 3: {
+            int64_t got = burst_waiter(f, &w->btag[i], n, b >> 4);
+            held += got, w->b_acq += got;
+            break;
+        }
         case 0:
             r = qsem_try_acquire(f->s, n);
             if (r != 0 && r != EAGAIN && r != ECANCELED)

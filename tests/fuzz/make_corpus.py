@@ -97,6 +97,15 @@ SEEDS = {
     "waiter_clamp": header(maximum=4, initial=2) + wop(W_NEW_START, 0, small(2))
         + op(REL, 0, small(4)) + wop(W_CANCEL) + op(TRY, 0, small(4)),
     # Racing calls of a burst resolve queued waiters on worker threads.
+    # Burst threads start asynchronous waiters and cancel them after a few
+    # polls while the others take and release: cancels meet grants.
+    "waiter_burst_cancel": header(threads=4, maximum=4, initial=2) + op(BURST)
+        + bytes([0x00, 0x02, 0x00, 0x02, 0x00, 0x02, 0x00, 0x02,
+                 0x07, 0x17, 0x27, 0x37, 0x47, 0x57, 0x67, 0x77,
+                 0x03, 0x87, 0x03, 0x97, 0x03, 0xA7, 0x03, 0xB7,
+                 0x04, 0x06, 0xC7, 0x04, 0x06, 0xD7, 0x04, 0xE7])
+        + op(BURST) + bytes(range(7, 256, 8))[:32] + wop(W_NEW_START, 0, small(3)) + op(BURST)
+        + bytes(range(2, 256, 5))[:32],
     "waiter_burst": header(threads=4, initial=0) + wop(W_NEW_START, 0, small(1))
         + wop(W_NEW_START, 1, small(2)) + op(REL, 0, small(4)) + op(BURST)
         + bytes(range(3, 256, 11))[:24] + wop(W_CLAIM_RELEASE, 0) + wop(W_FREE, 1),
