@@ -760,7 +760,7 @@ def load(raw_dir: str, benches: list[Bench]) -> dict[str, Doc]:
 # ======================================================================
 
 def section_run(rep: Report, meta: dict[str, Any], build: str) -> str:
-    m, c = machine(), rep.docs["c"]
+    m, c = meta.get("machine") or machine(), rep.docs["c"]
     present = [b for b in BENCHMARKS if b.name in rep.docs]
     version = lambda d: d.get("java") or d.get("perl") or d.get("go") or ""  # noqa: E731
     runtimes = [f"Python {m['python']}", m["lua"], f"Qt {c.get('qt', '?')}"]
@@ -786,7 +786,7 @@ def section_run(rep: Report, meta: dict[str, Any], build: str) -> str:
 
 
 def section_busy(meta: dict[str, Any]) -> str:
-    cores = os.cpu_count() or 1
+    cores = int((meta.get("machine") or {}).get("cores") or os.cpu_count() or 1)
     if meta["load_before"] <= cores:
         return ""
     return (f"The machine was busy (load average {meta['load_before']:.1f} on {cores} cores) when "
@@ -942,6 +942,8 @@ def main(argv: list[str]) -> int:
     if not args.render_only:
         now = datetime.datetime.now(datetime.timezone.utc)
         meta: dict[str, Any] = {"load_before": loadavg(), "started": f"{now:%Y-%m-%d %H:%M}"}
+        # The machine as measured, so that --render-only elsewhere describes the run.
+        meta["machine"] = machine()
         meta["skipped"] = measure(Ctx(build, raw_dir, args.quick, args.repeats), BENCHMARKS)
         meta["load_after"] = loadavg()
         meta["quick"] = args.quick
