@@ -571,39 +571,58 @@ def lua_command(ctx: Ctx, out: str) -> list[str] | str:
     return ["lua5.4", os.path.join(HERE, "lua_bench.lua"), *ctx.flags(), "--json", out]
 
 
+def luajit_command(ctx: Ctx, out: str) -> list[str] | str:
+    """The same benchmark under LuaJIT 2.1, where the build made its module."""
+    mod = os.path.join(ctx.build, "bindings", "lua", "luajit", "qsem.so")
+    if not os.path.exists(mod) or not shutil.which("luajit"):
+        return "the LuaJIT module is not built (luajit and libluajit-5.1-dev, -DQSEM_BUILD_LUA=ON)"
+    return ["luajit", os.path.join(HERE, "lua_bench.lua"), *ctx.flags(), "--json", out]
+
+
 def lua_render(rep: Report, doc: str) -> None:
+    """lua_bench.lua's rows, under Lua 5.4 (doc "lua") or another Lua (LuaJIT)."""
+    label = rep.labels[doc]
     pair, hold, floor = rep.get(doc, "pair"), rep.get(doc, "hold"), rep.get(doc, "floor")
     cq, gen = rep.get(doc, "handoff_cqueues"), rep.get(doc, "handoff_generic")
     q = lambda b: samples(b, "qsem")  # noqa: E731
     peer = lambda b: samples(b, names(b)[1])  # noqa: E731
-    lua_cq = ratios(q(cq), peer(cq))
+    lua_cq, lua_gen, lua_hold = ratios(q(cq), peer(cq)), ratios(q(gen), peer(gen)), ratios(q(hold), peer(hold))
+    guard = "`<close>`" if doc == "lua" else "`g:release()`"
     rep.uncontended += [
-        ["Lua", "qsem", cell(q(pair)), "-"],
-        ["Lua", names(pair)[1], cell(peer(pair)), rcell(ratios(q(pair), peer(pair)))],
-        ["Lua", floor["title"], cell(q(floor)), rcell(ratios(q(pair), q(floor)))],
-        ["Lua", "qsem `hold` guard (`<close>`)", cell(q(hold)), "-"],
-        ["Lua", "pure-Lua guard (`<close>`)", cell(peer(hold)), rcell(ratios(q(hold), peer(hold)))],
+        [label, "qsem", cell(q(pair)), "-"],
+        [label, names(pair)[1], cell(peer(pair)), rcell(ratios(q(pair), peer(pair)))],
+        [label, floor["title"], cell(q(floor)), rcell(ratios(q(pair), q(floor)))],
+        [label, f"qsem `hold` guard ({guard})", cell(q(hold)), "-"],
+        [label, f"pure-Lua guard ({guard})", cell(peer(hold)), rcell(lua_hold)],
     ]
-    rep.uncontended_plot.append(("Lua", [("qsem", q(pair)), ("pure-Lua", peer(pair)),
+    rep.uncontended_plot.append((label, [("qsem", q(pair)), ("pure-Lua", peer(pair)),
                                          ("empty C call", q(floor))]))
-    rep.headline.append(f"Lua coroutine handoff under cqueues: qsem/pure-Lua semaphore {rcell(lua_cq)}.")
-    rep.add("paths", "Lua, ns per handoff:\n\n" + table(["measure", "qsem", "peer", "qsem / peer"], [
+    if doc == "lua":
+        rep.headline.append(f"Lua coroutine handoff under cqueues: qsem/pure-Lua semaphore {rcell(lua_cq)}.")
+    rep.add("paths", f"{label}, ns per handoff:\n\n" + table(["measure", "qsem", "peer", "qsem / peer"], [
         ["two coroutines under cqueues (peer: pure-Lua semaphore on cqueues conditions)",
          cell(q(cq)), cell(peer(cq)), rcell(lua_cq)],
         ["two coroutines, generic host (peer: the same host passing the turn by plain yields)",
-         cell(q(gen)), cell(peer(gen)), rcell(ratios(q(gen), peer(gen)))],
+         cell(q(gen)), cell(peer(gen)), rcell(lua_gen)],
     ]) + "\n")
-    plt = plotter()
-    bars(plt, os.path.join(rep.img_dir, "lua.png"), "Lua: calls and coroutine handoffs",
-         "ns per operation (log scale)", [
-             ("qsem", [("empty C call", q(floor)), ("acquire+release", q(pair)), ("hold guard", q(hold)),
-                       ("handoff, cqueues", q(cq)), ("handoff, generic host", q(gen))]),
-             ("peer", [("acquire+release", peer(pair)), ("guard", peer(hold)),
-                       ("handoff, cqueues", peer(cq)), ("plain yield", peer(gen))]),
-         ])
-    rep.add("paths", "![Lua rows](img/lua.png)\n")
-    rep.targets.append(Target("#4", "(no number set) cqueues handoff against a pure-Lua semaphore",
-                              rcell(lua_cq), None))
+    if doc == "lua":
+        bars(plotter(), os.path.join(rep.img_dir, "lua.png"), "Lua: calls and coroutine handoffs",
+             "ns per operation (log scale)", [
+                 ("qsem", [("empty C call", q(floor)), ("acquire+release", q(pair)), ("hold guard", q(hold)),
+                           ("handoff, cqueues", q(cq)), ("handoff, generic host", q(gen))]),
+                 ("peer", [("acquire+release", peer(pair)), ("guard", peer(hold)),
+                           ("handoff, cqueues", peer(cq)), ("plain yield", peer(gen))]),
+             ])
+        rep.add("paths", "![Lua rows](img/lua.png)\n")
+    med = statistics.median
+    rep.targets += [
+        Target("#17", f"{label}: cqueues handoff at or under 1.2x a pure-Lua semaphore", rcell(lua_cq),
+               med(lua_cq) <= 1.2),
+        Target("#17", f"{label}: generic-host handoff at or under 2x plain yields", rcell(lua_gen),
+               med(lua_gen) <= 2.0),
+        Target("#17", f"{label}: hold guard at or under 1.3x a pure-Lua guard", rcell(lua_hold),
+               med(lua_hold) <= 1.3),
+    ]
 
 
 # ---- Python: python_wait_bench.py (threading, _thread, multiprocessing) ----
@@ -703,6 +722,9 @@ BENCHMARKS: list[Bench] = [
     Bench("lua", "Lua", lua_command, lua_render, parse=parse_lua, required=True,
           env=lambda ctx: {"LUA_CPATH_5_4": os.path.join(ctx.build, "bindings", "lua", "?.so") + ";;"},
           alone="`lua5.4 bench/lua_bench.lua [--quick] [--repeats N] [--json FILE]`"),
+    Bench("luajit", "LuaJIT", luajit_command, lua_render, parse=parse_lua,
+          env=lambda ctx: {"LUA_CPATH": os.path.join(ctx.build, "bindings", "lua", "luajit", "?.so") + ";;"},
+          alone="`LUA_CPATH='BUILD/bindings/lua/luajit/?.so;;' luajit bench/lua_bench.lua`"),
     Bench("python", "Python", py_command, py_render, env=py_env, required=True,
           alone="`python3 bench/python_wait_bench.py [--quick] [--repeats N] [--json FILE]`, "
                 "and `python3 bench/python_bench.py [--quick]`"),
