@@ -8,14 +8,19 @@ BUILD is a CMake build of this tree configured with -DQSEM_BUILD_BENCH=ON and
 (-DQSEM_BUILD_PYTHON=ON), else from the installed `qsem`, else built here with
 setup.py into BUILD/bench/pyext.
 
-Runs bench/qsem_bench (C: qsem, glibc sem_t, std::counting_semaphore, Qt 6
-QSemaphore), bench/lua_bench.lua (Lua: an empty C call, a pure-Lua semaphore,
-cqueues) and bench/python_wait_bench.py (Python: the workloads of
-bench/python_bench.py plus waits, against threading, _thread and
-multiprocessing), each in interleaved rounds, and writes DIR/performance.md
-(default: docs/) with tables and PNG plots in DIR/img/.  Every figure is a
-median with [min, max] over the rounds; every ratio is taken between two
-measurements of the same round, then summarised the same way.
+Each benchmark is one entry of BENCHMARKS: a name (its samples go to
+BUILD/bench/report/raw/<name>.json), the command that runs it (or why it
+cannot run in this build), a parser of what it wrote, and a renderer that
+adds its figures, plots and targets to the report's sections.  A front end
+adds its benchmark with one entry; rows that no renderer presents still
+appear, under "More measurements".  The prose of the page is the template
+bench/performance.md.in, and the notes printed under a missed target are
+bench/performance-notes.md: every figure on the page comes from this run.
+
+The benchmarks run in interleaved rounds, and DIR/performance.md (default:
+docs/) gets tables and PNG plots in DIR/img/.  Every figure is a median with
+[min, max] over the rounds; every ratio is taken between two measurements of
+the same round, then summarised the same way.
 
 --quick runs each benchmark in its smoke mode (under a minute); its numbers
 mean little, and it writes to BUILD/bench/report-quick unless told otherwise.
@@ -28,11 +33,13 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -287,125 +294,32 @@ def lines(plt: Any, path: str, panels: list[tuple[str, str, dict[str, list[tuple
 # }======================================================================
 
 
-LANGS = {"swig_java": "Java", "swig_perl": "Perl", "swig_go": "Go"}
+# {======================================================================
+# The documents the benchmarks write
+# ======================================================================
+#
+# Every parser returns one shape: {"tool", "repeats", ..., "benchmarks": [
+#   {"id", "param", "title", "unit", "impls": [{"name", "samples", "capped"}]}]}
+# with qsem first among the impls wherever a ratio is taken against peers.
 
-# Why a target can be missed on the machine measured, from the investigations
-# written up under "Findings"; printed under the targets table only for the
-# targets this run missed.
-MISSED: dict[str, str] = {
-    "starve": "The worst wait is set by the scheduler, not by the semaphore, whenever there are "
-              "more runnable threads than cores: see the preemption table in section 3. Of the "
-              "{slow} rounds of qsem in this run that waited more than 2 ms, {pre} had a churner "
-              "preempted while it held a token; in the others the waiter itself, woken with its "
-              "tokens, waited for a core. With one churner only, "
-              "so no contention at all, qsem's worst wait on this machine was still 56 ms "
-              "(load average 14). qsem's own bound (newcomers stop overtaking a waiter after "
-              "1 ms) is tested by tests/c/test_starvation.c and test_starve_bound.c; meeting "
-              "2 ms end to end needs a core per thread or a quiet machine.",
-    "pingpong": "A handoff either catches the other thread spinning on its core (a round trip "
-                "of a few hundred ns) or has to wake it from a futex sleep (5 to 10 us on this "
-                "virtual machine). Which one happens depends on whether both threads hold a "
-                "core at that moment, which on 2 shared cores with a load average above 2 is "
-                "mostly luck: the spread of every row is larger than the gap between the "
-                "medians. Re-run on a quiet machine before reading anything into it.",
-    "throughput": "On this machine a run of 7 rounds can land on either side of 1 when the "
-                  "gap is small: the samples of every implementation fall in two modes (for "
-                  "one producer and one consumer, about 45 to 60 ns per item in one and 85 to "
-                  "120 in the other), which we attribute to where the host places the two "
-                  "virtual CPUs, and a round measured across the switch gives an outlying "
-                  "ratio. Compare the ratios, which are taken within a round, and re-run "
-                  "before reading a single miss.",
-    "semt": "Both are a single compare-and-swap each way; at about 10 ns a pair, a 10% target is "
-            "within the noise of one round (see the spread). The core's uncontended path was "
-            "checked with callgrind: no system call, no lock, one CAS per acquire and per release.",
-    "qt": "As for sem_t: within one round's noise at this size.",
-    "py_lock": "qsem.Semaphore's pair costs two method calls with argument parsing "
-               "(acquire(blocking=True, timeout=None, *, n=1)); _thread.lock's acquire parses "
-               "fewer arguments. They are within a few ns of each other, inside the spread.",
-    "py_handoff": "Each Python handoff also hands the GIL over: the woken thread sleeps a "
-                  "second time, on the GIL, until the waking thread blocks. That costs the same "
-                  "for every implementation, so it compresses the ratios, and on a loaded "
-                  "machine it dominates them.",
-}
-
-# What was investigated for this report, with the evidence.
-FINDINGS = """## Findings
-
-**Lua coroutine handoff under cqueues (fixed in part).** Before this report, every handoff
-between two coroutines of one controller went through the Lua state's eventfd and a dispatcher
-coroutine: `strace -c` over 40,000 handoffs counted 7 system calls per handoff (2 eventfd
-writes, 3 reads, one of them EAGAIN, and 2 `epoll_wait`), against 1 `epoll_wait` for the
-pure-Lua semaphore, and callgrind counted about 29,600 instructions per handoff against 13,900.
-Now a release made by the waiting coroutine's own Lua state signals the waiter's cqueues
-condition directly (`release_direct` in `bindings/lua/lqsem.c`; the notify callback sees that it
-runs inside that release and leaves the fd alone), and the condition objects are reused instead
-of made per wait. After: 1 `epoll_wait` per handoff, as for the pure-Lua semaphore, and about
-19,600 instructions. A release from another OS thread still goes through the fd, and a generic
-host's waits still arm the fd (the host polls it). `tests/lua/direct_wake_spec.lua` checks both
-paths. What remains (about 1.4x): Lua-side work per wait (a waiter userdata registered in a
-weak table, the glue's dispatcher bookkeeping, the `cqueues.running()` lookup), and about 22
-`luaL_checkudata`/`lua_getfield` calls with C-string keys per handoff, each of which costs a
-`strcmp` in Lua's string cache.
-
-**Lua generic host.** Through `qsem.hosted`/`qsem.ready` a handoff costs an eventfd write and
-read by design (the host must be able to poll one fd for all waits); the row compares it with
-the same host passing the turn by plain yields, the scheduling floor.
-
-**Lua `hold` guard** costs about twice the pure-Lua guard: it allocates a guard userdata (with a
-handle of its own, so the guard outlives the semaphore's userdata) and the collector reclaims it.
-
-**The acquire(4) worst wait** is explained in section 3 and under the targets: it measures the
-scheduler when the machine has fewer cores than runnable threads.
-
-**std::counting_semaphore** (libstdc++ 12) calls the futex wake system call on every release,
-whether anyone waits or not, hence its uncontended row of hundreds of ns.
-
-**`--quick` runs** move so little work that thread start-up dominates the threaded rows (one
-quick run showed qsem's acquire(3)/release(3) at 3 us a pair; full runs measure 10 to 50 ns):
-they check that the benchmarks run, not how fast.
-
-**Producer/consumer throughput (C).** The first report had qsem 1.3x to 1.9x slower than
-std::counting_semaphore here, with perf putting its time in context switches and in the first
-load of the state word's cache line. Four causes were found by measuring, and fixed:
-- The benchmark declared the peers' two semaphores side by side, so std::counting_semaphore's
-  two 4-byte counters shared a cache line, while each `qsem_t` has its own. Every peer now has a
-  line of its own; the table in section 2 measures the other layout.
-- qsem's state word shared its line with the reference counts, the spin budget and the start
-  of the lock, so every slow path took the line from the fast paths (`perf annotate` put 70% to
-  80% of `qsem_acquire`'s samples on the first load of that line). Now the object is 64-byte
-  aligned and the state word has a line to itself (docs/design.md, "Layout by cache line").
-- A single-token waiter that missed its spin queued under the lock, and each release then took
-  the lock to hand it the token. With a producer and a consumer sharing a core, that happened
-  20,000 to 45,000 times per million items. Now such a waiter first yields a few times
-  unqueued, and the token passes on the fast path.
-- The largest: under contention, 25% to 30% of the fast paths' CASes failed (counted in the
-  runs where the two cores pass the line fastest), and each immediate retry took the line back
-  from the core that was using it. A failed CAS now pauses a few hundred ns first
-  (docs/design.md, "Backoff"). In the same rounds this halved the time per item at 1 and 2
-  threads per side, and cut acquire(3)/release(3) among 4 threads to 0.3x.
-
-What the peer still does differently: libstdc++'s release is one `fetch_add` with no check
-against the maximum (the C++ standard makes passing it undefined), where qsem's release must
-check the count before it changes anything (CONTRACT CWE-707) and so takes a CAS.
-
-**SWIG front ends.** Java (against `java.util.concurrent.Semaphore`, `bench/SwigBench.java`),
-Perl (against `Thread::Semaphore`, `bench/swig_bench.pl`) and Go (against a buffered channel,
-`bench/swig_go_bench_test.go`) are measured when the build has `-DQSEM_BUILD_SWIG=ON`. An
-uncontended Java pair costs two JNI calls and a Go pair two cgo calls, so both lose to their
-language's own semaphore. A Java handoff that has to wake a thread wins. A Go handoff loses by
-design: a goroutine that blocks in C holds its OS thread, so the handoff is an OS-level
-wake-up, where a channel hands over between goroutines inside Go's scheduler; qsem's reasons
-to exist in Go are sharing one semaphore with C or other languages in the process, multi-token
-waits and close(), not speed. Tcl and Ruby have no counting semaphore in their standard
-libraries to compare with.
-"""
+Doc = dict[str, Any]
 
 
-def bench_by(doc: dict[str, Any], bid: str, param: int | None = None) -> dict[str, Any]:
-    for b in doc["benchmarks"]:
-        if b["id"] == bid and (param is None or b["param"] == param):
-            return b
-    raise KeyError(f"{doc.get('tool')}: no benchmark {bid} {param}")
+def load_json(path: str) -> Doc:
+    with open(path, encoding="utf-8") as f:
+        doc: Doc = json.load(f)
+    return doc
+
+
+def parse_lua(path: str) -> Doc:
+    """lua_bench.lua writes one row per measurement with qsem and a peer side by side."""
+    doc = load_json(path)
+    doc["benchmarks"] = [
+        {"id": r["id"], "param": 0, "title": r["name"], "unit": "ns per operation",
+         "impls": [{"name": "qsem", "samples": r["samples"], "capped": False}]
+         + ([{"name": r["peer"], "samples": r["peer_samples"], "capped": False}] if r.get("peer") else [])}
+        for r in doc.pop("rows")]
+    return doc
 
 
 def impl(b: dict[str, Any], name: str) -> dict[str, Any]:
@@ -419,10 +333,609 @@ def samples(b: dict[str, Any], name: str) -> Samples:
     return [float(x) for x in impl(b, name)["samples"]]
 
 
+def names(b: dict[str, Any]) -> list[str]:
+    return [im["name"] for im in b["impls"]]
+
+
+def best_other_ratio(b: dict[str, Any], skip: tuple[str, ...] = ()) -> Samples:
+    """The first implementation over the fastest of the others, round by round."""
+    first, *rest = [n for n in names(b) if n not in skip or n == names(b)[0]]
+    q = samples(b, first)
+    others = [samples(b, n) for n in rest]
+    if not others:
+        return []
+    return [q[r] / min(o[r] for o in others) for r in range(len(q)) if min(o[r] for o in others) > 0]
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
+
+# }======================================================================
+
+
+# {======================================================================
+# The report being assembled
+# ======================================================================
+
+@dataclass
+class Target:
+    """A target set by an issue, checked against this run."""
+    issue: str
+    text: str
+    measured: str
+    ok: bool | None             # None: no number was set, shown for information
+    note: str = ""              # heading in bench/performance-notes.md, printed if missed
+    near: Samples | None = None  # ratios for which "no worse than 1" is the target
+
+
+def verdict(t: Target) -> str:
+    if t.ok is None:
+        return "-"
+    if t.ok:
+        return "met"
+    if t.near and min(t.near) <= 1.0 and statistics.median(t.near) <= 1.05:
+        return f"**missed** by {100 * (statistics.median(t.near) - 1):.0f}%, inside the spread"
+    return "**missed**"
+
+
+@dataclass
+class Report:
+    """What the benchmarks' renderers contribute, section by section.
+
+    A renderer reads its own document (and, if it compares across front
+    ends, the others in `docs`) and adds rows, blocks, plot series and
+    targets; the section functions below lay them out.  Every benchmark a
+    renderer looks up through `get`/`every` is marked as presented; the rest
+    appear in "More measurements", so that new rows need no code here.
+    """
+    docs: dict[str, Doc]
+    labels: dict[str, str]
+    img_dir: str
+    headline: list[str] = field(default_factory=list)
+    uncontended: list[list[str]] = field(default_factory=list)
+    uncontended_plot: list[tuple[str, list[tuple[str, Samples]]]] = field(default_factory=list)
+    blocks: dict[str, list[str]] = field(default_factory=dict)
+    thread_panels: list[tuple[str, str, dict[str, list[tuple[int, Samples]]]]] = field(default_factory=list)
+    starve_rows: list[list[str]] = field(default_factory=list)
+    starve_plot: list[tuple[str, list[tuple[str, Samples]]]] = field(default_factory=list)
+    handoff_rows: list[list[str]] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    note_args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shown: set[tuple[str, str, int]] = field(default_factory=set)
+
+    def every(self, doc: str, bid: str) -> list[dict[str, Any]]:
+        found = [b for b in self.docs[doc]["benchmarks"] if b["id"] == bid]
+        self.shown.update((doc, b["id"], b["param"]) for b in found)
+        return found
+
+    def get(self, doc: str, bid: str, param: int | None = None) -> dict[str, Any]:
+        for b in self.every(doc, bid):
+            if param is None or b["param"] == param:
+                return b
+        raise KeyError(f"{doc}: no benchmark {bid} {param}")
+
+    def has(self, doc: str, bid: str) -> bool:
+        return doc in self.docs and any(b["id"] == bid for b in self.docs[doc]["benchmarks"])
+
+    def add(self, section: str, text: str) -> None:
+        self.blocks.setdefault(section, []).append(text)
+
+    def pair_rows(self, doc: str, b: dict[str, Any]) -> None:
+        """Rows of section 1 for one benchmark: each implementation, qsem over it."""
+        label, first = self.labels[doc], names(b)[0]
+        for n in names(b):
+            self.uncontended.append([label, n, cell(samples(b, n)),
+                                     "-" if n == first else rcell(ratios(samples(b, first), samples(b, n)))])
+        self.uncontended_plot.append((label, [(n, samples(b, n)) for n in names(b)]))
+
+# }======================================================================
+
+
+# {======================================================================
+# The benchmarks: one entry each
+# ======================================================================
+#
+# A front end adds its benchmark with one Bench entry: how to run it (or
+# why it cannot), how to read what it wrote, and what it adds to the report.
+
+@dataclass
+class Ctx:
+    build: str
+    raw_dir: str
+    quick: bool
+    repeats: int
+
+    def flags(self, max_repeats: int | None = None) -> list[str]:
+        n = self.repeats if max_repeats is None else max(1, min(self.repeats, max_repeats))
+        return (["--quick"] if self.quick else []) + ["--repeats", str(n)]
+
+
+@dataclass
+class Bench:
+    name: str                                         # raw/<name>.json
+    label: str                                        # the front end, as the tables name it
+    command: Callable[[Ctx, str], list[str] | str]    # argv writing JSON to the path, or why not
+    render: Callable[[Report, str], None]             # adds the run's figures to the report
+    parse: Callable[[str], Doc] = load_json
+    env: Callable[[Ctx], dict[str, str]] = lambda ctx: {}
+    runner: Callable[[Ctx, str], None] | None = None  # instead of command, if it runs itself
+    required: bool = False                            # the report cannot be written without it
+    alone: str = ""                                   # how to run it by hand, for "Reproducing"
+
+
+# ---- C: qsem_bench (qsem, sem_t, std::counting_semaphore, QSemaphore) ----
+
+def c_command(ctx: Ctx, out: str) -> list[str] | str:
+    exe = os.path.join(ctx.build, "bench", "qsem_bench")
+    if not os.path.exists(exe):
+        return f"{exe} is missing: configure with -DQSEM_BUILD_BENCH=ON and build it"
+    return [exe, *ctx.flags(), "--json", out]
+
+
+def c_peers(rep: Report) -> list[str]:
+    return names(rep.get("c", "uncontended"))
+
+
+def c_render(rep: Report, doc: str) -> None:
+    unc = rep.get(doc, "uncontended")
+    q_semt = ratios(samples(unc, "qsem"), samples(unc, "sem_t"))
+    q_qt = ratios(samples(unc, "qsem"), samples(unc, "QSemaphore"))
+    rep.pair_rows(doc, unc)
+    rep.headline.append(f"C, uncontended acquire+release: qsem/sem_t **{rcell(q_semt)}**, "
+                        f"qsem/QSemaphore **{rcell(q_qt)}** (lower is faster).")
+    rep.targets += [
+        Target("#2", "uncontended pair within 1.1x of sem_t", rcell(q_semt),
+               statistics.median(q_semt) <= 1.1, "semt"),
+        Target("#2", "uncontended pair no slower than QSemaphore", rcell(q_qt),
+               statistics.median(q_qt) <= 1.0, "qt", q_qt),
+    ]
+    c_threads(rep, doc)
+    c_starvation(rep, doc)
+
+
+def c_threads(rep: Report, doc: str) -> None:
+    peers = c_peers(rep)
+    best = lambda b: best_other_ratio(b, skip=("qsem FIFO",))  # noqa: E731
+    pp, rings, pcs = rep.get(doc, "pingpong"), rep.every(doc, "ring"), rep.every(doc, "prodcons")
+    rows = [[b["title"], b["unit"]] + [cell(samples(b, n)) for n in peers] + [rcell(best(b))]
+            for b in [pp, *rings, *pcs]]
+    rep.add("threads", "C:\n\n" + table(["benchmark", "unit", *peers, "qsem / best peer"], rows) + "\n")
+    rep.thread_panels += [
+        ("C: handoff latency (ring)", "ns per handoff",
+         {n: [(b["param"], samples(b, n)) for b in rings] for n in peers}),
+        ("C: throughput (producer/consumer)", "ns per item",
+         {n: [(b["param"], samples(b, n)) for b in pcs] for n in peers}),
+    ]
+    rep.targets.append(Target("#2", "ping-pong no worse than the best peer", rcell(best(pp)),
+                              statistics.median(best(pp)) <= 1.0, "pingpong", best(pp)))
+    for b in pcs:
+        r = best(b)
+        rep.targets.append(Target("#2", f"throughput ({b['param']} per side) no worse than the best peer",
+                                  rcell(r), statistics.median(r) <= 1.0, "throughput", r))
+    packed = rep.every(doc, "packed")
+    if packed:
+        std_a, std_p = "std::counting_semaphore", "std::counting_semaphore, packed"
+        rep.add("threads", "Every peer object above sits on a cache line of its own, as each `qsem_t` "
+                "does. Declared side by side without that, std::counting_semaphore's two counters "
+                "share one line, and each thread then touches one line per item instead of two. "
+                "That is a property of the benchmark's layout, not of the semaphore, so the tables "
+                "above do not use it; this table measures it, in its own interleaved rounds (ns per "
+                "item):\n\n" + table(
+                    ["producer/consumer", "qsem", "std, one line each", "std, one line for both",
+                     "packed / one line each", "qsem / std packed"],
+                    [[f"{b['param']} per side", cell(samples(b, "qsem")), cell(samples(b, std_a)),
+                      cell(samples(b, std_p)), rcell(ratios(samples(b, std_p), samples(b, std_a))),
+                      rcell(ratios(samples(b, "qsem"), samples(b, std_p)))] for b in packed]) + "\n")
+    for multi in rep.every(doc, "multi3"):
+        rep.add("threads", f"Multi-token work under contention ({multi['title']}, {multi['unit']}): "
+                + "; ".join(f"{n} {cell(samples(multi, n))}" for n in peers)
+                + f". qsem / best peer {rcell(best(multi))}. sem_t and std::counting_semaphore "
+                "take a multi-token request as that many single waits.\n")
+
+
+def c_starvation(rep: Report, doc: str) -> None:
+    st = rep.get(doc, "starve")
+    peers = names(st)
+    rep.add("starvation", f"C: {st['title']}.\n")
+    rep.starve_rows += [["C", n, cell(samples(st, n), 1e6, impl(st, n)["capped"])] for n in peers]
+    rep.starve_plot.append(("C", [(n, [x / 1e6 for x in samples(st, n)]) for n in peers]))
+    q, qt = impl(st, "qsem"), impl(st, "QSemaphore")
+    rep.headline.append(f"Worst wait of acquire(4) among 1-token churners (C): qsem "
+                        f"{cell(samples(st, 'qsem'), 1e6, q['capped'])} ms, QSemaphore "
+                        f"{cell(samples(st, 'QSemaphore'), 1e6, qt['capped'])} ms.")
+    med_q, med_qt = statistics.median(samples(st, "qsem")) / 1e6, statistics.median(samples(st, "QSemaphore")) / 1e6
+    rep.targets.append(Target("#2", "acquire(4) worst wait under 2 ms",
+                              f"qsem {fmt(med_q)} ms, QSemaphore {fmt(med_qt)} ms (medians)",
+                              med_q < 2.0, "starve"))
+    rep.note_args["starve"] = {"slow": q.get("slow_rounds", "?"), "pre": q.get("slow_preempted", "?")}
+    why = [[im["name"], f"{im['slow_rounds']} of {im['rounds']}",
+            f"{im['slow_preempted']} of {im['slow_rounds']}"] for im in st["impls"] if "slow_rounds" in im]
+    if why:
+        rep.add("starvation_why", "Why a round waits long. Each churner also times how long it holds "
+                "its token; the work inside takes about a microsecond when the thread keeps its core, "
+                "so a hold longer than 1 ms means the holder was preempted while holding it, and then "
+                "no semaphore can hand out 4 tokens until the scheduler runs that thread again (C, all "
+                "rounds of the run):\n\n" + table(
+                    ["implementation", "rounds that waited > 2 ms", "of those, a holder was preempted"],
+                    why) + "\n")
+
+
+# ---- Lua: lua_bench.lua (an empty C call, a pure-Lua semaphore, cqueues) ----
+
+def lua_command(ctx: Ctx, out: str) -> list[str] | str:
+    mod = os.path.join(ctx.build, "bindings", "lua", "qsem.so")
+    if not os.path.exists(mod):
+        return f"{mod} is missing: configure with -DQSEM_BUILD_LUA=ON and build it"
+    return ["lua5.4", os.path.join(HERE, "lua_bench.lua"), *ctx.flags(), "--json", out]
+
+
+def luajit_command(ctx: Ctx, out: str) -> list[str] | str:
+    """The same benchmark under LuaJIT 2.1, where the build made its module."""
+    mod = os.path.join(ctx.build, "bindings", "lua", "luajit", "qsem.so")
+    if not os.path.exists(mod) or not shutil.which("luajit"):
+        return "the LuaJIT module is not built (luajit and libluajit-5.1-dev, -DQSEM_BUILD_LUA=ON)"
+    return ["luajit", os.path.join(HERE, "lua_bench.lua"), *ctx.flags(), "--json", out]
+
+
+def lua_render(rep: Report, doc: str) -> None:
+    """lua_bench.lua's rows, under Lua 5.4 (doc "lua") or another Lua (LuaJIT)."""
+    label = rep.labels[doc]
+    pair, hold, floor = rep.get(doc, "pair"), rep.get(doc, "hold"), rep.get(doc, "floor")
+    cq, gen = rep.get(doc, "handoff_cqueues"), rep.get(doc, "handoff_generic")
+    q = lambda b: samples(b, "qsem")  # noqa: E731
+    peer = lambda b: samples(b, names(b)[1])  # noqa: E731
+    lua_cq, lua_gen, lua_hold = ratios(q(cq), peer(cq)), ratios(q(gen), peer(gen)), ratios(q(hold), peer(hold))
+    guard = "`<close>`" if doc == "lua" else "`g:release()`"
+    rep.uncontended += [
+        [label, "qsem", cell(q(pair)), "-"],
+        [label, names(pair)[1], cell(peer(pair)), rcell(ratios(q(pair), peer(pair)))],
+        [label, floor["title"], cell(q(floor)), rcell(ratios(q(pair), q(floor)))],
+        [label, f"qsem `hold` guard ({guard})", cell(q(hold)), "-"],
+        [label, f"pure-Lua guard ({guard})", cell(peer(hold)), rcell(lua_hold)],
+    ]
+    rep.uncontended_plot.append((label, [("qsem", q(pair)), ("pure-Lua", peer(pair)),
+                                         ("empty C call", q(floor))]))
+    if doc == "lua":
+        rep.headline.append(f"Lua coroutine handoff under cqueues: qsem/pure-Lua semaphore {rcell(lua_cq)}.")
+    rep.add("paths", f"{label}, ns per handoff:\n\n" + table(["measure", "qsem", "peer", "qsem / peer"], [
+        ["two coroutines under cqueues (peer: pure-Lua semaphore on cqueues conditions)",
+         cell(q(cq)), cell(peer(cq)), rcell(lua_cq)],
+        ["two coroutines, generic host (peer: the same host passing the turn by plain yields)",
+         cell(q(gen)), cell(peer(gen)), rcell(lua_gen)],
+    ]) + "\n")
+    if doc == "lua":
+        bars(plotter(), os.path.join(rep.img_dir, "lua.png"), "Lua: calls and coroutine handoffs",
+             "ns per operation (log scale)", [
+                 ("qsem", [("empty C call", q(floor)), ("acquire+release", q(pair)), ("hold guard", q(hold)),
+                           ("handoff, cqueues", q(cq)), ("handoff, generic host", q(gen))]),
+                 ("peer", [("acquire+release", peer(pair)), ("guard", peer(hold)),
+                           ("handoff, cqueues", peer(cq)), ("plain yield", peer(gen))]),
+             ])
+        rep.add("paths", "![Lua rows](img/lua.png)\n")
+    med = statistics.median
+    rep.targets += [
+        Target("#17", f"{label}: cqueues handoff at or under 1.2x a pure-Lua semaphore", rcell(lua_cq),
+               med(lua_cq) <= 1.2),
+        Target("#17", f"{label}: generic-host handoff at or under 2x plain yields", rcell(lua_gen),
+               med(lua_gen) <= 2.0),
+        Target("#17", f"{label}: hold guard at or under 1.3x a pure-Lua guard", rcell(lua_hold),
+               med(lua_hold) <= 1.3),
+    ]
+
+
+# ---- Python: python_wait_bench.py (threading, _thread, multiprocessing) ----
+
+def py_command(ctx: Ctx, out: str) -> list[str] | str:
+    return [sys.executable, os.path.join(HERE, "python_wait_bench.py"), *ctx.flags(5), "--json", out]
+
+
+def py_env(ctx: Ctx) -> dict[str, str]:
+    lib = python_lib(ctx.build)
+    return {"PYTHONPATH": lib + os.pathsep + os.environ.get("PYTHONPATH", "")} if lib else {}
+
+
+def py_render(rep: Report, doc: str) -> None:
+    pair, ho, st = rep.get(doc, "pair"), rep.get(doc, "handoff"), rep.get(doc, "starve")
+    vs_thr = ratios(samples(pair, "threading.Semaphore"), samples(pair, "qsem.Semaphore"))
+    vs_lock = ratios(samples(pair, "qsem.Semaphore"), samples(pair, "_thread.lock"))
+    py_ho = ratios(samples(ho, "threading.Semaphore"), samples(ho, "qsem.Semaphore"))
+    rep.pair_rows(doc, pair)
+    rep.headline.append(f"Python, uncontended acquire+release: qsem.Semaphore is **{rcell(vs_thr)}** "
+                        f"faster than threading.Semaphore; qsem/_thread.lock {rcell(vs_lock)}.")
+    rings = rep.every(doc, "ring")
+    rows = [[b["title"], "; ".join(f"{n} {cell(samples(b, n))}" for n in names(b))] for b in [ho, *rings]]
+    rep.add("threads", "Python (ns per handoff; every handoff also hands the GIL over):\n\n"
+            + table(["benchmark", "ns per handoff, median [min, max]"], rows) + "\n")
+    if rings:
+        rep.thread_panels.append(("Python: handoff latency (ring)", "ns per handoff",
+                                  {n: [(b["param"], samples(b, n)) for b in rings] for n in names(rings[0])}))
+    rep.add("starvation", f"Python: {st['title']}.\n")
+    rep.starve_rows += [["Python", im["name"], cell(im["samples"], 1e6, im["capped"])] for im in st["impls"]]
+    rep.starve_plot.append(("Python", [(im["name"], [x / 1e6 for x in im["samples"]]) for im in st["impls"]]))
+    py_q = samples(ho, "qsem.Semaphore")
+    rows = []
+    if rep.has("c", "pingpong"):
+        pp = [x / 2 for x in samples(rep.get("c", "pingpong"), "qsem")]
+        rows.append(["C qsem handoff (ping-pong round trip / 2), ns", cell(pp)])
+    rows += [[f"Python {n} handoff, ns", cell(samples(ho, n))] for n in names(ho)]
+    if rep.has("c", "pingpong"):
+        rows.append(["Python qsem handoff / C qsem handoff (not the same round: different processes)",
+                     f"{statistics.median(py_q) / statistics.median(pp):.1f}x"])
+    for gil in rep.every(doc, "gilfree"):
+        rows.append([gil["title"], cell(samples(gil, "qsem.Semaphore"))])
+    rep.add("paths", "Python:\n\n" + table(["measure", "median [min, max]"], rows) + "\n")
+    rep.targets += [
+        Target("#3", "Python pair at least 10x faster than threading.Semaphore", rcell(vs_thr),
+               statistics.median(vs_thr) >= 10),
+        Target("#3", "Python pair no slower than _thread.lock", rcell(vs_lock),
+               statistics.median(vs_lock) <= 1.0, "py_lock", vs_lock),
+        Target("#3", "Python handoff at least 2x faster than threading.Semaphore", rcell(py_ho),
+               statistics.median(py_ho) >= 2, "py_handoff"),
+    ]
+
+
+# ---- SWIG front ends: qsem against the language's own semaphore ----------
+
+def swig_render(rep: Report, doc: str) -> None:
+    """A `pair` (section 1) and a two-thread `handoff` (section 2), qsem first."""
+    for b in rep.every(doc, "pair"):
+        rep.pair_rows(doc, b)
+    for b in rep.every(doc, "handoff"):
+        first, *rest = names(b)
+        rep.handoff_rows.append([rep.labels[doc], f"{first} {cell(samples(b, first))}",
+                                 "; ".join(f"{n} {cell(samples(b, n))}" for n in rest),
+                                 rcell(best_other_ratio(b))])
+
+
+def java_command(ctx: Ctx, out: str) -> list[str] | str:
+    jdir = os.path.join(ctx.build, "bindings", "swig", "java")
+    if not os.path.isdir(os.path.join(jdir, "classes")) or not shutil.which("java"):
+        return "the Java binding is not built (-DQSEM_BUILD_SWIG=ON)"
+    return ["java", "-cp", os.path.join(jdir, "classes"), f"-Djava.library.path={jdir}",
+            os.path.join(HERE, "SwigBench.java"), *ctx.flags(), "--json", out]
+
+
+def perl_command(ctx: Ctx, out: str) -> list[str] | str:
+    pdir = os.path.join(ctx.build, "bindings", "swig", "perl")
+    if not os.path.exists(os.path.join(pdir, "qsem.pm")) or not shutil.which("perl"):
+        return "the Perl binding is not built (-DQSEM_BUILD_SWIG=ON)"
+    return ["perl", f"-I{pdir}", os.path.join(HERE, "swig_bench.pl"), *ctx.flags(), "--json", out]
+
+
+def go_command(ctx: Ctx, out: str) -> list[str] | str:
+    if not os.path.exists(os.path.join(ctx.build, "bindings", "swig", "go", "qsem", "qsem.go")):
+        return "the Go binding is not built (-DQSEM_BUILD_SWIG=ON)"
+    if not shutil.which("go"):
+        return "go is not installed"
+    return []   # runs through go_run
+
+
+def go_run(ctx: Ctx, out: str) -> None:
+    go_bench(ctx.build, ctx.raw_dir, min(ctx.repeats, 3) if ctx.quick else ctx.repeats, ctx.quick, out)
+
+
+BENCHMARKS: list[Bench] = [
+    Bench("c", "C", c_command, c_render, required=True,
+          alone="`BUILD/bench/qsem_bench [--quick] [--repeats N] [--json FILE]`"),
+    Bench("lua", "Lua", lua_command, lua_render, parse=parse_lua, required=True,
+          env=lambda ctx: {"LUA_CPATH_5_4": os.path.join(ctx.build, "bindings", "lua", "?.so") + ";;"},
+          alone="`lua5.4 bench/lua_bench.lua [--quick] [--repeats N] [--json FILE]`"),
+    Bench("luajit", "LuaJIT", luajit_command, lua_render, parse=parse_lua,
+          env=lambda ctx: {"LUA_CPATH": os.path.join(ctx.build, "bindings", "lua", "luajit", "?.so") + ";;"},
+          alone="`LUA_CPATH='BUILD/bindings/lua/luajit/?.so;;' luajit bench/lua_bench.lua`"),
+    Bench("python", "Python", py_command, py_render, env=py_env, required=True,
+          alone="`python3 bench/python_wait_bench.py [--quick] [--repeats N] [--json FILE]`, "
+                "and `python3 bench/python_bench.py [--quick]`"),
+    Bench("swig_java", "Java", java_command, swig_render,
+          alone="`java -cp BUILD/bindings/swig/java/classes bench/SwigBench.java`"),
+    Bench("swig_perl", "Perl", perl_command, swig_render,
+          alone="`perl -IBUILD/bindings/swig/perl bench/swig_bench.pl`"),
+    Bench("swig_go", "Go", go_command, swig_render, runner=go_run,
+          alone="`go test -bench .` in a copy of the generated package with "
+                "bench/swig_go_bench_test.go"),
+]
+
+# }======================================================================
+
+
+# {======================================================================
+# Measuring
+# ======================================================================
+
+def measure(ctx: Ctx, benches: list[Bench]) -> dict[str, str]:
+    """Run every benchmark that can run; returns why each other one did not."""
+    skipped: dict[str, str] = {}
+    for b in benches:
+        out = os.path.join(ctx.raw_dir, f"{b.name}.json")
+        if os.path.exists(out):
+            os.remove(out)
+        cmd = b.command(ctx, out)
+        if isinstance(cmd, str):
+            if b.required:
+                raise SystemExit(f"report: {cmd}")
+            skipped[b.name] = cmd
+            continue
+        if b.runner is not None:
+            b.runner(ctx, out)
+        else:
+            run(cmd, env=b.env(ctx))
+    return skipped
+
+
+def load(raw_dir: str, benches: list[Bench]) -> dict[str, Doc]:
+    docs = {}
+    for b in benches:
+        path = os.path.join(raw_dir, f"{b.name}.json")
+        if os.path.exists(path):
+            docs[b.name] = b.parse(path)
+        elif b.required:
+            raise SystemExit(f"report: {path} is missing: run without --render-only first")
+    return docs
+
+# }======================================================================
+
+
+# {======================================================================
+# Sections
+# ======================================================================
+
+def section_run(rep: Report, meta: dict[str, Any], build: str) -> str:
+    m, c = meta.get("machine") or machine(), rep.docs["c"]
+    present = [b for b in BENCHMARKS if b.name in rep.docs]
+    version = lambda d: d.get("java") or d.get("perl") or d.get("go") or ""  # noqa: E731
+    runtimes = [f"Python {m['python']}", m["lua"], f"Qt {c.get('qt', '?')}"]
+    runtimes += [f"{b.label} {version(rep.docs[b.name])}" for b in present
+                 if b.name.startswith("swig_") and version(rep.docs[b.name])]
+    rows = [
+        ["machine", f"{m['cpu']}, {m['cores']} cores, {m['kernel']}"],
+        ["compilers", f"{m['cc']}; {m['cxx']}; build type {build_type(build)}"],
+        ["runtimes", "; ".join(runtimes)],
+        ["qsem", f"{c['qsem']}, {c['backend']} back end"],
+        ["run", f"{meta['started']} UTC; load average {meta['load_before']:.2f} before, "
+                f"{meta['load_after']:.2f} after (on {m['cores']} cores)"],
+        ["repeats", ", ".join(f"{b.label} {rep.docs[b.name]['repeats']}" for b in present)
+         + " rounds; every implementation is measured once per round, in rotating order"],
+        ["spread", "each cell is median [min, max] over the rounds; each ratio is computed "
+                   "within a round, then summarised the same way"],
+    ]
+    skipped = meta.get("skipped", {})
+    if skipped:
+        rows.append(["not measured", "; ".join(f"{b.label}: {skipped[b.name]}"
+                                               for b in BENCHMARKS if b.name in skipped)])
+    return table(["", ""], rows)
+
+
+def section_busy(meta: dict[str, Any]) -> str:
+    cores = int((meta.get("machine") or {}).get("cores") or os.cpu_count() or 1)
+    if meta["load_before"] <= cores:
+        return ""
+    return (f"The machine was busy (load average {meta['load_before']:.1f} on {cores} cores) when "
+            "the run started: other work competes for the cores, so the threaded rows, and their "
+            "max column most of all, carry scheduler noise. Interleaving the rounds spreads that "
+            "noise over every implementation alike.")
+
+
+def section_headline(rep: Report) -> str:
+    return "\n".join(f"- {line}" for line in rep.headline)
+
+
+def section_uncontended(rep: Report) -> str:
+    bars(plotter(), os.path.join(rep.img_dir, "uncontended.png"), "uncontended acquire + release",
+         "ns per pair (log scale; bars: median, whiskers: min-max)", rep.uncontended_plot)
+    return (table(["front end", "implementation", "ns per pair", "qsem / this"], rep.uncontended)
+            + "\n\n![uncontended acquire + release](img/uncontended.png)")
+
+
+def section_threads(rep: Report) -> str:
+    parts = list(rep.blocks.get("threads", []))
+    if rep.handoff_rows:
+        parts.append("Other front ends, two-thread handoff (ns per handoff):\n\n"
+                     + table(["front end", "qsem", "peer", "qsem / best peer"], rep.handoff_rows) + "\n")
+    if rep.thread_panels:
+        lines(plotter(), os.path.join(rep.img_dir, "threads.png"), rep.thread_panels)
+        parts.append("![handoff latency and throughput against thread count](img/threads.png)\n")
+    return "\n".join(parts)
+
+
+def section_starvation(rep: Report) -> str:
+    bars(plotter(), os.path.join(rep.img_dir, "starvation.png"), "worst acquire(4) wait among 1-token churners",
+         "ms (log scale; bars: median of the rounds' worst, whiskers: min-max)", rep.starve_plot)
+    return "\n".join([" ".join(b.strip() for b in rep.blocks.get("starvation", [])) + "\n",
+                      table(["front end", "implementation", "worst wait, ms"], rep.starve_rows) + "\n",
+                      "![worst wait of acquire(4)](img/starvation.png)\n",
+                      *rep.blocks.get("starvation_why", [])])
+
+
+def section_paths(rep: Report) -> str:
+    return "\n".join(rep.blocks.get("paths", []))
+
+
+def section_targets(rep: Report) -> str:
+    return table(["issue", "target", "measured (median [min, max])", "verdict"],
+                 [[t.issue, t.text, t.measured, verdict(t)] for t in rep.targets])
+
+
+def read_notes(path: str) -> dict[str, str]:
+    """The paragraphs of bench/performance-notes.md, by `## key` heading."""
+    notes: dict[str, str] = {}
+    key = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("## "):
+                key = line[3:].strip()
+                notes[key] = ""
+            elif key is not None:
+                notes[key] += line
+    return {k: " ".join(v.split()) for k, v in notes.items()}
+
+
+def section_missed(rep: Report, notes: dict[str, str]) -> str:
+    out, seen = [], set()
+    for t in rep.targets:
+        if t.ok is False and t.note and t.note not in seen:
+            seen.add(t.note)
+            out.append(f"- **{t.text}**: " + notes[t.note].format(**rep.note_args.get(t.note, {})))
+    return "\n".join(out)
+
+
+def section_more(rep: Report) -> str:
+    rows = []
+    for b in BENCHMARKS:
+        for bench in rep.docs.get(b.name, {}).get("benchmarks", []):
+            if (b.name, bench["id"], bench["param"]) in rep.shown:
+                continue
+            scale = 1e6 if bench["unit"] == "ns" and bench["id"].startswith("starve") else 1.0
+            rows.append([b.label, bench["title"], "ms" if scale != 1.0 else bench["unit"],
+                         "; ".join(f"{im['name']} {cell([float(x) for x in im['samples']], scale, im.get('capped', False))}"
+                                   for im in bench["impls"]),
+                         rcell(best_other_ratio(bench))])
+    if not rows:
+        return "None in this run: every row is presented above."
+    return table(["front end", "benchmark", "unit", "median [min, max]", "qsem / best other"], rows)
+
+
+def section_commands() -> str:
+    return "\n".join(f"- {b.label}: {b.alone}" for b in BENCHMARKS if b.alone)
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Replace each @@name@@ of the template; a name without a value is an error."""
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) not in values:
+            raise SystemExit(f"report: the template asks for @@{m.group(1)}@@, which nothing renders")
+        return values[m.group(1)]
+    text = re.sub(r"@@(\w+)@@", one, template)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+
+
+def render(docs: dict[str, Doc], meta: dict[str, Any], build: str, out_dir: str) -> str:
+    img_dir = os.path.join(out_dir, "img")
+    os.makedirs(img_dir, exist_ok=True)
+    rep = Report(docs, {b.name: b.label for b in BENCHMARKS}, img_dir)
+    for b in BENCHMARKS:
+        if b.name in docs:
+            b.render(rep, b.name)
+    with open(os.path.join(HERE, "performance.md.in"), encoding="utf-8") as f:
+        template = f.read()
+    values = {
+        "quick": "**This was a `--quick` smoke run: its numbers mean little.**" if meta["quick"] else "",
+        "run": section_run(rep, meta, build),
+        "busy": section_busy(meta),
+        "headline": section_headline(rep),
+        "uncontended": section_uncontended(rep),
+        "threads": section_threads(rep),
+        "starvation": section_starvation(rep),
+        "paths": section_paths(rep),
+        "targets": section_targets(rep),
+        "missed": section_missed(rep, read_notes(os.path.join(HERE, "performance-notes.md"))),
+        "more": section_more(rep),
+        "commands": section_commands(),
+    }
+    return fill(template, values)
+
+# }======================================================================
 
 
 def main(argv: list[str]) -> int:
@@ -444,413 +957,28 @@ def main(argv: list[str]) -> int:
         args.out_dir = (os.path.join(build, "bench", "report-quick") if args.quick
                         else os.path.join(ROOT, "docs"))
     out_dir = os.path.abspath(args.out_dir)
-    img_dir = os.path.join(out_dir, "img")
     raw_dir = os.path.join(build, "bench", "report-quick" if args.quick else "report", "raw")
-    os.makedirs(img_dir, exist_ok=True)
     os.makedirs(raw_dir, exist_ok=True)
-
-    qsem_bench = os.path.join(build, "bench", "qsem_bench")
-    lua_mod = os.path.join(build, "bindings", "lua", "qsem.so")
-    for path, what in ((qsem_bench, "-DQSEM_BUILD_BENCH=ON"), (lua_mod, "-DQSEM_BUILD_LUA=ON")):
-        if not os.path.exists(path):
-            raise SystemExit(f"report: {path} is missing: configure {build} with {what} and build it")
-
-    quick = ["--quick"] if args.quick else []
-    reps = ["--repeats", str(args.repeats)]
-    c_json = os.path.join(raw_dir, "c.json")
-    lua_json = os.path.join(raw_dir, "lua.json")
-    py_json = os.path.join(raw_dir, "python.json")
-    sj = os.path.join(raw_dir, "swig_java.json")
-    sp = os.path.join(raw_dir, "swig_perl.json")
-    sg = os.path.join(raw_dir, "swig_go.json")
     meta_json = os.path.join(raw_dir, "run.json")
-    jdir = os.path.join(build, "bindings", "swig", "java")
-    pdir = os.path.join(build, "bindings", "swig", "perl")
+
     if not args.render_only:
         now = datetime.datetime.now(datetime.timezone.utc)
         meta: dict[str, Any] = {"load_before": loadavg(), "started": f"{now:%Y-%m-%d %H:%M}"}
-        for stale in (sj, sp, sg):
-            if os.path.exists(stale):
-                os.remove(stale)
-        run([qsem_bench, *quick, *reps, "--json", c_json])
-        lua_env = {"LUA_CPATH_5_4": os.path.join(build, "bindings", "lua", "?.so") + ";;"}
-        run(["lua5.4", os.path.join(HERE, "lua_bench.lua"), *quick, *reps, "--json", lua_json],
-            env=lua_env)
-        lib = python_lib(build)
-        py_env = {"PYTHONPATH": lib + os.pathsep + os.environ.get("PYTHONPATH", "")} if lib else {}
-        run([sys.executable, os.path.join(HERE, "python_wait_bench.py"), *quick,
-             "--repeats", str(max(1, min(args.repeats, 5))), "--json", py_json], env=py_env)
-        if os.path.isdir(os.path.join(jdir, "classes")) and shutil.which("java"):
-            run(["java", "-cp", os.path.join(jdir, "classes"), f"-Djava.library.path={jdir}",
-                 os.path.join(HERE, "SwigBench.java"), *quick, *reps, "--json", sj])
-        if os.path.exists(os.path.join(pdir, "qsem.pm")) and shutil.which("perl"):
-            run(["perl", f"-I{pdir}", os.path.join(HERE, "swig_bench.pl"), *quick, *reps,
-                 "--json", sp])
-        if (os.path.exists(os.path.join(build, "bindings", "swig", "go", "qsem", "qsem.go"))
-                and shutil.which("go")):
-            go_bench(build, raw_dir, min(args.repeats, 3) if args.quick else args.repeats,
-                     args.quick, sg)
+        # The machine as measured, so that --render-only elsewhere describes the run.
+        meta["machine"] = machine()
+        meta["skipped"] = measure(Ctx(build, raw_dir, args.quick, args.repeats), BENCHMARKS)
         meta["load_after"] = loadavg()
         meta["quick"] = args.quick
         with open(meta_json, "w", encoding="utf-8") as f:
             json.dump(meta, f)
     with open(meta_json, encoding="utf-8") as f:
         meta = json.load(f)
-    load_before, load_after = meta["load_before"], meta["load_after"]
-    args.quick = meta["quick"]
-    swig: list[dict[str, Any]] = []
-    swig_missing: list[str] = []
-    for path, lang in ((sj, "Java"), (sp, "Perl"), (sg, "Go")):
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                swig.append(json.load(f))
-        else:
-            swig_missing.append(lang)
 
-    with open(c_json, encoding="utf-8") as f:
-        c = json.load(f)
-    with open(lua_json, encoding="utf-8") as f:
-        lua = json.load(f)
-    with open(py_json, encoding="utf-8") as f:
-        py = json.load(f)
-    lua_rows = {r["id"]: r for r in lua["rows"]}
-    m = machine()
-    plt = plotter()
-    md: list[str] = []
-    add = md.append
-
-    # ---- figures used in several places --------------------------------
-    c_unc = bench_by(c, "uncontended")
-    c_pp = bench_by(c, "pingpong")
-    c_starve = bench_by(c, "starve")
-    py_pair = bench_by(py, "pair")
-    py_handoff = bench_by(py, "handoff")
-    py_starve = bench_by(py, "starve")
-    c_peers = [im["name"] for im in c_unc["impls"]]
-    py_peers = [im["name"] for im in py_pair["impls"]]
-
-    q_vs_semt = ratios(samples(c_unc, "qsem"), samples(c_unc, "sem_t"))
-    q_vs_qt = ratios(samples(c_unc, "qsem"), samples(c_unc, "QSemaphore"))
-    py_vs_thr = ratios(samples(py_pair, "threading.Semaphore"), samples(py_pair, "qsem.Semaphore"))
-    py_vs_lock = ratios(samples(py_pair, "qsem.Semaphore"), samples(py_pair, "_thread.lock"))
-    py_ho = ratios(samples(py_handoff, "threading.Semaphore"), samples(py_handoff, "qsem.Semaphore"))
-    lua_cq = ratios(lua_rows["handoff_cqueues"]["samples"], lua_rows["handoff_cqueues"]["peer_samples"])
-
-    def best_peer_ratio(b: dict[str, Any]) -> Samples:
-        """qsem over the fastest other implementation, round by round."""
-        q = samples(b, "qsem")
-        others = [samples(b, n) for n in c_peers if n not in ("qsem", "qsem FIFO")]
-        return [q[r] / min(o[r] for o in others) for r in range(len(q))]
-
-    # ---- header ---------------------------------------------------------
-    add("# qsem performance report\n")
-    add("Written by `bench/report.py` (`make bench`); do not edit by hand. "
-        + ("**This was a `--quick` smoke run: its numbers mean little.**" if args.quick else ""))
-    add("")
-    add(table(["", ""], [
-        ["machine", f"{m['cpu']}, {m['cores']} cores, {m['kernel']}"],
-        ["compilers", f"{m['cc']}; {m['cxx']}; build type {build_type(build)}"],
-        ["runtimes", f"Python {m['python']}; {m['lua']}; Qt {c['qt']}"
-                     + "".join(f"; {LANGS[d['tool']]} {d.get('java') or d.get('perl') or d.get('go')}"
-                               for d in swig)],
-        ["qsem", f"{c['qsem']}, {c['backend']} back end"],
-        ["run", f"{meta['started']} UTC; load average {load_before:.2f} before, "
-                f"{load_after:.2f} after (on {m['cores']} cores)"],
-        ["repeats", f"C {c['repeats']} rounds, Lua {lua['repeats']}, Python {py['repeats']}"
-                    + "".join(f", {LANGS[d['tool']]} {d['repeats']}" for d in swig) + "; "
-                    "every implementation is measured once per round, in rotating order"],
-        ["spread", "each cell is median [min, max] over the rounds; each ratio is computed "
-                   "within a round, then summarised the same way"],
-    ]))
-    add("")
-    if load_before > (os.cpu_count() or 1):
-        add(f"The machine was busy (load average {load_before:.1f} on {m['cores']} cores) when "
-            "the run started: other work competes for the cores, so the threaded rows, and "
-            "their max column most of all, carry scheduler noise. Interleaving the rounds "
-            "spreads that noise over every implementation alike.\n")
-
-    add("## Headline\n")
-    add(f"- C, uncontended acquire+release: qsem/sem_t **{rcell(q_vs_semt)}**, "
-        f"qsem/QSemaphore **{rcell(q_vs_qt)}** (lower is faster).")
-    add(f"- Python, uncontended acquire+release: qsem.Semaphore is **{rcell(py_vs_thr)}** faster "
-        f"than threading.Semaphore; qsem/_thread.lock {rcell(py_vs_lock)}.")
-    add(f"- Worst wait of acquire(4) among 1-token churners (C): qsem "
-        f"{cell(samples(c_starve, 'qsem'), 1e6, impl(c_starve, 'qsem')['capped'])} ms, "
-        f"QSemaphore {cell(samples(c_starve, 'QSemaphore'), 1e6, impl(c_starve, 'QSemaphore')['capped'])} ms.")
-    add(f"- Lua coroutine handoff under cqueues: qsem/pure-Lua semaphore {rcell(lua_cq)}.\n")
-
-    # ---- 1. uncontended -------------------------------------------------
-    add("## 1. Uncontended acquire + release, every front end\n")
-    add("ns per pair. C: `qsem_acquire(s, 1)` + `qsem_release(s, 1)` and the peers' equivalents; "
-        "Python: `acquire()` + `release()` through bound methods; Lua: `s:acquire()` + "
-        "`s:release()`. The ratio column is qsem (same front end) over the row.\n")
-    rows = []
-    qc = samples(c_unc, "qsem")
-    for n in c_peers:
-        rows.append(["C", n, cell(samples(c_unc, n)), "-" if n == "qsem" else rcell(ratios(qc, samples(c_unc, n)))])
-    qp = samples(py_pair, "qsem.Semaphore")
-    for n in py_peers:
-        rows.append(["Python", n, cell(samples(py_pair, n)),
-                     "-" if n == "qsem.Semaphore" else rcell(ratios(qp, samples(py_pair, n)))])
-    lp = lua_rows["pair"]
-    rows.append(["Lua", "qsem", cell(lp["samples"]), "-"])
-    rows.append(["Lua", "pure-Lua semaphore", cell(lp["peer_samples"]), rcell(ratios(lp["samples"], lp["peer_samples"]))])
-    rows.append(["Lua", "empty C function call (floor)", cell(lua_rows["floor"]["samples"]),
-                 rcell(ratios(lp["samples"], lua_rows["floor"]["samples"]))])
-    lh = lua_rows["hold"]
-    rows.append(["Lua", "qsem `hold` guard (`<close>`)", cell(lh["samples"]), "-"])
-    rows.append(["Lua", "pure-Lua guard (`<close>`)", cell(lh["peer_samples"]),
-                 rcell(ratios(lh["samples"], lh["peer_samples"]))])
-    swig_groups = []
-    for doc in swig:
-        lang = LANGS[doc["tool"]]
-        b = bench_by(doc, "pair")
-        names = [im["name"] for im in b["impls"]]
-        for n in names:
-            rows.append([lang, n, cell(samples(b, n)),
-                         "-" if n == names[0] else rcell(ratios(samples(b, names[0]), samples(b, n)))])
-        swig_groups.append((lang, [(n, samples(b, n)) for n in names]))
-    add(table(["front end", "implementation", "ns per pair", "qsem / this"], rows))
-    add("")
-    bars(plt, os.path.join(img_dir, "uncontended.png"), "uncontended acquire + release",
-         "ns per pair (log scale; bars: median, whiskers: min-max)", [
-             ("C", [(n, samples(c_unc, n)) for n in c_peers]),
-             ("Python", [(n, samples(py_pair, n)) for n in py_peers]),
-             ("Lua", [("qsem", lp["samples"]), ("pure-Lua", lp["peer_samples"]),
-                      ("empty C call", lua_rows["floor"]["samples"])]),
-             *swig_groups,
-         ])
-    add("![uncontended acquire + release](img/uncontended.png)\n")
-    add("std::counting_semaphore (libstdc++ 12) makes a futex wake system call on every "
-        "release whether or not anyone waits, hence its row. The SWIG rows pay the language's "
-        "native-call cost (JNI; Perl XS with SWIG's argument checks; cgo) on each call. "
-        + (f"Not measured in this run ({', '.join(swig_missing)} binding not built: configure "
-           "with -DQSEM_BUILD_SWIG=ON). " if swig_missing else "")
-        + "Go's peer is a buffered channel, its idiomatic counting semaphore. Tcl and Ruby are "
-        "not benchmarked: their standard libraries have no counting semaphore to compare "
-        "with.\n")
-
-    # ---- 2. handoff and throughput against thread count -----------------
-    add("## 2. Handoff latency and throughput against thread count\n")
-    add("**Handoff latency**: k threads pass one token round a ring of k semaphores, each "
-        "thread waiting on its own; ns per handoff. With more threads than cores every "
-        "handoff wakes a sleeping thread. **Throughput**: k producers and k consumers move "
-        "items through a bounded queue of 64 slots built from two semaphores; ns per item. "
-        "The two-thread ping-pong (ns per round trip, two handoffs) is the ring of 2 counted "
-        "the other way.\n")
-    rows = []
-    rings = [b for b in c["benchmarks"] if b["id"] == "ring"]
-    pcs = [b for b in c["benchmarks"] if b["id"] == "prodcons"]
-    for b in [c_pp, *rings, *pcs]:
-        q = samples(b, "qsem")
-        rows.append([b["title"], b["unit"]] + [cell(samples(b, n)) for n in c_peers]
-                    + [rcell(best_peer_ratio(b))])
-    add("C:\n")
-    add(table(["benchmark", "unit", *c_peers, "qsem / best peer"], rows))
-    add("")
-    py_rings = [b for b in py["benchmarks"] if b["id"] == "ring"]
-    py_ring_names = [im["name"] for im in py_rings[0]["impls"]]
-    rows = []
-    for b in [py_handoff, *py_rings]:
-        names = py_ring_names if b["id"] == "ring" else py_peers
-        rows.append([b["title"], "; ".join(f"{n} {cell(samples(b, n))}" for n in names)])
-    if swig:
-        srows = []
-        for doc in swig:
-            lang = LANGS[doc["tool"]]
-            b = bench_by(doc, "handoff")
-            names = [im["name"] for im in b["impls"]]
-            srows.append([lang] + [f"{n} {cell(samples(b, n))}" for n in names]
-                         + [rcell(ratios(samples(b, names[0]), samples(b, names[1])))])
-        add("SWIG front ends, two-thread handoff (ns per handoff):\n")
-        add(table(["language", "qsem", "peer", "qsem / peer"], srows))
-        add("")
-    add("Python (ns per handoff; every handoff also hands the GIL over):\n")
-    add(table(["benchmark", "ns per handoff, median [min, max]"], rows))
-    add("")
-    lines(plt, os.path.join(img_dir, "threads.png"), [
-        ("C: handoff latency (ring)", "ns per handoff",
-         {n: [(b["param"], samples(b, n)) for b in rings] for n in c_peers}),
-        ("C: throughput (producer/consumer)", "ns per item",
-         {n: [(b["param"], samples(b, n)) for b in pcs] for n in c_peers}),
-        ("Python: handoff latency (ring)", "ns per handoff",
-         {n: [(b["param"], samples(b, n)) for b in py_rings] for n in py_ring_names}),
-    ])
-    add("![handoff latency and throughput against thread count](img/threads.png)\n")
-    packed = [b for b in c["benchmarks"] if b["id"] == "packed"]
-    if packed:
-        std_a, std_p = "std::counting_semaphore", "std::counting_semaphore, packed"
-        add("Every peer object above sits on a cache line of its own, as each `qsem_t` does. "
-            "Declared side by side without that, std::counting_semaphore's two 4-byte counters "
-            "share one line, and each thread then touches one line per item instead of two. "
-            "That is a property of the benchmark's layout, not of the semaphore, so the "
-            "tables above do not use it; this table measures it, in its own interleaved "
-            "rounds (ns per item):\n")
-        prow = [[f"{b['param']} per side", cell(samples(b, "qsem")), cell(samples(b, std_a)),
-                 cell(samples(b, std_p)), rcell(ratios(samples(b, std_p), samples(b, std_a))),
-                 rcell(ratios(samples(b, "qsem"), samples(b, std_p)))] for b in packed]
-        add(table(["producer/consumer", "qsem", "std, one line each", "std, one line for both",
-                   "packed / one line each", "qsem / std packed"], prow))
-        add("")
-    multi = bench_by(c, "multi3")
-    add(f"Multi-token work under contention ({multi['title']}, {multi['unit']}): "
-        + "; ".join(f"{n} {cell(samples(multi, n))}" for n in c_peers)
-        + f". qsem / best peer {rcell(best_peer_ratio(multi))}. sem_t and "
-        "std::counting_semaphore take 3 tokens as 3 single waits.\n")
-
-    # ---- 3. starvation ---------------------------------------------------
-    add("## 3. The worst wait of a large request among small ones\n")
-    add(f"C: {c_starve['title']}. Python: {py_starve['title']}. The figure per round is the "
-        "worst wait of that round, in ms; `>` marks a run in which some wait hit the cut-off "
-        "(the figure is then a lower bound). sem_t, std::counting_semaphore and "
-        "threading.Semaphore take 4 tokens as 4 single waits.\n")
-    rows = [["C", n, cell(samples(c_starve, n), 1e6, impl(c_starve, n)["capped"])] for n in c_peers]
-    rows += [["Python", im["name"], cell(im["samples"], 1e6, im["capped"])] for im in py_starve["impls"]]
-    add(table(["front end", "implementation", "worst wait, ms"], rows))
-    add("")
-    bars(plt, os.path.join(img_dir, "starvation.png"), "worst acquire(4) wait among 1-token churners",
-         "ms (log scale; bars: median of the rounds' worst, whiskers: min-max)", [
-             ("C", [(n, [x / 1e6 for x in samples(c_starve, n)]) for n in c_peers]),
-             ("Python", [(im["name"], [x / 1e6 for x in im["samples"]]) for im in py_starve["impls"]]),
-         ])
-    add("![worst wait of acquire(4)](img/starvation.png)\n")
-    why_rows = []
-    for im in c_starve["impls"]:
-        if "slow_rounds" in im:
-            why_rows.append([im["name"], f"{im['slow_rounds']} of {im['rounds']}",
-                             f"{im['slow_preempted']} of {im['slow_rounds']}"])
-    if why_rows:
-        add("Why a round waits long. Each churner also times how long it holds its token; the "
-            "work inside takes about a microsecond when the thread keeps its core, so a hold "
-            "longer than 1 ms means the holder was preempted while holding it, and then no "
-            "semaphore can hand out 4 tokens until the scheduler runs that thread again (C, all "
-            "rounds of the run):\n")
-        add(table(["implementation", "rounds that waited > 2 ms", "of those, a holder was preempted"],
-                  why_rows))
-        add("")
-
-    # ---- 4. GIL and coroutine paths ------------------------------------
-    add("## 4. The cost of the GIL release and of the Lua coroutine path\n")
-    pp_per_handoff = [x / 2 for x in samples(c_pp, "qsem")]
-    py_q_ho = samples(py_handoff, "qsem.Semaphore")
-    gil = bench_by(py, "gilfree")
-    add("**Python.** qsem keeps the GIL on every call that does not sleep, so the uncontended "
-        "pair above pays no GIL cost at all. A call that must sleep releases the GIL, sleeps in "
-        "the core, and takes the GIL back when woken; the difference between the Python "
-        "handoff and the C handoff below is that path, the interpreter, and the GIL hand-over: "
-        "the woken thread must also wait for the GIL, which the waking thread holds until it "
-        "blocks in turn.\n")
-    add(table(["measure", "median [min, max]"], [
-        ["C qsem handoff (ping-pong round trip / 2), ns", cell(pp_per_handoff)],
-        ["Python qsem.Semaphore handoff, ns", cell(py_q_ho)],
-        ["Python _thread.lock handoff, ns", cell(samples(py_handoff, "_thread.lock"))],
-        ["Python threading.Semaphore handoff, ns", cell(samples(py_handoff, "threading.Semaphore"))],
-        ["Python qsem handoff / C qsem handoff (not the same round: different processes)",
-         f"{statistics.median(py_q_ho) / statistics.median(pp_per_handoff):.1f}x"],
-        ["a third thread's counting rate while two threads wait in acquire(), over its rate alone",
-         cell(samples(gil, "qsem.Semaphore"))],
-    ]))
-    add("")
-    lg = lua_rows["handoff_generic"]
-    add("**Lua.** A wait in a coroutine yields to its host instead of blocking the thread. "
-        "Under cqueues it polls a condition variable; through the generic protocol it yields "
-        "`qsem.WAIT` and the host resumes it from `qsem.ready()`. A release made by the "
-        "waiting coroutine's own Lua state signals the cqueues condition directly; a release "
-        "from another OS thread goes through the state's eventfd and a dispatcher coroutine.\n")
-    add(table(["measure, ns per handoff", "qsem", "peer", "qsem / peer"], [
-        ["two coroutines under cqueues (peer: pure-Lua semaphore on cqueues conditions)",
-         cell(lua_rows["handoff_cqueues"]["samples"]), cell(lua_rows["handoff_cqueues"]["peer_samples"]),
-         rcell(lua_cq)],
-        ["two coroutines, generic host (peer: the same host passing the turn by plain yields)",
-         cell(lg["samples"]), cell(lg["peer_samples"]), rcell(ratios(lg["samples"], lg["peer_samples"]))],
-    ]))
-    add("")
-    bars(plt, os.path.join(img_dir, "lua.png"), "Lua: calls and coroutine handoffs",
-         "ns per operation (log scale)", [
-             ("qsem", [("empty C call", lua_rows["floor"]["samples"]), ("acquire+release", lp["samples"]),
-                       ("hold guard", lh["samples"]),
-                       ("handoff, cqueues", lua_rows["handoff_cqueues"]["samples"]),
-                       ("handoff, generic host", lg["samples"])]),
-             ("peer", [("acquire+release", lp["peer_samples"]), ("guard", lh["peer_samples"]),
-                       ("handoff, cqueues", lua_rows["handoff_cqueues"]["peer_samples"]),
-                       ("plain yield", lg["peer_samples"])]),
-         ])
-    add("![Lua rows](img/lua.png)\n")
-
-    # ---- 5. targets ------------------------------------------------------
-    add("## 5. Targets of the earlier issues\n")
-
-    def verdict(ok: bool | None, measured: Samples | None) -> str:
-        if ok is None:
-            return "-"
-        if ok:
-            return "met"
-        if measured and min(measured) <= 1.0 and statistics.median(measured) <= 1.05:
-            return (f"**missed** by {100 * (statistics.median(measured) - 1):.0f}%, "
-                    "inside the spread")
-        return "**missed**"
-
-    c_starve_q = summary(samples(c_starve, "qsem"))[0] / 1e6
-    c_starve_qt = summary(samples(c_starve, "QSemaphore"))[0] / 1e6
-    pp_best = best_peer_ratio(c_pp)
-    pc_best = [(b["param"], best_peer_ratio(b)) for b in pcs]
-    # (issue, target, measured, met?, key of MISSED, ratios where "no worse" is the target)
-    checks: list[tuple[str, str, str, bool | None, str, Samples | None]] = [
-        ("#2", "uncontended pair within 1.1x of sem_t", rcell(q_vs_semt),
-         statistics.median(q_vs_semt) <= 1.1, "semt", None),
-        ("#2", "uncontended pair no slower than QSemaphore", rcell(q_vs_qt),
-         statistics.median(q_vs_qt) <= 1.0, "qt", q_vs_qt),
-        ("#2", "ping-pong no worse than the best peer", rcell(pp_best),
-         statistics.median(pp_best) <= 1.0, "pingpong", pp_best),
-    ]
-    for k, r in pc_best:
-        checks.append(("#2", f"throughput ({k} per side) no worse than the best peer", rcell(r),
-                       statistics.median(r) <= 1.0, "throughput", r))
-    checks += [
-        ("#2", "acquire(4) worst wait under 2 ms (QSemaphore: tens of ms)",
-         f"qsem {c_starve_q:.1f} ms, QSemaphore {c_starve_qt:.1f} ms (medians)", c_starve_q < 2.0,
-         "starve", None),
-        ("#3", "Python pair at least 10x faster than threading.Semaphore", rcell(py_vs_thr),
-         statistics.median(py_vs_thr) >= 10, "", None),
-        ("#3", "Python pair no slower than _thread.lock", rcell(py_vs_lock),
-         statistics.median(py_vs_lock) <= 1.0, "py_lock", py_vs_lock),
-        ("#3", "Python handoff at least 2x faster than threading.Semaphore", rcell(py_ho),
-         statistics.median(py_ho) >= 2, "py_handoff", None),
-        ("#4", "(no number set) cqueues handoff against a pure-Lua semaphore", rcell(lua_cq), None,
-         "", None),
-    ]
-    add("A ratio below 1 means qsem is faster; \"best peer\" is the fastest of sem_t, "
-        "std::counting_semaphore and QSemaphore in the same round.\n")
-    add(table(["issue", "target", "measured (median [min, max])", "verdict"],
-              [[i, t, v, verdict(ok, r)] for i, t, v, ok, _, r in checks]))
-    add("")
-    missed = []
-    for _, t, _, ok, key, _ in checks:
-        if ok is False and key and key not in missed:
-            missed.append(key)
-            note = MISSED[key]
-            if key == "starve":
-                qs = impl(c_starve, "qsem")
-                note = note.format(slow=qs.get("slow_rounds", "?"), pre=qs.get("slow_preempted", "?"))
-            add(f"- **{t}**: {note}")
-    if missed:
-        add("")
-    add(FINDINGS)
-
-    add("## Reproducing\n")
-    add("```sh\nmake bench                                   # builds every front end, then runs:\n"
-        "python3 bench/report.py --build build        # every benchmark, then this page\n"
-        "python3 bench/report.py --build build --render-only   # this page again, same samples\n"
-        "```\n")
-    add("The raw samples of the run are in `BUILD/bench/report/raw/*.json`. Each benchmark also runs "
-        "alone: `BUILD/bench/qsem_bench`, `lua5.4 bench/lua_bench.lua`, "
-        "`python3 bench/python_bench.py`, `python3 bench/python_wait_bench.py` (each takes "
-        "`--quick`; all but python_bench.py take `--repeats N` and `--json FILE`).\n")
-
+    text = render(load(raw_dir, BENCHMARKS), meta, build, out_dir)
     out = os.path.join(out_dir, "performance.md")
     with open(out, "w", encoding="utf-8") as f:
-        f.write("\n".join(md))
-    print(f"report: wrote {out} and {img_dir}/*.png")
+        f.write(text)
+    print(f"report: wrote {out} and {os.path.join(out_dir, 'img')}/*.png")
     return 0
 
 

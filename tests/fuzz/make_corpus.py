@@ -4,7 +4,8 @@
 Each seed is a short schedule in the input format of fuzz_qsem.c: a header
 (mode and thread count, maximum, initial count) and (op, count) pairs.  The
 seeds only give the fuzzer a head start into the interesting states (queued
-waiters, closes, hostile counts); it mutates them from there.
+waiters, closes, hostile counts, asynchronous waiters granted, cancelled
+and freed among blocked threads); it mutates them from there.
 """
 import os
 import sys
@@ -12,6 +13,9 @@ import sys
 # Operation codes (low nibble of an op byte; the high nibble picks a thread).
 ACQ, ACQ_INTR, ACQ_LONG, ACQ_SHORT, TRY, TRY_UNTIL, REL, REL2, INTR, CLOSE, \
     REF, UNREF, BADFLAGS, BURST = range(14)
+# Asynchronous waiter operations (fuzz_qsem.c, enum waiter_op): op code 14
+# carries 0-3 and 15 carries 4-7, the high nibble holding slot | op % 4 << 2.
+W_NEW, W_START, W_RESULT, W_CLAIM, W_CANCEL, W_FREE, W_NEW_START, W_CLAIM_RELEASE = range(8)
 # Count selectors (see decode_count).
 NEG, I64MIN, I64MAX, VMAX, ZERO, MAX, MAXP1, VMAXP1, MAXM1 = range(9)
 
@@ -23,6 +27,12 @@ def small(k):
 
 def op(code, thread=0, count=small(1)):
     return bytes([code | (thread << 4), count])
+
+
+def wop(kind, slot=0, count=None):
+    """An operation on asynchronous waiter `slot` (0-3)."""
+    return bytes([(14 + kind // 4) | ((slot | (kind % 4) << 2) << 4),
+                  small(1) if count is None else count])
 
 
 def header(threads=3, fifo=False, maximum=8, initial=0):
@@ -53,6 +63,52 @@ SEEDS = {
     # fuzzer found: max + 1 with max = INT64_MAX).
     "hostile_max_above": header(maximum=0x80 | I64MAX, initial=0x80 | MAXP1) + op(REL, 0, MAXP1),
     "hostile_max_below": header(maximum=0x80 | I64MIN, initial=0x80 | MAXM1) + op(ACQ, 0, MAXM1),
+    # Asynchronous waiters.  A waiter granted by a release, then cancelled
+    # before its claim: the tokens go back (conservation), notify ran once.
+    "waiter_grant_cancel": header() + wop(W_NEW_START, 0, small(2)) + op(REL, 0, small(2))
+        + wop(W_RESULT) + wop(W_CANCEL) + op(TRY, 0, small(2)) + wop(W_START),
+    # Cancelled while queued ahead of a blocked thread: the thread is served
+    # by the next release and the waiter's notify never runs.
+    "waiter_queue_cancel": header() + wop(W_NEW_START, 0, small(3)) + op(ACQ, 0, small(1))
+        + wop(W_CANCEL) + op(REL, 0, small(1)) + op(REL, 0, small(3)) + wop(W_RESULT),
+    # Freed while queued, then the tokens it wanted arrive: no notify after free.
+    "waiter_free_queued": header() + wop(W_NEW_START, 1, small(2)) + wop(W_NEW_START, 2, small(1))
+        + wop(W_FREE, 1) + op(REL, 0, small(2)) + wop(W_CLAIM, 2) + wop(W_FREE, 2),
+    # Granted at start, claimed, given back; a second start before the claim is EBUSY.
+    "waiter_claim_release": header(initial=2) + wop(W_NEW_START, 0, small(2)) + wop(W_START)
+        + wop(W_CLAIM_RELEASE) + wop(W_NEW_START, 1, small(3)) + op(REL, 0, small(1))
+        + wop(W_FREE, 1) + wop(W_CLAIM_RELEASE, 0),
+    # Close resolves queued waiters with ECANCELED; granted ones keep their tokens.
+    "waiter_close": header(threads=3, initial=1) + wop(W_NEW_START, 1, small(1))
+        + wop(W_NEW_START, 0, small(2)) + op(ACQ, 0, small(1)) + op(CLOSE, 0) + wop(W_CLAIM, 0)
+        + wop(W_START, 0) + wop(W_RESULT, 1) + wop(W_CANCEL, 1) + op(REL, 0, small(2)),
+    # The last unref with waiters queued and granted: they keep s alive, a
+    # start reports ECANCELED, and freeing the last one frees s.
+    "waiter_last_unref": header(initial=1) + wop(W_NEW_START, 1, small(1))
+        + wop(W_NEW_START, 0, small(2)) + op(ACQ, 0, small(1)) + op(UNREF) + wop(W_CLAIM, 0)
+        + wop(W_START, 0) + wop(W_RESULT, 1) + wop(W_FREE, 0) + wop(W_CANCEL, 1) + wop(W_FREE, 1),
+    # Strict order among threads and waiters, then a cancelled head lets the rest through.
+    "waiter_fifo_mixed": header(fifo=True, threads=3) + op(ACQ, 0, small(2))
+        + wop(W_NEW_START, 0, small(1)) + op(ACQ, 1, small(1)) + wop(W_NEW_START, 1, small(3))
+        + op(REL, 0, small(1)) + op(REL, 0, small(2)) + wop(W_CANCEL, 1) + op(REL, 0, small(1))
+        + wop(W_CLAIM, 0),
+    # A bounded semaphore released to its maximum while a grant is unclaimed:
+    # the cancel's give-back is clamped to max.
+    "waiter_clamp": header(maximum=4, initial=2) + wop(W_NEW_START, 0, small(2))
+        + op(REL, 0, small(4)) + wop(W_CANCEL) + op(TRY, 0, small(4)),
+    # Racing calls of a burst resolve queued waiters on worker threads.
+    # Burst threads start asynchronous waiters and cancel them after a few
+    # polls while the others take and release: cancels meet grants.
+    "waiter_burst_cancel": header(threads=4, maximum=4, initial=2) + op(BURST)
+        + bytes([0x00, 0x02, 0x00, 0x02, 0x00, 0x02, 0x00, 0x02,
+                 0x07, 0x17, 0x27, 0x37, 0x47, 0x57, 0x67, 0x77,
+                 0x03, 0x87, 0x03, 0x97, 0x03, 0xA7, 0x03, 0xB7,
+                 0x04, 0x06, 0xC7, 0x04, 0x06, 0xD7, 0x04, 0xE7])
+        + op(BURST) + bytes(range(7, 256, 8))[:32] + wop(W_NEW_START, 0, small(3)) + op(BURST)
+        + bytes(range(2, 256, 5))[:32],
+    "waiter_burst": header(threads=4, initial=0) + wop(W_NEW_START, 0, small(1))
+        + wop(W_NEW_START, 1, small(2)) + op(REL, 0, small(4)) + op(BURST)
+        + bytes(range(3, 256, 11))[:24] + wop(W_CLAIM_RELEASE, 0) + wop(W_FREE, 1),
 }
 
 
