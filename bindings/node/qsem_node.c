@@ -1,0 +1,799 @@
+/*
+ * qsem.node: the native half of the Node.js front end (docs/node.md).
+ *
+ * index.js holds the public API (argument checks, errors, promises, timers);
+ * this file holds what only C can do.  In JavaScript terms it exports:
+ *
+ *     init(dispatch)                 // once per thread: dispatch(id, code)
+ *     create(initial, max, fair)     -> handle
+ *     share(handle) -> id;  open(id) -> handle | null
+ *     tryAcquire(handle, n)          -> code
+ *     acquire(handle, n, ms, guard, id) -> code (EINPROGRESS: queued as `id`)
+ *     expire(id) -> ms left (0: timed out and cancelled; -1: no such wait)
+ *     cancel(id) -> bool;  release(handle, n, guard) -> code
+ *     close(handle); available/waiting/max/closed(handle)
+ *
+ * Codes are the core's errno values (0 is success), exported as constants.
+ *
+ * Threads.  A semaphore is shared between worker threads through a registry
+ * that maps a never-reused id to the qsem_t; an entry lives while any thread
+ * holds a handle on it, so an id can open only the semaphore it was made for
+ * and only while that semaphore exists.  Each thread (each napi_env) owns
+ * its handles and waits; both are used on that thread's loop alone.
+ *
+ * Waits.  A wait that cannot be served at once is a core async waiter.  Its
+ * notify runs on the releasing or closing thread with the semaphore's lock
+ * held, so it only posts the wait to its own thread through a thread-safe
+ * function; the waiting thread claims the tokens there and resolves the
+ * promise.  A wait cancelled (abort, timeout) gives granted tokens back
+ * through qsem_waiter_free(), so nothing is lost or created.
+ *
+ * Teardown.  When a thread's environment goes away (worker exit or
+ * terminate, main thread exit) the cleanup hook frees every waiter of that
+ * thread, gives back what its guards hold, drops its handles, and only then
+ * releases the thread-safe function: no notify can reach it afterwards.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "qsem.h"
+
+/* {======================================================================
+** Registry of shared semaphores (process-wide)
+** ======================================================================= */
+
+struct entry {
+    // next entry in the registry list
+    struct entry *next;
+    // the id share() hands out; never reused
+    int64_t id;
+    // the semaphore; each handle holds its own reference
+    qsem_t *sem;
+    // handles on this entry, in every thread
+    int64_t handles;
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct entry *registry;
+static int64_t registry_last_id;
+
+/* Add a new semaphore with one handle.  NULL on allocation failure. */
+static struct entry *
+registry_add(qsem_t *sem)
+{
+    struct entry *e = malloc(sizeof *e);
+    if (e == NULL) {
+        return NULL;
+    }
+    e->sem = sem;
+    e->handles = 1;
+    pthread_mutex_lock(&registry_lock);
+    e->id = ++registry_last_id;
+    e->next = registry;
+    registry = e;
+    pthread_mutex_unlock(&registry_lock);
+    return e;
+}
+
+/* One more handle on the semaphore `id`, or NULL if it no longer exists. */
+static struct entry *
+registry_open(int64_t id)
+{
+    pthread_mutex_lock(&registry_lock);
+    struct entry *e = registry;
+    while (e != NULL && e->id != id) {
+        e = e->next;
+    }
+    if (e != NULL) {
+        // Safe: handles > 0, so some handle holds a reference on e->sem.
+        e->handles++;
+        (void)qsem_ref(e->sem);
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return e;
+}
+
+/* Drop one handle; the entry goes with the last one. */
+static void
+registry_drop(struct entry *e)
+{
+    qsem_t *sem = e->sem;
+    int last;
+
+    pthread_mutex_lock(&registry_lock);
+    last = --e->handles == 0;
+    if (last) {
+        struct entry **p = &registry;
+        while (*p != e) {
+            p = &(*p)->next;
+        }
+        *p = e->next;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    if (last) {
+        free(e);
+    }
+    // Outside the registry lock: the last unref closes and wakes waiters.
+    qsem_unref(sem);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Per-thread state, handles and waits
+** ======================================================================= */
+
+struct handle;
+
+struct op {
+    // neighbours in the thread's list of queued waits
+    struct op *prev, *next;
+    // the thread that waits
+    struct state *st;
+    // the handle the wait was made through (kept alive by index.js)
+    struct handle *h;
+    // the core waiter; NULL once cancelled
+    qsem_waiter_t *w;
+    // the id index.js gave the wait
+    int64_t id;
+    // tokens asked for
+    int64_t n;
+    // qsem_now_ns() deadline, or QSEM_FOREVER
+    int64_t deadline;
+    // the grant counts toward h->held (hold())
+    int guard;
+    // notify posted the op to the thread-safe function, and the call has
+    // not run yet: only that call may free the op
+    int posted;
+};
+
+struct handle {
+    // neighbours in the thread's list of handles
+    struct handle *prev, *next;
+    // the thread that owns the handle; NULL after teardown
+    struct state *st;
+    // the registry entry, or NULL once dropped
+    struct entry *e;
+    // tokens taken by guards (hold()) and not yet given back
+    int64_t held;
+};
+
+struct state {
+    // the thread-safe function that carries grants to this thread's loop
+    napi_threadsafe_function tsfn;
+    // queued waits (a list with a dummy head)
+    struct op ops;
+    // number of queued waits; the tsfn keeps the loop alive while > 0
+    int64_t nops;
+    // live handles (a list with a dummy head)
+    struct handle handles;
+    // the environment of this thread
+    napi_env env;
+    // set once the environment is being torn down
+    int dead;
+};
+
+static const napi_type_tag handle_tag = {
+    0x7173656d2d6e6f64ULL, 0x652d68616e646c65ULL
+};
+
+#define CHECK(env, call)                                                  \
+    do {                                                                  \
+        if ((call) != napi_ok) {                                          \
+            return NULL;                                                  \
+        }                                                                 \
+    } while (0)
+
+static void
+list_unlink_op(struct op *op)
+{
+    op->prev->next = op->next;
+    op->next->prev = op->prev;
+    op->prev = op->next = op;
+}
+
+static void
+list_unlink_handle(struct handle *h)
+{
+    h->prev->next = h->next;
+    h->next->prev = h->prev;
+    h->prev = h->next = h;
+}
+
+/* Drop a handle's reference, giving back what its guards still hold. */
+static void
+handle_drop(struct handle *h)
+{
+    if (h->e == NULL) {
+        return;
+    }
+    if (h->held > 0) {
+        // Cannot fail: these tokens were taken from this semaphore.
+        (void)qsem_release(h->e->sem, h->held);
+        h->held = 0;
+    }
+    registry_drop(h->e);
+    h->e = NULL;
+}
+
+/* Forget a queued wait: its waiter goes (giving back any grant), and the
+ * op goes too unless a posted call still refers to it. */
+static void
+op_finish(struct op *op)
+{
+    struct state *st = op->st;
+
+    qsem_waiter_free(op->w);  // once it returns, notify has finished
+    op->w = NULL;
+    list_unlink_op(op);
+    if (--st->nops == 0 && !st->dead) {
+        (void)napi_unref_threadsafe_function(st->env, st->tsfn);
+    }
+    if (!op->posted) {
+        free(op);
+    }
+}
+
+/* notify: on the releasing thread, the semaphore's lock held.  Posting
+ * takes only the tsfn's own lock and never blocks (unbounded queue). */
+static void
+op_notify(void *arg)
+{
+    struct op *op = arg;
+    op->posted = 1;
+    if (napi_call_threadsafe_function(op->st->tsfn, op, napi_tsfn_nonblocking) != napi_ok) {
+        // Closing: teardown frees the waiter; nothing refers to op.
+        op->posted = 0;
+    }
+}
+
+/* On the waiting thread's loop: claim the grant (or the close) and tell
+ * index.js.  env is NULL when the tsfn is being torn down. */
+static void
+op_call_js(napi_env env, napi_value dispatch, void *context, void *data)
+{
+    struct op *op = data;
+    napi_value argv[2], undefined;
+    int64_t id = op->id;
+    int r;
+
+    (void)context;
+    op->posted = 0;
+    if (op->w == NULL) {
+        // Cancelled meanwhile: the waiter and its grant are already gone.
+        free(op);
+        return;
+    }
+    if (env == NULL) {
+        // The tsfn is torn down first: forget the wait, giving back its grant.
+        op_finish(op);
+        return;
+    }
+    r = qsem_waiter_claim(op->w);
+    if (r == 0 && op->guard) {
+        op->h->held += op->n;
+    }
+    op_finish(op);
+    if (napi_get_undefined(env, &undefined) != napi_ok ||
+        napi_create_int64(env, id, &argv[0]) != napi_ok ||
+        napi_create_int32(env, r, &argv[1]) != napi_ok) {
+        return;
+    }
+    (void)napi_call_function(env, undefined, dispatch, 2, argv, NULL);
+}
+
+/* Environment teardown: no waiter, guard or handle of this thread
+ * survives it (docs/node.md, "Worker threads"). */
+static void
+state_cleanup(void *arg)
+{
+    struct state *st = arg;
+
+    st->dead = 1;
+    while (st->ops.next != &st->ops) {
+        op_finish(st->ops.next);
+    }
+    while (st->handles.next != &st->handles) {
+        struct handle *h = st->handles.next;
+        handle_drop(h);
+        h->st = NULL;
+        list_unlink_handle(h);
+    }
+    if (st->tsfn != NULL) {
+        // Posted ops left in its queue are freed by op_call_js(NULL, ...).
+        (void)napi_release_threadsafe_function(st->tsfn, napi_tsfn_abort);
+        st->tsfn = NULL;
+    }
+}
+
+static void
+state_finalize(napi_env env, void *data, void *hint)
+{
+    (void)env;
+    (void)hint;
+    free(data);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Helpers for the exported functions
+** ======================================================================= */
+
+static struct state *
+get_state(napi_env env)
+{
+    void *data = NULL;
+    if (napi_get_instance_data(env, &data) != napi_ok) {
+        return NULL;
+    }
+    return data;
+}
+
+/* Read argc arguments; missing ones are undefined. */
+static int
+get_args(napi_env env, napi_callback_info info, size_t argc, napi_value *argv)
+{
+    size_t n = argc;
+    return napi_get_cb_info(env, info, &n, argv, NULL, NULL) == napi_ok;
+}
+
+/* The handle in `v`, or NULL with a TypeError thrown. */
+static struct handle *
+get_handle(napi_env env, napi_value v)
+{
+    bool ok = false;
+    void *h = NULL;
+    if (napi_check_object_type_tag(env, v, &handle_tag, &ok) != napi_ok || !ok ||
+        napi_unwrap(env, v, &h) != napi_ok || h == NULL) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a qsem handle");
+        return NULL;
+    }
+    if (((struct handle *)h)->e == NULL) {
+        napi_throw_error(env, "ERR_QSEM_DEAD", "the qsem handle was dropped");
+        return NULL;
+    }
+    return h;
+}
+
+/* A count: an integer from 0 to 2^53 - 1, or -1 with an error thrown. */
+static int64_t
+get_count(napi_env env, napi_value v)
+{
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "a count must be a number");
+        return -1;
+    }
+    if (!(d >= 0 && d <= 9007199254740991.0) || d != floor(d)) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                               "a count must be an integer >= 0 && <= 2^53 - 1");
+        return -1;
+    }
+    return (int64_t)d;
+}
+
+static int
+get_bool(napi_env env, napi_value v)
+{
+    bool b = false;
+    (void)napi_get_value_bool(env, v, &b);  // not a boolean: false
+    return b;
+}
+
+static napi_value
+make_int(napi_env env, int64_t v)
+{
+    napi_value r;
+    CHECK(env, napi_create_int64(env, v, &r));
+    return r;
+}
+
+static napi_value
+make_bool(napi_env env, int v)
+{
+    napi_value r;
+    CHECK(env, napi_get_boolean(env, v, &r));
+    return r;
+}
+
+static void
+handle_finalize(napi_env env, void *data, void *hint)
+{
+    struct handle *h = data;
+    (void)env;
+    (void)hint;
+    if (h->st != NULL) {
+        handle_drop(h);
+        list_unlink_handle(h);
+    }
+    free(h);
+}
+
+/* A JS object wrapping a new handle on e (whose reference it takes over). */
+static napi_value
+wrap_handle(napi_env env, struct state *st, struct entry *e)
+{
+    struct handle *h = calloc(1, sizeof *h);
+    napi_value obj;
+
+    if (h == NULL) {
+        registry_drop(e);
+        napi_throw_error(env, "ERR_QSEM_NOMEM", "out of memory");
+        return NULL;
+    }
+    h->e = e;
+    h->st = st;
+    h->prev = h->next = h;
+    if (napi_create_object(env, &obj) != napi_ok ||
+        napi_type_tag_object(env, obj, &handle_tag) != napi_ok ||
+        napi_wrap(env, obj, h, handle_finalize, NULL, NULL) != napi_ok) {
+        registry_drop(e);
+        free(h);
+        return NULL;
+    }
+    h->next = &st->handles;
+    h->prev = st->handles.prev;
+    st->handles.prev->next = h;
+    st->handles.prev = h;
+    return obj;
+}
+
+/* The op queued as `id` on this thread, or NULL. */
+static struct op *
+find_op(struct state *st, int64_t id)
+{
+    for (struct op *op = st->ops.next; op != &st->ops; op = op->next) {
+        if (op->id == id) {
+            return op;
+        }
+    }
+    return NULL;
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Exported functions
+** ======================================================================= */
+
+static napi_value
+Init(napi_env env, napi_callback_info info)
+{
+    struct state *st = get_state(env);
+    napi_value argv[1], name;
+
+    if (!get_args(env, info, 1, argv) || st == NULL) {
+        return NULL;
+    }
+    if (st->tsfn != NULL) {
+        return NULL;  // already done for this thread
+    }
+    CHECK(env, napi_create_string_utf8(env, "qsem grant", NAPI_AUTO_LENGTH, &name));
+    CHECK(env, napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL,
+                                               NULL, op_call_js, &st->tsfn));
+    // A thread with no queued wait must be free to exit.
+    CHECK(env, napi_unref_threadsafe_function(env, st->tsfn));
+    // Added after the tsfn, so it runs before the tsfn's own teardown.
+    CHECK(env, napi_add_env_cleanup_hook(env, state_cleanup, st));
+    return NULL;
+}
+
+static napi_value
+Create(napi_env env, napi_callback_info info)
+{
+    struct state *st = get_state(env);
+    napi_value argv[3];
+    int64_t initial, max;
+    qsem_t *sem;
+    struct entry *e;
+
+    if (!get_args(env, info, 3, argv) || st == NULL) {
+        return NULL;
+    }
+    if ((initial = get_count(env, argv[0])) < 0 || (max = get_count(env, argv[1])) < 0) {
+        return NULL;
+    }
+    sem = qsem_new(initial, max, get_bool(env, argv[2]) ? QSEM_FIFO : 0);
+    if (sem == NULL) {
+        if (errno == EINVAL) {
+            napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "max must be >= initial");
+        } else {
+            napi_throw_error(env, "ERR_QSEM_NOMEM", "out of memory");
+        }
+        return NULL;
+    }
+    e = registry_add(sem);
+    if (e == NULL) {
+        qsem_unref(sem);
+        napi_throw_error(env, "ERR_QSEM_NOMEM", "out of memory");
+        return NULL;
+    }
+    return wrap_handle(env, st, e);
+}
+
+static napi_value
+Share(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    struct handle *h;
+
+    if (!get_args(env, info, 1, argv) || (h = get_handle(env, argv[0])) == NULL) {
+        return NULL;
+    }
+    return make_int(env, h->e->id);
+}
+
+static napi_value
+Open(napi_env env, napi_callback_info info)
+{
+    struct state *st = get_state(env);
+    napi_value argv[1], null;
+    int64_t id;
+    struct entry *e;
+
+    if (!get_args(env, info, 1, argv) || st == NULL) {
+        return NULL;
+    }
+    if ((id = get_count(env, argv[0])) < 0) {
+        return NULL;
+    }
+    if ((e = registry_open(id)) == NULL) {
+        CHECK(env, napi_get_null(env, &null));
+        return null;
+    }
+    return wrap_handle(env, st, e);
+}
+
+static napi_value
+TryAcquire(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    struct handle *h;
+    int64_t n;
+
+    if (!get_args(env, info, 2, argv) || (h = get_handle(env, argv[0])) == NULL ||
+        (n = get_count(env, argv[1])) < 0) {
+        return NULL;
+    }
+    return make_int(env, qsem_try_acquire(h->e->sem, n));
+}
+
+/* acquire(handle, n, ms, guard, id): 0 (taken), EINPROGRESS (queued as id),
+ * ETIMEDOUT (ms == 0 and not free now), ECANCELED, EINVAL or ENOMEM. */
+static napi_value
+Acquire(napi_env env, napi_callback_info info)
+{
+    struct state *st = get_state(env);
+    napi_value argv[5];
+    struct handle *h;
+    struct op *op;
+    int64_t n, id, timeout_ns, deadline;
+    double ms;
+    int guard, r;
+
+    if (!get_args(env, info, 5, argv) || st == NULL || (h = get_handle(env, argv[0])) == NULL ||
+        (n = get_count(env, argv[1])) < 0 || (id = get_count(env, argv[4])) < 0) {
+        return NULL;
+    }
+    if (st->tsfn == NULL) {
+        napi_throw_error(env, "ERR_QSEM_INIT", "init() was not called on this thread");
+        return NULL;
+    }
+    if (napi_get_value_double(env, argv[2], &ms) != napi_ok ||
+        qsem_timeout_from_sec(ms / 1e3, &timeout_ns) != 0) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "timeout must be a number >= 0");
+        return NULL;
+    }
+    guard = get_bool(env, argv[3]);
+    // The deadline is fixed before anything else, so time spent here counts.
+    deadline = qsem_deadline_after(timeout_ns);
+
+    r = qsem_try_acquire(h->e->sem, n);
+    if (r == EAGAIN) {
+        r = timeout_ns == 0 ? ETIMEDOUT : EINPROGRESS;
+    }
+    if (r != EINPROGRESS) {
+        if (r == 0 && guard) {
+            h->held += n;
+        }
+        return make_int(env, r);
+    }
+
+    op = calloc(1, sizeof *op);
+    if (op == NULL) {
+        return make_int(env, ENOMEM);
+    }
+    op->st = st;
+    op->h = h;
+    op->id = id;
+    op->n = n;
+    op->deadline = deadline;
+    op->guard = guard;
+    op->w = qsem_waiter_new(h->e->sem, n, op_notify, op);
+    if (op->w == NULL) {
+        r = errno;
+        free(op);
+        return make_int(env, r);
+    }
+    r = qsem_waiter_start(op->w);
+    if (r != EINPROGRESS) {
+        // Served (0) or closed at once; notify is not called.
+        if (r == 0) {
+            r = qsem_waiter_claim(op->w);
+        }
+        if (r == 0 && guard) {
+            h->held += n;
+        }
+        qsem_waiter_free(op->w);
+        free(op);
+        return make_int(env, r);
+    }
+    op->next = &st->ops;
+    op->prev = st->ops.prev;
+    st->ops.prev->next = op;
+    st->ops.prev = op;
+    if (st->nops++ == 0) {
+        // A queued wait keeps the loop alive, as a pending timer does.
+        (void)napi_ref_threadsafe_function(env, st->tsfn);
+    }
+    return make_int(env, EINPROGRESS);
+}
+
+/* expire(id): the milliseconds left before the wait's deadline (Infinity
+ * for none); 0 when it has passed, the wait then being cancelled with
+ * nothing taken; -1 when no such wait is queued. */
+static napi_value
+Expire(napi_env env, napi_callback_info info)
+{
+    struct state *st = get_state(env);
+    napi_value argv[1], r;
+    struct op *op;
+    int64_t id, now;
+
+    if (!get_args(env, info, 1, argv) || st == NULL || (id = get_count(env, argv[0])) < 0) {
+        return NULL;
+    }
+    if ((op = find_op(st, id)) == NULL) {
+        return make_int(env, -1);
+    }
+    if (op->deadline == QSEM_FOREVER) {
+        CHECK(env, napi_create_double(env, INFINITY, &r));
+        return r;
+    }
+    now = qsem_now_ns();
+    if (now >= op->deadline) {
+        op_finish(op);
+        return make_int(env, 0);
+    }
+    // Round up, so that a timer never fires before the deadline.
+    CHECK(env, napi_create_double(env, ceil((double)(op->deadline - now) / 1e6), &r));
+    return r;
+}
+
+static napi_value
+Cancel(napi_env env, napi_callback_info info)
+{
+    struct state *st = get_state(env);
+    napi_value argv[1];
+    struct op *op;
+    int64_t id;
+
+    if (!get_args(env, info, 1, argv) || st == NULL || (id = get_count(env, argv[0])) < 0) {
+        return NULL;
+    }
+    if ((op = find_op(st, id)) == NULL) {
+        return make_bool(env, 0);
+    }
+    op_finish(op);
+    return make_bool(env, 1);
+}
+
+/* release(handle, n, guard): 0, EOVERFLOW or EINVAL (a guard giving back
+ * more than its handle's guards hold: a bug in index.js). */
+static napi_value
+Release(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    struct handle *h;
+    int64_t n;
+    int guard, r;
+
+    if (!get_args(env, info, 3, argv) || (h = get_handle(env, argv[0])) == NULL ||
+        (n = get_count(env, argv[1])) < 0) {
+        return NULL;
+    }
+    guard = get_bool(env, argv[2]);
+    if (guard && n > h->held) {
+        return make_int(env, EINVAL);
+    }
+    r = qsem_release(h->e->sem, n);
+    if (r == 0 && guard) {
+        h->held -= n;
+    }
+    return make_int(env, r);
+}
+
+static napi_value
+Close(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    struct handle *h;
+
+    if (!get_args(env, info, 1, argv) || (h = get_handle(env, argv[0])) == NULL) {
+        return NULL;
+    }
+    (void)qsem_close(h->e->sem);  // idempotent; always 0
+    return NULL;
+}
+
+#define GETTER(Name, expr)                                                \
+    static napi_value                                                     \
+    Name(napi_env env, napi_callback_info info)                           \
+    {                                                                     \
+        napi_value argv[1];                                               \
+        struct handle *h;                                                 \
+        if (!get_args(env, info, 1, argv) ||                              \
+            (h = get_handle(env, argv[0])) == NULL) {                     \
+            return NULL;                                                  \
+        }                                                                 \
+        return expr;                                                      \
+    }
+
+GETTER(Available, make_int(env, qsem_available(h->e->sem)))
+GETTER(Waiting, make_int(env, qsem_waiting(h->e->sem)))
+GETTER(Max, make_int(env, qsem_max(h->e->sem)))
+GETTER(Closed, make_bool(env, qsem_is_closed(h->e->sem)))
+GETTER(Held, make_int(env, h->held))
+
+/* }====================================================================== */
+
+/* {======================================================================
+** Module initialisation (once per thread that loads the addon)
+** ======================================================================= */
+
+static napi_value
+module_init(napi_env env, napi_value exports)
+{
+    struct state *st = calloc(1, sizeof *st);
+    napi_value backend;
+
+    if (st == NULL) {
+        napi_throw_error(env, "ERR_QSEM_NOMEM", "out of memory");
+        return NULL;
+    }
+    st->env = env;
+    st->ops.prev = st->ops.next = &st->ops;
+    st->handles.prev = st->handles.next = &st->handles;
+    if (napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) {
+        free(st);
+        return NULL;
+    }
+
+#define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
+#define INT(name, v) {name, NULL, NULL, NULL, NULL, make_int(env, v), napi_enumerable, NULL}
+    CHECK(env, napi_create_string_utf8(env, qsem_backend(), NAPI_AUTO_LENGTH, &backend));
+    napi_property_descriptor props[] = {
+        FN("init", Init), FN("create", Create), FN("share", Share), FN("open", Open),
+        FN("tryAcquire", TryAcquire), FN("acquire", Acquire), FN("expire", Expire),
+        FN("cancel", Cancel), FN("release", Release), FN("close", Close),
+        FN("available", Available), FN("waiting", Waiting), FN("max", Max),
+        FN("closed", Closed), FN("held", Held),
+        INT("EAGAIN", EAGAIN), INT("ETIMEDOUT", ETIMEDOUT), INT("ECANCELED", ECANCELED),
+        INT("EINVAL", EINVAL), INT("EOVERFLOW", EOVERFLOW), INT("ENOMEM", ENOMEM),
+        INT("EINPROGRESS", EINPROGRESS), INT("version", qsem_version()),
+        {"backend", NULL, NULL, NULL, NULL, backend, napi_enumerable, NULL},
+    };
+#undef FN
+#undef INT
+    CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+    return exports;
+}
+
+NAPI_MODULE(qsem, module_init)
