@@ -148,9 +148,11 @@ struct op {
     int64_t deadline;
     // the grant counts toward h->held (hold())
     int guard;
-    // notify posted the op to the thread-safe function, and the call has
-    // not run yet: only that call may free the op
+    // notify posted the op to the thread-safe function or to the ready
+    // list, and it has not been completed yet: only that may free the op
     int posted;
+    // next op in the thread's ready list
+    struct op *ready_next;
 };
 
 struct handle {
@@ -175,6 +177,12 @@ struct state {
     struct handle handles;
     // the environment of this thread
     napi_env env;
+    // the thread itself: notify running here needs no tsfn
+    pthread_t thread;
+    // ops granted by this thread's own calls, completed before they return
+    struct op *ready;
+    // index.js's dispatch(id, code)
+    napi_ref dispatch;
     // set once the environment is being torn down
     int dead;
 };
@@ -240,13 +248,22 @@ op_finish(struct op *op)
     }
 }
 
-/* notify: on the releasing thread, the semaphore's lock held.  Posting
- * takes only the tsfn's own lock and never blocks (unbounded queue). */
+/* notify: on the releasing thread, the semaphore's lock held.  A grant
+ * made by the waiting thread itself (release() in the same loop) goes to
+ * its ready list, completed before that call returns to JavaScript; any
+ * other is posted to the tsfn, which takes only its own lock and never
+ * blocks (unbounded queue). */
 static void
 op_notify(void *arg)
 {
     struct op *op = arg;
+    struct state *st = op->st;
     op->posted = 1;
+    if (pthread_equal(pthread_self(), st->thread)) {
+        op->ready_next = st->ready;
+        st->ready = op;
+        return;
+    }
     if (napi_call_threadsafe_function(op->st->tsfn, op, napi_tsfn_nonblocking) != napi_ok) {
         // Closing: teardown frees the waiter; nothing refers to op.
         op->posted = 0;
@@ -256,14 +273,12 @@ op_notify(void *arg)
 /* On the waiting thread's loop: claim the grant (or the close) and tell
  * index.js.  env is NULL when the tsfn is being torn down. */
 static void
-op_call_js(napi_env env, napi_value dispatch, void *context, void *data)
+op_complete(napi_env env, napi_value dispatch, struct op *op)
 {
-    struct op *op = data;
     napi_value argv[2], undefined;
     int64_t id = op->id;
     int r;
 
-    (void)context;
     op->posted = 0;
     if (op->w == NULL) {
         // Cancelled meanwhile: the waiter and its grant are already gone.
@@ -288,6 +303,63 @@ op_call_js(napi_env env, napi_value dispatch, void *context, void *data)
     (void)napi_call_function(env, undefined, dispatch, 2, argv, NULL);
 }
 
+static void
+op_call_js(napi_env env, napi_value dispatch, void *context, void *data)
+{
+    (void)context;
+    op_complete(env, dispatch, data);
+}
+
+/* Empty the ready list, returning it in the order of the grants. */
+static struct op *
+take_ready(struct state *st)
+{
+    struct op *in_order = NULL;
+    while (st->ready != NULL) {
+        struct op *op = st->ready;
+        st->ready = op->ready_next;
+        op->ready_next = in_order;
+        in_order = op;
+    }
+    return in_order;
+}
+
+/* Complete, in grant order, the ops that this thread's own call granted.
+ * Every exported function that can grant (release, close, cancel, expire)
+ * calls this before it returns to JavaScript. */
+static void
+drain_ready(napi_env env, struct state *st)
+{
+    napi_value dispatch = NULL;
+    struct op *op, *next;
+
+    if (st->ready == NULL) {
+        return;
+    }
+    if (napi_get_reference_value(env, st->dispatch, &dispatch) != napi_ok) {
+        dispatch = NULL;
+    }
+    for (op = take_ready(st); op != NULL; op = next) {
+        next = op->ready_next;
+        op_complete(dispatch != NULL ? env : NULL, dispatch, op);
+    }
+}
+
+/* Where JavaScript cannot run (a finalizer), hand the ready ops to the
+ * tsfn instead: they complete on a later turn of the loop. */
+static void
+defer_ready(struct state *st)
+{
+    struct op *op, *next;
+
+    for (op = take_ready(st); op != NULL; op = next) {
+        next = op->ready_next;
+        if (napi_call_threadsafe_function(st->tsfn, op, napi_tsfn_nonblocking) != napi_ok) {
+            op_complete(NULL, NULL, op);
+        }
+    }
+}
+
 /* Environment teardown: no waiter, guard or handle of this thread
  * survives it (docs/node.md, "Worker threads"). */
 static void
@@ -296,14 +368,25 @@ state_cleanup(void *arg)
     struct state *st = arg;
 
     st->dead = 1;
-    while (st->ops.next != &st->ops) {
-        op_finish(st->ops.next);
-    }
+    // Ready ops are still queued, so op_finish() frees them; freeing one
+    // waiter may give its grant to another of ours, hence the loop.
+    do {
+        for (struct op *op = take_ready(st); op != NULL; op = op->ready_next) {
+            op->posted = 0;
+        }
+        if (st->ops.next != &st->ops) {
+            op_finish(st->ops.next);
+        }
+    } while (st->ops.next != &st->ops || st->ready != NULL);
     while (st->handles.next != &st->handles) {
         struct handle *h = st->handles.next;
         handle_drop(h);
         h->st = NULL;
         list_unlink_handle(h);
+    }
+    if (st->dispatch != NULL) {
+        (void)napi_delete_reference(st->env, st->dispatch);
+        st->dispatch = NULL;
     }
     if (st->tsfn != NULL) {
         // Posted ops left in its queue are freed by op_call_js(NULL, ...).
@@ -410,7 +493,8 @@ handle_finalize(napi_env env, void *data, void *hint)
     (void)env;
     (void)hint;
     if (h->st != NULL) {
-        handle_drop(h);
+        handle_drop(h);  // a guard's tokens may grant this thread's waits
+        defer_ready(h->st);
         list_unlink_handle(h);
     }
     free(h);
@@ -475,6 +559,7 @@ Init(napi_env env, napi_callback_info info)
     if (st->tsfn != NULL) {
         return NULL;  // already done for this thread
     }
+    CHECK(env, napi_create_reference(env, argv[0], 1, &st->dispatch));
     CHECK(env, napi_create_string_utf8(env, "qsem grant", NAPI_AUTO_LENGTH, &name));
     CHECK(env, napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL,
                                                NULL, op_call_js, &st->tsfn));
@@ -669,7 +754,8 @@ Expire(napi_env env, napi_callback_info info)
     }
     now = qsem_now_ns();
     if (now >= op->deadline) {
-        op_finish(op);
+        op_finish(op);  // a grant given back may serve another wait
+        drain_ready(env, st);
         return make_int(env, 0);
     }
     // Round up, so that a timer never fires before the deadline.
@@ -692,6 +778,7 @@ Cancel(napi_env env, napi_callback_info info)
         return make_bool(env, 0);
     }
     op_finish(op);
+    drain_ready(env, st);
     return make_bool(env, 1);
 }
 
@@ -717,6 +804,7 @@ Release(napi_env env, napi_callback_info info)
     if (r == 0 && guard) {
         h->held -= n;
     }
+    drain_ready(env, h->st);
     return make_int(env, r);
 }
 
@@ -730,6 +818,7 @@ Close(napi_env env, napi_callback_info info)
         return NULL;
     }
     (void)qsem_close(h->e->sem);  // idempotent; always 0
+    drain_ready(env, h->st);
     return NULL;
 }
 
@@ -769,6 +858,7 @@ module_init(napi_env env, napi_value exports)
         return NULL;
     }
     st->env = env;
+    st->thread = pthread_self();
     st->ops.prev = st->ops.next = &st->ops;
     st->handles.prev = st->handles.next = &st->handles;
     if (napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) {
