@@ -164,6 +164,8 @@ struct handle {
     struct entry *e;
     // tokens taken by guards (hold()) and not yet given back
     int64_t held;
+    // the index of this handle in its thread's slot table
+    int32_t slot;
 };
 
 struct state {
@@ -175,6 +177,15 @@ struct state {
     int64_t nops;
     // live handles (a list with a dummy head)
     struct handle handles;
+    // live handles by slot, the number index.js passes to every call: a
+    // bounds check finds them, where unwrapping an object costs 5x more
+    struct handle **slots;
+    // size of slots[]
+    int32_t nslots;
+    // free slots, a stack
+    int32_t *free_slots;
+    // entries on free_slots
+    int32_t nfree;
     // the environment of this thread
     napi_env env;
     // the thread itself: notify running here needs no tsfn
@@ -191,7 +202,7 @@ static const napi_type_tag handle_tag = {
     0x7173656d2d6e6f64ULL, 0x652d68616e646c65ULL
 };
 
-#define CHECK(env, call)                                                  \
+#define CHECK(call)                                                  \
     do {                                                                  \
         if ((call) != napi_ok) {                                          \
             return NULL;                                                  \
@@ -382,6 +393,7 @@ state_cleanup(void *arg)
         struct handle *h = st->handles.next;
         handle_drop(h);
         h->st = NULL;
+        st->slots[h->slot] = NULL;
         list_unlink_handle(h);
     }
     if (st->dispatch != NULL) {
@@ -398,9 +410,12 @@ state_cleanup(void *arg)
 static void
 state_finalize(napi_env env, void *data, void *hint)
 {
+    struct state *st = data;
     (void)env;
     (void)hint;
-    free(data);
+    free(st->slots);
+    free(st->free_slots);
+    free(st);
 }
 
 /* }====================================================================== */
@@ -427,9 +442,10 @@ get_args(napi_env env, napi_callback_info info, size_t argc, napi_value *argv)
     return napi_get_cb_info(env, info, &n, argv, NULL, NULL) == napi_ok;
 }
 
-/* The handle in `v`, or NULL with a TypeError thrown. */
+/* The handle wrapped by the object `v`, or NULL with a TypeError thrown.
+ * Slow (type tag, unwrap): for slot() only. */
 static struct handle *
-get_handle(napi_env env, napi_value v)
+get_handle_object(napi_env env, napi_value v)
 {
     bool ok = false;
     void *h = NULL;
@@ -440,6 +456,28 @@ get_handle(napi_env env, napi_value v)
     }
     if (((struct handle *)h)->e == NULL) {
         napi_throw_error(env, "ERR_QSEM_DEAD", "the qsem handle was dropped");
+        return NULL;
+    }
+    return h;
+}
+
+/* The handle in slot `v` of this thread, or NULL with an error thrown. */
+static struct handle *
+get_handle(napi_env env, napi_value v)
+{
+    struct state *st = get_state(env);
+    struct handle *h = NULL;
+    int32_t slot;
+
+    if (napi_get_value_int32(env, v, &slot) != napi_ok) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a qsem handle");
+        return NULL;
+    }
+    if (st != NULL && slot >= 0 && slot < st->nslots) {
+        h = st->slots[slot];
+    }
+    if (h == NULL || h->e == NULL) {
+        napi_throw_error(env, "ERR_QSEM_DEAD", "no such qsem handle");
         return NULL;
     }
     return h;
@@ -474,7 +512,7 @@ static napi_value
 make_int(napi_env env, int64_t v)
 {
     napi_value r;
-    CHECK(env, napi_create_int64(env, v, &r));
+    CHECK(napi_create_int64(env, v, &r));
     return r;
 }
 
@@ -482,7 +520,7 @@ static napi_value
 make_bool(napi_env env, int v)
 {
     napi_value r;
-    CHECK(env, napi_get_boolean(env, v, &r));
+    CHECK(napi_get_boolean(env, v, &r));
     return r;
 }
 
@@ -493,11 +531,42 @@ handle_finalize(napi_env env, void *data, void *hint)
     (void)env;
     (void)hint;
     if (h->st != NULL) {
+        struct state *st = h->st;
         handle_drop(h);  // a guard's tokens may grant this thread's waits
-        defer_ready(h->st);
+        defer_ready(st);
         list_unlink_handle(h);
+        st->slots[h->slot] = NULL;
+        st->free_slots[st->nfree++] = h->slot;
     }
     free(h);
+}
+
+/* Make room for one more slot: 0, or -1 on allocation failure. */
+static int
+reserve_slot(struct state *st)
+{
+    int32_t n = st->nslots ? st->nslots * 2 : 16;
+    struct handle **slots;
+    int32_t *free_slots;
+
+    if (st->nfree > 0) {
+        return 0;
+    }
+    if (st->nslots > INT32_MAX / 2 ||
+        (slots = realloc(st->slots, (size_t)n * sizeof *slots)) == NULL) {
+        return -1;
+    }
+    st->slots = slots;
+    if ((free_slots = realloc(st->free_slots, (size_t)n * sizeof *free_slots)) == NULL) {
+        return -1;
+    }
+    st->free_slots = free_slots;
+    for (int32_t i = n - 1; i >= st->nslots; i--) {
+        st->slots[i] = NULL;
+        st->free_slots[st->nfree++] = i;
+    }
+    st->nslots = n;
+    return 0;
 }
 
 /* A JS object wrapping a new handle on e (whose reference it takes over). */
@@ -507,7 +576,8 @@ wrap_handle(napi_env env, struct state *st, struct entry *e)
     struct handle *h = calloc(1, sizeof *h);
     napi_value obj;
 
-    if (h == NULL) {
+    if (h == NULL || reserve_slot(st) != 0) {
+        free(h);
         registry_drop(e);
         napi_throw_error(env, "ERR_QSEM_NOMEM", "out of memory");
         return NULL;
@@ -526,6 +596,8 @@ wrap_handle(napi_env env, struct state *st, struct entry *e)
     h->prev = st->handles.prev;
     st->handles.prev->next = h;
     st->handles.prev = h;
+    h->slot = st->free_slots[--st->nfree];
+    st->slots[h->slot] = h;
     return obj;
 }
 
@@ -559,14 +631,14 @@ Init(napi_env env, napi_callback_info info)
     if (st->tsfn != NULL) {
         return NULL;  // already done for this thread
     }
-    CHECK(env, napi_create_reference(env, argv[0], 1, &st->dispatch));
-    CHECK(env, napi_create_string_utf8(env, "qsem grant", NAPI_AUTO_LENGTH, &name));
-    CHECK(env, napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL,
+    CHECK(napi_create_reference(env, argv[0], 1, &st->dispatch));
+    CHECK(napi_create_string_utf8(env, "qsem grant", NAPI_AUTO_LENGTH, &name));
+    CHECK(napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL,
                                                NULL, op_call_js, &st->tsfn));
     // A thread with no queued wait must be free to exit.
-    CHECK(env, napi_unref_threadsafe_function(env, st->tsfn));
+    CHECK(napi_unref_threadsafe_function(env, st->tsfn));
     // Added after the tsfn, so it runs before the tsfn's own teardown.
-    CHECK(env, napi_add_env_cleanup_hook(env, state_cleanup, st));
+    CHECK(napi_add_env_cleanup_hook(env, state_cleanup, st));
     return NULL;
 }
 
@@ -603,6 +675,19 @@ Create(napi_env env, napi_callback_info info)
     return wrap_handle(env, st, e);
 }
 
+/* slot(object): the slot of the handle that create() or open() returned. */
+static napi_value
+Slot(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    struct handle *h;
+
+    if (!get_args(env, info, 1, argv) || (h = get_handle_object(env, argv[0])) == NULL) {
+        return NULL;
+    }
+    return make_int(env, h->slot);
+}
+
 static napi_value
 Share(napi_env env, napi_callback_info info)
 {
@@ -630,7 +715,7 @@ Open(napi_env env, napi_callback_info info)
         return NULL;
     }
     if ((e = registry_open(id)) == NULL) {
-        CHECK(env, napi_get_null(env, &null));
+        CHECK(napi_get_null(env, &null));
         return null;
     }
     return wrap_handle(env, st, e);
@@ -749,7 +834,7 @@ Expire(napi_env env, napi_callback_info info)
         return make_int(env, -1);
     }
     if (op->deadline == QSEM_FOREVER) {
-        CHECK(env, napi_create_double(env, INFINITY, &r));
+        CHECK(napi_create_double(env, INFINITY, &r));
         return r;
     }
     now = qsem_now_ns();
@@ -759,7 +844,7 @@ Expire(napi_env env, napi_callback_info info)
         return make_int(env, 0);
     }
     // Round up, so that a timer never fires before the deadline.
-    CHECK(env, napi_create_double(env, ceil((double)(op->deadline - now) / 1e6), &r));
+    CHECK(napi_create_double(env, ceil((double)(op->deadline - now) / 1e6), &r));
     return r;
 }
 
@@ -868,9 +953,9 @@ module_init(napi_env env, napi_value exports)
 
 #define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
 #define INT(name, v) {name, NULL, NULL, NULL, NULL, make_int(env, v), napi_enumerable, NULL}
-    CHECK(env, napi_create_string_utf8(env, qsem_backend(), NAPI_AUTO_LENGTH, &backend));
+    CHECK(napi_create_string_utf8(env, qsem_backend(), NAPI_AUTO_LENGTH, &backend));
     napi_property_descriptor props[] = {
-        FN("init", Init), FN("create", Create), FN("share", Share), FN("open", Open),
+        FN("init", Init), FN("create", Create), FN("slot", Slot), FN("share", Share), FN("open", Open),
         FN("tryAcquire", TryAcquire), FN("acquire", Acquire), FN("expire", Expire),
         FN("cancel", Cancel), FN("release", Release), FN("close", Close),
         FN("available", Available), FN("waiting", Waiting), FN("max", Max),
@@ -882,7 +967,7 @@ module_init(napi_env env, napi_value exports)
     };
 #undef FN
 #undef INT
-    CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+    CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
     return exports;
 }
 
