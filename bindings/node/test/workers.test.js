@@ -25,10 +25,28 @@ function worker(body, sem, data = {}) {
   return new Worker(code, { eval: true, workerData: { pkg, sem: sem.share(), data } });
 }
 
+// The worker's next message.  Messages are queued as they arrive: a
+// worker's messages may be emitted together, before a listener attached
+// after the first one could see the second.
+const inboxes = new WeakMap();
 function message(w) {
+  let box = inboxes.get(w);
+  if (box === undefined) {
+    box = { messages: [], waiting: [] };
+    inboxes.set(w, box);
+    w.on('message', (m) => box.messages.push(m));
+    w.on('error', (err) => box.messages.push({ error: String(err.stack) }));
+    w.on('message', () => box.waiting.length && box.waiting.shift()());
+    w.on('error', () => box.waiting.length && box.waiting.shift()());
+  }
   return new Promise((resolve, reject) => {
-    w.once('message', (m) => (m && m.error ? reject(new Error(m.error)) : resolve(m)));
-    w.once('error', reject);
+    const take = () => {
+      const m = box.messages.shift();
+      if (m && m.error) reject(new Error(m.error));
+      else resolve(m);
+    };
+    if (box.messages.length) take();
+    else box.waiting.push(take);
   });
 }
 
