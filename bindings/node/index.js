@@ -132,18 +132,33 @@ function forget(id, p) {
   if (p.onAbort !== null) p.signal.removeEventListener('abort', p.onAbort);
 }
 
-native.init(function dispatch(id, code) {
+function dispatch(id, code) {
   const p = pending.get(id);
   if (p === undefined) return;
   forget(id, p);
   if (code === 0) p.resolve();
   else p.reject(errorFor(code, 'n', 0));
-});
+}
+
+// Waits completed by this thread's own release/close/cancel/expiry: the
+// addon writes [count, id, code, id, code, ...] here (cheaper than calling
+// dispatch), and the caller reads it as soon as the native call returns.
+// A grant from another thread, or one that does not fit, calls dispatch.
+const done = new Float64Array(new ArrayBuffer(8 * (1 + 2 * 64)));
+
+function flush() {
+  const count = done[0];
+  for (let k = 0; k < count; k++) dispatch(done[1 + 2 * k], done[2 + 2 * k]);
+  done[0] = 0;
+}
+
+native.init(dispatch, done);
 
 // Re-arm the wait's timer until the native deadline has passed.
 function arm(id, p) {
   p.timer = null;
   const left = native.expire(id);
+  if (done[0] !== 0) flush();
   if (left === 0) {
     forget(id, p);
     p.reject(new TimeoutError());
@@ -232,11 +247,13 @@ class Semaphore {
   release(n = 1) {
     checkCount('n', n);
     const code = native.release(this.#s, n, false);
+    if (done[0] !== 0) flush();
     if (code !== 0) throw errorFor(code, 'n', n);
   }
 
   close() {
     native.close(this.#s);
+    if (done[0] !== 0) flush();
   }
 
   get available() { return native.available(this.#s); }
@@ -266,7 +283,9 @@ class Semaphore {
       if (signal !== undefined) {
         p.onAbort = () => {
           forget(id, p);
-          if (native.cancel(id)) reject(signal.reason);
+          const cancelled = native.cancel(id);
+          if (done[0] !== 0) flush();
+          if (cancelled) reject(signal.reason);
         };
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
@@ -296,6 +315,7 @@ class Guard {
   release() {
     if (this.#s === null) return;
     const code = native.release(this.#s, this.#n, true);
+    if (done[0] !== 0) flush();
     if (code !== 0) throw errorFor(code, 'n', this.#n);
     this.#s = null;
     this.#sem = null;

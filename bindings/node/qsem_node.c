@@ -4,7 +4,8 @@
  * index.js holds the public API (argument checks, errors, promises, timers);
  * this file holds what only C can do.  In JavaScript terms it exports:
  *
- *     init(dispatch)                 // once per thread: dispatch(id, code)
+ *     init(dispatch, done)           // once per thread: dispatch(id, code),
+ *                                    // done: Float64Array [count, id, code...]
  *     create(initial, max, fair)     -> handle
  *     share(handle) -> id;  open(id) -> handle | null
  *     tryAcquire(handle, n)          -> code
@@ -194,6 +195,13 @@ struct state {
     struct op *ready;
     // index.js's dispatch(id, code)
     napi_ref dispatch;
+    // index.js's completion buffer (a Float64Array): [count, id, code, ...];
+    // same-thread completions go there, which is cheaper than calling
+    // dispatch, and index.js reads it after each call that can grant
+    napi_ref done_ref;
+    // its elements, and how many
+    double *done;
+    size_t done_len;
     // set once the environment is being torn down
     int dead;
 };
@@ -281,31 +289,39 @@ op_notify(void *arg)
     }
 }
 
-/* On the waiting thread's loop: claim the grant (or the close) and tell
- * index.js.  env is NULL when the tsfn is being torn down. */
-static void
-op_complete(napi_env env, napi_value dispatch, struct op *op)
+/* On the waiting thread's loop: claim the grant (or the close) of an op
+ * that notify posted, and forget the op.  Returns 0 or ECANCELED for
+ * index.js, or -1 if there is nothing to tell: the op was cancelled
+ * meanwhile, or `forget` is set (teardown), which gives any grant back. */
+static int
+op_complete(struct op *op, int forget)
 {
-    napi_value argv[2], undefined;
-    int64_t id = op->id;
     int r;
 
     op->posted = 0;
     if (op->w == NULL) {
         // Cancelled meanwhile: the waiter and its grant are already gone.
         free(op);
-        return;
+        return -1;
     }
-    if (env == NULL) {
-        // The tsfn is torn down first: forget the wait, giving back its grant.
+    if (forget) {
         op_finish(op);
-        return;
+        return -1;
     }
     r = qsem_waiter_claim(op->w);
     if (r == 0 && op->guard) {
         op->h->held += op->n;
     }
     op_finish(op);
+    return r;
+}
+
+/* Tell index.js through dispatch(id, code). */
+static void
+call_dispatch(napi_env env, napi_value dispatch, int64_t id, int r)
+{
+    napi_value argv[2], undefined;
+
     if (napi_get_undefined(env, &undefined) != napi_ok ||
         napi_create_int64(env, id, &argv[0]) != napi_ok ||
         napi_create_int32(env, r, &argv[1]) != napi_ok) {
@@ -314,11 +330,19 @@ op_complete(napi_env env, napi_value dispatch, struct op *op)
     (void)napi_call_function(env, undefined, dispatch, 2, argv, NULL);
 }
 
+/* The tsfn's call: env is NULL when the tsfn is being torn down. */
 static void
 op_call_js(napi_env env, napi_value dispatch, void *context, void *data)
 {
+    struct op *op = data;
+    int64_t id = op->id;
+    int r;
+
     (void)context;
-    op_complete(env, dispatch, data);
+    r = op_complete(op, env == NULL);
+    if (r >= 0) {
+        call_dispatch(env, dispatch, id, r);
+    }
 }
 
 /* Empty the ready list, returning it in the order of the grants. */
@@ -341,18 +365,27 @@ take_ready(struct state *st)
 static void
 drain_ready(napi_env env, struct state *st)
 {
-    napi_value dispatch = NULL;
+    napi_value dispatch;
     struct op *op, *next;
 
-    if (st->ready == NULL) {
-        return;
-    }
-    if (napi_get_reference_value(env, st->dispatch, &dispatch) != napi_ok) {
-        dispatch = NULL;
-    }
     for (op = take_ready(st); op != NULL; op = next) {
+        int64_t id = op->id;
+        double used = st->done[0];  // index.js may only reset it to 0
+        size_t k;
+        int r;
+
         next = op->ready_next;
-        op_complete(dispatch != NULL ? env : NULL, dispatch, op);
+        if ((r = op_complete(op, 0)) < 0) {
+            continue;
+        }
+        k = used >= 0 && used < (double)st->done_len ? (size_t)used : st->done_len;
+        if (1 + 2 * (k + 1) <= st->done_len) {
+            st->done[1 + 2 * k] = (double)id;
+            st->done[2 + 2 * k] = r;
+            st->done[0] = (double)(k + 1);
+        } else if (napi_get_reference_value(env, st->dispatch, &dispatch) == napi_ok) {
+            call_dispatch(env, dispatch, id, r);  // the buffer is full
+        }
     }
 }
 
@@ -366,7 +399,7 @@ defer_ready(struct state *st)
     for (op = take_ready(st); op != NULL; op = next) {
         next = op->ready_next;
         if (napi_call_threadsafe_function(st->tsfn, op, napi_tsfn_nonblocking) != napi_ok) {
-            op_complete(NULL, NULL, op);
+            (void)op_complete(op, 1);
         }
     }
 }
@@ -399,6 +432,10 @@ state_cleanup(void *arg)
     if (st->dispatch != NULL) {
         (void)napi_delete_reference(st->env, st->dispatch);
         st->dispatch = NULL;
+    }
+    if (st->done_ref != NULL) {
+        (void)napi_delete_reference(st->env, st->done_ref);
+        st->done_ref = NULL;
     }
     if (st->tsfn != NULL) {
         // Posted ops left in its queue are freed by op_call_js(NULL, ...).
@@ -623,14 +660,27 @@ static napi_value
 Init(napi_env env, napi_callback_info info)
 {
     struct state *st = get_state(env);
-    napi_value argv[1], name;
+    napi_value argv[2], name;
+    napi_typedarray_type type;
+    void *data = NULL;
+    size_t len = 0;
 
-    if (!get_args(env, info, 1, argv) || st == NULL) {
+    if (!get_args(env, info, 2, argv) || st == NULL) {
         return NULL;
     }
     if (st->tsfn != NULL) {
         return NULL;  // already done for this thread
     }
+    // An ArrayBuffer's backing store never moves; the reference keeps it.
+    if (napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL) != napi_ok ||
+        type != napi_float64_array || len < 3) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "init() wants a Float64Array");
+        return NULL;
+    }
+    CHECK(napi_create_reference(env, argv[1], 1, &st->done_ref));
+    st->done = data;
+    st->done_len = len;
+    st->done[0] = 0;
     CHECK(napi_create_reference(env, argv[0], 1, &st->dispatch));
     CHECK(napi_create_string_utf8(env, "qsem grant", NAPI_AUTO_LENGTH, &name));
     CHECK(napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL,
