@@ -273,6 +273,8 @@ class Semaphore {
       return Promise.reject(err);
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+    // The common case, uncontended: one cheap call, no deadline to work out.
+    if (!guard && native.tryAcquire(this.#s, n) === 0) return RESOLVED;
     const id = ++lastId;
     const code = native.acquire(this.#s, n, timeout, guard, id);
     if (code === 0) return RESOLVED;
