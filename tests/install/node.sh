@@ -6,6 +6,8 @@
 set -euo pipefail
 
 src=${QSEM_SOURCE_DIR:?QSEM_SOURCE_DIR must name the repository}
+# The installed package must load its own addon, not a build tree's.
+unset QSEM_NODE_ADDON NODE_PATH
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -27,6 +29,10 @@ mkdir "$tmp/app"
 cd "$tmp/app"
 npm init -y >/dev/null
 npm install "$tarball" >/dev/null
+if [ ! -f node_modules/qsem/build/qsem.node ]; then
+    echo "node.sh: npm install did not build node_modules/qsem/build/qsem.node" >&2
+    exit 1
+fi
 cat > main.js <<'JS'
 'use strict';
 const assert = require('node:assert/strict');
