@@ -150,7 +150,11 @@ struct op {
     // the grant counts toward h->held (hold())
     int guard;
     // notify posted the op to the thread-safe function or to the ready
-    // list, and it has not been completed yet: only that may free the op
+    // list, and it has not been completed yet: only that may free the op.
+    // Written by notify (any thread) before it posts; the waiting thread
+    // reads it only after qsem_waiter_claim/free, which wait for notify
+    // to finish under the semaphore's lock, or in the posted call, which
+    // the tsfn's queue lock orders after the write.
     int posted;
     // next op in the thread's ready list
     struct op *ready_next;
@@ -170,7 +174,9 @@ struct handle {
 };
 
 struct state {
-    // the thread-safe function that carries grants to this thread's loop
+    // the thread-safe function that carries grants to this thread's loop;
+    // set by init() before any waiter exists, so notify on another thread
+    // sees it (queuing a waiter takes the semaphore's lock)
     napi_threadsafe_function tsfn;
     // queued waits (a list with a dummy head)
     struct op ops;
