@@ -192,6 +192,33 @@ test('4 workers and the main thread share one semaphore and lose no token', asyn
   assert.equal(s.waiting, 0);
 });
 
+test('workers terminated mid-traffic lose no token', async () => {
+  const TOKENS = 6;
+  const s = new Semaphore(TOKENS, { max: TOKENS });
+  // Guards only, so that a terminated worker owes nothing.
+  const body = `
+    post('started');
+    for (let i = 0; ; i++) {
+      const g = await sem.hold(1 + (i % 3), { timeout: 5 }).catch(() => null);
+      if (g !== null) {
+        if (i % 2) await new Promise((r) => setImmediate(r));
+        g.release();
+      }
+    }`;
+  for (let round = 0; round < 8; round++) {
+    const workers = [0, 1, 2].map(() => worker(body, s));
+    await Promise.all(workers.map(message));
+    // Traffic from the main thread meanwhile, then terminate at once.
+    for (let i = 0; i < 20 + round * 5; i++) {
+      const g = await s.hold(2, { timeout: 5 }).catch(() => null);
+      if (g !== null) g.release();
+    }
+    await Promise.all(workers.map((w) => w.terminate()));
+    assert.equal(s.waiting, 0);
+    assert.equal(s.available, TOKENS);
+  }
+});
+
 test('the main thread exiting with waiters does not crash', () => {
   const script = `
     const { Worker } = require('node:worker_threads');
