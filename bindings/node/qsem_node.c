@@ -6,13 +6,19 @@
  *
  *     init(dispatch, done)           // once per thread: dispatch(id, code),
  *                                    // done: Float64Array [count, id, code...]
- *     create(initial, max, fair)     -> handle
- *     share(handle) -> id;  open(id) -> handle | null
- *     tryAcquire(handle, n)          -> code
- *     acquire(handle, n, ms, guard, id) -> code (EINPROGRESS: queued as `id`)
+ *     create(initial, max, fair) -> object;  open(id) -> object | null
+ *     slot(object) -> slot           // what every other call takes
+ *     share(slot) -> id
+ *     tryAcquire(slot, n)            -> code
+ *     acquire(slot, n, ms, guard, id) -> code (EINPROGRESS: queued as `id`)
  *     expire(id) -> ms left (0: timed out and cancelled; -1: no such wait)
- *     cancel(id) -> bool;  release(handle, n, guard) -> code
- *     close(handle); available/waiting/max/closed(handle)
+ *     cancel(id) -> bool;  release(slot, n, guard) -> code
+ *     close(slot); available/waiting/max/closed/held(slot)
+ *
+ * The object owns the handle (its finalizer drops it); the slot finds it
+ * quickly.  Calls that can grant complete this thread's own waits before
+ * they return, through `done`; grants from other threads come through the
+ * thread-safe function and call dispatch.
  *
  * Codes are the core's errno values (0 is success), exported as constants.
  *
