@@ -2,7 +2,8 @@
 BINDINGS += -DQSEM_BUILD_NODE=ON
 .PHONY: node test-node bench-node
 
-node: deps
+node:
+	sh scripts/install-deps.sh core node
 	$(call configure_front_end,$(BUILD)-node,-DQSEM_BUILD_NODE=ON)
 
 test-node: node
