@@ -23,6 +23,8 @@ export interface AcquireOptions {
 export interface SharedSemaphore {
   readonly type: 'qsem.Semaphore';
   readonly id: number;
+  /** Names the copy of qsem that shared it. */
+  readonly key: number;
 }
 
 /** A counting semaphore whose waits are promises, usable from any worker thread. */

@@ -200,7 +200,7 @@ class Semaphore {
 
   // A value for postMessage()/workerData that Semaphore.from() opens.
   share() {
-    return { type: 'qsem.Semaphore', id: native.share(this.#s) };
+    return { type: 'qsem.Semaphore', id: native.share(this.#s), key: native.registryKey };
   }
 
   static from(value) {
@@ -208,6 +208,12 @@ class Semaphore {
       throw typeError('value', 'a value returned by share()', value);
     }
     checkCount('value.id', value.id);
+    // Another copy of qsem in this process numbers its semaphores apart.
+    if (value.key !== native.registryKey) {
+      const err = new Error('The semaphore was shared by another copy of qsem');
+      err.code = 'ERR_QSEM_FOREIGN';
+      throw err;
+    }
     const h = native.open(value.id);
     if (h === null) {
       const err = new Error('The shared semaphore no longer exists');

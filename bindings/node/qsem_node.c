@@ -70,6 +70,17 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry *registry;
 static int64_t registry_last_id;
 
+/* Names this registry among the copies of the addon loaded in the process
+ * (two packages may each bring their own): the address of its lock, which
+ * no other copy shares while both are loaded.  share() hands it out with
+ * the id, and index.js refuses an id that another copy's registry made.
+ * Below 2^47 on the platforms Node runs on, so a double holds it exactly. */
+static double
+registry_key(void)
+{
+    return (double)((uintptr_t)&registry_lock & ((UINT64_C(1) << 53) - 1));
+}
+
 /* Add a new semaphore with one handle.  NULL on allocation failure. */
 static struct entry *
 registry_add(qsem_t *sem)
@@ -998,7 +1009,7 @@ static napi_value
 module_init(napi_env env, napi_value exports)
 {
     struct state *st = calloc(1, sizeof *st);
-    napi_value backend;
+    napi_value backend, key;
 
     if (st == NULL) {
         napi_throw_error(env, "ERR_QSEM_NOMEM", "out of memory");
@@ -1016,6 +1027,7 @@ module_init(napi_env env, napi_value exports)
 #define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
 #define INT(name, v) {name, NULL, NULL, NULL, NULL, make_int(env, v), napi_enumerable, NULL}
     CHECK(napi_create_string_utf8(env, qsem_backend(), NAPI_AUTO_LENGTH, &backend));
+    CHECK(napi_create_double(env, registry_key(), &key));
     napi_property_descriptor props[] = {
         FN("init", Init), FN("create", Create), FN("slot", Slot), FN("share", Share), FN("open", Open),
         FN("tryAcquire", TryAcquire), FN("acquire", Acquire), FN("expire", Expire),
@@ -1025,6 +1037,7 @@ module_init(napi_env env, napi_value exports)
         INT("EAGAIN", EAGAIN), INT("ETIMEDOUT", ETIMEDOUT), INT("ECANCELED", ECANCELED),
         INT("EINVAL", EINVAL), INT("EOVERFLOW", EOVERFLOW), INT("ENOMEM", ENOMEM),
         INT("EINPROGRESS", EINPROGRESS), INT("version", qsem_version()),
+        {"registryKey", NULL, NULL, NULL, NULL, key, napi_enumerable, NULL},
         {"backend", NULL, NULL, NULL, NULL, backend, napi_enumerable, NULL},
     };
 #undef FN

@@ -81,8 +81,36 @@ test('from() rejects what share() did not make', () => {
   assert.throws(() => Semaphore.from({}), { name: 'TypeError' });
   assert.throws(() => Semaphore.from(null), { name: 'TypeError' });
   assert.throws(() => Semaphore.from({ type: 'qsem.Semaphore', id: -1 }), { name: 'RangeError' });
-  assert.throws(() => Semaphore.from({ type: 'qsem.Semaphore', id: 2 ** 53 - 1 }),
-    { code: 'ERR_QSEM_GONE' });
+  const shared = new Semaphore(0).share();
+  assert.throws(() => Semaphore.from({ ...shared, id: 2 ** 53 - 1 }), { code: 'ERR_QSEM_GONE' });
+  assert.throws(() => Semaphore.from({ ...shared, key: 1 }), { code: 'ERR_QSEM_FOREIGN' });
+});
+
+test('another copy of the package cannot open this copy\'s semaphores', () => {
+  // A second installed copy: its own addon, hence its own registry, whose
+  // ids would otherwise name its own semaphores.
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qsem-copy-'));
+  try {
+    const addon = process.env.QSEM_NODE_ADDON || path.join(pkg, 'build', 'qsem.node');
+    for (const name of ['a', 'b']) {
+      fs.mkdirSync(path.join(dir, name, 'build'), { recursive: true });
+      fs.copyFileSync(path.join(pkg, 'index.js'), path.join(dir, name, 'index.js'));
+      fs.copyFileSync(addon, path.join(dir, name, 'build', 'qsem.node'));
+    }
+    const copy = require('node:child_process').execFileSync(process.execPath, ['-e', `
+      const mine = require(${JSON.stringify(path.join(dir, 'a'))});
+      const other = require(${JSON.stringify(path.join(dir, 'b'))});
+      const a = new mine.Semaphore(1), b = new other.Semaphore(2);
+      let code = 'opened';
+      try { other.Semaphore.from(a.share()); } catch (err) { code = err.code; }
+      process.stdout.write(code + ' ' + other.Semaphore.from(b.share()).available);`],
+      { env: { ...process.env, QSEM_NODE_ADDON: '' }, encoding: 'utf8' });
+    assert.equal(copy, 'ERR_QSEM_FOREIGN 2');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a worker terminated while waiting leaves no waiter', async () => {
