@@ -692,7 +692,12 @@ Init(napi_env env, napi_callback_info info)
         return NULL;
     }
     if (st->tsfn != NULL) {
-        return NULL;  // already done for this thread
+        // A second index.js on the same addon in this thread: its waits
+        // would complete through the first one's dispatch, never its own.
+        napi_throw_error(env, "ERR_QSEM_LOADED_TWICE",
+                         "qsem's addon is already in use by another copy of index.js "
+                         "in this thread");
+        return NULL;
     }
     // An ArrayBuffer's backing store never moves; the reference keeps it.
     if (napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL) != napi_ok ||

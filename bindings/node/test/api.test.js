@@ -123,3 +123,23 @@ test('runExclusive gives the tokens back on success and on throw', async () => {
   await assert.rejects(s.runExclusive('nope'), { name: 'TypeError' });
   assert.equal(s.available, 2);
 });
+
+test('a second index.js on the same addon fails to load, loudly', () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qsem-twice-'));
+  const saved = process.env.QSEM_NODE_ADDON;
+  try {
+    fs.copyFileSync(path.join(__dirname, '..', 'index.js'), path.join(dir, 'index.js'));
+    process.env.QSEM_NODE_ADDON = saved || path.join(__dirname, '..', 'build', 'qsem.node');
+    assert.throws(() => require(dir), { code: 'ERR_QSEM_LOADED_TWICE' });
+  } finally {
+    if (saved === undefined) delete process.env.QSEM_NODE_ADDON;
+    else process.env.QSEM_NODE_ADDON = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // The first copy still works.
+  const s = new Semaphore(1);
+  assert.equal(s.tryAcquire(), true);
+});
