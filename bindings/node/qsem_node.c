@@ -552,7 +552,8 @@ get_count(napi_env env, napi_value v)
         napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "a count must be a number");
         return -1;
     }
-    if (!(d >= 0 && d <= 9007199254740991.0) || d != floor(d)) {
+    // In range first, so that the conversion is defined; then integral.
+    if (!(d >= 0 && d <= 9007199254740991.0) || (double)(int64_t)d != d) {
         napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                                "a count must be an integer >= 0 && <= 2^53 - 1");
         return -1;
