@@ -121,20 +121,29 @@ function errorFor(code, name, n) {
 // Queued waits: settled by the native side through dispatch()
 // =====================================================================
 
-// id -> { resolve, reject, sem, timer, signal, onAbort }.  Holding `sem`
-// keeps the Semaphore (and its handle) alive while the wait is queued.
-const pending = new Map();
-let lastId = 0;
+// pending[id] = { resolve, reject, sem, timer, signal, onAbort } while
+// the wait `id` is queued; holding `sem` keeps the Semaphore (and its
+// handle) alive meanwhile.  An id is reused once its wait is settled: the
+// addon has forgotten it by then (it completes or cancels a wait before
+// telling us), so it can never name the wrong wait.  An array and a free
+// list, because a Map rehashes each time it empties and fills again.
+const pending = [];
+const freeIds = [];
+
+function newId() {
+  return freeIds.length !== 0 ? freeIds.pop() : pending.push(null) - 1;
+}
 
 function forget(id, p) {
-  pending.delete(id);
+  pending[id] = null;
+  freeIds.push(id);
   if (p.timer !== null) clearTimeout(p.timer);
   if (p.onAbort !== null) p.signal.removeEventListener('abort', p.onAbort);
 }
 
 function dispatch(id, code) {
-  const p = pending.get(id);
-  if (p === undefined) return;
+  const p = pending[id];
+  if (p === undefined || p === null) return;
   forget(id, p);
   if (code === 0) p.resolve();
   else p.reject(errorFor(code, 'n', 0));
@@ -281,13 +290,15 @@ class Semaphore {
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
     // The common case, uncontended: one cheap call, no deadline to work out.
     if (!guard && native.tryAcquire(this.#s, n) === 0) return RESOLVED;
-    const id = ++lastId;
+    const id = newId();
     const code = native.acquire(this.#s, n, timeout, guard, id);
-    if (code === 0) return RESOLVED;
-    if (code !== native.EINPROGRESS) return Promise.reject(errorFor(code, 'n', n));
+    if (code !== native.EINPROGRESS) {
+      freeIds.push(id);
+      return code === 0 ? RESOLVED : Promise.reject(errorFor(code, 'n', n));
+    }
     return new Promise((resolve, reject) => {
       const p = { resolve, reject, sem: this, timer: null, signal, onAbort: null };
-      pending.set(id, p);
+      pending[id] = p;
       if (signal !== undefined) {
         p.onAbort = () => {
           forget(id, p);
