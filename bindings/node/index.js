@@ -288,10 +288,11 @@ class Semaphore {
       return Promise.reject(err);
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    // The common case, uncontended: one cheap call, no deadline to work out.
-    if (!guard && native.tryAcquire(this.#s, n) === 0) return RESOLVED;
     const id = newId();
-    const code = native.acquire(this.#s, n, timeout, guard, id);
+    // Waiting forever for no guard, the common case, takes the short call.
+    const code = timeout === Infinity && !guard
+      ? native.acquire(this.#s, n, id)
+      : native.acquire(this.#s, n, id, timeout, guard);
     if (code !== native.EINPROGRESS) {
       freeIds.push(id);
       return code === 0 ? RESOLVED : Promise.reject(errorFor(code, 'n', n));

@@ -10,7 +10,7 @@
  *     slot(object) -> slot           // what every other call takes
  *     share(slot) -> id
  *     tryAcquire(slot, n)            -> code
- *     acquire(slot, n, ms, guard, id) -> code (EINPROGRESS: queued as `id`)
+ *     acquire(slot, n, id[, ms, guard]) -> code (EINPROGRESS: queued as `id`)
  *     expire(id) -> ms left (0: timed out and cancelled; -1: no such wait)
  *     cancel(id) -> bool;  release(slot, n, guard) -> code
  *     close(slot); available/waiting/max/closed/held(slot)
@@ -814,33 +814,39 @@ TryAcquire(napi_env env, napi_callback_info info)
     return make_int(env, qsem_try_acquire(h->e->sem, n));
 }
 
-/* acquire(handle, n, ms, guard, id): 0 (taken), EINPROGRESS (queued as id),
- * ETIMEDOUT (ms == 0 and not free now), ECANCELED, EINVAL or ENOMEM. */
+/* acquire(slot, n, id[, ms, guard]): 0 (taken), EINPROGRESS (queued as id),
+ * ETIMEDOUT (ms == 0 and not free now), ECANCELED, EINVAL or ENOMEM.
+ * Without ms and guard (the common case, and fewer conversions): forever,
+ * not for a guard. */
 static napi_value
 Acquire(napi_env env, napi_callback_info info)
 {
     struct state *st = get_state(env);
     napi_value argv[5];
+    size_t argc = 5;
     struct handle *h;
     struct op *op;
-    int64_t n, id, timeout_ns, deadline;
+    int64_t n, id, timeout_ns = -1, deadline;
     double ms;
-    int guard, r;
+    int guard = 0, r;
 
-    if (!get_args(env, info, 5, argv) || st == NULL || (h = get_handle(env, argv[0])) == NULL ||
-        (n = get_count(env, argv[1])) < 0 || (id = get_count(env, argv[4])) < 0) {
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || st == NULL ||
+        (h = get_handle(env, argv[0])) == NULL || (n = get_count(env, argv[1])) < 0 ||
+        (id = get_count(env, argv[2])) < 0) {
         return NULL;
     }
     if (st->tsfn == NULL) {
         napi_throw_error(env, "ERR_QSEM_INIT", "init() was not called on this thread");
         return NULL;
     }
-    if (napi_get_value_double(env, argv[2], &ms) != napi_ok ||
-        qsem_timeout_from_sec(ms / 1e3, &timeout_ns) != 0) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "timeout must be a number >= 0");
-        return NULL;
+    if (argc > 3) {
+        if (napi_get_value_double(env, argv[3], &ms) != napi_ok ||
+            qsem_timeout_from_sec(ms / 1e3, &timeout_ns) != 0) {
+            napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "timeout must be a number >= 0");
+            return NULL;
+        }
+        guard = get_bool(env, argv[4]);
     }
-    guard = get_bool(env, argv[3]);
     // The deadline is fixed before anything else, so time spent here counts.
     deadline = qsem_deadline_after(timeout_ns);
 
