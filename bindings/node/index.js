@@ -1,0 +1,358 @@
+'use strict';
+// qsem for Node.js: a counting semaphore whose waits are promises, shared
+// across worker threads (docs/node.md).  The native addon (qsem_node.c)
+// does the semaphore work; this file checks arguments, turns result codes
+// into errors, and settles promises.
+
+const path = require('node:path');
+
+const native = require(process.env.QSEM_NODE_ADDON ||
+                       path.join(__dirname, 'build', 'qsem.node'));
+
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+// setTimeout() fires at once for longer delays; longer waits re-arm.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const kHandle = Symbol('qsem.handle');
+const kDispose = Symbol.dispose || Symbol.for('nodejs.dispose');
+// What an acquire served at once returns: settled promises are immutable,
+// so one serves every call and saves an allocation per acquire.
+const RESOLVED = Promise.resolve();
+
+class TimeoutError extends Error {
+  constructor(message = 'The operation timed out') {
+    super(message);
+    this.name = 'TimeoutError';
+    this.code = 'ERR_QSEM_TIMEOUT';
+  }
+}
+
+class ClosedError extends Error {
+  constructor(message = 'The semaphore is closed') {
+    super(message);
+    this.name = 'ClosedError';
+    this.code = 'ERR_QSEM_CLOSED';
+  }
+}
+
+// {=====================================================================
+// Argument checks, in Node's own wording (ERR_INVALID_ARG_TYPE, ...)
+// =====================================================================
+
+function describe(value) {
+  if (value === null) return 'Received null';
+  if (value === undefined) return 'Received undefined';
+  if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const name = value.constructor && value.constructor.name;
+    return name ? `Received an instance of ${name}` : 'Received an object';
+  }
+  let shown = String(value);
+  if (typeof value === 'string') shown = `'${value.length > 25 ? value.slice(0, 25) + '...' : value}'`;
+  if (typeof value === 'bigint') shown += 'n';
+  return `Received type ${typeof value} (${shown})`;
+}
+
+function typeError(name, expected, value) {
+  const what = name.includes('.') ? 'property' : 'argument';
+  const err = new TypeError(`The "${name}" ${what} must be ${expected}. ${describe(value)}`);
+  err.code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+function rangeError(name, expected, value, code = 'ERR_OUT_OF_RANGE') {
+  const err = new RangeError(
+    `The value of "${name}" is out of range. It must be ${expected}. Received ${value}`);
+  err.code = code;
+  return err;
+}
+
+// A count: an integer from 0 to Number.MAX_SAFE_INTEGER.
+function checkCount(name, value) {
+  if (typeof value !== 'number') throw typeError(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_COUNT) {
+    throw rangeError(name, `an integer >= 0 && <= ${MAX_COUNT}`, value);
+  }
+  return value;
+}
+
+const NO_OPTIONS = Object.freeze({});
+
+function checkOptions(name, value) {
+  if (value === undefined) return NO_OPTIONS;
+  if (value === null || typeof value !== 'object') throw typeError(name, 'of type object', value);
+  return value;
+}
+
+// The one place where the timeout convention lives: milliseconds, undefined
+// or Infinity waits forever, 0 tries once, negative or NaN is a RangeError.
+// The native side turns it into a deadline with the core's helpers.
+function checkTimeout(value) {
+  if (value === undefined) return Infinity;
+  if (typeof value !== 'number') throw typeError('options.timeout', 'of type number', value);
+  if (!(value >= 0)) throw rangeError('options.timeout', '>= 0', value);
+  return value;
+}
+
+function checkSignal(value) {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) {
+    throw typeError('options.signal', 'an instance of AbortSignal', value);
+  }
+  return value;
+}
+
+// The one place where result codes become errors.
+function errorFor(code, name, n) {
+  switch (code) {
+    case native.ETIMEDOUT: return new TimeoutError();
+    case native.ECANCELED: return new ClosedError();
+    case native.EINVAL: return rangeError(name, '<= the semaphore\'s max', n);
+    case native.EOVERFLOW:
+      return rangeError(name, 'at most the room left below the semaphore\'s max', n,
+                        'ERR_QSEM_OVERFLOW');
+    case native.ENOMEM: return new Error('qsem: out of memory');
+    default: return new Error(`qsem: unexpected result ${code}`);
+  }
+}
+
+// }=====================================================================
+
+// {=====================================================================
+// Queued waits: settled by the native side through dispatch()
+// =====================================================================
+
+// pending[id] = { resolve, reject, sem, timer, signal, onAbort } while
+// the wait `id` is queued; holding `sem` keeps the Semaphore (and its
+// handle) alive meanwhile.  An id is reused once its wait is settled: the
+// addon has forgotten it by then (it completes or cancels a wait before
+// telling us), so it can never name the wrong wait.  An array and a free
+// list, because a Map rehashes each time it empties and fills again.
+const pending = [];
+const freeIds = [];
+
+function newId() {
+  return freeIds.length !== 0 ? freeIds.pop() : pending.push(null) - 1;
+}
+
+function forget(id, p) {
+  pending[id] = null;
+  freeIds.push(id);
+  if (p.timer !== null) clearTimeout(p.timer);
+  if (p.onAbort !== null) p.signal.removeEventListener('abort', p.onAbort);
+}
+
+function dispatch(id, code) {
+  const p = pending[id];
+  if (p === undefined || p === null) return;
+  forget(id, p);
+  if (code === 0) p.resolve();
+  else p.reject(errorFor(code, 'n', 0));
+}
+
+// Waits completed by this thread's own release/close/cancel/expiry: the
+// addon writes [count, id, code, id, code, ...] here (cheaper than calling
+// dispatch), and the caller reads it as soon as the native call returns.
+// A grant from another thread, or one that does not fit, calls dispatch.
+const done = new Float64Array(new ArrayBuffer(8 * (1 + 2 * 64)));
+
+function flush() {
+  const count = done[0];
+  for (let k = 0; k < count; k++) dispatch(done[1 + 2 * k], done[2 + 2 * k]);
+  done[0] = 0;
+}
+
+native.init(dispatch, done);
+
+// Re-arm the wait's timer until the native deadline has passed.
+function arm(id, p) {
+  p.timer = null;
+  const left = native.expire(id);
+  if (done[0] !== 0) flush();
+  if (left === 0) {
+    forget(id, p);
+    p.reject(new TimeoutError());
+  } else if (left > 0 && left !== Infinity) {
+    p.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS), id, p);
+  }
+}
+
+// }=====================================================================
+
+// {=====================================================================
+// Semaphore and Guard
+// =====================================================================
+
+class Semaphore {
+  // The native handle object: while it lives, this thread holds a handle.
+  #h;
+  // Its slot, the number every native call takes (cheaper than #h).
+  #s;
+
+  constructor(initial, options) {
+    if (initial === kHandle) {  // Semaphore.from()
+      this.#h = options;
+      this.#s = native.slot(this.#h);
+      return;
+    }
+    checkCount('initial', initial);
+    options = checkOptions('options', options);
+    let max = MAX_COUNT;
+    if (options.max !== undefined) {
+      max = checkCount('options.max', options.max);
+      if (max < initial) throw rangeError('options.max', `>= initial (${initial})`, max);
+    }
+    const fair = options.fair === undefined ? false : options.fair;
+    if (typeof fair !== 'boolean') throw typeError('options.fair', 'of type boolean', fair);
+    this.#h = native.create(initial, max, fair);
+    this.#s = native.slot(this.#h);
+  }
+
+  // A value for postMessage()/workerData that Semaphore.from() opens.
+  share() {
+    return { type: 'qsem.Semaphore', id: native.share(this.#s), key: native.registryKey };
+  }
+
+  static from(value) {
+    if (value === null || typeof value !== 'object' || value.type !== 'qsem.Semaphore') {
+      throw typeError('value', 'a value returned by share()', value);
+    }
+    checkCount('value.id', value.id);
+    // Another copy of qsem in this process numbers its semaphores apart.
+    if (value.key !== native.registryKey) {
+      const err = new Error('The semaphore was shared by another copy of qsem');
+      err.code = 'ERR_QSEM_FOREIGN';
+      throw err;
+    }
+    const h = native.open(value.id);
+    if (h === null) {
+      const err = new Error('The shared semaphore no longer exists');
+      err.code = 'ERR_QSEM_GONE';
+      throw err;
+    }
+    return new Semaphore(kHandle, h);
+  }
+
+  tryAcquire(n = 1) {
+    checkCount('n', n);
+    const code = native.tryAcquire(this.#s, n);
+    if (code === 0) return true;
+    if (code === native.EAGAIN) return false;
+    throw errorFor(code, 'n', n);
+  }
+
+  acquire(n = 1, options = undefined) {
+    return this.#wait(n, options, false);
+  }
+
+  async hold(n = 1, options = undefined) {
+    await this.#wait(n, options, true);
+    return new Guard(this, this.#s, n);
+  }
+
+  async runExclusive(fn, n = 1, options = undefined) {
+    if (typeof fn !== 'function') throw typeError('fn', 'of type function', fn);
+    const guard = await this.hold(n, options);
+    try {
+      return await fn();
+    } finally {
+      guard.release();
+    }
+  }
+
+  release(n = 1) {
+    checkCount('n', n);
+    const code = native.release(this.#s, n, false);
+    if (done[0] !== 0) flush();
+    if (code !== 0) throw errorFor(code, 'n', n);
+  }
+
+  close() {
+    native.close(this.#s);
+    if (done[0] !== 0) flush();
+  }
+
+  get available() { return native.available(this.#s); }
+  get waiting() { return native.waiting(this.#s); }
+  get max() { return native.max(this.#s); }
+  get closed() { return native.closed(this.#s); }
+
+  // Check everything before anything changes; reject, never throw.
+  #wait(n, options, guard) {
+    let timeout, signal;
+    try {
+      checkCount('n', n);
+      options = checkOptions('options', options);
+      timeout = checkTimeout(options.timeout);
+      signal = checkSignal(options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+    const id = newId();
+    // Waiting forever for no guard, the common case, takes the short call.
+    const code = timeout === Infinity && !guard
+      ? native.acquire(this.#s, n, id)
+      : native.acquire(this.#s, n, id, timeout, guard);
+    if (code !== native.EINPROGRESS) {
+      freeIds.push(id);
+      return code === 0 ? RESOLVED : Promise.reject(errorFor(code, 'n', n));
+    }
+    return new Promise((resolve, reject) => {
+      const p = { resolve, reject, sem: this, timer: null, signal, onAbort: null };
+      pending[id] = p;
+      if (signal !== undefined) {
+        p.onAbort = () => {
+          forget(id, p);
+          const cancelled = native.cancel(id);
+          if (done[0] !== 0) flush();
+          if (cancelled) reject(signal.reason);
+        };
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      if (timeout !== Infinity) arm(id, p);
+    });
+  }
+}
+
+// n tokens taken by hold(); release() or [Symbol.dispose]() gives them
+// back once.  A thread that exits still holding them gives them back then.
+class Guard {
+  // The handle's slot, or null once released.
+  #s;
+  // The semaphore, which keeps the handle alive while the guard holds.
+  #sem;
+  #n;
+
+  constructor(sem, s, n) {
+    this.#sem = sem;
+    this.#s = s;
+    this.#n = n;
+  }
+
+  get n() { return this.#n; }
+  get released() { return this.#s === null; }
+
+  release() {
+    if (this.#s === null) return;
+    const code = native.release(this.#s, this.#n, true);
+    if (done[0] !== 0) flush();
+    if (code !== 0) throw errorFor(code, 'n', this.#n);
+    this.#s = null;
+    this.#sem = null;
+  }
+
+  [kDispose]() {
+    this.release();
+  }
+}
+
+// }=====================================================================
+
+module.exports = {
+  Semaphore,
+  Guard,
+  TimeoutError,
+  ClosedError,
+  MAX_COUNT,
+  backend: native.backend,
+};

@@ -1,0 +1,145 @@
+'use strict';
+// The synchronous API: construction, tryAcquire, release, properties, and
+// argument errors that change nothing.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { Semaphore, ClosedError, MAX_COUNT } = require('..');
+
+test('a new semaphore reports its counts', () => {
+  const s = new Semaphore(3, { max: 5 });
+  assert.equal(s.available, 3);
+  assert.equal(s.max, 5);
+  assert.equal(s.waiting, 0);
+  assert.equal(s.closed, false);
+  assert.equal(new Semaphore(0).max, MAX_COUNT);
+});
+
+test('tryAcquire takes n tokens or none', () => {
+  const s = new Semaphore(3);
+  assert.equal(s.tryAcquire(), true);
+  assert.equal(s.tryAcquire(3), false);
+  assert.equal(s.available, 2);
+  assert.equal(s.tryAcquire(2), true);
+  assert.equal(s.tryAcquire(0), true);
+  assert.equal(s.available, 0);
+});
+
+test('release gives tokens back up to max, never past it', () => {
+  const s = new Semaphore(1, { max: 3 });
+  s.release(2);
+  assert.equal(s.available, 3);
+  assert.throws(() => s.release(1), { name: 'RangeError', code: 'ERR_QSEM_OVERFLOW' });
+  assert.equal(s.available, 3);
+});
+
+test('bad counts throw TypeError or RangeError and change nothing', () => {
+  const s = new Semaphore(2, { max: 4 });
+  for (const bad of ['1', 1n, null, {}, true]) {
+    assert.throws(() => s.tryAcquire(bad), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => s.release(bad), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  for (const bad of [-1, 1.5, NaN, Infinity, MAX_COUNT + 1]) {
+    assert.throws(() => s.tryAcquire(bad), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => s.release(bad), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  }
+  assert.throws(() => s.tryAcquire(5), { name: 'RangeError' });  // more than max
+  assert.equal(s.available, 2);
+});
+
+test('the messages follow Node\'s wording', () => {
+  const s = new Semaphore(1);
+  assert.throws(() => s.tryAcquire('2'),
+    { message: 'The "n" argument must be of type number. Received type string (\'2\')' });
+  assert.throws(() => s.release(-1),
+    { message: 'The value of "n" is out of range. It must be an integer >= 0 && <= ' +
+               `${MAX_COUNT}. Received -1` });
+});
+
+test('the constructor checks its arguments', () => {
+  assert.throws(() => new Semaphore(), { name: 'TypeError' });
+  assert.throws(() => new Semaphore(-1), { name: 'RangeError' });
+  assert.throws(() => new Semaphore(1, 5), { name: 'TypeError' });
+  assert.throws(() => new Semaphore(3, { max: 2 }), { name: 'RangeError' });
+  assert.throws(() => new Semaphore(1, { fair: 1 }), { name: 'TypeError' });
+});
+
+test('close fails later acquires but release keeps working', async () => {
+  const s = new Semaphore(1);
+  s.close();
+  s.close();  // harmless
+  assert.equal(s.closed, true);
+  assert.throws(() => s.tryAcquire(), ClosedError);
+  await assert.rejects(s.acquire(), { name: 'ClosedError', code: 'ERR_QSEM_CLOSED' });
+  s.release(1);
+  assert.equal(s.available, 2);
+});
+
+test('acquire rejects bad arguments without taking anything', async () => {
+  const s = new Semaphore(2);
+  await assert.rejects(s.acquire('1'), { name: 'TypeError' });
+  await assert.rejects(s.acquire(1, 5), { name: 'TypeError' });
+  await assert.rejects(s.acquire(1, { timeout: '5' }), { name: 'TypeError' });
+  await assert.rejects(s.acquire(1, { timeout: -1 }), { name: 'RangeError' });
+  await assert.rejects(s.acquire(1, { timeout: NaN }), { name: 'RangeError' });
+  await assert.rejects(s.acquire(1, { signal: {} }), { name: 'TypeError' });
+  assert.equal(s.available, 2);
+});
+
+test('hold returns a guard that gives back exactly once', async () => {
+  const s = new Semaphore(3);
+  const g = await s.hold(2);
+  assert.equal(g.n, 2);
+  assert.equal(s.available, 1);
+  g.release();
+  g.release();
+  assert.equal(g.released, true);
+  assert.equal(s.available, 3);
+  {
+    const g2 = await s.hold(3);
+    assert.equal(s.available, 0);
+    g2[Symbol.dispose]();
+  }
+  assert.equal(s.available, 3);
+});
+
+test('a guard whose release would pass max stays held', async () => {
+  const s = new Semaphore(1, { max: 1 });
+  const g = await s.hold(1);
+  s.release(1);  // someone else gave a token back meanwhile
+  assert.throws(() => g.release(), { code: 'ERR_QSEM_OVERFLOW' });
+  assert.equal(g.released, false);
+  assert.equal(s.available, 1);
+});
+
+test('runExclusive gives the tokens back on success and on throw', async () => {
+  const s = new Semaphore(2);
+  assert.equal(await s.runExclusive(async () => {
+    assert.equal(s.available, 0);
+    return 42;
+  }, 2), 42);
+  assert.equal(s.available, 2);
+  await assert.rejects(s.runExclusive(() => { throw new Error('boom'); }), /boom/);
+  assert.equal(s.available, 2);
+  await assert.rejects(s.runExclusive('nope'), { name: 'TypeError' });
+  assert.equal(s.available, 2);
+});
+
+test('a second index.js on the same addon fails to load, loudly', () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qsem-twice-'));
+  const saved = process.env.QSEM_NODE_ADDON;
+  try {
+    fs.copyFileSync(path.join(__dirname, '..', 'index.js'), path.join(dir, 'index.js'));
+    process.env.QSEM_NODE_ADDON = saved || path.join(__dirname, '..', 'build', 'qsem.node');
+    assert.throws(() => require(dir), { code: 'ERR_QSEM_LOADED_TWICE' });
+  } finally {
+    if (saved === undefined) delete process.env.QSEM_NODE_ADDON;
+    else process.env.QSEM_NODE_ADDON = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // The first copy still works.
+  const s = new Semaphore(1);
+  assert.equal(s.tryAcquire(), true);
+});
