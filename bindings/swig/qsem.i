@@ -322,6 +322,23 @@ static const char *qsem_swig_message(int err)
 #endif
 
 #if defined(SWIGJAVA)
+/*
+ * Java: the generated class is the package-private NativeSemaphore, and the
+ * public API is the hand-written org.qsem.Semaphore (bindings/java), shaped
+ * as java.util.concurrent.Semaphore.  Semaphore owns the proxy and frees it
+ * through a java.lang.ref.Cleaner, so the proxy has no finalizer.
+ */
+%rename(NativeSemaphore) Semaphore;
+%typemap(javaclassmodifiers) Semaphore "final class"
+%typemap(javafinalize) Semaphore ""
+%pragma(java) moduleclassmodifiers="final class"
+%pragma(java) jniclassclassmodifiers="final class"
+%pragma(java) jniclasscode=%{
+  static {
+    NativeLibrary.load();
+  }
+%}
+
 /* delete() zeroes the proxy's pointer but leaves the object callable: make
  * a later call an exception rather than a NULL dereference. */
 %typemap(check) Semaphore *self %{
@@ -331,32 +348,203 @@ static const char *qsem_swig_message(int err)
   }
 %}
 
-/* Load the JNI library with the classes, so users never call loadLibrary. */
-%pragma(java) jniclasscode=%{
-  static {
-    System.loadLibrary("qsemjni");
-  }
-%}
-%typemap(javaimports) Semaphore "import java.util.concurrent.TimeUnit;"
-%typemap(javainterfaces) Semaphore "AutoCloseable"
-%typemap(javacode) Semaphore %{
-  /** A semaphore with no tokens and no bound beyond VALUE_MAX. */
-  public Semaphore() { this(0, qsem.VALUE_MAX, false); }
-  /** Unfair (fast) semaphore with {@code initial} tokens. */
-  public Semaphore(long initial) { this(initial, qsem.VALUE_MAX, false); }
-  /** Unfair semaphore that never holds more than {@code max} tokens. */
-  public Semaphore(long initial, long max) { this(initial, max, false); }
+/* The calling thread, for the waits below: JNIEnv comes from the wrapper,
+ * the Thread from Java. */
+%typemap(in, numinputs=0) JNIEnv *qsem_jenv %{ $1 = jenv; %}
+%typemap(jni) jobject qsem_thread "jobject"
+%typemap(jtype) jobject qsem_thread "Thread"
+%typemap(jstype) jobject qsem_thread "Thread"
+%typemap(javain) jobject qsem_thread "$javainput"
+%typemap(in) jobject qsem_thread %{ $1 = $input; %}
 
-  public void acquire() { acquire(1); }
-  public boolean tryAcquire() { return tryAcquireNanos(1, 0); }
-  public boolean tryAcquire(long n) { return tryAcquireNanos(n, 0); }
-  public void release() { release(1); }
+%{
+#include <jni.h>
 
-  /** As java.util.concurrent.Semaphore.tryAcquire(permits, timeout, unit): false on timeout. */
-  public boolean tryAcquire(long n, long timeout, TimeUnit unit) {
-    return tryAcquireNanos(n, timeout <= 0 ? 0 : unit.toNanos(timeout));
-  }
+/*
+ * A blocking wait in Java is an async waiter of the core (qsem_waiter_*)
+ * and a LockSupport.park() loop in Semaphore.java.  The core's notify
+ * unparks the thread; Thread.interrupt() unparks it too, so an interrupt
+ * ends the wait at once, the waiter leaves the queue with
+ * qsem_waiter_free(), and tokens granted but not claimed go back
+ * (docs/contract.md, interruption).  The uncontended path never gets here:
+ * Semaphore_wait_start() takes free tokens in one call.
+ *
+ * notify runs on the releasing or closing thread with the semaphore's lock
+ * held.  Every such thread is a Java thread inside one of this library's
+ * native methods (the core is linked into this library alone), so it has a
+ * JNIEnv; LockSupport.unpark() neither blocks nor calls back into qsem.
+ */
+struct qsem_java_wait {
+    qsem_waiter_t *waiter;
+    // global reference to the waiting Thread, for LockSupport.unpark()
+    jobject thread;
+    // qsem_deadline_after() of the timeout; QSEM_FOREVER for none
+    int64_t deadline;
+};
+
+static JavaVM *qsem_java_vm;
+static jclass qsem_java_lock_support;
+static jmethodID qsem_java_unpark;
+
+JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
+{
+    JNIEnv *env;
+    jclass cls;
+    (void)reserved;
+    if ((*vm)->GetEnv(vm, (void **)&env, JNI_VERSION_1_8) != JNI_OK) {
+        return JNI_ERR;
+    }
+    cls = (*env)->FindClass(env, "java/util/concurrent/locks/LockSupport");
+    if (cls == NULL) {
+        return JNI_ERR;
+    }
+    qsem_java_unpark = (*env)->GetStaticMethodID(env, cls, "unpark", "(Ljava/lang/Thread;)V");
+    qsem_java_lock_support = (*env)->NewGlobalRef(env, cls);
+    if (qsem_java_unpark == NULL || qsem_java_lock_support == NULL) {
+        return JNI_ERR;
+    }
+    qsem_java_vm = vm;
+    return JNI_VERSION_1_8;
+}
+
+/* The waiter was granted or closed: wake its thread.  An exception already
+ * pending on this thread (none is, in this library's calls) is kept. */
+static void qsem_java_notify(void *arg)
+{
+    struct qsem_java_wait *jw = arg;
+    JNIEnv *env;
+    jthrowable pending;
+    if ((*qsem_java_vm)->GetEnv(qsem_java_vm, (void **)&env, JNI_VERSION_1_8) != JNI_OK) {
+        return;
+    }
+    pending = (*env)->ExceptionOccurred(env);
+    if (pending != NULL) {
+        (*env)->ExceptionClear(env);
+    }
+    (*env)->CallStaticVoidMethod(env, qsem_java_lock_support, qsem_java_unpark, jw->thread);
+    if (pending != NULL) {
+        (*env)->ExceptionClear(env);
+        (*env)->Throw(env, pending);
+        (*env)->DeleteLocalRef(env, pending);
+    }
+}
+
+static void qsem_java_wait_destroy(JNIEnv *env, struct qsem_java_wait *jw)
+{
+    /* After qsem_waiter_free() notify has finished, so the Thread
+     * reference can go. */
+    qsem_waiter_free(jw->waiter);
+    (*env)->DeleteGlobalRef(env, jw->thread);
+    free(jw);
+}
+
+/*
+ * Take n tokens within timeout_ns (< 0: forever; 0: only if free now).
+ * QSEM_JAVA_GRANTED: taken; QSEM_JAVA_NOT_NOW: not free and no time to
+ * wait; otherwise a wait for qsem_java_wait_*(), owned by the calling
+ * thread.  Errors (closed, bad count, no memory) go to %exception.
+ */
+#define QSEM_JAVA_GRANTED 0
+#define QSEM_JAVA_NOT_NOW (-1)
+
+static int64_t Semaphore_wait_start(Semaphore *self, JNIEnv *env, jobject thread,
+                                    int64_t n, int64_t timeout_ns)
+{
+    struct qsem_java_wait *jw;
+    int rc = qsem_try_acquire(self->s, n);
+    if (rc == 0) {
+        return QSEM_JAVA_GRANTED;
+    }
+    if (rc != EAGAIN || timeout_ns == 0) {
+        qsem_swig_err = rc == EAGAIN ? 0 : rc;
+        return QSEM_JAVA_NOT_NOW;
+    }
+    jw = malloc(sizeof *jw);
+    if (jw == NULL) {
+        qsem_swig_err = ENOMEM;
+        return QSEM_JAVA_NOT_NOW;
+    }
+    jw->deadline = qsem_deadline_after(timeout_ns);
+    jw->thread = (*env)->NewGlobalRef(env, thread);
+    jw->waiter = jw->thread == NULL ? NULL : qsem_waiter_new(self->s, n, qsem_java_notify, jw);
+    if (jw->waiter == NULL) {
+        qsem_swig_err = jw->thread == NULL ? ENOMEM : errno;
+        if (jw->thread != NULL) {
+            (*env)->DeleteGlobalRef(env, jw->thread);
+        }
+        free(jw);
+        return QSEM_JAVA_NOT_NOW;
+    }
+    rc = qsem_waiter_start(jw->waiter);
+    if (rc == EINPROGRESS) {
+        return (int64_t)(intptr_t)jw;
+    }
+    if (rc == 0) {
+        (void)qsem_waiter_claim(jw->waiter);   /* granted at start: 0 */
+    }
+    qsem_java_wait_destroy(env, jw);
+    qsem_swig_err = rc;
+    return rc == 0 ? QSEM_JAVA_GRANTED : QSEM_JAVA_NOT_NOW;
+}
+
+/* How long the waiting thread may park: -1 once the waiter is resolved
+ * (granted or closed), 0 once its deadline has passed, INT64_MAX for no
+ * deadline, else the nanoseconds left. */
+static int64_t qsem_java_wait_park_ns(int64_t wait)
+{
+    struct qsem_java_wait *jw = (struct qsem_java_wait *)(intptr_t)wait;
+    int64_t now;
+    if (qsem_waiter_result(jw->waiter) != EINPROGRESS) {
+        return -1;
+    }
+    if (jw->deadline == QSEM_FOREVER) {
+        return INT64_MAX;
+    }
+    now = qsem_now_ns();
+    return jw->deadline > now ? jw->deadline - now : 0;
+}
+
+/* Claim a resolved waiter's tokens: true, or ClosedException. */
+static bool qsem_java_wait_claim(int64_t wait)
+{
+    struct qsem_java_wait *jw = (struct qsem_java_wait *)(intptr_t)wait;
+    int rc = qsem_waiter_claim(jw->waiter);
+    qsem_swig_err = rc;
+    return rc == 0;
+}
+
+/* End a wait: leave the queue, give back tokens granted but not claimed
+ * (a wait that timed out or was interrupted takes nothing), free it. */
+static void qsem_java_wait_free(JNIEnv *env, int64_t wait)
+{
+    qsem_java_wait_destroy(env, (struct qsem_java_wait *)(intptr_t)wait);
+}
+
+/* Take every token that a newcomer could take now; 0 when the semaphore is
+ * empty or (fair mode) its free tokens are held for queued waiters. */
+static int64_t Semaphore_drain(Semaphore *self)
+{
+    for (;;) {
+        int64_t n = qsem_available(self->s);
+        int rc;
+        if (n == 0) {
+            return 0;
+        }
+        rc = qsem_try_acquire(self->s, n);
+        if (rc == 0) {
+            return n;
+        }
+        if (rc != EAGAIN) {
+            qsem_swig_err = rc;
+            return 0;
+        }
+        if (qsem_available(self->s) >= n) {
+            return 0;
+        }
+    }
+}
 %}
+
 #endif
 
 /* Queries and close cannot fail: no need to pay for the error check. */
@@ -388,6 +576,22 @@ typedef struct {} Semaphore;
     void close();
     Semaphore *dup();
 }
+
+#if defined(SWIGJAVA)
+%rename(waitStart) Semaphore::wait_start;
+%rename(waitParkNanos) qsem_java_wait_park_ns;
+%rename(waitClaim) qsem_java_wait_claim;
+%rename(waitFree) qsem_java_wait_free;
+%noexception qsem_java_wait_park_ns;
+%noexception qsem_java_wait_free;
+%extend Semaphore {
+    int64_t wait_start(JNIEnv *qsem_jenv, jobject qsem_thread, int64_t n, int64_t timeout_ns);
+    int64_t drain();
+}
+int64_t qsem_java_wait_park_ns(int64_t wait);
+bool qsem_java_wait_claim(int64_t wait);
+void qsem_java_wait_free(JNIEnv *qsem_jenv, int64_t wait);
+#endif
 
 
 %constant int64_t VALUE_MAX = QSEM_VALUE_MAX;
