@@ -1,13 +1,15 @@
 /*
- * qsem.i: the one SWIG interface for Java, Go, Perl, Tcl and Ruby.
+ * qsem.i: the one SWIG interface for the SWIG front ends (Java, Perl, Tcl,
+ * Ruby, C#).
  *
  * The generated class is `Semaphore`.  Each proxy object owns one handle
- * (qsem_ref/qsem_unref) on a shared qsem_t, in a small box of its own (a
- * Perl thread's copies of a proxy share its box; see CLONE below):
- * deleting, disposing or collecting it drops that handle, and dropping the
- * last one closes the semaphore.  A blocked wait pins the memory inside the core, so a handle can
- * go away under a waiter without freeing anything the waiter still reads
- * (CONTRACT.md, "lifetime is reference counted").
+ * (qsem_ref/qsem_unref) on a shared qsem_t, kept in a slot of the handle
+ * table of qsem_handle.h; the proxy itself holds only the slot's handle.
+ * Every call pins the slot for its duration, so deleting, disposing or
+ * collecting a proxy on one thread while others call it is safe: their
+ * calls finish on valid memory or fail with the language's error for a dead
+ * object.  Dropping the last handle closes the semaphore (docs/contract.md,
+ * "lifetime is reference counted").
  *
  * Results travel from the C helpers below to the single %exception block
  * through a thread-local slot, so that every language maps errno values to
@@ -25,28 +27,43 @@
 #include <stdlib.h>
 
 #include "qsem.h"
+#include "qsem_handle.h"
 
 #if defined(SWIGRUBY)
 #include <ruby/thread.h>
 #endif
 
 /*
- * The proxy's C object: one handle on a shared qsem_t.  Each proxy gets a
- * distinct address even when several share one semaphore, because SWIG's Tcl
- * runtime keys ownership by that address.  The wrappers read `s` once on
- * entry, so freeing this box while its owner's other threads block inside
- * the core is harmless: the core pins the semaphore itself.
+ * What a proxy holds.  Semaphore is never defined: a `Semaphore *` is a
+ * handle of the table in qsem_handle.h (slot index and generation, never a
+ * real address), so a proxy deleted on one thread while another thread has
+ * already read its pointer leaves that thread with a handle that fails
+ * cleanly, never with freed memory.  Each proxy gets a slot of its own
+ * (SWIG's Tcl runtime keys ownership by the pointer's value), except that a
+ * Perl thread's copies of a proxy share their parent's slot (see CLONE).
  */
-typedef struct Semaphore {
-    qsem_t *s;
-    /* Proxies sharing this box.  Always 1 except in Perl, where a new
-     * thread's copies of a proxy share their parent's box (see CLONE). */
-    atomic_long refs;
-} Semaphore;
+typedef struct Semaphore Semaphore;
 
 /* Result of the last helper on this thread (0 or a qsem errno), read by %exception.
- * Thread-local because Java, Go, Perl and Tcl call in from many threads at once. */
+ * Thread-local because every target language may call in from many threads at once.
+ * EBADF means the proxy's handle is dead (deleted, disposed, zero or forged). */
 static _Thread_local int qsem_swig_err;
+
+/* The semaphore behind a proxy, pinned for this call, or NULL with EBADF
+ * recorded.  Every method pairs it with qsem_swig_leave(). */
+static qsem_t *qsem_swig_enter(Semaphore *self, qsem_handle_slot **slot)
+{
+    qsem_t *s = qsem_handle_pin((uint64_t)(uintptr_t)self, slot);
+    if (s == NULL) {
+        qsem_swig_err = EBADF;
+    }
+    return s;
+}
+
+static void qsem_swig_leave(qsem_handle_slot *slot)
+{
+    qsem_handle_unpin(slot);
+}
 
 /* Seconds (as the scripting languages and Java's double overload give them)
  * to a qsem timeout in nanoseconds: NaN is an argument error, a negative
@@ -131,58 +148,63 @@ static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
 #endif
 }
 
-/* A new proxy box around handle s (which it then owns), or NULL with the
- * error recorded; s is dropped if the box cannot be allocated. */
-static Semaphore *qsem_swig_box(qsem_t *s)
+/* A new proxy handle owning s, or NULL with the error recorded (s is then
+ * dropped). */
+static Semaphore *qsem_swig_wrap(qsem_t *s)
 {
-    Semaphore *self;
+    uint64_t h;
     if (s == NULL) {
         qsem_swig_err = errno;
         return NULL;
     }
-    self = malloc(sizeof *self);
-    if (self == NULL) {
-        qsem_unref(s);
+    h = qsem_handle_new(s);
+    if (h == 0) {
         qsem_swig_err = ENOMEM;
         return NULL;
     }
-    self->s = s;
-    atomic_init(&self->refs, 1);
-    return self;
+    return (Semaphore *)(uintptr_t)h;
 }
 
 static Semaphore *new_Semaphore(int64_t initial, int64_t max, bool fair)
 {
-    return qsem_swig_box(qsem_new(initial, max, fair ? QSEM_FIFO : 0u));
+    return qsem_swig_wrap(qsem_new(initial, max, fair ? QSEM_FIFO : 0u));
 }
 
-/* acq_rel: the last proxy out must see every use of the box by the others. */
+/* Never fails: a dead, zero or forged handle is left alone. */
 static void delete_Semaphore(Semaphore *self)
 {
-    if (atomic_fetch_sub_explicit(&self->refs, 1, memory_order_acq_rel) == 1) {
-        qsem_unref(self->s);
-        free(self);
-    }
+    qsem_handle_delete((uint64_t)(uintptr_t)self);
 }
 
 static void Semaphore_acquire(Semaphore *self, int64_t n)
 {
-    qsem_swig_err = qsem_swig_acquire_until(self->s, n, QSEM_FOREVER);
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    if (s != NULL) {
+        qsem_swig_err = qsem_swig_acquire_until(s, n, QSEM_FOREVER);
+        qsem_swig_leave(slot);
+    }
 }
 
 /* false on timeout or when the tokens are not free now; the one bool-returning wait. */
 static bool Semaphore_try_acquire_ns(Semaphore *self, int64_t n, int64_t timeout_ns)
 {
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
     int rc;
+    if (s == NULL) {
+        return false;
+    }
     if (timeout_ns == 0) {
-        rc = qsem_try_acquire(self->s, n);
+        rc = qsem_try_acquire(s, n);
     } else if (timeout_ns < 0) {
-        rc = qsem_swig_acquire_until(self->s, n, QSEM_FOREVER);
+        rc = qsem_swig_acquire_until(s, n, QSEM_FOREVER);
     } else {
         int64_t now = qsem_now_ns();
         int64_t deadline = timeout_ns > QSEM_FOREVER - now ? QSEM_FOREVER : now + timeout_ns;
-        rc = qsem_swig_acquire_until(self->s, n, deadline);
+        rc = qsem_swig_acquire_until(s, n, deadline);
     }
+    qsem_swig_leave(slot);
     if (rc == EAGAIN || rc == ETIMEDOUT) {
         return false;
     }
@@ -203,18 +225,55 @@ static bool Semaphore_try_acquire(Semaphore *self, int64_t n, double timeout)
 
 static void Semaphore_release(Semaphore *self, int64_t n)
 {
-    qsem_swig_err = qsem_release(self->s, n);
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    if (s != NULL) {
+        qsem_swig_err = qsem_release(s, n);
+        qsem_swig_leave(slot);
+    }
 }
 
-static int64_t Semaphore_available(Semaphore *self) { return qsem_available(self->s); }
-static int64_t Semaphore_waiting(Semaphore *self) { return qsem_waiting(self->s); }
-static int64_t Semaphore_max(Semaphore *self) { return qsem_max(self->s); }
-static bool Semaphore_closed(Semaphore *self) { return qsem_is_closed(self->s) != 0; }
-static void Semaphore_close(Semaphore *self) { (void)qsem_close(self->s); }
+/* The queries: a snapshot of one int64 field, or 0 with EBADF. */
+#define QSEM_SWIG_QUERY(name, type, expr)                       \
+    static type Semaphore_##name(Semaphore *self)               \
+    {                                                           \
+        qsem_handle_slot *slot;                                 \
+        qsem_t *s = qsem_swig_enter(self, &slot);               \
+        type v = 0;                                             \
+        if (s != NULL) {                                        \
+            v = (expr);                                         \
+            qsem_swig_leave(slot);                              \
+        }                                                       \
+        return v;                                               \
+    }
+QSEM_SWIG_QUERY(available, int64_t, qsem_available(s))
+QSEM_SWIG_QUERY(waiting, int64_t, qsem_waiting(s))
+QSEM_SWIG_QUERY(max, int64_t, qsem_max(s))
+QSEM_SWIG_QUERY(closed, bool, qsem_is_closed(s) != 0)
+
+static void Semaphore_close(Semaphore *self)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    if (s != NULL) {
+        (void)qsem_close(s);
+        qsem_swig_leave(slot);
+    }
+}
 
 /* A second handle on the same semaphore, owned by the new proxy: the way to
  * give another thread's interpreter (Perl, Tcl) its own reference. */
-static Semaphore *Semaphore_dup(Semaphore *self) { return qsem_swig_box(qsem_ref(self->s)); }
+static Semaphore *Semaphore_dup(Semaphore *self)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    Semaphore *copy = NULL;
+    if (s != NULL) {
+        copy = qsem_swig_wrap(qsem_ref(s));
+        qsem_swig_leave(slot);
+    }
+    return copy;
+}
 
 static const char *qsem_swig_message(int err)
 {
@@ -227,6 +286,8 @@ static const char *qsem_swig_message(int err)
         return "qsem: semaphore is closed";
     case ENOMEM:
         return "qsem: out of memory";
+    case EBADF:
+        return "qsem: Semaphore used after delete (or not a live handle)";
     default:
         return qsem_strerror(err);
     }
@@ -447,11 +508,11 @@ static void qsem_java_wait_destroy(JNIEnv *env, struct qsem_java_wait *jw)
 #define QSEM_JAVA_GRANTED 0
 #define QSEM_JAVA_NOT_NOW (-1)
 
-static int64_t Semaphore_wait_start(Semaphore *self, JNIEnv *env, jobject thread,
-                                    int64_t n, int64_t timeout_ns)
+static int64_t qsem_java_wait_start(qsem_t *s, JNIEnv *env, jobject thread,
+                                   int64_t n, int64_t timeout_ns)
 {
     struct qsem_java_wait *jw;
-    int rc = qsem_try_acquire(self->s, n);
+    int rc = qsem_try_acquire(s, n);
     if (rc == 0) {
         return QSEM_JAVA_GRANTED;
     }
@@ -466,7 +527,10 @@ static int64_t Semaphore_wait_start(Semaphore *self, JNIEnv *env, jobject thread
     }
     jw->deadline = qsem_deadline_after(timeout_ns);
     jw->thread = (*env)->NewGlobalRef(env, thread);
-    jw->waiter = jw->thread == NULL ? NULL : qsem_waiter_new(self->s, n, qsem_java_notify, jw);
+    /* The waiter pins s's memory, so the wait outlives this call's pin
+     * of the handle: a delete during the wait closes s, and the waiter
+     * reports ECANCELED. */
+    jw->waiter = jw->thread == NULL ? NULL : qsem_waiter_new(s, n, qsem_java_notify, jw);
     if (jw->waiter == NULL) {
         qsem_swig_err = jw->thread == NULL ? ENOMEM : errno;
         if (jw->thread != NULL) {
@@ -485,6 +549,19 @@ static int64_t Semaphore_wait_start(Semaphore *self, JNIEnv *env, jobject thread
     qsem_java_wait_destroy(env, jw);
     qsem_swig_err = rc;
     return rc == 0 ? QSEM_JAVA_GRANTED : QSEM_JAVA_NOT_NOW;
+}
+
+static int64_t Semaphore_wait_start(Semaphore *self, JNIEnv *env, jobject thread,
+                                    int64_t n, int64_t timeout_ns)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    int64_t r = QSEM_JAVA_NOT_NOW;
+    if (s != NULL) {
+        r = qsem_java_wait_start(s, env, thread, n, timeout_ns);
+        qsem_swig_leave(slot);
+    }
+    return r;
 }
 
 /* How long the waiting thread may park: -1 once the waiter is resolved
@@ -522,15 +599,15 @@ static void qsem_java_wait_free(JNIEnv *env, int64_t wait)
 
 /* Take every token that a newcomer could take now; 0 when the semaphore is
  * empty or (fair mode) its free tokens are held for queued waiters. */
-static int64_t Semaphore_drain(Semaphore *self)
+static int64_t qsem_java_drain(qsem_t *s)
 {
     for (;;) {
-        int64_t n = qsem_available(self->s);
+        int64_t n = qsem_available(s);
         int rc;
         if (n == 0) {
             return 0;
         }
-        rc = qsem_try_acquire(self->s, n);
+        rc = qsem_try_acquire(s, n);
         if (rc == 0) {
             return n;
         }
@@ -538,21 +615,28 @@ static int64_t Semaphore_drain(Semaphore *self)
             qsem_swig_err = rc;
             return 0;
         }
-        if (qsem_available(self->s) >= n) {
+        if (qsem_available(s) >= n) {
             return 0;
         }
     }
+}
+
+static int64_t Semaphore_drain(Semaphore *self)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    int64_t n = 0;
+    if (s != NULL) {
+        n = qsem_java_drain(s);
+        qsem_swig_leave(slot);
+    }
+    return n;
 }
 %}
 
 #endif
 
-/* Queries and close cannot fail: no need to pay for the error check. */
-%noexception Semaphore::available;
-%noexception Semaphore::waiting;
-%noexception Semaphore::max;
-%noexception Semaphore::closed;
-%noexception Semaphore::close;
+/* Queries and close fail only on a dead handle; delete never fails. */
 %noexception ~Semaphore;
 
 %newobject Semaphore::dup;
@@ -622,12 +706,11 @@ const char *qsem_backend(void);
 
 #if defined(SWIGPERL)
 %{
-/* CLONE's half in C: `count` more proxies now share the box at `addr`.  The
- * parent thread still owns the box while perl clones, so it is alive. */
+/* CLONE's half in C: `count` more proxies now own the slot of handle
+ * `addr`.  The parent thread still owns it while perl clones, so it is live. */
 static void qsem_swig_perl_share(uint64_t addr, int64_t count)
 {
-    Semaphore *self = (Semaphore *)(uintptr_t)addr;
-    atomic_fetch_add_explicit(&self->refs, (long)count, memory_order_relaxed);
+    (void)qsem_handle_share(addr, (long)count);
 }
 %}
 %noexception qsem_swig_perl_share;
@@ -638,9 +721,9 @@ package qsem::Semaphore;
 
 # ithreads copy every object into a new thread's interpreter, where a copy
 # that merely borrowed its parent's handle would dangle once the parent let
-# go (CONTRACT.md: no use-after-free from any front end).  So ownership is
-# counted per box and per interpreter in %BOXES, which perl copies along with
-# everything else; CLONE then adds the new interpreter's count to each box,
+# go (docs/contract.md: no use-after-free from any front end).  So ownership is
+# counted per handle and per interpreter in %BOXES, which perl copies along with
+# everything else; CLONE then adds the new interpreter's count to each slot,
 # and DESTROY (replacing SWIG's, whose %OWNER keys change in a copy) drops
 # one.
 our %BOXES;
