@@ -433,7 +433,12 @@ static const char *qsem_swig_message(int err)
  * notify runs on the releasing or closing thread with the semaphore's lock
  * held.  Every such thread is a Java thread inside one of this library's
  * native methods (the core is linked into this library alone), so it has a
- * JNIEnv; LockSupport.unpark() neither blocks nor calls back into qsem.
+ * JNIEnv.  The calls that grant in bulk (release, close, the end of a wait)
+ * defer the wake-up: notify only queues the wait on the calling thread, and
+ * the call unparks the queued threads once the core has dropped its lock,
+ * so that a woken thread does not find the lock still held by its waker.
+ * Any other call, or a queue that is full, unparks from notify itself;
+ * LockSupport.unpark() neither blocks nor calls back into qsem.
  */
 struct qsem_java_wait {
     qsem_waiter_t *waiter;
@@ -441,7 +446,18 @@ struct qsem_java_wait {
     jobject thread;
     // qsem_deadline_after() of the timeout; QSEM_FOREVER for none
     int64_t deadline;
+    // owners: the waiting thread, plus a waker that has queued it
+    atomic_int refs;
 };
+
+/* Wake-ups deferred by this thread's current call (see above). */
+#define QSEM_JAVA_WAKE_BATCH 16
+static _Thread_local struct {
+    // 1 inside a call that flushes the queue before returning
+    int deferring;
+    int n;
+    struct qsem_java_wait *wait[QSEM_JAVA_WAKE_BATCH];
+} qsem_java_wake;
 
 static JavaVM *qsem_java_vm;
 static jclass qsem_java_lock_support;
@@ -468,21 +484,15 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
     return JNI_VERSION_1_8;
 }
 
-/* The waiter was granted or closed: wake its thread.  An exception already
- * pending on this thread (none is, in this library's calls) is kept. */
-static void qsem_java_notify(void *arg)
+/* LockSupport.unpark(thread).  An exception already pending on this
+ * thread (none is, in this library's calls) is kept. */
+static void qsem_java_unpark_thread(JNIEnv *env, jobject thread)
 {
-    struct qsem_java_wait *jw = arg;
-    JNIEnv *env;
-    jthrowable pending;
-    if ((*qsem_java_vm)->GetEnv(qsem_java_vm, (void **)&env, JNI_VERSION_1_8) != JNI_OK) {
-        return;
-    }
-    pending = (*env)->ExceptionOccurred(env);
+    jthrowable pending = (*env)->ExceptionOccurred(env);
     if (pending != NULL) {
         (*env)->ExceptionClear(env);
     }
-    (*env)->CallStaticVoidMethod(env, qsem_java_lock_support, qsem_java_unpark, jw->thread);
+    (*env)->CallStaticVoidMethod(env, qsem_java_lock_support, qsem_java_unpark, thread);
     if (pending != NULL) {
         (*env)->ExceptionClear(env);
         (*env)->Throw(env, pending);
@@ -490,13 +500,60 @@ static void qsem_java_notify(void *arg)
     }
 }
 
+/* Drop one owner of jw; the last frees it.  acq_rel: the last owner must
+ * see the other's use of the Thread reference finished. */
+static void qsem_java_wait_unref(JNIEnv *env, struct qsem_java_wait *jw)
+{
+    if (atomic_fetch_sub_explicit(&jw->refs, 1, memory_order_acq_rel) == 1) {
+        (*env)->DeleteGlobalRef(env, jw->thread);
+        free(jw);
+    }
+}
+
+/* The waiter was granted or closed: wake its thread, now or (deferring)
+ * when the current call flushes.  Queuing takes a reference, under the
+ * semaphore's lock, before the waiting thread can see its result and let
+ * go of its own. */
+static void qsem_java_notify(void *arg)
+{
+    struct qsem_java_wait *jw = arg;
+    JNIEnv *env;
+    if (qsem_java_wake.deferring && qsem_java_wake.n < QSEM_JAVA_WAKE_BATCH) {
+        atomic_fetch_add_explicit(&jw->refs, 1, memory_order_relaxed);
+        qsem_java_wake.wait[qsem_java_wake.n++] = jw;
+        return;
+    }
+    if ((*qsem_java_vm)->GetEnv(qsem_java_vm, (void **)&env, JNI_VERSION_1_8) == JNI_OK) {
+        qsem_java_unpark_thread(env, jw->thread);
+    }
+}
+
+/* Start deferring this thread's wake-ups, for one call. */
+static void qsem_java_defer(void)
+{
+    qsem_java_wake.deferring = 1;
+}
+
+/* Unpark what the call deferred, with no lock of the core held. */
+static void qsem_java_flush(JNIEnv *env)
+{
+    int i, n = qsem_java_wake.n;
+    qsem_java_wake.deferring = 0;
+    qsem_java_wake.n = 0;
+    for (i = 0; i < n; i++) {
+        qsem_java_unpark_thread(env, qsem_java_wake.wait[i]->thread);
+        qsem_java_wait_unref(env, qsem_java_wake.wait[i]);
+    }
+}
+
 static void qsem_java_wait_destroy(JNIEnv *env, struct qsem_java_wait *jw)
 {
-    /* After qsem_waiter_free() notify has finished, so the Thread
-     * reference can go. */
-    qsem_waiter_free(jw->waiter);
-    (*env)->DeleteGlobalRef(env, jw->thread);
-    free(jw);
+    /* Once qsem_waiter_free() returns notify has finished, so the only
+     * other owner can be a waker that queued jw. */
+    qsem_java_defer();
+    qsem_waiter_free(jw->waiter);   /* a cancel may grant others */
+    qsem_java_flush(env);
+    qsem_java_wait_unref(env, jw);
 }
 
 /*
@@ -526,6 +583,7 @@ static int64_t qsem_java_wait_start(qsem_t *s, JNIEnv *env, jobject thread,
         return QSEM_JAVA_NOT_NOW;
     }
     jw->deadline = qsem_deadline_after(timeout_ns);
+    atomic_init(&jw->refs, 1);
     jw->thread = (*env)->NewGlobalRef(env, thread);
     /* The waiter pins s's memory, so the wait outlives this call's pin
      * of the handle: a delete during the wait closes s, and the waiter
@@ -597,6 +655,34 @@ static void qsem_java_wait_free(JNIEnv *env, int64_t wait)
     qsem_java_wait_destroy(env, (struct qsem_java_wait *)(intptr_t)wait);
 }
 
+/* release() and close() for Semaphore.java: as the shared ones, with the
+ * wake-ups they cause deferred until the core has dropped its lock. */
+static void Semaphore_release_waking(Semaphore *self, JNIEnv *env, int64_t n)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    if (s != NULL) {
+        int rc;
+        qsem_java_defer();
+        rc = qsem_release(s, n);
+        qsem_java_flush(env);
+        qsem_swig_err = rc;
+        qsem_swig_leave(slot);
+    }
+}
+
+static void Semaphore_close_waking(Semaphore *self, JNIEnv *env)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    if (s != NULL) {
+        qsem_java_defer();
+        (void)qsem_close(s);
+        qsem_java_flush(env);
+        qsem_swig_leave(slot);
+    }
+}
+
 /* Take every token that a newcomer could take now; 0 when the semaphore is
  * empty or (fair mode) its free tokens are held for queued waiters. */
 static int64_t qsem_java_drain(qsem_t *s)
@@ -663,6 +749,8 @@ typedef struct {} Semaphore;
 
 #if defined(SWIGJAVA)
 %rename(waitStart) Semaphore::wait_start;
+%rename(releaseWaking) Semaphore::release_waking;
+%rename(closeWaking) Semaphore::close_waking;
 %rename(waitParkNanos) qsem_java_wait_park_ns;
 %rename(waitClaim) qsem_java_wait_claim;
 %rename(waitFree) qsem_java_wait_free;
@@ -671,6 +759,8 @@ typedef struct {} Semaphore;
 %extend Semaphore {
     int64_t wait_start(JNIEnv *qsem_jenv, jobject qsem_thread, int64_t n, int64_t timeout_ns);
     int64_t drain();
+    void release_waking(JNIEnv *qsem_jenv, int64_t n);
+    void close_waking(JNIEnv *qsem_jenv);
 }
 int64_t qsem_java_wait_park_ns(int64_t wait);
 bool qsem_java_wait_claim(int64_t wait);

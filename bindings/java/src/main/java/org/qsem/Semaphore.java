@@ -184,7 +184,7 @@ public class Semaphore {
     public void release(long permits) {
         checkPermits(permits);
         try {
-            handle.release(permits);
+            handle.releaseWaking(permits);
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -267,7 +267,7 @@ public class Semaphore {
      */
     public void close() {
         try {
-            handle.close();
+            handle.closeWaking();
         } finally {
             Reference.reachabilityFence(this);
         }
