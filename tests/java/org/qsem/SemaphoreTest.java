@@ -279,6 +279,20 @@ public class SemaphoreTest {
         join(small);
     }
 
+    /** qsem's documented difference: in fair mode no call overtakes a queued thread. */
+    @Test
+    public void fairTryAcquireDoesNotOvertakeQueuedThreads() throws Exception {
+        Semaphore s = new Semaphore(1, true);
+        Thread big = start(() -> s.acquireUninterruptibly(2));
+        awaitQueue(s, 1);
+        assertFalse(s.tryAcquire());
+        assertFalse(s.tryAcquire(1, 0, TimeUnit.SECONDS));
+        assertEquals(1, s.availablePermits());
+        s.release();
+        join(big);
+        assertTrue(new Semaphore(1, false).tryAcquire());
+    }
+
     @Test
     public void drainPermitsTakesAllFreePermits() {
         Semaphore s = new Semaphore(7);

@@ -11,7 +11,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Code written for {@code java.util.concurrent.Semaphore} compiles and
  * behaves the same with only the import changed, with these differences:
- * the initial count may not be negative; the count never passes
+ * the initial count may not be negative; a fair semaphore's untimed
+ * {@code tryAcquire} fails while threads are queued instead of overtaking
+ * them; the count never passes
  * {@link #maxPermits()} (by default {@link #VALUE_MAX}, about 4.6e18), and a
  * release that would pass it throws {@link ArithmeticException} and changes
  * nothing; in the default (non-fair) mode a waiter may be overtaken, but not
@@ -121,7 +123,11 @@ public class Semaphore {
         }
     }
 
-    /** Takes a permit if one is free now, even in fair mode (as java.util.concurrent). */
+    /**
+     * Takes a permit if one is free now; never waits. Unlike
+     * java.util.concurrent, a fair semaphore does not let this call overtake
+     * queued threads: it returns false while any thread is queued.
+     */
     public boolean tryAcquire() {
         return tryAcquire(1L);
     }
