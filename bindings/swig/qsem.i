@@ -65,22 +65,47 @@ static void qsem_swig_leave(qsem_handle_slot *slot)
     qsem_handle_unpin(slot);
 }
 
-/* Seconds (as the scripting languages and Java's double overload give them)
- * to a qsem timeout in nanoseconds: NaN is an argument error, a negative
- * timeout tries once without sleeping (as threading and java.util.concurrent
- * do), and anything too large for an int64 of nanoseconds waits forever. */
-static int qsem_swig_seconds_to_ns(double seconds, int64_t *ns)
+/*
+ * Each language's rule for a negative timeout, in this one place; everything
+ * else (NaN is EINVAL, +inf or too large is forever, a non-zero timeout never
+ * rounds down to a try) is the core's, through qsem_timeout_from_sec and
+ * qsem_deadline_after.  The table in docs/bindings.md lists the outcome.
+ *   Java, Perl, Tcl: a timeout of zero or less tries once (java.util.concurrent,
+ *     Thread::Semaphore's down_timed, Tcl's `after` all treat it as no wait).
+ *   Ruby, C#: a negative timeout is an argument error (Kernel#sleep raises
+ *     ArgumentError; SemaphoreSlim.Wait throws ArgumentOutOfRangeException).
+ */
+#if defined(SWIGRUBY) || defined(SWIGCSHARP)
+#define QSEM_SWIG_NEGATIVE_IS_ERROR 1
+#else
+#define QSEM_SWIG_NEGATIVE_IS_ERROR 0
+#endif
+
+/* The deadline for a timeout in seconds: 0 or EINVAL. */
+static int qsem_swig_deadline_sec(double seconds, int64_t *deadline)
 {
-    if (isnan(seconds)) {
-        return EINVAL;
+    int64_t ns;
+    int rc;
+    if (seconds < 0.0 && !QSEM_SWIG_NEGATIVE_IS_ERROR) {
+        seconds = 0.0;
     }
-    if (seconds <= 0.0) {
-        *ns = 0;
-    } else if (seconds >= 9.2e9) {
-        *ns = -1;
-    } else {
-        *ns = (int64_t)(seconds * 1e9);
+    rc = qsem_timeout_from_sec(seconds, &ns);
+    if (rc == 0) {
+        *deadline = qsem_deadline_after(ns);
     }
+    return rc;
+}
+
+/* The deadline for a timeout in nanoseconds: 0 or EINVAL. */
+static int qsem_swig_deadline_ns(int64_t ns, int64_t *deadline)
+{
+    if (ns < 0) {
+        if (QSEM_SWIG_NEGATIVE_IS_ERROR) {
+            return EINVAL;
+        }
+        ns = 0;
+    }
+    *deadline = qsem_deadline_after(ns);
     return 0;
 }
 
@@ -111,9 +136,8 @@ static void *qsem_swig_wait_nogvl(void *arg)
  * RB_NOGVL_INTR_FAIL keeps Ruby from raising on the way out of a wait that
  * did take its tokens, which would lose them.
  *
- * Java, Go, Perl and Tcl hold no global lock across a native call, so there
- * the plain blocking call is already the right thing (Perl only adds its
- * signal handlers, below).
+ * Java, Perl, Tcl and C# hold no global lock across a native call, so there the
+ * plain blocking call is already the right thing.
  */
 static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
 {
@@ -186,22 +210,16 @@ static void Semaphore_acquire(Semaphore *self, int64_t n)
     }
 }
 
-/* false on timeout or when the tokens are not free now; the one bool-returning wait. */
-static bool Semaphore_try_acquire_ns(Semaphore *self, int64_t n, int64_t timeout_ns)
+/* true when taken; false on timeout or when the tokens are not free now
+ * (a timeout is not an error); errors go to qsem_swig_err. */
+static bool qsem_swig_try(Semaphore *self, int64_t n, int rc, int64_t deadline)
 {
     qsem_handle_slot *slot;
     qsem_t *s = qsem_swig_enter(self, &slot);
-    int rc;
     if (s == NULL) {
         return false;
     }
-    if (timeout_ns == 0) {
-        rc = qsem_try_acquire(s, n);
-    } else if (timeout_ns < 0) {
-        rc = qsem_swig_acquire_until(s, n, QSEM_FOREVER);
-    } else {
-        int64_t now = qsem_now_ns();
-        int64_t deadline = timeout_ns > QSEM_FOREVER - now ? QSEM_FOREVER : now + timeout_ns;
+    if (rc == 0) {
         rc = qsem_swig_acquire_until(s, n, deadline);
     }
     qsem_swig_leave(slot);
@@ -214,13 +232,16 @@ static bool Semaphore_try_acquire_ns(Semaphore *self, int64_t n, int64_t timeout
 
 static bool Semaphore_try_acquire(Semaphore *self, int64_t n, double timeout)
 {
-    int64_t ns;
-    int rc = qsem_swig_seconds_to_ns(timeout, &ns);
-    if (rc != 0) {
-        qsem_swig_err = rc;
-        return false;
-    }
-    return Semaphore_try_acquire_ns(self, n, ns);
+    int64_t deadline = 0;
+    int rc = qsem_swig_deadline_sec(timeout, &deadline);
+    return qsem_swig_try(self, n, rc, deadline);
+}
+
+static bool Semaphore_try_acquire_ns(Semaphore *self, int64_t n, int64_t timeout_ns)
+{
+    int64_t deadline = 0;
+    int rc = qsem_swig_deadline_ns(timeout_ns, &deadline);
+    return qsem_swig_try(self, n, rc, deadline);
 }
 
 static void Semaphore_release(Semaphore *self, int64_t n)

@@ -3,6 +3,7 @@
 use strict;
 use warnings;
 use threads;
+use threads::shared;
 use Time::HiRes qw(time sleep);
 use Test::More;
 
@@ -65,6 +66,41 @@ subtest 'timed acquire' => sub {
     my $helper = threads->create(sub { sleep 0.05; $s->release(2); 1 });
     ok($s->try_acquire(2, $SLACK), 'succeeds when released in time');
     ok($helper->join, 'releasing thread finished');
+};
+
+# Perl's rule, as Thread::Semaphore's down_timed: a timeout of zero or less
+# tries once, in seconds and in nanoseconds alike; NaN dies; a huge timeout
+# waits as long as it takes.
+subtest 'timeout convention' => sub {
+    my $s = qsem::Semaphore->new(1);
+    ok($s->try_acquire(1, -1), 'a negative timeout still tries');
+    # Should a negative wait block, close the semaphore instead of hanging.
+    my $done :shared = 0;
+    my $rescuer = threads->create(sub {
+        my $deadline = time + $SLACK;
+        sleep 0.01 while !$done && !$s->waiting && time < $deadline;
+        return 'ok' unless $s->waiting;
+        $s->close;
+        return 'had to close';
+    });
+    ok(!$s->try_acquire_ns(1, -1), 'a negative ns timeout tries once');
+    ok(!$s->try_acquire(1, -1e300), 'so does a hugely negative one');
+    ok(!$s->try_acquire(1, 0), 'zero tries once');
+    ok(!$s->try_acquire_ns(1, 0), 'zero ns tries once');
+    $done = 1;
+    $s->release(1);
+    ok($s->try_acquire(1, 0), 'and a free token is taken');
+    is($rescuer->join, 'ok', 'no try waited');
+    ok(!eval { $s->try_acquire(1, 9**9**9 / 9**9**9); 1 }, 'NaN dies');
+    for my $huge (9**9**9, 1e300) {
+        my $helper = threads->create(sub { await_waiters($s, 1); $s->release(1); 1 });
+        ok($s->try_acquire(1, $huge), "a timeout of $huge waits until released");
+        $helper->join;
+    }
+    my $helper = threads->create(sub { await_waiters($s, 1); $s->release(1); 1 });
+    ok($s->try_acquire_ns(1, 1 << 62), 'so does a huge ns timeout');
+    $helper->join;
+    is($s->available, 0, 'every token accounted for');
 };
 
 subtest 'overflow error' => sub {

@@ -99,12 +99,25 @@ class TestQsem < Minitest::Test
     assert_equal 0, sem.available
   end
 
-  def test_negative_timeout_tries_once_and_infinity_waits
+  # Ruby's rule, as Kernel#sleep and Mutex#sleep: a negative timeout is an
+  # ArgumentError; zero tries once; a huge or infinite one waits as long as
+  # it takes; NaN is an ArgumentError.  The same for both units.
+  def test_timeout_convention
     sem = Qsem::Semaphore.new(1)
-    assert sem.try_acquire(1, -1.0)
-    refute sem.try_acquire(1, -1.0)
+    assert_raises(ArgumentError) { sem.try_acquire(1, -1.0) }
+    assert_raises(ArgumentError) { sem.try_acquire_ns(1, -1) }
+    assert_raises(ArgumentError) { sem.try_acquire(1, Float::NAN) }
+    assert_equal 1, sem.available, 'a refused timeout takes nothing'
+    assert sem.try_acquire(1, 0.0)
+    refute sem.try_acquire(1, 0.0)
+    refute sem.try_acquire_ns(1, 0)
     spawn { wait_for_waiters(sem, 1); sem.release }
     assert sem.try_acquire(1, Float::INFINITY)
+    spawn { wait_for_waiters(sem, 1); sem.release }
+    assert sem.try_acquire(1, 1e300)
+    spawn { wait_for_waiters(sem, 1); sem.release }
+    assert sem.try_acquire_ns(1, 2**63 - 1)
+    assert_equal 0, sem.available
   end
 
   def test_release_past_max_raises_range_error_and_changes_nothing
