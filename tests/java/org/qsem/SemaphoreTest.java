@@ -209,6 +209,44 @@ public class SemaphoreTest {
         assertEquals(1, s.availablePermits());
     }
 
+    /**
+     * As java.util.concurrent: permits that an interrupted or timed-out
+     * waiter was holding up go to the threads behind it. In a fair
+     * semaphore the free permit waits for the head (acquire(2)); when the
+     * head gives up, the acquire(1) behind it must be woken.
+     */
+    @Test
+    public void aWaiterThatGivesUpPassesItsTurnOn() throws Exception {
+        for (int way = 0; way < 2; way++) {
+            Semaphore s = new Semaphore(1, true);
+            final boolean timed = way == 1;
+            AtomicReference<Throwable> headGot = new AtomicReference<>();
+            Thread head = start(() -> {
+                try {
+                    if (timed) {
+                        assertFalse(s.tryAcquire(2, 1, TimeUnit.SECONDS));
+                    } else {
+                        s.acquire(2);
+                    }
+                } catch (Throwable e) {
+                    headGot.set(e);
+                }
+            });
+            awaitQueue(s, 1);
+            Thread next = start(() -> s.acquireUninterruptibly(1));
+            awaitQueue(s, 2);
+            if (!timed) {
+                head.interrupt();
+            }
+            join(head);
+            join(next);
+            assertEquals(timed ? null : InterruptedException.class,
+                         headGot.get() == null ? null : headGot.get().getClass());
+            assertEquals(0, s.availablePermits());
+            assertEquals(0, s.getQueueLength());
+        }
+    }
+
     @Test
     public void alreadyInterruptedThreadDoesNotWaitOrTake() {
         Semaphore s = new Semaphore(5);
