@@ -676,6 +676,24 @@ static void qsem_java_wait_free(JNIEnv *env, int64_t wait)
     qsem_java_wait_destroy(env, (struct qsem_java_wait *)(intptr_t)wait);
 }
 
+/* tryAcquire() for Semaphore.java: the tokens if free now, with no
+ * deadline to compute (the shared try_acquire_ns reads the clock). */
+static bool Semaphore_try_now(Semaphore *self, int64_t n)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    int rc;
+    if (s == NULL) {
+        return false;
+    }
+    rc = qsem_try_acquire(s, n);
+    qsem_swig_leave(slot);
+    if (rc != EAGAIN) {
+        qsem_swig_err = rc;
+    }
+    return rc == 0;
+}
+
 /* release() and close() for Semaphore.java: as the shared ones, with the
  * wake-ups they cause deferred until the core has dropped its lock. */
 static void Semaphore_release_waking(Semaphore *self, JNIEnv *env, int64_t n)
@@ -771,6 +789,7 @@ typedef struct {} Semaphore;
 #if defined(SWIGJAVA)
 %rename(waitStart) Semaphore::wait_start;
 %rename(releaseWaking) Semaphore::release_waking;
+%rename(tryNow) Semaphore::try_now;
 %rename(closeWaking) Semaphore::close_waking;
 %rename(waitParkNanos) qsem_java_wait_park_ns;
 %rename(waitClaim) qsem_java_wait_claim;
@@ -780,6 +799,7 @@ typedef struct {} Semaphore;
 %extend Semaphore {
     int64_t wait_start(JNIEnv *qsem_jenv, jobject qsem_thread, int64_t n, int64_t timeout_ns);
     int64_t drain();
+    bool try_now(int64_t n);
     void release_waking(JNIEnv *qsem_jenv, int64_t n);
     void close_waking(JNIEnv *qsem_jenv);
 }

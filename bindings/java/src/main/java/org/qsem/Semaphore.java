@@ -141,7 +141,7 @@ public class Semaphore {
     public boolean tryAcquire(long permits) {
         checkPermits(permits);
         try {
-            return handle.tryAcquireNanos(permits, 0);
+            return handle.tryNow(permits);
         } finally {
             Reference.reachabilityFence(this);
         }
