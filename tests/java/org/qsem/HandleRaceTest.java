@@ -19,7 +19,7 @@ import org.junit.Test;
  * (ctest java_handles), where a freed handle read by any call is a report.
  */
 public class HandleRaceTest {
-    private static final int ROUNDS = 200;
+    private static final int ROUNDS = 400;
     private static final int THREADS = 4;
 
     /**
