@@ -1,9 +1,12 @@
 package org.qsem;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
+import java.lang.ref.WeakReference;
+import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
@@ -139,6 +142,33 @@ public class HandleRaceTest {
         s.delete();
         t.join(10_000);
         assertTrue(got.get() instanceof ClosedException);
+    }
+
+    /**
+     * An unreachable Semaphore is collected (its Cleaner action does not
+     * hold it) and the Cleaner then deletes its native handle: the proxy,
+     * kept here, reports a dead handle.
+     */
+    @Test
+    public void theCleanerDeletesTheHandleOfAnUnreachableSemaphore() throws Exception {
+        Field field = Semaphore.class.getDeclaredField("handle");
+        field.setAccessible(true);
+        Semaphore s = new Semaphore(1);
+        NativeSemaphore proxy = (NativeSemaphore) field.get(s);
+        WeakReference<Semaphore> ref = new WeakReference<>(s);
+        s = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (;;) {
+            System.gc();
+            Thread.sleep(10);
+            try {
+                proxy.available();
+            } catch (IllegalStateException deleted) {
+                break;
+            }
+            assertTrue("the Cleaner never deleted the handle", System.nanoTime() < deadline);
+        }
+        assertNull(ref.get());
     }
 
     /** Semaphores dropped without delete() are freed by the Cleaner, without harm to live ones. */
