@@ -111,6 +111,31 @@ public class HandleRaceTest {
         assertThrows(IllegalStateException.class, () -> s.toString());
     }
 
+    /**
+     * Handles that were never issued, or were issued and deleted (also once
+     * their slot holds a newer semaphore), reach nothing: every call
+     * throws IllegalStateException, and the newer semaphore is untouched.
+     */
+    @Test
+    public void forgedAndStaleHandlesThrowIllegalStateException() {
+        NativeSemaphore old = new NativeSemaphore(1, Semaphore.VALUE_MAX, false);
+        long stale = NativeSemaphore.getCPtr(old);
+        old.delete();
+        Semaphore newer = new Semaphore(7);
+        long[] handles = { 0, 1, -1, stale, stale ^ 1, stale + (1000L << 32), Long.MAX_VALUE, Long.MIN_VALUE, 0xdeadbeefL };
+        for (long h : handles) {
+            NativeSemaphore forged = new NativeSemaphore(h, false);
+            assertThrows(IllegalStateException.class, () -> forged.available());
+            assertThrows(IllegalStateException.class, () -> forged.release(1));
+            assertThrows(IllegalStateException.class, () -> forged.tryNow(1));
+            assertThrows(IllegalStateException.class, () -> forged.close());
+            assertThrows(IllegalStateException.class, () -> forged.waitStart(Thread.currentThread(), 1, -1));
+        }
+        assertEquals(7, newer.availablePermits());
+        assertTrue(!newer.isClosed());
+        newer.delete();
+    }
+
     @Test
     public void doubleDeleteIsHarmless() {
         Semaphore s = new Semaphore(1);
