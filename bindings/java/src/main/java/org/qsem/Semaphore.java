@@ -47,8 +47,9 @@ public class Semaphore {
     private final boolean fair;
 
     /**
-     * A non-fair semaphore with {@code permits} permits.
+     * A non-fair semaphore.
      *
+     * @param permits the permits available at first
      * @throws IllegalArgumentException if {@code permits} is negative
      */
     public Semaphore(int permits) {
@@ -56,9 +57,10 @@ public class Semaphore {
     }
 
     /**
-     * A semaphore with {@code permits} permits, granting them in arrival
-     * order if {@code fair}.
+     * A semaphore, fair or not.
      *
+     * @param permits the permits available at first
+     * @param fair whether waiting threads are served in arrival order
      * @throws IllegalArgumentException if {@code permits} is negative
      */
     public Semaphore(int permits, boolean fair) {
@@ -66,9 +68,11 @@ public class Semaphore {
     }
 
     /**
-     * A semaphore with {@code permits} permits that never holds more than
-     * {@code maxPermits}.
+     * A bounded semaphore.
      *
+     * @param permits the permits available at first
+     * @param maxPermits the most permits it may ever hold; {@link #VALUE_MAX} for no bound
+     * @param fair whether waiting threads are served in arrival order
      * @throws IllegalArgumentException unless 0 &lt;= permits &lt;= maxPermits &lt;= VALUE_MAX
      */
     public Semaphore(long permits, long maxPermits, boolean fair) {
@@ -89,12 +93,24 @@ public class Semaphore {
         acquire(1L);
     }
 
-    /** As {@link #acquire()}, for {@code permits} permits at once. */
+    /**
+     * Takes {@code permits} permits at once, waiting until they are free.
+     *
+     * @param permits how many; 0 returns at once
+     * @throws InterruptedException if the thread is interrupted (no permit taken)
+     * @throws IllegalArgumentException if {@code permits} is negative or more than {@link #maxPermits()}
+     * @throws ClosedException if the semaphore is or becomes closed
+     */
     public void acquire(int permits) throws InterruptedException {
         acquire((long) permits);
     }
 
-    /** As {@link #acquire(int)}, with a {@code long} count. */
+    /**
+     * As {@link #acquire(int)}, with a {@code long} count.
+     *
+     * @param permits how many; 0 returns at once
+     * @throws InterruptedException if the thread is interrupted (no permit taken)
+     */
     public void acquire(long permits) throws InterruptedException {
         checkPermits(permits);
         if (Thread.interrupted()) {
@@ -103,17 +119,31 @@ public class Semaphore {
         await(permits, -1, true);
     }
 
-    /** Takes a permit, waiting through interrupts; the interrupt status is kept. */
+    /**
+     * Takes a permit, waiting through interrupts; a thread interrupted
+     * meanwhile returns with its interrupt status set.
+     *
+     * @throws ClosedException if the semaphore is or becomes closed
+     */
     public void acquireUninterruptibly() {
         acquireUninterruptibly(1L);
     }
 
-    /** As {@link #acquireUninterruptibly()}, for {@code permits} permits. */
+    /**
+     * As {@link #acquireUninterruptibly()}, for {@code permits} permits at once.
+     *
+     * @param permits how many; 0 returns at once
+     * @throws IllegalArgumentException if {@code permits} is negative or more than {@link #maxPermits()}
+     */
     public void acquireUninterruptibly(int permits) {
         acquireUninterruptibly((long) permits);
     }
 
-    /** As {@link #acquireUninterruptibly(int)}, with a {@code long} count. */
+    /**
+     * As {@link #acquireUninterruptibly(int)}, with a {@code long} count.
+     *
+     * @param permits how many; 0 returns at once
+     */
     public void acquireUninterruptibly(long permits) {
         checkPermits(permits);
         try {
@@ -127,17 +157,31 @@ public class Semaphore {
      * Takes a permit if one is free now; never waits. Unlike
      * java.util.concurrent, a fair semaphore does not let this call overtake
      * queued threads: it returns false while any thread is queued.
+     *
+     * @return whether a permit was taken
+     * @throws ClosedException if the semaphore is closed
      */
     public boolean tryAcquire() {
         return tryAcquire(1L);
     }
 
-    /** As {@link #tryAcquire()}, for {@code permits} permits. */
+    /**
+     * As {@link #tryAcquire()}, for {@code permits} permits at once.
+     *
+     * @param permits how many
+     * @return whether they were taken (all, or none)
+     * @throws IllegalArgumentException if {@code permits} is negative or more than {@link #maxPermits()}
+     */
     public boolean tryAcquire(int permits) {
         return tryAcquire((long) permits);
     }
 
-    /** As {@link #tryAcquire(int)}, with a {@code long} count. */
+    /**
+     * As {@link #tryAcquire(int)}, with a {@code long} count.
+     *
+     * @param permits how many
+     * @return whether they were taken
+     */
     public boolean tryAcquire(long permits) {
         checkPermits(permits);
         try {
@@ -148,20 +192,42 @@ public class Semaphore {
     }
 
     /**
-     * Takes a permit, waiting at most {@code timeout}: false if it timed out.
+     * Takes a permit, waiting at most {@code timeout}.
      *
+     * @param timeout the longest wait; zero or less tries once without waiting
+     * @param unit the unit of {@code timeout}
+     * @return whether a permit was taken (false: timed out)
      * @throws InterruptedException if the thread is interrupted (no permit taken)
+     * @throws ClosedException if the semaphore is or becomes closed
      */
     public boolean tryAcquire(long timeout, TimeUnit unit) throws InterruptedException {
         return tryAcquire(1L, timeout, unit);
     }
 
-    /** As {@link #tryAcquire(long, TimeUnit)}, for {@code permits} permits. */
+    /**
+     * Takes {@code permits} permits at once, waiting at most {@code timeout}.
+     *
+     * @param permits how many
+     * @param timeout the longest wait; zero or less tries once without waiting
+     * @param unit the unit of {@code timeout}
+     * @return whether they were taken (false: timed out, none taken)
+     * @throws InterruptedException if the thread is interrupted (no permit taken)
+     * @throws IllegalArgumentException if {@code permits} is negative or more than {@link #maxPermits()}
+     * @throws ClosedException if the semaphore is or becomes closed
+     */
     public boolean tryAcquire(int permits, long timeout, TimeUnit unit) throws InterruptedException {
         return tryAcquire((long) permits, timeout, unit);
     }
 
-    /** As {@link #tryAcquire(int, long, TimeUnit)}, with a {@code long} count. */
+    /**
+     * As {@link #tryAcquire(int, long, TimeUnit)}, with a {@code long} count.
+     *
+     * @param permits how many
+     * @param timeout the longest wait; zero or less tries once without waiting
+     * @param unit the unit of {@code timeout}
+     * @return whether they were taken
+     * @throws InterruptedException if the thread is interrupted (no permit taken)
+     */
     public boolean tryAcquire(long permits, long timeout, TimeUnit unit) throws InterruptedException {
         checkPermits(permits);
         if (Thread.interrupted()) {
@@ -170,7 +236,11 @@ public class Semaphore {
         return await(permits, timeoutNanos(timeout, unit), true);
     }
 
-    /** Gives back one permit. */
+    /**
+     * Gives back one permit.
+     *
+     * @throws ArithmeticException if the count would pass {@link #maxPermits()} (nothing changes)
+     */
     public void release() {
         release(1L);
     }
@@ -179,6 +249,7 @@ public class Semaphore {
      * Gives back {@code permits} permits, which need not have been acquired
      * (as java.util.concurrent), up to the bound.
      *
+     * @param permits how many
      * @throws IllegalArgumentException if {@code permits} is negative
      * @throws ArithmeticException if the count would pass {@link #maxPermits()} (nothing changes)
      */
@@ -186,7 +257,11 @@ public class Semaphore {
         release((long) permits);
     }
 
-    /** As {@link #release(int)}, with a {@code long} count. */
+    /**
+     * As {@link #release(int)}, with a {@code long} count.
+     *
+     * @param permits how many
+     */
     public void release(long permits) {
         checkPermits(permits);
         try {
@@ -196,12 +271,20 @@ public class Semaphore {
         }
     }
 
-    /** Permits free now, at most Integer.MAX_VALUE; {@link #available()} gives the full count. */
+    /**
+     * The permits free now.
+     *
+     * @return the count, at most Integer.MAX_VALUE ({@link #available()} gives it in full)
+     */
     public int availablePermits() {
         return saturate(available());
     }
 
-    /** Permits free now. */
+    /**
+     * The permits free now.
+     *
+     * @return the count (a snapshot)
+     */
     public long available() {
         try {
             return handle.available();
@@ -214,6 +297,9 @@ public class Semaphore {
      * Takes every permit that a newcomer could take now and returns how
      * many (at most Integer.MAX_VALUE; {@link #drain()} gives the full
      * count). In fair mode, permits held back for queued threads stay.
+     *
+     * @return the permits taken
+     * @throws ClosedException if the semaphore is closed and had permits
      */
     public int drainPermits() {
         long n = drain();
@@ -225,7 +311,11 @@ public class Semaphore {
         return (int) n;
     }
 
-    /** As {@link #drainPermits()}, with a {@code long} count. */
+    /**
+     * As {@link #drainPermits()}, with a {@code long} count.
+     *
+     * @return the permits taken
+     */
     public long drain() {
         try {
             return handle.drain();
@@ -234,7 +324,11 @@ public class Semaphore {
         }
     }
 
-    /** Threads waiting now (an estimate, as java.util.concurrent). */
+    /**
+     * The threads waiting now.
+     *
+     * @return an estimate, as java.util.concurrent: the queue may change at any moment
+     */
     public final int getQueueLength() {
         try {
             return saturate(handle.waiting());
@@ -243,7 +337,11 @@ public class Semaphore {
         }
     }
 
-    /** Whether any thread is waiting now. */
+    /**
+     * Whether any thread is waiting now.
+     *
+     * @return true if at least one thread is queued (a snapshot)
+     */
     public final boolean hasQueuedThreads() {
         try {
             return handle.waiting() > 0;
@@ -252,12 +350,20 @@ public class Semaphore {
         }
     }
 
-    /** Whether permits are granted in arrival order. */
+    /**
+     * Whether permits are granted in arrival order.
+     *
+     * @return the {@code fair} given at construction
+     */
     public boolean isFair() {
         return fair;
     }
 
-    /** The bound given at construction ({@link #VALUE_MAX} if none). */
+    /**
+     * The bound given at construction.
+     *
+     * @return the most permits this semaphore may hold ({@link #VALUE_MAX} if none was given)
+     */
     public long maxPermits() {
         try {
             return handle.max();
@@ -279,7 +385,11 @@ public class Semaphore {
         }
     }
 
-    /** Whether {@link #close()} has run. */
+    /**
+     * Whether the semaphore is closed.
+     *
+     * @return true once {@link #close()} has run
+     */
     public boolean isClosed() {
         try {
             return handle.isClosed();
@@ -297,7 +407,11 @@ public class Semaphore {
         cleanable.clean();
     }
 
-    /** As java.util.concurrent: the identity string and "[Permits = n]". */
+    /**
+     * As java.util.concurrent: the identity string and the permits free.
+     *
+     * @return for example {@code "org.qsem.Semaphore@1b6d3586[Permits = 2]"}
+     */
     @Override
     public String toString() {
         return super.toString() + "[Permits = " + available() + "]";
