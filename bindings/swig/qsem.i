@@ -26,6 +26,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include "qsem.h"
 #include "qsem_handle.h"
 
@@ -125,6 +128,94 @@ static void *qsem_swig_wait_nogvl(void *arg)
 }
 #endif
 
+#if defined(SWIGPERL)
+/*
+ * Perl: threads->kill sends no OS signal; it only marks the signal pending
+ * in the target interpreter, which looks at it at its next safe point.  A
+ * wait therefore queues an async waiter (keeping its place in the queue)
+ * and sleeps on a condition variable in slices, looking at PL_sig_pending
+ * between them.  Real signals (alarm, kill) set the same flag.
+ */
+#define QSEM_SWIG_PERL_SLICE_NS INT64_C(20000000)
+
+struct qsem_swig_park {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+};
+
+/* Runs with the semaphore's lock held: just set the flag and wake. */
+static void qsem_swig_park_notify(void *arg)
+{
+    struct qsem_swig_park *p = arg;
+    pthread_mutex_lock(&p->lock);
+    p->done = 1;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* 0, ETIMEDOUT, ECANCELED, ENOMEM, or EINTR with no token taken and the
+ * signal still pending for the caller to run. */
+static int qsem_swig_perl_wait(qsem_t *s, int64_t n, int64_t deadline)
+{
+    dTHX;
+    struct qsem_swig_park p;
+    qsem_waiter_t *w;
+    int rc;
+
+    p.done = 0;
+    pthread_mutex_init(&p.lock, NULL);
+    {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&p.cond, &attr);
+        pthread_condattr_destroy(&attr);
+    }
+    w = qsem_waiter_new(s, n, qsem_swig_park_notify, &p);
+    if (w == NULL) {
+        rc = errno;
+        goto out;
+    }
+    rc = qsem_waiter_start(w);
+    while (rc == EINPROGRESS) {
+        int64_t now = qsem_now_ns();
+        int64_t until;
+        struct timespec ts;
+
+        if (PL_sig_pending) {
+            rc = EINTR;
+            break;
+        }
+        if (now >= deadline) {
+            rc = ETIMEDOUT;
+            break;
+        }
+        until = deadline - now > QSEM_SWIG_PERL_SLICE_NS ? now + QSEM_SWIG_PERL_SLICE_NS : deadline;
+        ts.tv_sec = (time_t)(until / 1000000000);
+        ts.tv_nsec = (long)(until % 1000000000);
+        pthread_mutex_lock(&p.lock);
+        while (!p.done) {
+            if (pthread_cond_timedwait(&p.cond, &p.lock, &ts) == ETIMEDOUT) {
+                break;
+            }
+        }
+        pthread_mutex_unlock(&p.lock);
+        rc = qsem_waiter_result(w);
+    }
+    if (rc == 0 || rc == ECANCELED) {
+        /* Granted (or closed) after all: take the grant over, notify is done. */
+        rc = qsem_waiter_claim(w);
+    }
+    /* Frees the waiter; gives back a grant not claimed (timeout, EINTR). */
+    qsem_waiter_free(w);
+out:
+    pthread_cond_destroy(&p.cond);
+    pthread_mutex_destroy(&p.lock);
+    return rc;
+}
+#endif
+
 /*
  * Take n tokens before deadline (QSEM_FOREVER: none).  Tries once with the
  * runtime's lock held, so the uncontended path costs no lock hand-off.
@@ -136,7 +227,11 @@ static void *qsem_swig_wait_nogvl(void *arg)
  * RB_NOGVL_INTR_FAIL keeps Ruby from raising on the way out of a wait that
  * did take its tokens, which would lose them.
  *
- * Java, Perl, Tcl and C# hold no global lock across a native call, so there the
+ * Perl: on EINTR the pending %SIG handlers run here, with no token taken; one
+ * that dies unwinds from this point, and one that returns ends the wait with
+ * EINTR ("interrupted"), as a blocking system call does under a handler.
+ *
+ * Java, Tcl and C# hold no global lock across a native call, so there the
  * plain blocking call is already the right thing.
  */
 static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
@@ -155,18 +250,12 @@ static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
         rb_thread_check_ints();
     }
 #elif defined(SWIGPERL)
-    /* Perl's %SIG handlers are deferred to a safe point, and a blocked
-     * call is none: take the EINTR, run them here (one that dies unwinds
-     * from this point with no token taken), then wait out the same
-     * deadline.  That makes `alarm` with a dying handler time out an acquire. */
-    for (;;) {
+    rc = qsem_swig_perl_wait(s, n, deadline);
+    if (rc == EINTR) {
         dTHX;
-        rc = qsem_acquire_until(s, n, deadline, QSEM_INTR);
-        if (rc != EINTR) {
-            return rc;
-        }
         PERL_ASYNC_CHECK();
     }
+    return rc;
 #else
     return qsem_acquire_until(s, n, deadline, 0);
 #endif
@@ -307,6 +396,8 @@ static const char *qsem_swig_message(int err)
         return "qsem: semaphore is closed";
     case ENOMEM:
         return "qsem: out of memory";
+    case EINTR:
+        return "qsem: wait interrupted by a signal";
     case EBADF:
         return "qsem: Semaphore used after delete (or not a live handle)";
     default:
