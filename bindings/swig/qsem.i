@@ -217,19 +217,15 @@ out:
 #endif
 
 /*
- * Take n tokens before deadline (QSEM_FOREVER: none).  Tries once with the
- * runtime's lock held, so the uncontended path costs no lock hand-off.
+ * Take n tokens from s before deadline (QSEM_FOREVER: none).  Tries once
+ * with the runtime's lock held, so the uncontended path costs no lock
+ * hand-off.  Ruby and Perl get EINTR, with no token taken, when their
+ * interpreter has something to run; qsem_swig_wait runs it.
  *
  * Ruby: the sleep runs without the GVL.  RUBY_UBF_IO interrupts it with a
- * signal, which ends a QSEM_INTR wait with EINTR and no token taken; the
- * pending interrupt (Thread#raise, Thread#kill, a trap) then runs with the
- * GVL held, and if it returns the wait resumes against the same deadline.
- * RB_NOGVL_INTR_FAIL keeps Ruby from raising on the way out of a wait that
- * did take its tokens, which would lose them.
- *
- * Perl: on EINTR the pending %SIG handlers run here, with no token taken; one
- * that dies unwinds from this point, and one that returns ends the wait with
- * EINTR ("interrupted"), as a blocking system call does under a handler.
+ * signal, which ends a QSEM_INTR wait with EINTR.  RB_NOGVL_INTR_FAIL keeps
+ * Ruby from raising on the way out of a wait that did take its tokens,
+ * which would lose them.
  *
  * Java, Tcl and C# hold no global lock across a native call, so there the
  * plain blocking call is already the right thing.
@@ -241,24 +237,71 @@ static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
         return rc;
     }
 #if defined(SWIGRUBY)
-    for (;;) {
+    {
         struct qsem_swig_wait w = { s, n, deadline, EINTR };
         rb_nogvl(qsem_swig_wait_nogvl, &w, RUBY_UBF_IO, NULL, RB_NOGVL_INTR_FAIL);
-        if (w.rc != EINTR) {
-            return w.rc;
-        }
-        rb_thread_check_ints();
+        return w.rc;
     }
 #elif defined(SWIGPERL)
-    rc = qsem_swig_perl_wait(s, n, deadline);
-    if (rc == EINTR) {
-        dTHX;
-        PERL_ASYNC_CHECK();
-    }
-    return rc;
+    return qsem_swig_perl_wait(s, n, deadline);
 #else
     return qsem_acquire_until(s, n, deadline, 0);
 #endif
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
+/*
+ * A call into the interpreter that may unwind with longjmp (a Ruby
+ * exception, a Perl die) past this module's frames.  ASan must hear of it
+ * first, as it does before any noreturn call, or the redzones of the frames
+ * skipped stay poisoned and a later call trips on them.
+ */
+static void qsem_swig_may_unwind(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    __asan_handle_no_return();
+#endif
+}
+
+/*
+ * One wait on a proxy: pin, wait, unpin.  The interpreter's pending work
+ * (Ruby: Thread#raise, Thread#kill, a trap; Perl: %SIG handlers, including
+ * threads->kill) runs between waits with nothing pinned, since it may
+ * unwind straight out of this function.
+ *   Ruby: if it returns, the wait resumes against the same deadline.
+ *   Perl: one that dies unwinds with its exception; one that returns ends
+ *   the wait with EINTR ("interrupted"), as a system call under a handler.
+ */
+static int qsem_swig_wait(Semaphore *self, int64_t n, int64_t deadline)
+{
+    for (;;) {
+        qsem_handle_slot *slot;
+        qsem_t *s = qsem_swig_enter(self, &slot);
+        int rc;
+        if (s == NULL) {
+            return EBADF;
+        }
+        rc = qsem_swig_acquire_until(s, n, deadline);
+        qsem_swig_leave(slot);
+        if (rc != EINTR) {
+            return rc;
+        }
+        qsem_swig_may_unwind();
+#if defined(SWIGRUBY)
+        rb_thread_check_ints();
+#elif defined(SWIGPERL)
+        {
+            dTHX;
+            PERL_ASYNC_CHECK();
+        }
+        return EINTR;
+#else
+        return EINTR;
+#endif
+    }
 }
 
 /* A new proxy handle owning s, or NULL with the error recorded (s is then
@@ -291,27 +334,23 @@ static void delete_Semaphore(Semaphore *self)
 
 static void Semaphore_acquire(Semaphore *self, int64_t n)
 {
-    qsem_handle_slot *slot;
-    qsem_t *s = qsem_swig_enter(self, &slot);
-    if (s != NULL) {
-        qsem_swig_err = qsem_swig_acquire_until(s, n, QSEM_FOREVER);
-        qsem_swig_leave(slot);
-    }
+    qsem_swig_err = qsem_swig_wait(self, n, QSEM_FOREVER);
 }
 
 /* true when taken; false on timeout or when the tokens are not free now
- * (a timeout is not an error); errors go to qsem_swig_err. */
+ * (a timeout is not an error); errors go to qsem_swig_err.  rc is the
+ * timeout's conversion: a bad timeout on a dead handle reports the handle. */
 static bool qsem_swig_try(Semaphore *self, int64_t n, int rc, int64_t deadline)
 {
-    qsem_handle_slot *slot;
-    qsem_t *s = qsem_swig_enter(self, &slot);
-    if (s == NULL) {
-        return false;
-    }
     if (rc == 0) {
-        rc = qsem_swig_acquire_until(s, n, deadline);
+        rc = qsem_swig_wait(self, n, deadline);
+    } else {
+        qsem_handle_slot *slot;
+        if (qsem_swig_enter(self, &slot) == NULL) {
+            return false;
+        }
+        qsem_swig_leave(slot);
     }
-    qsem_swig_leave(slot);
     if (rc == EAGAIN || rc == ETIMEDOUT) {
         return false;
     }
@@ -464,7 +503,8 @@ static const char *qsem_swig_message(int err)
         Tcl_SetErrorCode(interp, "QSEM",
                          qsem_swig_code_ == EINVAL ? "EINVAL"
                          : qsem_swig_code_ == EOVERFLOW ? "EOVERFLOW"
-                         : qsem_swig_code_ == ECANCELED ? "CLOSED" : "ERROR", NULL);
+                         : qsem_swig_code_ == ECANCELED ? "CLOSED"
+                         : qsem_swig_code_ == EBADF ? "DEAD" : "ERROR", NULL);
 #  endif
         SWIG_fail;
 #endif
@@ -633,6 +673,9 @@ sub _own {
         return unless $BOXES{$box};
         delete $BOXES{$box} if --$BOXES{$box} == 0;
         qsemc::delete_Semaphore($inner);
+        # This copy is dead even while other threads' copies keep the
+        # slot: later calls through it pass handle 0, which never pins.
+        $$inner = 0;
     };
 }
 
