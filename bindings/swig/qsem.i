@@ -26,6 +26,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include "qsem.h"
 #include "qsem_handle.h"
 
@@ -125,18 +128,106 @@ static void *qsem_swig_wait_nogvl(void *arg)
 }
 #endif
 
+#if defined(SWIGPERL)
 /*
- * Take n tokens before deadline (QSEM_FOREVER: none).  Tries once with the
- * runtime's lock held, so the uncontended path costs no lock hand-off.
+ * Perl: threads->kill sends no OS signal; it only marks the signal pending
+ * in the target interpreter, which looks at it at its next safe point.  A
+ * wait therefore queues an async waiter (keeping its place in the queue)
+ * and sleeps on a condition variable in slices, looking at PL_sig_pending
+ * between them.  Real signals (alarm, kill) set the same flag.
+ */
+#define QSEM_SWIG_PERL_SLICE_NS INT64_C(20000000)
+
+struct qsem_swig_park {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+};
+
+/* Runs with the semaphore's lock held: just set the flag and wake. */
+static void qsem_swig_park_notify(void *arg)
+{
+    struct qsem_swig_park *p = arg;
+    pthread_mutex_lock(&p->lock);
+    p->done = 1;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* 0, ETIMEDOUT, ECANCELED, ENOMEM, or EINTR with no token taken and the
+ * signal still pending for the caller to run. */
+static int qsem_swig_perl_wait(qsem_t *s, int64_t n, int64_t deadline)
+{
+    dTHX;
+    struct qsem_swig_park p;
+    qsem_waiter_t *w;
+    int rc;
+
+    p.done = 0;
+    pthread_mutex_init(&p.lock, NULL);
+    {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&p.cond, &attr);
+        pthread_condattr_destroy(&attr);
+    }
+    w = qsem_waiter_new(s, n, qsem_swig_park_notify, &p);
+    if (w == NULL) {
+        rc = errno;
+        goto out;
+    }
+    rc = qsem_waiter_start(w);
+    while (rc == EINPROGRESS) {
+        int64_t now = qsem_now_ns();
+        int64_t until;
+        struct timespec ts;
+
+        if (PL_sig_pending) {
+            rc = EINTR;
+            break;
+        }
+        if (now >= deadline) {
+            rc = ETIMEDOUT;
+            break;
+        }
+        until = deadline - now > QSEM_SWIG_PERL_SLICE_NS ? now + QSEM_SWIG_PERL_SLICE_NS : deadline;
+        ts.tv_sec = (time_t)(until / 1000000000);
+        ts.tv_nsec = (long)(until % 1000000000);
+        pthread_mutex_lock(&p.lock);
+        while (!p.done) {
+            if (pthread_cond_timedwait(&p.cond, &p.lock, &ts) == ETIMEDOUT) {
+                break;
+            }
+        }
+        pthread_mutex_unlock(&p.lock);
+        rc = qsem_waiter_result(w);
+    }
+    if (rc == 0 || rc == ECANCELED) {
+        /* Granted (or closed) after all: take the grant over, notify is done. */
+        rc = qsem_waiter_claim(w);
+    }
+    /* Frees the waiter; gives back a grant not claimed (timeout, EINTR). */
+    qsem_waiter_free(w);
+out:
+    pthread_cond_destroy(&p.cond);
+    pthread_mutex_destroy(&p.lock);
+    return rc;
+}
+#endif
+
+/*
+ * Take n tokens from s before deadline (QSEM_FOREVER: none).  Tries once
+ * with the runtime's lock held, so the uncontended path costs no lock
+ * hand-off.  Ruby and Perl get EINTR, with no token taken, when their
+ * interpreter has something to run; qsem_swig_wait runs it.
  *
  * Ruby: the sleep runs without the GVL.  RUBY_UBF_IO interrupts it with a
- * signal, which ends a QSEM_INTR wait with EINTR and no token taken; the
- * pending interrupt (Thread#raise, Thread#kill, a trap) then runs with the
- * GVL held, and if it returns the wait resumes against the same deadline.
- * RB_NOGVL_INTR_FAIL keeps Ruby from raising on the way out of a wait that
- * did take its tokens, which would lose them.
+ * signal, which ends a QSEM_INTR wait with EINTR.  RB_NOGVL_INTR_FAIL keeps
+ * Ruby from raising on the way out of a wait that did take its tokens,
+ * which would lose them.
  *
- * Java, Perl, Tcl and C# hold no global lock across a native call, so there the
+ * Java, Tcl and C# hold no global lock across a native call, so there the
  * plain blocking call is already the right thing.
  */
 static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
@@ -146,30 +237,71 @@ static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
         return rc;
     }
 #if defined(SWIGRUBY)
-    for (;;) {
+    {
         struct qsem_swig_wait w = { s, n, deadline, EINTR };
         rb_nogvl(qsem_swig_wait_nogvl, &w, RUBY_UBF_IO, NULL, RB_NOGVL_INTR_FAIL);
-        if (w.rc != EINTR) {
-            return w.rc;
-        }
-        rb_thread_check_ints();
+        return w.rc;
     }
 #elif defined(SWIGPERL)
-    /* Perl's %SIG handlers are deferred to a safe point, and a blocked
-     * call is none: take the EINTR, run them here (one that dies unwinds
-     * from this point with no token taken), then wait out the same
-     * deadline.  That makes `alarm` with a dying handler time out an acquire. */
-    for (;;) {
-        dTHX;
-        rc = qsem_acquire_until(s, n, deadline, QSEM_INTR);
-        if (rc != EINTR) {
-            return rc;
-        }
-        PERL_ASYNC_CHECK();
-    }
+    return qsem_swig_perl_wait(s, n, deadline);
 #else
     return qsem_acquire_until(s, n, deadline, 0);
 #endif
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
+/*
+ * A call into the interpreter that may unwind with longjmp (a Ruby
+ * exception, a Perl die) past this module's frames.  ASan must hear of it
+ * first, as it does before any noreturn call, or the redzones of the frames
+ * skipped stay poisoned and a later call trips on them.
+ */
+static void qsem_swig_may_unwind(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    __asan_handle_no_return();
+#endif
+}
+
+/*
+ * One wait on a proxy: pin, wait, unpin.  The interpreter's pending work
+ * (Ruby: Thread#raise, Thread#kill, a trap; Perl: %SIG handlers, including
+ * threads->kill) runs between waits with nothing pinned, since it may
+ * unwind straight out of this function.
+ *   Ruby: if it returns, the wait resumes against the same deadline.
+ *   Perl: one that dies unwinds with its exception; one that returns ends
+ *   the wait with EINTR ("interrupted"), as a system call under a handler.
+ */
+static int qsem_swig_wait(Semaphore *self, int64_t n, int64_t deadline)
+{
+    for (;;) {
+        qsem_handle_slot *slot;
+        qsem_t *s = qsem_swig_enter(self, &slot);
+        int rc;
+        if (s == NULL) {
+            return EBADF;
+        }
+        rc = qsem_swig_acquire_until(s, n, deadline);
+        qsem_swig_leave(slot);
+        if (rc != EINTR) {
+            return rc;
+        }
+        qsem_swig_may_unwind();
+#if defined(SWIGRUBY)
+        rb_thread_check_ints();
+#elif defined(SWIGPERL)
+        {
+            dTHX;
+            PERL_ASYNC_CHECK();
+        }
+        return EINTR;
+#else
+        return EINTR;
+#endif
+    }
 }
 
 /* A new proxy handle owning s, or NULL with the error recorded (s is then
@@ -202,27 +334,23 @@ static void delete_Semaphore(Semaphore *self)
 
 static void Semaphore_acquire(Semaphore *self, int64_t n)
 {
-    qsem_handle_slot *slot;
-    qsem_t *s = qsem_swig_enter(self, &slot);
-    if (s != NULL) {
-        qsem_swig_err = qsem_swig_acquire_until(s, n, QSEM_FOREVER);
-        qsem_swig_leave(slot);
-    }
+    qsem_swig_err = qsem_swig_wait(self, n, QSEM_FOREVER);
 }
 
 /* true when taken; false on timeout or when the tokens are not free now
- * (a timeout is not an error); errors go to qsem_swig_err. */
+ * (a timeout is not an error); errors go to qsem_swig_err.  rc is the
+ * timeout's conversion: a bad timeout on a dead handle reports the handle. */
 static bool qsem_swig_try(Semaphore *self, int64_t n, int rc, int64_t deadline)
 {
-    qsem_handle_slot *slot;
-    qsem_t *s = qsem_swig_enter(self, &slot);
-    if (s == NULL) {
-        return false;
-    }
     if (rc == 0) {
-        rc = qsem_swig_acquire_until(s, n, deadline);
+        rc = qsem_swig_wait(self, n, deadline);
+    } else {
+        qsem_handle_slot *slot;
+        if (qsem_swig_enter(self, &slot) == NULL) {
+            return false;
+        }
+        qsem_swig_leave(slot);
     }
-    qsem_swig_leave(slot);
     if (rc == EAGAIN || rc == ETIMEDOUT) {
         return false;
     }
@@ -307,6 +435,8 @@ static const char *qsem_swig_message(int err)
         return "qsem: semaphore is closed";
     case ENOMEM:
         return "qsem: out of memory";
+    case EINTR:
+        return "qsem: wait interrupted by a signal";
     case EBADF:
         return "qsem: Semaphore used after delete (or not a live handle)";
     default:
@@ -373,7 +503,8 @@ static const char *qsem_swig_message(int err)
         Tcl_SetErrorCode(interp, "QSEM",
                          qsem_swig_code_ == EINVAL ? "EINVAL"
                          : qsem_swig_code_ == EOVERFLOW ? "EOVERFLOW"
-                         : qsem_swig_code_ == ECANCELED ? "CLOSED" : "ERROR", NULL);
+                         : qsem_swig_code_ == ECANCELED ? "CLOSED"
+                         : qsem_swig_code_ == EBADF ? "DEAD" : "ERROR", NULL);
 #  endif
         SWIG_fail;
 #endif
@@ -884,6 +1015,9 @@ sub _own {
         return unless $BOXES{$box};
         delete $BOXES{$box} if --$BOXES{$box} == 0;
         qsemc::delete_Semaphore($inner);
+        # This copy is dead even while other threads' copies keep the
+        # slot: later calls through it pass handle 0, which never pins.
+        $$inner = 0;
     };
 }
 
