@@ -19,8 +19,10 @@ trap 'rm -rf "$tmp"' EXIT
 repo="$tmp/repo"
 version=$(sed -n 's|^  <version>\(.*\)</version>|\1|p' "$QSEM_SOURCE_DIR/bindings/java/pom.xml" | head -n 1)
 
+# Maven's log is shown only if it fails.
 mvn -B -q -f "$QSEM_SOURCE_DIR/bindings/java/pom.xml" -Dmaven.repo.local="$repo" \
-    -Dqsem.native.dir="$native" -Dqsem.build.dir="$tmp/build" -DskipTests install
+    -Dqsem.native.dir="$native" -Dqsem.build.dir="$tmp/build" -DskipTests install \
+    > "$tmp/mvn.log" 2>&1 || { cat "$tmp/mvn.log" >&2; echo "java.sh: mvn install failed" >&2; exit 1; }
 
 app="$tmp/app"
 mkdir -p "$app/src/main/java/demo"
