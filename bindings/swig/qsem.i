@@ -832,6 +832,31 @@ static const char *qsem_swig_message(int err)
 %}
 #endif
 
+#if defined(SWIGPERL)
+/* SWIG's Perl converters read undef as 0, which made release(undef) a
+ * silent no-op: a count or a timeout must be defined. */
+%typemap(in, fragment=SWIG_AsVal_frag(long long)) int64_t n (long long val_, int ecode_) {
+  if (!SvOK($input)) {
+    SWIG_exception_fail(SWIG_ValueError, "qsem: invalid argument (a count must be a number, not undef)");
+  }
+  ecode_ = SWIG_AsVal(long long)($input, &val_);
+  if (!SWIG_IsOK(ecode_)) {
+    SWIG_exception_fail(SWIG_ArgError(ecode_), "in method '$symname', argument $argnum of type '$type'");
+  }
+  $1 = (int64_t)val_;
+}
+%typemap(in, fragment=SWIG_AsVal_frag(double)) double timeout (double val_, int ecode_) {
+  if (!SvOK($input)) {
+    SWIG_exception_fail(SWIG_ValueError, "qsem: invalid argument (a timeout must be a number, not undef)");
+  }
+  ecode_ = SWIG_AsVal(double)($input, &val_);
+  if (!SWIG_IsOK(ecode_)) {
+    SWIG_exception_fail(SWIG_ArgError(ecode_), "in method '$symname', argument $argnum of type '$type'");
+  }
+  $1 = val_;
+}
+#endif
+
 /* Go has no default arguments: SWIG would turn them into ...interface{}. */
 #if defined(SWIGGO)
 #define QSEM_OPT(v)
@@ -913,6 +938,9 @@ typedef struct {} Semaphore;
 static const char *qsem_swig_version(void) { return QSEM_VERSION_STRING; }
 %}
 const char *qsem_swig_version(void);
+#elif defined(SWIGPERL)
+/* $qsem::VERSION is Perl's own (see the Perl code at the end). */
+%constant const char *VERSION_STRING = QSEM_VERSION_STRING;
 #else
 %constant const char *VERSION = QSEM_VERSION_STRING;
 #endif
@@ -987,5 +1015,27 @@ sub _own {
 sub CLONE {
     qsem::qsem_swig_perl_share($_, $BOXES{$_}) for keys %BOXES;
 }
+
+# Thread::Semaphore's method names, for code written against it.  The
+# count defaults to 1; an explicit undef is an error, as there.
+sub down       { my $self = shift; $self->acquire(@_ ? shift : 1) }
+sub down_nb    { my $self = shift; $self->try_acquire(@_ ? shift : 1) }
+sub down_timed { my ($self, $timeout, @n) = @_; $self->try_acquire(@n ? $n[0] : 1, $timeout) }
+sub up         { my $self = shift; $self->release(@_ ? shift : 1) }
+# Thread::Semaphore's down_force may take the count below zero; a qsem
+# count never goes below zero, so there is nothing to alias.
+sub down_force {
+    die "RuntimeError qsem: down_force is not supported (a qsem count never goes below zero)\n";
+}
+
+package qsem;
+
+# The dotted version is $VERSION_STRING; $VERSION is its decimal form
+# (0.1.0 reads 0.1000: one digit of minor, three of patch), so that
+# `use qsem 0.1` compares as a Perl user expects.
+our $VERSION = do {
+    my ($major, $minor, $patch) = split /\./, $VERSION_STRING;
+    sprintf '%d.%d%03d', $major, $minor, $patch;
+};
 %}
 #endif
