@@ -18,6 +18,13 @@
  */
 %module qsem
 
+%begin %{
+/* pthread_condattr_setclock and CLOCK_MONOTONIC, before any system header. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+%}
+
 %{
 #include <errno.h>
 #include <math.h>
@@ -128,20 +135,57 @@ static void *qsem_swig_wait_nogvl(void *arg)
 }
 #endif
 
-#if defined(SWIGPERL)
+#if defined(SWIGPERL) || defined(SWIGCSHARP)
 /*
- * Perl: threads->kill sends no OS signal; it only marks the signal pending
- * in the target interpreter, which looks at it at its next safe point.  A
- * wait therefore queues an async waiter (keeping its place in the queue)
- * and sleeps on a condition variable in slices, looking at PL_sig_pending
- * between them.  Real signals (alarm, kill) set the same flag.
+ * Waits that the runtime interrupts without an OS signal.
+ *   Perl: threads->kill only marks the signal pending in the target
+ *   interpreter, which looks at it at its next safe point (real signals,
+ *   alarm and kill, set the same flag: PL_sig_pending).
+ *   C#: Thread.Interrupt() only marks the thread; the runtime throws when
+ *   the thread next blocks in managed code (Thread.Sleep(0) finds it).
+ * A wait therefore queues an async waiter (keeping its place in the queue)
+ * and sleeps on a condition variable in slices, asking the runtime between
+ * them whether it has something to run.
  */
-#define QSEM_SWIG_PERL_SLICE_NS INT64_C(20000000)
+#define QSEM_SWIG_SLICE_NS INT64_C(20000000)
 
+#if defined(SWIGPERL)
+static int qsem_swig_interrupt_pending(void)
+{
+    dTHX;
+    return PL_sig_pending != 0;
+}
+#else
+/* Sets the pending managed exception for a result: kinds as in
+ * QsemRuntime.Make below.  Registered by the P/Invoke class's initialiser. */
+typedef void (SWIGSTDCALL *qsem_swig_csharp_throw_fn)(int kind, const char *message);
+static qsem_swig_csharp_throw_fn qsem_swig_csharp_throw;
+
+SWIGEXPORT void SWIGSTDCALL qsem_swig_csharp_register(qsem_swig_csharp_throw_fn thrower)
+{
+    qsem_swig_csharp_throw = thrower;
+}
+
+static int qsem_swig_csharp_kind(int err)
+{
+    switch (err) {
+    case EBADF: return 1;
+    case EINTR: return 2;
+    case ECANCELED: return 3;
+    case EINVAL: return 4;
+    case EOVERFLOW: return 5;
+    case ENOMEM: return 6;
+    default: return 7;
+    }
+}
+#endif
+
+/* One queued wait: an async waiter whose notify wakes a condition variable. */
 struct qsem_swig_park {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    int done;
+    int done;               /* notify ran: granted or closed */
+    qsem_waiter_t *w;
 };
 
 /* Runs with the semaphore's lock held: just set the flag and wake. */
@@ -154,67 +198,190 @@ static void qsem_swig_park_notify(void *arg)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* 0, ETIMEDOUT, ECANCELED, ENOMEM, or EINTR with no token taken and the
- * signal still pending for the caller to run. */
-static int qsem_swig_perl_wait(qsem_t *s, int64_t n, int64_t deadline)
+/* Drop the park (claimed, cancelled or never started). */
+static void qsem_swig_park_free(struct qsem_swig_park *p)
 {
-    dTHX;
-    struct qsem_swig_park p;
-    qsem_waiter_t *w;
+    qsem_waiter_free(p->w);  /* cancels: a grant not claimed goes back */
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+/* Queue for n tokens of s.  0 (taken at once; *pp is NULL), EINPROGRESS
+ * (queued: step and end *pp), or an error. */
+static int qsem_swig_park_begin(qsem_t *s, int64_t n, struct qsem_swig_park **pp)
+{
+    struct qsem_swig_park *p = calloc(1, sizeof *p);
+    pthread_condattr_t attr;
     int rc;
 
-    p.done = 0;
-    pthread_mutex_init(&p.lock, NULL);
-    {
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&p.cond, &attr);
-        pthread_condattr_destroy(&attr);
+    *pp = NULL;
+    if (p == NULL) {
+        return ENOMEM;
     }
-    w = qsem_waiter_new(s, n, qsem_swig_park_notify, &p);
-    if (w == NULL) {
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    p->w = qsem_waiter_new(s, n, qsem_swig_park_notify, p);
+    if (p->w == NULL) {
         rc = errno;
-        goto out;
+        qsem_swig_park_free(p);
+        return rc;
     }
-    rc = qsem_waiter_start(w);
-    while (rc == EINPROGRESS) {
-        int64_t now = qsem_now_ns();
-        int64_t until;
-        struct timespec ts;
+    rc = qsem_waiter_start(p->w);
+    if (rc == 0) {
+        rc = qsem_waiter_claim(p->w);  /* granted at once */
+    }
+    if (rc != EINPROGRESS) {
+        qsem_swig_park_free(p);
+        return rc;
+    }
+    *pp = p;
+    return EINPROGRESS;
+}
 
-        if (PL_sig_pending) {
-            rc = EINTR;
+/* Sleep until the wait is resolved or qsem_now_ns() reaches until: 1 if
+ * resolved (granted or closed), else 0. */
+static int qsem_swig_park_step(struct qsem_swig_park *p, int64_t until)
+{
+    struct timespec ts;
+    int done;
+
+    ts.tv_sec = (time_t)(until / 1000000000);
+    ts.tv_nsec = (long)(until % 1000000000);
+    pthread_mutex_lock(&p->lock);
+    while (!p->done) {
+        if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) == ETIMEDOUT) {
             break;
         }
-        if (now >= deadline) {
-            rc = ETIMEDOUT;
-            break;
-        }
-        until = deadline - now > QSEM_SWIG_PERL_SLICE_NS ? now + QSEM_SWIG_PERL_SLICE_NS : deadline;
-        ts.tv_sec = (time_t)(until / 1000000000);
-        ts.tv_nsec = (long)(until % 1000000000);
-        pthread_mutex_lock(&p.lock);
-        while (!p.done) {
-            if (pthread_cond_timedwait(&p.cond, &p.lock, &ts) == ETIMEDOUT) {
-                break;
-            }
-        }
-        pthread_mutex_unlock(&p.lock);
-        rc = qsem_waiter_result(w);
     }
-    if (rc == 0 || rc == ECANCELED) {
-        /* Granted (or closed) after all: take the grant over, notify is done. */
-        rc = qsem_waiter_claim(w);
+    done = p->done;
+    pthread_mutex_unlock(&p->lock);
+    return done;
+}
+
+/* End the wait and free the park: 0 (tokens claimed), ECANCELED, or
+ * EINPROGRESS (not resolved: cancelled, nothing taken).  claim == 0 gives
+ * back even a grant (the caller is unwinding). */
+static int qsem_swig_park_end(struct qsem_swig_park *p, int claim)
+{
+    int rc = qsem_waiter_result(p->w);
+    if (claim && (rc == 0 || rc == ECANCELED)) {
+        rc = qsem_waiter_claim(p->w);
+    } else if (!claim) {
+        rc = EINPROGRESS;
     }
-    /* Frees the waiter; gives back a grant not claimed (timeout, EINTR). */
-    qsem_waiter_free(w);
-out:
-    pthread_cond_destroy(&p.cond);
-    pthread_mutex_destroy(&p.lock);
+    qsem_swig_park_free(p);
     return rc;
 }
+
+#if defined(SWIGPERL)
+/* 0, ETIMEDOUT, ECANCELED, ENOMEM, or EINTR with no token taken and the
+ * signal still pending for the caller to run. */
+static int qsem_swig_sliced_wait(qsem_t *s, int64_t n, int64_t deadline)
+{
+    struct qsem_swig_park *p;
+    int rc = qsem_swig_park_begin(s, n, &p);
+
+    while (rc == EINPROGRESS) {
+        int64_t now = qsem_now_ns();
+        if (qsem_swig_interrupt_pending()) {
+            qsem_swig_park_end(p, 0);
+            return EINTR;
+        }
+        if (now >= deadline
+            || qsem_swig_park_step(p, deadline - now > QSEM_SWIG_SLICE_NS
+                                          ? now + QSEM_SWIG_SLICE_NS : deadline)) {
+            rc = qsem_swig_park_end(p, 1);
+            return rc == EINPROGRESS ? ETIMEDOUT : rc;
+        }
+    }
+    return rc;
+}
+#else
+/*
+ * C#: the loop runs in managed code (Semaphore.Wait below), so that the
+ * ThreadInterruptedException that Thread.Sleep(0) throws between slices
+ * unwinds through a `finally` that ends the wait.  Results are kinds, as
+ * for the exception callback, plus these two.
+ */
+#define QSEM_SWIG_CS_PENDING (-1)   /* still queued: step again */
+#define QSEM_SWIG_CS_NOT_NOW (-2)   /* timed out or not free now */
+
+static int qsem_swig_csharp_kind(int err);
+
+/* The deadline for a timeout in seconds (unit 0) or ns (unit 1), or
+ * QSEM_FOREVER (unit 2).  0 or an error kind. */
+SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_deadline(int unit, double seconds, int64_t ns,
+                                                     int64_t *deadline)
+{
+    int rc = 0;
+    if (unit == 0) {
+        rc = qsem_swig_deadline_sec(seconds, deadline);
+    } else if (unit == 1) {
+        rc = qsem_swig_deadline_ns(ns, deadline);
+    } else {
+        *deadline = QSEM_FOREVER;
+    }
+    return rc == 0 ? 0 : qsem_swig_csharp_kind(rc);
+}
+
+/* Take n tokens now, or queue (PENDING, *park to step and end) unless the
+ * deadline has passed (NOT_NOW). */
+SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_begin(void *self, int64_t n, int64_t deadline,
+                                                  void **park)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_handle_pin((uint64_t)(uintptr_t)self, &slot);
+    int rc;
+
+    *park = NULL;
+    if (s == NULL) {
+        return qsem_swig_csharp_kind(EBADF);
+    }
+    rc = qsem_try_acquire(s, n);
+    if (rc == EAGAIN) {
+        /* The waiter keeps s's memory; the slot's pin can go. */
+        rc = qsem_now_ns() >= deadline ? EAGAIN
+             : qsem_swig_park_begin(s, n, (struct qsem_swig_park **)park);
+    }
+    qsem_handle_unpin(slot);
+    return rc == 0 ? 0 : rc == EAGAIN ? QSEM_SWIG_CS_NOT_NOW
+           : rc == EINPROGRESS ? QSEM_SWIG_CS_PENDING : qsem_swig_csharp_kind(rc);
+}
+
+/* One slice of a queued wait: 0 when resolved, NOT_NOW past the deadline,
+ * else PENDING.  Takes nothing: end does. */
+SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_step(void *park, int64_t deadline)
+{
+    int64_t now = qsem_now_ns();
+    if (now >= deadline) {
+        return QSEM_SWIG_CS_NOT_NOW;
+    }
+    return qsem_swig_park_step(park, deadline - now > QSEM_SWIG_SLICE_NS
+                                         ? now + QSEM_SWIG_SLICE_NS : deadline)
+           ? 0 : QSEM_SWIG_CS_PENDING;
+}
+
+/* End a queued wait (always, from a finally): 0 (tokens taken), NOT_NOW,
+ * or an error kind; claim == 0 gives everything back. */
+SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_end(void *park, int claim)
+{
+    int rc = qsem_swig_park_end(park, claim);
+    return rc == 0 ? 0 : rc == EINPROGRESS ? QSEM_SWIG_CS_NOT_NOW : qsem_swig_csharp_kind(rc);
+}
+
+/* The message for an error kind, for exceptions made in managed code. */
+static const char *qsem_swig_message(int err);
+SWIGEXPORT const char *SWIGSTDCALL qsem_swig_csharp_message(int kind)
+{
+    static const int errs[] = { 0, EBADF, EINTR, ECANCELED, EINVAL, EOVERFLOW, ENOMEM };
+    return qsem_swig_message(kind > 0 && kind < 7 ? errs[kind] : EIO);
+}
 #endif
+#endif /* SWIGPERL || SWIGCSHARP */
 
 /*
  * Take n tokens from s before deadline (QSEM_FOREVER: none).  Tries once
@@ -227,8 +394,9 @@ out:
  * Ruby from raising on the way out of a wait that did take its tokens,
  * which would lose them.
  *
- * Java, Tcl and C# hold no global lock across a native call, so there the
- * plain blocking call is already the right thing.
+ * Java and Tcl hold no global lock across a native call and have no
+ * interruption to look for, so there the plain blocking call is the right
+ * thing.  C# waits through qsem_swig_csharp_begin/step/end instead.
  */
 static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
 {
@@ -243,7 +411,7 @@ static int qsem_swig_acquire_until(qsem_t *s, int64_t n, int64_t deadline)
         return w.rc;
     }
 #elif defined(SWIGPERL)
-    return qsem_swig_perl_wait(s, n, deadline);
+    return qsem_swig_sliced_wait(s, n, deadline);
 #else
     return qsem_acquire_until(s, n, deadline, 0);
 #endif
@@ -332,7 +500,7 @@ static void delete_Semaphore(Semaphore *self)
     qsem_handle_delete((uint64_t)(uintptr_t)self);
 }
 
-static void Semaphore_acquire(Semaphore *self, int64_t n)
+static inline void Semaphore_acquire(Semaphore *self, int64_t n)
 {
     qsem_swig_err = qsem_swig_wait(self, n, QSEM_FOREVER);
 }
@@ -358,14 +526,14 @@ static bool qsem_swig_try(Semaphore *self, int64_t n, int rc, int64_t deadline)
     return rc == 0;
 }
 
-static bool Semaphore_try_acquire(Semaphore *self, int64_t n, double timeout)
+static inline bool Semaphore_try_acquire(Semaphore *self, int64_t n, double timeout)
 {
     int64_t deadline = 0;
     int rc = qsem_swig_deadline_sec(timeout, &deadline);
     return qsem_swig_try(self, n, rc, deadline);
 }
 
-static bool Semaphore_try_acquire_ns(Semaphore *self, int64_t n, int64_t timeout_ns)
+static inline bool Semaphore_try_acquire_ns(Semaphore *self, int64_t n, int64_t timeout_ns)
 {
     int64_t deadline = 0;
     int rc = qsem_swig_deadline_ns(timeout_ns, &deadline);
@@ -490,6 +658,10 @@ static const char *qsem_swig_message(int err)
             }
             rb_raise(qsem_swig_cls_, "%s", qsem_swig_message(qsem_swig_code_));
         }
+#elif defined(SWIGCSHARP)
+        qsem_swig_csharp_throw(qsem_swig_csharp_kind(qsem_swig_code_),
+                               qsem_swig_message(qsem_swig_code_));
+        return $null;
 #elif defined(SWIGGO)
         _swig_gopanic(qsem_swig_message(qsem_swig_code_));
 #else
@@ -525,6 +697,164 @@ static const char *qsem_swig_message(int err)
 #elif defined(SWIGRUBY)
 %rename("closed?") Semaphore::closed;
 %rename(dup_handle) Semaphore::dup;
+#elif defined(SWIGCSHARP)
+/* The waits are written in C# (Semaphore.Wait, below). */
+%ignore Semaphore::acquire;
+%ignore Semaphore::try_acquire;
+%ignore Semaphore::try_acquire_ns;
+%rename(Release) Semaphore::release;
+%rename(Available) Semaphore::available;
+%rename(Waiting) Semaphore::waiting;
+%rename(Max) Semaphore::max;
+%rename(IsClosed) Semaphore::closed;
+%rename(Close) Semaphore::close;
+%rename(Dup) Semaphore::dup;
+%rename(Backend) qsem_backend;
+#endif
+
+#if defined(SWIGCSHARP)
+/*
+ * Results become managed exceptions through one callback, registered with
+ * the interrupt check before the first call (the P/Invoke class's static
+ * constructor): a dead handle is ObjectDisposedException, an interrupted
+ * wait ThreadInterruptedException, a closed semaphore Qsem.ClosedException,
+ * a bad argument ArgumentOutOfRangeException, a release past the maximum
+ * SemaphoreFullException, as System.Threading.SemaphoreSlim does.
+ */
+%pragma(csharp) imclasscode=%{
+  internal class QsemRuntime {
+    public delegate void ThrowDelegate(int kind, string message);
+    static readonly ThrowDelegate thrower = SetPending;
+
+    [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_register")]
+    static extern void Register(ThrowDelegate thrower);
+    [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_message")]
+    static extern global::System.IntPtr Message(int kind);
+    [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_deadline")]
+    internal static extern int Deadline(int unit, double seconds, long ns, out long deadline);
+    [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_begin")]
+    internal static extern int Begin(global::System.Runtime.InteropServices.HandleRef self, long n, long deadline, out global::System.IntPtr park);
+    [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_step")]
+    internal static extern int Step(global::System.IntPtr park, long deadline);
+    [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_end")]
+    internal static extern int End(global::System.IntPtr park, int claim);
+
+    internal const int Pending = -1, NotNow = -2;
+
+    internal static global::System.Exception Make(int kind, string message) {
+      switch (kind) {
+      case 1: return new global::System.ObjectDisposedException("Qsem.Semaphore", message);
+      case 2: return new global::System.Threading.ThreadInterruptedException(message);
+      case 3: return new ClosedException(message);
+      case 4: return new global::System.ArgumentOutOfRangeException(null, message);
+      case 5: return new global::System.Threading.SemaphoreFullException(message);
+      case 6: return new global::System.OutOfMemoryException(message);
+      default: return new global::System.InvalidOperationException(message);
+      }
+    }
+
+    internal static global::System.Exception Make(int kind) {
+      return Make(kind, global::System.Runtime.InteropServices.Marshal.PtrToStringAnsi(Message(kind)));
+    }
+
+    static void SetPending(int kind, string message) {
+      SWIGPendingException.Set(Make(kind, message));
+    }
+
+    static QsemRuntime() { Register(thrower); }
+  }
+  // Initialised with the class, as SWIG's own exception helper is.
+  internal static readonly QsemRuntime qsemRuntime = new QsemRuntime();
+%}
+
+/* C has no default arguments for SWIG's C# module: the overloads. */
+%typemap(cscode) Semaphore %{
+  /// <summary>A semaphore with no tokens and no bound beyond VALUE_MAX.</summary>
+  public Semaphore() : this(0, qsem.VALUE_MAX, false) {}
+  /// <summary>An unfair (fast) semaphore with <paramref name="initial"/> tokens.</summary>
+  public Semaphore(long initial) : this(initial, qsem.VALUE_MAX, false) {}
+  /// <summary>An unfair semaphore that never holds more than <paramref name="max"/> tokens.</summary>
+  public Semaphore(long initial, long max) : this(initial, max, false) {}
+
+  /*
+   * Every wait: take the tokens now, or queue and sleep in short native
+   * slices with Thread.Sleep(0) between them, which throws the
+   * ThreadInterruptedException of a Thread.Interrupt(); the finally then
+   * leaves the queue, giving back anything granted meanwhile.
+   */
+  bool Wait(long n, int unit, double seconds, long ns) {
+    long deadline;
+    int rc = qsemPINVOKE.QsemRuntime.Deadline(unit, seconds, ns, out deadline);
+    global::System.IntPtr park = global::System.IntPtr.Zero;
+    if (rc == 0) {
+      rc = qsemPINVOKE.QsemRuntime.Begin(swigCPtr, n, deadline, out park);
+    } else if (qsemPINVOKE.QsemRuntime.Begin(swigCPtr, 0, long.MinValue, out park) == 1) {
+      rc = 1;  // a dead handle outranks a bad timeout
+    }
+    if (rc == qsemPINVOKE.QsemRuntime.Pending) {
+      bool claim = false;
+      try {
+        do {
+          global::System.Threading.Thread.Sleep(0);
+          rc = qsemPINVOKE.QsemRuntime.Step(park, deadline);
+        } while (rc == qsemPINVOKE.QsemRuntime.Pending);
+        claim = true;
+      } finally {
+        int end = qsemPINVOKE.QsemRuntime.End(park, claim ? 1 : 0);
+        if (claim) rc = end;
+      }
+    }
+    global::System.GC.KeepAlive(this);
+    if (rc == 0) return true;
+    if (rc == qsemPINVOKE.QsemRuntime.NotNow) return false;
+    throw qsemPINVOKE.QsemRuntime.Make(rc);
+  }
+
+  /// <summary>Take n tokens, waiting as long as it takes.</summary>
+  public void Acquire(long n) { Wait(n, 2, 0, 0); }
+  public void Acquire() { Wait(1, 2, 0, 0); }
+  /// <summary>Take n tokens within timeout seconds (0: try once); false on timeout.</summary>
+  public bool TryAcquire(long n, double timeout) { return Wait(n, 0, timeout, 0); }
+  public bool TryAcquire() { return Wait(1, 0, 0.0, 0); }
+  public bool TryAcquire(long n) { return Wait(n, 0, 0.0, 0); }
+  /// <summary>As TryAcquire, with the timeout in nanoseconds.</summary>
+  public bool TryAcquireNs(long n, long timeoutNs) { return Wait(n, 1, 0, timeoutNs); }
+  /// <summary>As SemaphoreSlim.Wait(TimeSpan): Timeout.InfiniteTimeSpan waits forever,
+  /// another negative span is an ArgumentOutOfRangeException.</summary>
+  public bool TryAcquire(long n, global::System.TimeSpan timeout) {
+    if (timeout == global::System.Threading.Timeout.InfiniteTimeSpan) {
+      return Wait(n, 2, 0, 0);
+    }
+    return Wait(n, 1, 0, timeout.Ticks < 0 ? -1
+                         : timeout.Ticks > long.MaxValue / 100 ? long.MaxValue : timeout.Ticks * 100);
+  }
+  public void Release() { Release(1); }
+%}
+#endif
+
+#if defined(SWIGPERL)
+/* SWIG's Perl converters read undef as 0, which made release(undef) a
+ * silent no-op: a count or a timeout must be defined. */
+%typemap(in, fragment=SWIG_AsVal_frag(long long)) int64_t n (long long val_, int ecode_) {
+  if (!SvOK($input)) {
+    SWIG_exception_fail(SWIG_ValueError, "qsem: invalid argument (a count must be a number, not undef)");
+  }
+  ecode_ = SWIG_AsVal(long long)($input, &val_);
+  if (!SWIG_IsOK(ecode_)) {
+    SWIG_exception_fail(SWIG_ArgError(ecode_), "in method '$symname', argument $argnum of type '$type'");
+  }
+  $1 = (int64_t)val_;
+}
+%typemap(in, fragment=SWIG_AsVal_frag(double)) double timeout (double val_, int ecode_) {
+  if (!SvOK($input)) {
+    SWIG_exception_fail(SWIG_ValueError, "qsem: invalid argument (a timeout must be a number, not undef)");
+  }
+  ecode_ = SWIG_AsVal(double)($input, &val_);
+  if (!SWIG_IsOK(ecode_)) {
+    SWIG_exception_fail(SWIG_ArgError(ecode_), "in method '$symname', argument $argnum of type '$type'");
+  }
+  $1 = val_;
+}
 #endif
 
 /* Go has no default arguments: SWIG would turn them into ...interface{}. */
@@ -950,6 +1280,9 @@ void qsem_java_wait_free(JNIEnv *qsem_jenv, int64_t wait);
 static const char *qsem_swig_version(void) { return QSEM_VERSION_STRING; }
 %}
 const char *qsem_swig_version(void);
+#elif defined(SWIGPERL)
+/* $qsem::VERSION is Perl's own (see the Perl code at the end). */
+%constant const char *VERSION_STRING = QSEM_VERSION_STRING;
 #else
 %constant const char *VERSION = QSEM_VERSION_STRING;
 #endif
@@ -1024,5 +1357,27 @@ sub _own {
 sub CLONE {
     qsem::qsem_swig_perl_share($_, $BOXES{$_}) for keys %BOXES;
 }
+
+# Thread::Semaphore's method names, for code written against it.  The
+# count defaults to 1; an explicit undef is an error, as there.
+sub down       { my $self = shift; $self->acquire(@_ ? shift : 1) }
+sub down_nb    { my $self = shift; $self->try_acquire(@_ ? shift : 1) }
+sub down_timed { my ($self, $timeout, @n) = @_; $self->try_acquire(@n ? $n[0] : 1, $timeout) }
+sub up         { my $self = shift; $self->release(@_ ? shift : 1) }
+# Thread::Semaphore's down_force may take the count below zero; a qsem
+# count never goes below zero, so there is nothing to alias.
+sub down_force {
+    die "RuntimeError qsem: down_force is not supported (a qsem count never goes below zero)\n";
+}
+
+package qsem;
+
+# The dotted version is $VERSION_STRING; $VERSION is its decimal form
+# (0.1.0 reads 0.1000: one digit of minor, three of patch), so that
+# `use qsem 0.1` compares as a Perl user expects.
+our $VERSION = do {
+    my ($major, $minor, $patch) = split /\./, $VERSION_STRING;
+    sprintf '%d.%d%03d', $major, $minor, $patch;
+};
 %}
 #endif

@@ -135,7 +135,7 @@ static inline qsem_handle_slot *qsem_handle__slot(uint64_t h, uint64_t *gen)
 
 /* A free slot, not LIVE and without pins, or NULL with ENOMEM.  Its index
  * + 1 goes to *idx1. */
-static qsem_handle_slot *qsem_handle__alloc(uint32_t *idx1)
+static inline qsem_handle_slot *qsem_handle__alloc(uint32_t *idx1)
 {
     qsem_handle_slot *slot = NULL;
 
@@ -178,7 +178,7 @@ static qsem_handle_slot *qsem_handle__alloc(uint32_t *idx1)
 }
 
 /* Put a retired slot (generation already bumped) back on the free list. */
-static void qsem_handle__free(qsem_handle_slot *slot)
+static inline void qsem_handle__free(qsem_handle_slot *slot)
 {
     pthread_mutex_lock(&qsem_handle_table.lock);
     slot->next_free = qsem_handle_table.free_head;
@@ -191,7 +191,7 @@ static void qsem_handle__free(qsem_handle_slot *slot)
  * one owner.  Returns the proxy's handle, or 0 with errno set (s is then
  * dropped): EINVAL-style errors come from qsem_new() through s == NULL.
  */
-static uint64_t qsem_handle_new(qsem_t *s)
+static inline uint64_t qsem_handle_new(qsem_t *s)
 {
     uint32_t idx1;
     qsem_handle_slot *slot;
@@ -220,7 +220,7 @@ static uint64_t qsem_handle_new(qsem_t *s)
  * semaphore, valid until qsem_handle_unpin(*slotp), or NULL with EBADF for
  * a dead, stale, zero or forged handle (and then no pin is held).
  */
-static qsem_t *qsem_handle_pin(uint64_t h, qsem_handle_slot **slotp)
+static inline qsem_t *qsem_handle_pin(uint64_t h, qsem_handle_slot **slotp)
 {
     uint64_t gen;
     qsem_handle_slot *slot = qsem_handle__slot(h, &gen);
@@ -246,7 +246,7 @@ static qsem_t *qsem_handle_pin(uint64_t h, qsem_handle_slot **slotp)
 }
 
 /* End a call: drop the pin.  The last pin off a dead slot retires it. */
-static void qsem_handle_unpin(qsem_handle_slot *slot)
+static inline void qsem_handle_unpin(qsem_handle_slot *slot)
 {
     /* Release: this call's reads of slot->s happen before the retirement;
      * acquire: the retiring thread sees every other caller's and the
@@ -281,7 +281,7 @@ static void qsem_handle_unpin(qsem_handle_slot *slot)
  * semaphore if it was the last), and calls already in flight finish on
  * valid memory.  A dead, stale, zero or forged handle: nothing happens.
  */
-static void qsem_handle_delete(uint64_t h)
+static inline void qsem_handle_delete(uint64_t h)
 {
     qsem_handle_slot *slot;
     qsem_t *s = qsem_handle_pin(h, &slot);
@@ -305,7 +305,7 @@ static void qsem_handle_delete(uint64_t h)
 
 /* `count` more proxies now own h's slot (Perl: a new thread's copies).
  * 0, or EBADF if h is dead. */
-static int qsem_handle_share(uint64_t h, long count)
+static inline int qsem_handle_share(uint64_t h, long count)
 {
     qsem_handle_slot *slot;
 

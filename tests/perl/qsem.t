@@ -31,7 +31,9 @@ subtest 'construct with initial, max and fair' => sub {
     is(qsem::Semaphore->new->max, $qsem::VALUE_MAX, 'default max is VALUE_MAX');
     is(qsem::Semaphore->new(2)->available, 2, 'defaults for max and fair');
     cmp_ok($qsem::VALUE_MAX, '>=', 2**31 - 1, 'VALUE_MAX is at least 2^31-1');
-    like($qsem::VERSION, qr/^\d+\.\d+\.\d+$/, 'VERSION');
+    like($qsem::VERSION_STRING, qr/^\d+\.\d+\.\d+$/, 'VERSION_STRING');
+    ok(eval 'use qsem 0.1; 1', 'use qsem 0.1 is accepted') or diag $@;
+    ok(!eval 'use qsem 99; 1', 'use qsem 99 is not');
 };
 
 subtest 'multi-token acquire and release' => sub {
@@ -101,6 +103,35 @@ subtest 'timeout convention' => sub {
     ok($s->try_acquire_ns(1, 1 << 62), 'so does a huge ns timeout');
     $helper->join;
     is($s->available, 0, 'every token accounted for');
+};
+
+subtest "Thread::Semaphore's names" => sub {
+    my $s = qsem::Semaphore->new(3);
+    $s->down;
+    $s->down(2);
+    is($s->available, 0, 'down takes one, or n');
+    ok(!$s->down_nb, 'down_nb on empty is false');
+    $s->up;
+    ok($s->down_nb, 'down_nb takes what is free');
+    ok(!$s->down_timed(0.05), 'down_timed times out');
+    $s->up(2);
+    ok($s->down_timed(0.05, 2), 'down_timed takes n');
+    ok(!eval { $s->down_force; 1 }, 'down_force dies');
+    like($@, qr/^RuntimeError qsem: down_force is not supported/, 'saying why');
+    ok(!eval { $s->up(undef); 1 }, 'up(undef) dies');
+    is($s->available, 0, 'nothing changed');
+};
+
+subtest 'undef is an error, not zero' => sub {
+    my $s = qsem::Semaphore->new(1);
+    for my $call ([ release => sub { $s->release(undef) } ],
+                  [ acquire => sub { $s->acquire(undef) } ],
+                  [ try_acquire => sub { $s->try_acquire(undef) } ],
+                  [ 'undef timeout' => sub { $s->try_acquire(1, undef) } ]) {
+        ok(!eval { $call->[1]->(); 1 }, "$call->[0] dies");
+        like($@, qr/^ValueError qsem: invalid argument/, 'as an invalid argument');
+    }
+    is($s->available, 1, 'and changes nothing');
 };
 
 subtest 'overflow error' => sub {
