@@ -43,6 +43,12 @@
 #include <ruby/thread.h>
 #endif
 
+#if defined(SWIGTCL)
+/* The version `load` and `package require` provide (SWIG's default: 0.0). */
+#undef SWIG_version
+#define SWIG_version QSEM_VERSION_STRING
+#endif
+
 /*
  * What a proxy holds.  Semaphore is never defined: a `Semaphore *` is a
  * handle of the table in qsem_handle.h (slot index and generation, never a
