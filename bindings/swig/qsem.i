@@ -863,6 +863,126 @@ static const char *qsem_swig_message(int err)
 }
 #endif
 
+#if defined(SWIGTCL)
+/* The script is taken as it is; the interpreter is the caller's own. */
+%typemap(in) Tcl_Obj *script "$1 = $input;"
+%typemap(in, numinputs=0) Tcl_Interp *interp "$1 = interp;"
+
+%{
+/*
+ * acquire_async: an acquire for event-driven programs.  It queues one of
+ * the core's async waiters and returns at once; when the waiter is granted
+ * or the semaphore closes, its notify (on the releasing or closing thread,
+ * under the semaphore's lock) only queues a Tcl event to the thread that
+ * asked, and that thread's event loop claims the tokens and runs the
+ * script with "granted" or "closed" appended.  The script then owns the
+ * tokens and gives them back with `release`.  The event and the request
+ * are allocated up front, so notify allocates nothing.
+ */
+struct qsem_swig_tcl_event;
+
+struct qsem_swig_tcl_req {
+    qsem_waiter_t *w;
+    Tcl_Interp *interp;
+    Tcl_Obj *script;
+    Tcl_ThreadId thread;
+    struct qsem_swig_tcl_event *ev;
+};
+
+struct qsem_swig_tcl_event {
+    Tcl_Event header;               /* first: Tcl frees the event itself */
+    struct qsem_swig_tcl_req *req;
+};
+
+static void qsem_swig_tcl_free(struct qsem_swig_tcl_req *r)
+{
+    qsem_waiter_free(r->w);         /* gives back a grant not claimed */
+    Tcl_DecrRefCount(r->script);
+    Tcl_Release(r->interp);
+    free(r);
+}
+
+static int qsem_swig_tcl_event_proc(Tcl_Event *e, int flags)
+{
+    struct qsem_swig_tcl_req *r = ((struct qsem_swig_tcl_event *)e)->req;
+    Tcl_Obj *cmd;
+    int rc;
+
+    (void)flags;
+    if (Tcl_InterpDeleted(r->interp)) {
+        qsem_swig_tcl_free(r);      /* nobody to hand the tokens to */
+        return 1;
+    }
+    rc = qsem_waiter_claim(r->w);   /* 0 or ECANCELED: notify has run */
+    cmd = Tcl_DuplicateObj(r->script);
+    Tcl_IncrRefCount(cmd);
+    Tcl_ListObjAppendElement(NULL, cmd, Tcl_NewStringObj(rc == 0 ? "granted" : "closed", -1));
+    Tcl_Preserve(r->interp);
+    if (Tcl_EvalObjEx(r->interp, cmd, TCL_EVAL_GLOBAL) != TCL_OK) {
+        Tcl_BackgroundException(r->interp, TCL_ERROR);
+    }
+    Tcl_Release(r->interp);
+    Tcl_DecrRefCount(cmd);
+    qsem_swig_tcl_free(r);
+    return 1;
+}
+
+/* Under the semaphore's lock: queue, wake, nothing else. */
+static void qsem_swig_tcl_notify(void *arg)
+{
+    struct qsem_swig_tcl_req *r = arg;
+    Tcl_ThreadQueueEvent(r->thread, &r->ev->header, TCL_QUEUE_TAIL);
+    Tcl_ThreadAlert(r->thread);
+}
+
+static void Semaphore_acquire_async(Semaphore *self, int64_t n, Tcl_Obj *script,
+                                    Tcl_Interp *interp)
+{
+    qsem_handle_slot *slot;
+    qsem_t *s = qsem_swig_enter(self, &slot);
+    struct qsem_swig_tcl_req *r;
+    int rc;
+
+    if (s == NULL) {
+        return;
+    }
+    r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        qsem_swig_err = ENOMEM;
+        goto out;
+    }
+    r->ev = (struct qsem_swig_tcl_event *)ckalloc(sizeof *r->ev);
+    r->ev->header.proc = qsem_swig_tcl_event_proc;
+    r->ev->header.nextPtr = NULL;
+    r->ev->req = r;
+    r->interp = interp;
+    r->script = script;
+    r->thread = Tcl_GetCurrentThread();
+    r->w = qsem_waiter_new(s, n, qsem_swig_tcl_notify, r);
+    if (r->w == NULL) {
+        qsem_swig_err = errno;
+        ckfree((char *)r->ev);
+        free(r);
+        goto out;
+    }
+    Tcl_IncrRefCount(script);
+    Tcl_Preserve(interp);
+    rc = qsem_waiter_start(r->w);
+    if (rc == 0) {
+        /* Granted at once (notify is not called): the script still runs
+         * from the event loop, never inside this command. */
+        Tcl_QueueEvent(&r->ev->header, TCL_QUEUE_TAIL);
+    } else if (rc != EINPROGRESS) {
+        qsem_swig_err = rc;         /* closed: nothing queued */
+        ckfree((char *)r->ev);
+        qsem_swig_tcl_free(r);
+    }
+out:
+    qsem_swig_leave(slot);
+}
+%}
+#endif
+
 /* Go has no default arguments: SWIG would turn them into ...interface{}. */
 #if defined(SWIGGO)
 #define QSEM_OPT(v)
@@ -1251,6 +1371,9 @@ typedef struct {} Semaphore;
     bool closed();
     void close();
     Semaphore *dup();
+#if defined(SWIGTCL)
+    void acquire_async(int64_t n, Tcl_Obj *script, Tcl_Interp *interp);
+#endif
 }
 
 #if defined(SWIGJAVA)
