@@ -1,11 +1,16 @@
-// qsem's SWIG Java binding against java.util.concurrent.Semaphore, in one
-// run, in interleaved rounds (each implementation once per round).
+// org.qsem.Semaphore against java.util.concurrent.Semaphore, in one run,
+// in interleaved rounds (each implementation once per round), with the
+// ratio qsem / j.u.c taken within each round.
 //
-//   java -cp BUILD/bindings/swig/java/classes -Djava.library.path=BUILD/bindings/swig/java \
+//   make java
+//   java -cp build-java/bindings/swig/java/maven/qsem-0.1.0.jar \
 //        bench/SwigBench.java [--quick] [--repeats N] [--json FILE]
 //
-// pair     uncontended acquire() + release(): ns per pair
-// handoff  two threads pass one token back and forth: ns per handoff
+// (or -cp BUILD/bindings/swig/java/classes -Djava.library.path=BUILD/bindings/swig/java,
+// as bench/report.py runs it)
+//
+// pair     uncontended tryAcquire() + release(): ns per pair
+// handoff  two threads pass one token back and forth with acquire(): ns per handoff
 //
 // Each round runs a warm-up first, so that both sides are compiled by the
 // JIT before they are timed.
@@ -19,6 +24,7 @@ import java.util.List;
 public class SwigBench {
     interface Sem {
         void acquire() throws InterruptedException;
+        boolean tryAcquire();
         void release();
     }
 
@@ -26,15 +32,15 @@ public class SwigBench {
         Sem make(int initial);
     }
 
-    static final String[] NAMES = { "qsem (SWIG)", "java.util.concurrent.Semaphore" };
+    static final String[] NAMES = { "org.qsem.Semaphore", "java.util.concurrent.Semaphore" };
 
     static Maker maker(int i) {
         if (i == 0) {
-            // org.qsem.qsemJNI loads libqsemjni itself, in its own class loader
             return initial -> {
                 org.qsem.Semaphore s = new org.qsem.Semaphore(initial);
                 return new Sem() {
-                    public void acquire() { s.acquire(); }
+                    public void acquire() throws InterruptedException { s.acquire(); }
+                    public boolean tryAcquire() { return s.tryAcquire(); }
                     public void release() { s.release(); }
                 };
             };
@@ -43,6 +49,7 @@ public class SwigBench {
             java.util.concurrent.Semaphore s = new java.util.concurrent.Semaphore(initial);
             return new Sem() {
                 public void acquire() throws InterruptedException { s.acquire(); }
+                public boolean tryAcquire() { return s.tryAcquire(); }
                 public void release() { s.release(); }
             };
         };
@@ -52,7 +59,9 @@ public class SwigBench {
         Sem s = m.make(1);
         long t0 = System.nanoTime();
         for (long i = 0; i < n; i++) {
-            s.acquire();
+            if (!s.tryAcquire()) {
+                throw new IllegalStateException("uncontended tryAcquire failed");
+            }
             s.release();
         }
         return (double) (System.nanoTime() - t0) / n;
@@ -114,7 +123,7 @@ public class SwigBench {
         out.append("{\"tool\": \"swig_java\", \"java\": \"").append(System.getProperty("java.version"))
            .append("\", \"repeats\": ").append(repeats).append(", \"quick\": ").append(quick)
            .append(", \"benchmarks\": [");
-        System.out.printf("qsem SWIG Java binding vs java.util.concurrent.Semaphore, Java %s, "
+        System.out.printf("org.qsem.Semaphore vs java.util.concurrent.Semaphore, Java %s, "
                           + "median of %d [min, max]%n", System.getProperty("java.version"), repeats);
         for (int w = 0; w < works.length; w++) {
             List<List<Double>> samples = new ArrayList<>();
@@ -141,6 +150,14 @@ public class SwigBench {
                     out.append(i > 0 ? ", " : "").append(String.format("%.3f", raw.get(i)));
                 out.append("]}");
             }
+            double[] ratio = new double[repeats];
+            for (int r = 0; r < repeats; r++)
+                ratio[r] = samples.get(0).get(r) / samples.get(1).get(r);
+            Arrays.sort(ratio);
+            double rmed = ratio.length % 2 == 1 ? ratio[ratio.length / 2]
+                        : (ratio[ratio.length / 2 - 1] + ratio[ratio.length / 2]) / 2;
+            System.out.printf("  %-32s %10.2fx [%9.2fx, %9.2fx]%n", "ratio qsem / j.u.c (per round)",
+                              rmed, ratio[0], ratio[ratio.length - 1]);
             out.append("]}");
         }
         out.append("\n]}\n");

@@ -3,6 +3,7 @@
 use strict;
 use warnings;
 use threads;
+use threads::shared;
 use Time::HiRes qw(time sleep);
 use Test::More;
 
@@ -30,7 +31,9 @@ subtest 'construct with initial, max and fair' => sub {
     is(qsem::Semaphore->new->max, $qsem::VALUE_MAX, 'default max is VALUE_MAX');
     is(qsem::Semaphore->new(2)->available, 2, 'defaults for max and fair');
     cmp_ok($qsem::VALUE_MAX, '>=', 2**31 - 1, 'VALUE_MAX is at least 2^31-1');
-    like($qsem::VERSION, qr/^\d+\.\d+\.\d+$/, 'VERSION');
+    like($qsem::VERSION_STRING, qr/^\d+\.\d+\.\d+$/, 'VERSION_STRING');
+    ok(eval 'use qsem 0.1; 1', 'use qsem 0.1 is accepted') or diag $@;
+    ok(!eval 'use qsem 99; 1', 'use qsem 99 is not');
 };
 
 subtest 'multi-token acquire and release' => sub {
@@ -65,6 +68,70 @@ subtest 'timed acquire' => sub {
     my $helper = threads->create(sub { sleep 0.05; $s->release(2); 1 });
     ok($s->try_acquire(2, $SLACK), 'succeeds when released in time');
     ok($helper->join, 'releasing thread finished');
+};
+
+# Perl's rule, as Thread::Semaphore's down_timed: a timeout of zero or less
+# tries once, in seconds and in nanoseconds alike; NaN dies; a huge timeout
+# waits as long as it takes.
+subtest 'timeout convention' => sub {
+    my $s = qsem::Semaphore->new(1);
+    ok($s->try_acquire(1, -1), 'a negative timeout still tries');
+    # Should a negative wait block, close the semaphore instead of hanging.
+    my $done :shared = 0;
+    my $rescuer = threads->create(sub {
+        my $deadline = time + $SLACK;
+        sleep 0.01 while !$done && !$s->waiting && time < $deadline;
+        return 'ok' unless $s->waiting;
+        $s->close;
+        return 'had to close';
+    });
+    ok(!$s->try_acquire_ns(1, -1), 'a negative ns timeout tries once');
+    ok(!$s->try_acquire(1, -1e300), 'so does a hugely negative one');
+    ok(!$s->try_acquire(1, 0), 'zero tries once');
+    ok(!$s->try_acquire_ns(1, 0), 'zero ns tries once');
+    $done = 1;
+    $s->release(1);
+    ok($s->try_acquire(1, 0), 'and a free token is taken');
+    is($rescuer->join, 'ok', 'no try waited');
+    ok(!eval { $s->try_acquire(1, 9**9**9 / 9**9**9); 1 }, 'NaN dies');
+    for my $huge (9**9**9, 1e300) {
+        my $helper = threads->create(sub { await_waiters($s, 1); $s->release(1); 1 });
+        ok($s->try_acquire(1, $huge), "a timeout of $huge waits until released");
+        $helper->join;
+    }
+    my $helper = threads->create(sub { await_waiters($s, 1); $s->release(1); 1 });
+    ok($s->try_acquire_ns(1, 1 << 62), 'so does a huge ns timeout');
+    $helper->join;
+    is($s->available, 0, 'every token accounted for');
+};
+
+subtest "Thread::Semaphore's names" => sub {
+    my $s = qsem::Semaphore->new(3);
+    $s->down;
+    $s->down(2);
+    is($s->available, 0, 'down takes one, or n');
+    ok(!$s->down_nb, 'down_nb on empty is false');
+    $s->up;
+    ok($s->down_nb, 'down_nb takes what is free');
+    ok(!$s->down_timed(0.05), 'down_timed times out');
+    $s->up(2);
+    ok($s->down_timed(0.05, 2), 'down_timed takes n');
+    ok(!eval { $s->down_force; 1 }, 'down_force dies');
+    like($@, qr/^RuntimeError qsem: down_force is not supported/, 'saying why');
+    ok(!eval { $s->up(undef); 1 }, 'up(undef) dies');
+    is($s->available, 0, 'nothing changed');
+};
+
+subtest 'undef is an error, not zero' => sub {
+    my $s = qsem::Semaphore->new(1);
+    for my $call ([ release => sub { $s->release(undef) } ],
+                  [ acquire => sub { $s->acquire(undef) } ],
+                  [ try_acquire => sub { $s->try_acquire(undef) } ],
+                  [ 'undef timeout' => sub { $s->try_acquire(1, undef) } ]) {
+        ok(!eval { $call->[1]->(); 1 }, "$call->[0] dies");
+        like($@, qr/^ValueError qsem: invalid argument/, 'as an invalid argument');
+    }
+    is($s->available, 1, 'and changes nothing');
 };
 
 subtest 'overflow error' => sub {
@@ -198,16 +265,49 @@ subtest 'a %SIG handler that dies ends a blocked acquire' => sub {
     is($s->available, 1, 'and took no token');
 };
 
-subtest 'a %SIG handler that returns lets the wait go on' => sub {
+subtest 'a %SIG handler that returns ends the wait with a die that says so' => sub {
     my $s = qsem::Semaphore->new(0);
     my $ran_at;
     my $t0 = time;
     local $SIG{ALRM} = sub { $ran_at = time - $t0 };
     Time::HiRes::alarm(0.05);
-    ok(!$s->try_acquire(1, 1.0), 'the timed wait still times out');
-    cmp_ok(time - $t0, '>=', 0.99, 'at its deadline, not at the signal');
+    ok(!eval { $s->try_acquire(1, $SLACK); 1 }, 'the timed wait dies');
+    like($@, qr/^RuntimeError qsem: wait interrupted by a signal/, 'saying why');
     ok(defined $ran_at, 'the handler ran');
-    cmp_ok($ran_at, '<', 0.8, 'during the wait, not after it');
+    cmp_ok(time - $t0, '<', $SLACK / 2, 'at the signal, not at the deadline');
+    is($s->waiting, 0, 'the waiter left the queue');
+    $s->release(1);
+    is($s->available, 1, 'and took no token');
+};
+
+# threads->kill raises no OS signal: it marks the signal pending in the
+# target thread's interpreter, which a blocked wait must look at.
+subtest 'threads->kill ends a blocked acquire' => sub {
+    my $s = qsem::Semaphore->new(1);
+    $s->acquire(1);
+    my $waiter = threads->create(sub {
+        my $ran = 0;
+        local $SIG{USR1} = sub { $ran++ };
+        my $ok = eval { $s->acquire(1); 1 };
+        return [ $ok ? 'acquired' : $@, $ran ];
+    });
+    ok(await_waiters($s, 1), 'the thread is waiting');
+    $waiter->kill('USR1');
+    my ($err, $ran) = @{ $waiter->join };
+    like($err, qr/^RuntimeError qsem: wait interrupted by a signal/, 'the wait died saying so');
+    is($ran, 1, 'after the handler ran');
+
+    my $dier = threads->create(sub {
+        local $SIG{USR2} = sub { die "stop\n" };
+        my $ok = eval { $s->try_acquire(2, 1e9); 1 };
+        return $ok ? 'acquired' : $@;
+    });
+    ok(await_waiters($s, 1), 'a second thread is waiting');
+    $dier->kill('USR2');
+    is($dier->join, "stop\n", "a handler's die propagates out of the wait");
+    is($s->waiting, 0, 'nobody is left in the queue');
+    $s->release(1);
+    is($s->available, 1, 'no token taken or lost');
 };
 
 subtest 'many threads, tokens conserved' => sub {

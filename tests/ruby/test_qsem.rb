@@ -61,6 +61,46 @@ class TestQsem < Minitest::Test
     assert_match(/\A\d+\.\d+\.\d+\z/, Qsem::VERSION)
   end
 
+  def test_keyword_options
+    sem = Qsem::Semaphore.new(1, max: 5)
+    assert_equal [1, 5], [sem.available, sem.max]
+    assert_equal Qsem::VALUE_MAX, Qsem::Semaphore.new(2, fair: true).max
+    assert_raises(ArgumentError) { Qsem::Semaphore.new(0, 5, max: 6) }
+    assert_raises(ArgumentError) { Qsem::Semaphore.new(0, 5, true, fair: true) }
+    assert_raises(ArgumentError) { Qsem::Semaphore.new(0, bogus: 1) }
+    assert_raises(ArgumentError) { Qsem::Semaphore.new(3, max: 2) }
+    # fair: a try fails while anyone queues, even with tokens free.
+    s = Qsem::Semaphore.new(0, fair: true)
+    spawn { s.acquire(2) }
+    wait_for_waiters(s, 1)
+    s.release(1)
+    refute s.try_acquire(1)
+    s.release(1)
+  end
+
+  def test_block_form_always_releases
+    sem = Qsem::Semaphore.new(3)
+    assert_equal :done, sem.acquire(2) { assert_equal 1, sem.available; :done }
+    assert_equal 3, sem.available
+    assert_raises(RuntimeError) { sem.acquire(3) { raise "boom" } }
+    assert_equal 3, sem.available
+    assert_equal :early, sem.acquire(2) { break :early }
+    assert_equal 3, sem.available, "break from the block released too"
+  end
+
+  def test_block_form_interrupted_while_waiting_takes_nothing
+    sem = Qsem::Semaphore.new(0)
+    ran = false
+    waiter = spawn { sem.acquire(1) { ran = true } }
+    wait_for_waiters(sem, 1)
+    waiter.raise(IOError, "poke")
+    assert_raises(IOError) { waiter.join(SLACK) }
+    refute ran
+    assert_equal 0, sem.waiting
+    sem.release(1)
+    assert_equal 1, sem.available
+  end
+
   def test_multi_token_acquire_and_release
     sem = Qsem::Semaphore.new(5)
     sem.acquire(3)
@@ -99,12 +139,25 @@ class TestQsem < Minitest::Test
     assert_equal 0, sem.available
   end
 
-  def test_negative_timeout_tries_once_and_infinity_waits
+  # Ruby's rule, as Kernel#sleep and Mutex#sleep: a negative timeout is an
+  # ArgumentError; zero tries once; a huge or infinite one waits as long as
+  # it takes; NaN is an ArgumentError.  The same for both units.
+  def test_timeout_convention
     sem = Qsem::Semaphore.new(1)
-    assert sem.try_acquire(1, -1.0)
-    refute sem.try_acquire(1, -1.0)
+    assert_raises(ArgumentError) { sem.try_acquire(1, -1.0) }
+    assert_raises(ArgumentError) { sem.try_acquire_ns(1, -1) }
+    assert_raises(ArgumentError) { sem.try_acquire(1, Float::NAN) }
+    assert_equal 1, sem.available, 'a refused timeout takes nothing'
+    assert sem.try_acquire(1, 0.0)
+    refute sem.try_acquire(1, 0.0)
+    refute sem.try_acquire_ns(1, 0)
     spawn { wait_for_waiters(sem, 1); sem.release }
     assert sem.try_acquire(1, Float::INFINITY)
+    spawn { wait_for_waiters(sem, 1); sem.release }
+    assert sem.try_acquire(1, 1e300)
+    spawn { wait_for_waiters(sem, 1); sem.release }
+    assert sem.try_acquire_ns(1, 2**63 - 1)
+    assert_equal 0, sem.available
   end
 
   def test_release_past_max_raises_range_error_and_changes_nothing

@@ -9,6 +9,11 @@ package org.qsem;
 public class ClosedException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A ClosedException with a message.
+     *
+     * @param message what was closed
+     */
     public ClosedException(String message) {
         super(message);
     }
