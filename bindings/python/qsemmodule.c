@@ -1,5 +1,5 @@
 /*
- * qsem._qsem: the CPython front end of qsem (CONTRACT.md, "Python").
+ * qsem._qsem: the CPython front end of qsem (docs/contract.md, "Python").
  *
  * In Python terms the module is:
  *
@@ -8,7 +8,7 @@
  *     class Semaphore:
  *         def __init__(self, value=1, *, fair=False): ...
  *         def acquire(self, blocking=True, timeout=None, *, n=1) -> bool: ...
- *         def release(self, n=1) -> None: ...
+ *         def release(self, n=1) -> None: ...   # n >= 1, as threading
  *         def hold(self, n=1, timeout=None) -> Hold: ...   # `with sem.hold(3):`
  *         def available(self) -> int: ...
  *         def waiting(self) -> int: ...
@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>     /* offsetof: Python.h no longer brings it in 3.12 */
 #include <stdint.h>
 
 #include "qsem.h"
@@ -70,7 +71,28 @@ get_module_state(PyObject *module)
 static module_state *
 find_module_state(PyTypeObject *tp)
 {
+#if PY_VERSION_HEX >= 0x030B0000
     PyObject *module = PyType_GetModuleByDef(tp, &qsem_module);
+#else
+    /* 3.10 has no PyType_GetModuleByDef: walk the MRO as it does.  Every
+     * type in it is one of ours or a subclass, both heap types. */
+    PyObject *module = NULL;
+    PyObject *mro = tp->tp_mro;
+    for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (!(base->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+            continue;
+        }
+        PyObject *m = ((PyHeapTypeObject *)base)->ht_module;
+        if (m != NULL && PyModule_GetDef(m) == &qsem_module) {
+            module = m;
+            break;
+        }
+    }
+    if (module == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s is not a qsem type", tp->tp_name);
+    }
+#endif
     if (module == NULL) {
         return NULL;
     }
@@ -89,7 +111,7 @@ find_module_state(PyTypeObject *tp)
 
 /*
  * Convert a token count.  Counts are whole numbers (anything with
- * __index__); a negative one is a ValueError in every build (CONTRACT
+ * __index__); a negative one is a ValueError in every build (docs/contract.md
  * CWE-707) and one past int64 an OverflowError.  Returns -1 with an
  * exception set, or 0.
  */
@@ -116,7 +138,7 @@ convert_count(PyObject *obj, const char *what, int64_t *out)
 
 /*
  * Convert a timeout in seconds to nanoseconds from now: WAIT_FOREVER for
- * None, inf and anything too large to add to the clock (CONTRACT: huge
+ * None, inf and anything too large to add to the clock (docs/contract.md: huge
  * finite values wait forever rather than overflow), WAIT_NONE for zero and
  * negative values (threading's Semaphore does not wait then), ValueError
  * for NaN, TypeError for non-numbers.  Returns -1 with an exception set, or 0.
@@ -169,30 +191,16 @@ convert_timeout(PyObject *obj, int64_t *out)
         PyErr_SetString(PyExc_ValueError, "timeout must not be NaN");
         return -1;
     }
+    // Python's convention, and the one place it is written: zero or less
+    // means "do not wait", as with threading.Semaphore.
     if (!(secs > 0.0)) {
         *out = WAIT_NONE;
         return 0;
     }
-    // 2^62 ns is 146 years: past that, "forever" is the honest reading.
-    double ns = ceil(secs * 1e9);
-    if (ns >= 4611686018427387904.0) {
-        *out = WAIT_FOREVER;
-        return 0;
-    }
-    *out = (int64_t)ns;
+    int64_t ns;
+    (void)qsem_timeout_from_sec(secs, &ns);   // cannot fail: secs > 0
+    *out = ns < 0 ? WAIT_FOREVER : ns;
     return 0;
-}
-
-/* Turn a relative wait into an absolute CLOCK_MONOTONIC deadline (CONTRACT
- * CWE-703), saturating at forever. */
-static int64_t
-deadline_after(int64_t rel_ns)
-{
-    if (rel_ns == WAIT_FOREVER) {
-        return QSEM_FOREVER;
-    }
-    int64_t now = qsem_now_ns();
-    return rel_ns > QSEM_FOREVER - 1 - now ? QSEM_FOREVER : now + rel_ns;
 }
 
 /*
@@ -256,6 +264,20 @@ typedef struct {
     PyObject *weakreflist;
 } SemaphoreObject;
 
+/* Nonzero, with RuntimeError set, if __init__ has not made the semaphore
+ * (a subclass whose __init__ never called ours). */
+static inline int
+not_ready(SemaphoreObject *self)
+{
+    if (self->sem != NULL) {
+        return 0;
+    }
+    PyErr_Format(PyExc_RuntimeError, "%s.__init__() was not called",
+                 Py_TYPE(self)->tp_name);
+    return 1;
+}
+
+
 /*
  * The one place where a qsem result becomes a Python exception.  `n` is the
  * count of the call that failed, for the message.  Always returns -1 with
@@ -281,7 +303,7 @@ set_error(SemaphoreObject *self, int err, int64_t n)
         return -1;
     case EOVERFLOW:
         // threading.BoundedSemaphore says ValueError; past VALUE_MAX it is
-        // an arithmetic overflow (CONTRACT "Semantics").
+        // an arithmetic overflow (docs/contract.md "Semantics").
         if (self->bounded) {
             PyErr_SetString(PyExc_ValueError, "Semaphore released too many times");
         }
@@ -309,8 +331,11 @@ set_error(SemaphoreObject *self, int err, int64_t n)
 static int
 take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
 {
+    if (not_ready(self)) {
+        return -1;
+    }
     /* BEGIN GIL-protected fast path: one CAS, no syscall, GIL kept
-     * (CONTRACT: the uncontended path never drops it). */
+     * (docs/contract.md: the uncontended path never drops it). */
     int err = qsem_try_acquire(self->sem, n);
     if (err == 0) {
         return 1;
@@ -325,7 +350,7 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
 
     // The deadline is fixed once: a handler that does not raise resumes the
     // wait with the time that is left, not a fresh timeout.
-    int64_t deadline = deadline_after(rel_ns);
+    int64_t deadline = qsem_deadline_after(rel_ns);
     for (;;) {
         // qsem takes no Python object and never calls back, so no internal
         // lock can be held when the GIL is taken again.  The core spins and
@@ -342,7 +367,7 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
             return 0;
         case EINTR:
             // Nothing was taken; run the handlers, whose exception (Ctrl-C)
-            // ends the call (CONTRACT CWE-691).
+            // ends the call (docs/contract.md CWE-691).
             if (PyErr_CheckSignals() < 0) {
                 return -1;
             }
@@ -357,6 +382,14 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
 static int
 give_tokens(SemaphoreObject *self, int64_t n)
 {
+    if (not_ready(self)) {
+        return -1;
+    }
+    if (n == 0) {
+        // threading's rule: releasing nothing is a mistake, not a no-op.
+        PyErr_SetString(PyExc_ValueError, "n must be one or more");
+        return -1;
+    }
     int err = qsem_release(self->sem, n);
     if (err != 0) {
         return set_error(self, err, n);
@@ -364,54 +397,75 @@ give_tokens(SemaphoreObject *self, int64_t n)
     return 0;
 }
 
+/*
+ * __new__ only allocates; __init__ makes the semaphore, as threading's
+ * classes do, so that a subclass may have an __init__ of its own with other
+ * arguments and call super().__init__(value) from it.  Until __init__ has
+ * run, every method raises (see not_ready()).
+ */
 static PyObject *
-semaphore_create(PyTypeObject *type, PyObject *args, PyObject *kwargs, int bounded)
+semaphore_alloc(PyTypeObject *type, int bounded)
+{
+    SemaphoreObject *self = (SemaphoreObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->bounded = bounded;
+    self->sem = NULL;
+    return (PyObject *)self;
+}
+
+static PyObject *
+Semaphore_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObject *Py_UNUSED(kwargs))
+{
+    return semaphore_alloc(type, 0);
+}
+
+static PyObject *
+BoundedSemaphore_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObject *Py_UNUSED(kwargs))
+{
+    return semaphore_alloc(type, 1);
+}
+
+static int
+Semaphore_init(SemaphoreObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"value", "fair", NULL};
     PyObject *value_obj = NULL;
     int fair = 0;
     int64_t value = 1;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$p", kwlist, &value_obj, &fair)) {
-        return NULL;
+    // The format's name is the one errors show: "Semaphore() takes ...".
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs,
+                                     self->bounded ? "|O$p:BoundedSemaphore" : "|O$p:Semaphore",
+                                     kwlist, &value_obj, &fair)) {
+        return -1;
     }
     if (value_obj != NULL) {
         if (convert_count(value_obj, "semaphore initial value", &value) < 0) {
-            return NULL;
+            return -1;
         }
         if (value > QSEM_VALUE_MAX) {
             PyErr_Format(PyExc_OverflowError,
                          "semaphore initial value is too large (VALUE_MAX is %lld)",
                          (long long)QSEM_VALUE_MAX);
-            return NULL;
+            return -1;
         }
     }
-
-    SemaphoreObject *self = (SemaphoreObject *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        return NULL;
+    if (self->sem != NULL) {
+        // Replacing the semaphore would strand whoever waits on the old one.
+        PyErr_Format(PyExc_RuntimeError, "%s.__init__() may run only once",
+                     Py_TYPE(self)->tp_name);
+        return -1;
     }
-    self->bounded = bounded;
-    self->sem = qsem_new(value, bounded ? value : QSEM_VALUE_MAX, fair ? QSEM_FIFO : 0);
+    self->sem = qsem_new(value, self->bounded ? value : QSEM_VALUE_MAX, fair ? QSEM_FIFO : 0);
     if (self->sem == NULL) {
         // Arguments were checked above, so this is ENOMEM (or EAGAIN from
         // pthread_mutex_init, which is a resource shortage too).
-        Py_DECREF(self);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return -1;
     }
-    return (PyObject *)self;
-}
-
-static PyObject *
-Semaphore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    return semaphore_create(type, args, kwargs, 0);
-}
-
-static PyObject *
-BoundedSemaphore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    return semaphore_create(type, args, kwargs, 1);
+    return 0;
 }
 
 static void
@@ -457,7 +511,7 @@ Semaphore_acquire(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs
         PyObject *blocking = argv[0], *timeout = argv[1];
         if (blocking != NULL && blocking != Py_True) {
             // acquire(3) reads like "take 3 tokens" but threading would take
-            // one: refuse anything but a bool, 0 or 1 (CONTRACT "Python").
+            // one: refuse anything but a bool, 0 or 1 (docs/contract.md "Python").
             int ok = PyBool_Check(blocking);
             if (!ok && PyLong_Check(blocking)) {
                 int overflow;
@@ -496,11 +550,12 @@ Semaphore_acquire(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs
 }
 
 PyDoc_STRVAR(Semaphore_release__doc__,
-"release($self, n=1, /)\n"
+"release($self, /, n=1)\n"
 "--\n"
 "\n"
 "Give back n tokens and wake the waiters they satisfy; never blocks.\n"
 "\n"
+"n must be one or more (ValueError otherwise, as with threading).\n"
 "Works after close().  A release that would pass the maximum changes\n"
 "nothing and raises ValueError (BoundedSemaphore) or OverflowError.");
 
@@ -565,6 +620,9 @@ PyDoc_STRVAR(Semaphore_available__doc__,
 static PyObject *
 Semaphore_available(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     return PyLong_FromLongLong(qsem_available(self->sem));
 }
 
@@ -577,6 +635,9 @@ PyDoc_STRVAR(Semaphore_waiting__doc__,
 static PyObject *
 Semaphore_waiting(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     return PyLong_FromLongLong(qsem_waiting(self->sem));
 }
 
@@ -591,6 +652,9 @@ PyDoc_STRVAR(Semaphore_close__doc__,
 static PyObject *
 Semaphore_close(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     // Never sleeps: it only takes the internal lock for a short while.
     (void)qsem_close(self->sem);
     Py_RETURN_NONE;
@@ -616,7 +680,7 @@ Semaphore_hold(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs,
     int64_t n = 1;
     int64_t rel_ns = WAIT_FOREVER;
 
-    if (parse_args("hold", args, nargs, kwnames, names, 2, 2, argv) < 0) {
+    if (not_ready(self) || parse_args("hold", args, nargs, kwnames, names, 2, 2, argv) < 0) {
         return NULL;
     }
     if (argv[0] != NULL && convert_count(argv[0], "n", &n) < 0) {
@@ -660,8 +724,14 @@ Semaphore_repr(SemaphoreObject *self)
         Py_DECREF(module);
         return NULL;
     }
-    const char *closed = qsem_is_closed(self->sem) ? ", closed" : "";
     PyObject *r;
+    if (self->sem == NULL) {
+        r = PyUnicode_FromFormat("<%S.%S at %p: not initialized>", module, qualname, self);
+        Py_DECREF(module);
+        Py_DECREF(qualname);
+        return r;
+    }
+    const char *closed = qsem_is_closed(self->sem) ? ", closed" : "";
     if (self->bounded) {
         r = PyUnicode_FromFormat("<%S.%S at %p: value=%lld/%lld%s>", module, qualname, self,
                                  (long long)qsem_available(self->sem),
@@ -679,12 +749,18 @@ Semaphore_repr(SemaphoreObject *self)
 static PyObject *
 Semaphore_get_closed(SemaphoreObject *self, void *Py_UNUSED(closure))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     return PyBool_FromLong(qsem_is_closed(self->sem));
 }
 
 static PyObject *
 Semaphore_get_max(SemaphoreObject *self, void *Py_UNUSED(closure))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     return PyLong_FromLongLong(qsem_max(self->sem));
 }
 
@@ -734,6 +810,7 @@ PyDoc_STRVAR(Semaphore__doc__,
  * machinery). */
 static PyType_Slot Semaphore_slots[] = {
     {Py_tp_new, Semaphore_new},
+    {Py_tp_init, Semaphore_init},
     {Py_tp_dealloc, Semaphore_dealloc},
     {Py_tp_repr, Semaphore_repr},
     {Py_tp_methods, Semaphore_methods},
@@ -819,9 +896,23 @@ Hold_traverse(HoldObject *self, visitproc visit, void *arg)
     return 0;
 }
 
+/* Give back what the guard holds, if anything: its `with` never exited. */
+static void
+hold_give_back(HoldObject *self)
+{
+    if (self->held > 0 && self->owner != NULL && self->owner->sem != NULL) {
+        // Cannot fail: these tokens were taken from it.
+        (void)qsem_release(self->owner->sem, self->held);
+        self->held = 0;
+    }
+}
+
 static int
 Hold_clear(HoldObject *self)
 {
+    // The cycle collector clears before it deallocates: the tokens must go
+    // back while the semaphore is still at hand.
+    hold_give_back(self);
     Py_CLEAR(self->owner);
     return 0;
 }
@@ -833,10 +924,7 @@ Hold_dealloc(HoldObject *self)
     PyObject_GC_UnTrack(self);
     // A guard dropped while held (its `with` never exited, e.g. a frame torn
     // down by a generator's close) still gives its tokens back.
-    if (self->held > 0 && self->owner != NULL) {
-        (void)qsem_release(self->owner->sem, self->held);
-        self->held = 0;
-    }
+    hold_give_back(self);
     (void)Hold_clear(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -868,7 +956,7 @@ Hold_enter(HoldObject *self, PyObject *Py_UNUSED(ignored))
         return NULL;
     }
     // Recorded in the same C call that took the tokens: no bytecode, and so
-    // no signal handler, can run in between (CONTRACT: releases exactly
+    // no signal handler, can run in between (docs/contract.md: releases exactly
     // what it took, even when a KeyboardInterrupt lands).
     self->held = self->n;
     return Py_NewRef((PyObject *)self);

@@ -70,3 +70,22 @@ def test_stubs_catch_misuse(mypy_env, tmp_path):
     assert r.returncode == 1, out + r.stderr
     for line in (4, 5, 6, 7, 9, 10, 11):
         assert f"misuse.py:{line}: error" in out, out
+
+
+def test_threading_style_code_type_checks(mypy_env, tmp_path):
+    # Valid for threading.Semaphore, so valid for qsem: release(n=...) and
+    # a subclass with an __init__ of its own.
+    good = tmp_path / "good.py"
+    good.write_text(textwrap.dedent("""\
+        import qsem
+
+        class Named(qsem.Semaphore):
+            def __init__(self, value: int = 1, *, name: str = "pool") -> None:
+                super().__init__(value)
+                self.name = name
+
+        s = Named(2, name="db")
+        s.release(n=2)
+        """))
+    r = run(["mypy", "--strict", "--no-error-summary", str(good)], mypy_env, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
