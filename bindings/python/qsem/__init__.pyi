@@ -1,5 +1,6 @@
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import Final, final
+from typing import Any, Final, final
 
 from typing_extensions import Self, disjoint_base
 
@@ -43,6 +44,17 @@ class Semaphore:
         traceback: TracebackType | None,
         /,
     ) -> None: ...
+    def async_acquire(
+        self, n: int = 1, timeout: float | None = None
+    ) -> Coroutine[Any, Any, bool]: ...
+    def __aenter__(self) -> Coroutine[Any, Any, bool]: ...
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> Coroutine[Any, Any, None]: ...
 
 class BoundedSemaphore(Semaphore):
     def __new__(cls, value: int = 1, *, fair: bool = False) -> Self: ...
@@ -64,3 +76,11 @@ class Hold:
         traceback: TracebackType | None,
         /,
     ) -> None: ...
+    def __aenter__(self) -> Coroutine[Any, Any, Self]: ...
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> Coroutine[Any, Any, None]: ...
