@@ -3,8 +3,8 @@
 The C module tries first and only calls in here when the tokens are not
 free: it passes a Waiter (the core's async waiter, already bound to the
 semaphore and the count) and the timeout in seconds, or None.  Here the
-running library is found, the waiter started with a `wake` callable, and
-the task sleeps in its library's own way.  `wake` runs on whichever thread
+running library is found (an asyncio loop, else trio), the waiter started
+with a `wake` callable, and the task sleeps in its library's own way.  `wake` runs on whichever thread
 resolved the waiter, holding the GIL: on the waiter's own thread it
 reschedules the task directly, elsewhere it hands over through the loop's
 thread-safe entry (call_soon_threadsafe, trio's run_sync_soon).
@@ -14,47 +14,18 @@ closing, the coroutine being dropped), `finally: waiter.cancel()` runs or
 the Waiter is freed, and either gives back any tokens that were granted
 and not claimed.
 """
-import asyncio
 import sys
 import threading
+from asyncio import _get_running_loop
 
 _get_ident = threading.get_ident
 
 
-def _library():
-    """The async library running this task: "asyncio" (any loop) or "trio"."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        return "asyncio"
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            trio.lowlevel.current_task()
-        except RuntimeError:
-            pass
-        else:
-            return "trio"
-    raise RuntimeError("qsem: async_acquire needs a running asyncio event loop or trio")
-
-
 async def acquire(waiter, timeout):
-    if _library() == "trio":
+    loop = _get_running_loop()
+    if loop is None:
         return await _trio_wait(waiter, timeout)
-    return await _asyncio_wait(waiter, timeout)
-
-
-async def hold(waiter, timeout):
-    guard = waiter.hold
-    if not await acquire(waiter, timeout):
-        raise TimeoutError(f"could not take {guard.n} tokens in time")
-    return guard
-
-
-async def _asyncio_wait(waiter, timeout):
-    loop = asyncio.get_running_loop()
+    # asyncio, any loop: inline, as this is the common path.
     future = loop.create_future()
     thread = _get_ident()
 
@@ -86,8 +57,21 @@ async def _asyncio_wait(waiter, timeout):
         waiter.cancel()
 
 
+async def hold(waiter, timeout):
+    guard = waiter.hold
+    if not await acquire(waiter, timeout):
+        raise TimeoutError(f"could not take {guard.n} tokens in time")
+    return guard
+
+
 async def _trio_wait(waiter, timeout):
-    import trio  # type: ignore[import-untyped, unused-ignore]
+    trio = sys.modules.get("trio")
+    try:
+        trio.lowlevel.current_task()
+    except (AttributeError, RuntimeError):
+        raise RuntimeError(
+            "qsem: async_acquire needs a running asyncio event loop or trio"
+        ) from None
 
     task = trio.lowlevel.current_task()
     token = trio.lowlevel.current_trio_token()
