@@ -431,3 +431,22 @@ def test_release_on_the_waiters_own_loop_hands_over_directly():
         await asyncio.sleep(0)
         assert t.done() and t.result() is True
     run_asyncio(main)
+
+
+def test_trio_grant_at_start_in_a_cancelled_scope_loses_nothing():
+    async def main():
+        s = qsem.Semaphore(0)
+        coro = s.async_acquire(n=2)  # no tokens now: the waiting coroutine
+        s.release(2)                 # ... which will find them at its start
+        got = None
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            got = await coro
+        if scope.cancelled_caught:
+            assert s.available() == 2
+        else:
+            assert got is True and s.available() == 0
+            s.release(2)
+        assert (s.available(), s.waiting()) == (2, 0)
+
+    trio.run(main)

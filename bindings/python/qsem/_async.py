@@ -103,7 +103,8 @@ async def _trio_wait(waiter, timeout):
 
     try:
         if waiter.start(wake):
-            await trio.lowlevel.checkpoint_if_cancelled()
+            # No checkpoint after this: a cancel landing there would lose
+            # tokens that are already claimed.
             return True
         if timeout is None:
             await trio.lowlevel.wait_task_rescheduled(abort)
