@@ -35,7 +35,7 @@ for f in $(cd "$QSEM_SOURCE_DIR" && ls csrc/*.c csrc/*.h) LICENSE \
          bindings/python/qsem/py.typed bindings/python/qsem/_async.py; do
     grep -q "^qsem-[^/]*/$f\$" <<<"$listing" || fail "the sdist lacks $f"
 done
-wheel_listing=$(unzip -l "$wheel")
+wheel_listing=$("$PYTHON" -m zipfile -l "$wheel")
 grep -q "qsem/__init__.pyi" <<<"$wheel_listing" || fail "the wheel lacks the stubs"
 
 # The sdist alone, in a fresh venv, far from the repository.
