@@ -36,6 +36,7 @@ extension = Extension(
         "csrc/qsem_all.c",  # the whole core; it picks the back end
     ],
     depends=[
+        "bindings/python/qsem_async.c",  # included by qsemmodule.c
         "csrc/qsem.h",
         "csrc/qsem.c",
         "csrc/qsem_waiter.c",
