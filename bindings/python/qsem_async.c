@@ -438,20 +438,38 @@ static PyType_Spec Ready_spec = {
     .slots = Ready_slots,
 };
 
-/* The coroutine qsem._async.<name>(waiter, timeout) for a wait that must sleep. */
+/* Import qsem._async's two entry points once.  Returns -1 with an
+ * exception set, or 0. */
+static int
+import_async(module_state *state)
+{
+    PyObject *mod = PyImport_ImportModule("qsem._async");
+    if (mod == NULL) {
+        return -1;
+    }
+    PyObject *acquire = PyObject_GetAttrString(mod, "acquire");
+    PyObject *hold = acquire == NULL ? NULL : PyObject_GetAttrString(mod, "hold");
+    Py_DECREF(mod);
+    if (hold == NULL) {
+        Py_XDECREF(acquire);
+        return -1;
+    }
+    Py_XSETREF(state->async_acquire, acquire);
+    Py_XSETREF(state->async_hold, hold);
+    return 0;
+}
+
+/* The coroutine qsem._async.acquire(waiter, timeout), or .hold() when
+ * entering a guard, for a wait that must sleep. */
 static PyObject *
-async_wait(SemaphoreObject *owner, const char *name, int64_t n, int64_t rel_ns,
-           struct HoldObject *hold)
+async_wait(SemaphoreObject *owner, int64_t n, int64_t rel_ns, struct HoldObject *hold)
 {
     module_state *state = find_module_state(Py_TYPE(owner));
     if (state == NULL) {
         return NULL;
     }
-    if (state->async_module == NULL) {
-        state->async_module = PyImport_ImportModule("qsem._async");
-        if (state->async_module == NULL) {
-            return NULL;
-        }
+    if (state->async_hold == NULL && import_async(state) < 0) {
+        return NULL;
     }
     PyObject *timeout = rel_ns == WAIT_FOREVER ? Py_NewRef(Py_None)
                                                : PyFloat_FromDouble((double)rel_ns / 1e9);
@@ -463,7 +481,9 @@ async_wait(SemaphoreObject *owner, const char *name, int64_t n, int64_t rel_ns,
         Py_DECREF(timeout);
         return NULL;
     }
-    PyObject *coro = PyObject_CallMethod(state->async_module, name, "OO", waiter, timeout);
+    PyObject *args[] = {waiter, timeout};
+    PyObject *coro = PyObject_Vectorcall(hold != NULL ? state->async_hold : state->async_acquire,
+                                         args, 2, NULL);
     Py_DECREF(waiter);
     Py_DECREF(timeout);
     return coro;
@@ -480,7 +500,7 @@ async_take(SemaphoreObject *self, int64_t n, int64_t rel_ns)
     if (r == 1 || rel_ns == WAIT_NONE) {
         return ready_new(self, r ? Py_True : Py_False);
     }
-    return async_wait(self, "acquire", n, rel_ns, NULL);
+    return async_wait(self, n, rel_ns, NULL);
 }
 
 static PyObject *
@@ -555,7 +575,7 @@ Hold_aenter(HoldObject *self, PyObject *Py_UNUSED(ignored))
     }
     if (r == 0 && self->rel_ns != WAIT_NONE) {
         // `busy` stays set until the waiter claims or is finished.
-        return async_wait(self->owner, "hold", self->n, self->rel_ns, self);
+        return async_wait(self->owner, self->n, self->rel_ns, self);
     }
     self->busy = 0;
     if (r == 0) {

@@ -62,8 +62,9 @@ typedef struct {
     PyTypeObject *Waiter_type;
     // qsem._qsem.Ready: the awaitable of a call that needed no wait
     PyTypeObject *Ready_type;
-    // qsem._async, imported on the first wait of a coroutine
-    PyObject *async_module;
+    // qsem._async.acquire and .hold, imported on the first wait of a coroutine
+    PyObject *async_acquire;
+    PyObject *async_hold;
 } module_state;
 
 static struct PyModuleDef qsem_module;
@@ -1171,7 +1172,8 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->ClosedError);
     Py_VISIT(state->Waiter_type);
     Py_VISIT(state->Ready_type);
-    Py_VISIT(state->async_module);
+    Py_VISIT(state->async_acquire);
+    Py_VISIT(state->async_hold);
     return 0;
 }
 
@@ -1185,7 +1187,8 @@ module_clear(PyObject *module)
     Py_CLEAR(state->ClosedError);
     Py_CLEAR(state->Waiter_type);
     Py_CLEAR(state->Ready_type);
-    Py_CLEAR(state->async_module);
+    Py_CLEAR(state->async_acquire);
+    Py_CLEAR(state->async_hold);
     return 0;
 }
 

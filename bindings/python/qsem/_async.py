@@ -35,10 +35,10 @@ async def acquire(waiter, timeout):
 
     def wake():
         try:
-            if _get_ident() == thread:
-                resolve()
-            else:
+            if _get_ident() != thread:
                 loop.call_soon_threadsafe(resolve)
+            elif not future.done():  # resolve(), one frame less on the handoff
+                future.set_result(None)
         except RuntimeError:
             # The loop is closed: no task will ever claim the tokens.
             waiter.cancel()
