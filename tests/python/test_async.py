@@ -450,3 +450,30 @@ def test_trio_grant_at_start_in_a_cancelled_scope_loses_nothing():
         assert (s.available(), s.waiting()) == (2, 0)
 
     trio.run(main)
+
+
+def test_a_task_for_many_tokens_is_not_starved_by_barging_threads():
+    # Default mode: newcomers may barge, but a queued waiter is served in
+    # order once it has waited QSEM_STARVE_NS; a task is such a waiter too.
+    s = qsem.Semaphore(3)
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            if s.acquire(timeout=0.01):
+                s.release()
+
+    threads = [threading.Thread(target=churn) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        async def main():
+            for _ in range(20):
+                assert await s.async_acquire(n=3, timeout=30)
+                s.release(3)
+        run_asyncio(main)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert (s.available(), s.waiting()) == (3, 0)
