@@ -670,7 +670,7 @@ PyDoc_STRVAR(Semaphore_waiting__doc__,
 "waiting($self, /)\n"
 "--\n"
 "\n"
-"Return the number of threads sleeping in acquire() right now (a snapshot).");
+"Return the number of threads and tasks waiting for tokens right now (a snapshot).");
 
 static PyObject *
 Semaphore_waiting(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
