@@ -2,12 +2,22 @@
 
 The version is read from csrc/qsem_version.h, the one place it is written.
 """
+import hashlib
 import os
 import re
+import tempfile
 
 from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# One scratch directory per checkout, reused by every build of it.
+SCRATCH = os.path.join(
+    tempfile.gettempdir(),
+    "qsem-setuptools-" + hashlib.sha256(HERE.encode()).hexdigest()[:12],
+)
+os.makedirs(SCRATCH, exist_ok=True)
 
 
 def read_version():
@@ -26,6 +36,7 @@ extension = Extension(
         "csrc/qsem_all.c",  # the whole core; it picks the back end
     ],
     depends=[
+        "bindings/python/qsem_async.c",  # included by qsemmodule.c
         "csrc/qsem.h",
         "csrc/qsem.c",
         "csrc/qsem_waiter.c",
@@ -41,9 +52,13 @@ extension = Extension(
 
 setup(
     version=read_version(),
-    # Not setuptools' default `build/`: that is where the Makefile points
-    # CMake, and the two trees should not mix.  `make clean` removes both.
-    options={"build": {"build_base": "build/setuptools"}},
+    # Intermediate files go to a directory of their own outside the source
+    # tree, so that `pip install` works from a read-only checkout and never
+    # mixes with CMake's build/ (`setup.py build --build-base` overrides).
+    options={
+        "build": {"build_base": os.path.join(SCRATCH, "build")},
+        "egg_info": {"egg_base": SCRATCH},
+    },
     package_dir={"": "bindings/python"},
     packages=["qsem"],
     package_data={"qsem": ["py.typed", "__init__.pyi"]},

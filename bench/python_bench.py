@@ -7,6 +7,8 @@ Workloads (ns per operation, best of several runs):
   handoff   two threads pass one token back and forth (ns per pass)
   pool      4 threads take turns through a semaphore of 2 (ns per turn);
             _thread.lock can only be a pool of 1
+Then a ping-pong shaped like user code (two threads, two semaphores, 5,000
+round trips), qsem against threading, every round printed as a spread.
 
 Run: python3 bench/python_bench.py [--quick] [--check]
   --quick  fewer iterations (a smoke test)
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import _thread
 import multiprocessing
+import statistics
 import sys
 import threading
 import time
@@ -100,6 +103,45 @@ def bench_pool(make: Factory, n: int, is_lock: bool) -> float:
     return (time.perf_counter_ns() - start) / (4 * per_thread)
 
 
+def bench_pingpong(make: Factory, passes: int = 5000) -> float:
+    """Shaped like user code: two threads, two semaphores starting at 0,
+    `passes` round trips; ns per round trip."""
+    a, b = make(0), make(0)
+
+    def other() -> None:
+        for _ in range(passes):
+            a.acquire()
+            b.release()
+
+    t = threading.Thread(target=other)
+    t.start()
+    start = time.perf_counter_ns()
+    for _ in range(passes):
+        a.release()
+        b.acquire()
+    t.join()
+    return (time.perf_counter_ns() - start) / passes
+
+
+def pingpong_report(rounds: int) -> None:
+    """Every round of each peer, interleaved; median, spread, ratio."""
+    peers = [("qsem.Semaphore", qsem.Semaphore), ("threading.Semaphore", threading.Semaphore)]
+    times: dict[str, list[float]] = {name: [] for name, _ in peers}
+    for _ in range(rounds):
+        for name, make in peers:
+            times[name].append(bench_pingpong(make))
+    print()
+    print(f"ping-pong, two threads and two semaphores, 5,000 round trips, {rounds} rounds "
+          "(ns per round trip):")
+    for name, xs in times.items():
+        print(f"  {name:20} median {statistics.median(xs):9,.0f}"
+              f"  min {min(xs):9,.0f}  max {max(xs):9,.0f}")
+    q, t = times["qsem.Semaphore"], times["threading.Semaphore"]
+    ratios = sorted(b / a for a, b in zip(q, t))
+    print(f"  threading/qsem: median {statistics.median(ratios):.1f}x"
+          f"  (rounds {ratios[0]:.1f}x to {ratios[-1]:.1f}x)")
+
+
 def best(fn: Callable[[], float], repeats: int) -> float:
     return min(fn() for _ in range(repeats))
 
@@ -151,6 +193,7 @@ def main(argv: list[str]) -> int:
     print()
     for text, ok in targets:
         print(f"target {'met' if ok else 'MISSED'}: {text}")
+    pingpong_report(3 if quick else 11)
     if "--check" in argv and not all(ok for _, ok in targets):
         return 1
     return 0

@@ -4,13 +4,16 @@ A pool of 4 tokens stands for, say, 4 GiB of memory.  Jobs take 1 to 3
 tokens each for as long as they run, through `with pool.hold(weight)`, which
 gives back exactly what it took.  Meanwhile a reporter makes progress in
 pure Python (the waiting workers do not hold the GIL), a planner shows a
-timed acquire that gives up, and at the end the pool is closed, which wakes
-a worker still queued for tokens with qsem.ClosedError.
+timed acquire that gives up, an event loop in a thread of its own runs
+upload tasks against the same pool (`async with pool.hold(1)`), and at the
+end the pool is closed, which wakes a worker still queued for tokens with
+qsem.ClosedError.
 
 Run: python3 examples/python_demo.py [--quick]
 """
 from __future__ import annotations
 
+import asyncio
 import queue
 import sys
 import threading
@@ -78,14 +81,30 @@ class Demo:
             self.say("planner", f"could not get all {POOL_TOKENS} tokens within "
                      f"{wait:.2f}s; gives up")
 
+    async def upload(self, name: str) -> None:
+        # A task waits for its token without blocking its loop, in the
+        # same queue as the worker threads.
+        async with self.pool.hold(1):
+            self.say("loop", f"uploads {name}; {self.pool.available()} free")
+            await asyncio.sleep(self.step)
+
+    def uploads(self) -> None:
+        async def main() -> None:
+            await asyncio.gather(*(self.upload(f"part-{i}") for i in (1, 2, 3)))
+            self.say("loop", "all parts uploaded")
+
+        asyncio.run(main())
+
     def run(self) -> int:
         threads = [threading.Thread(target=self.worker, args=(f"worker-{i}",)) for i in (1, 2, 3)]
-        helpers = [threading.Thread(target=self.reporter), threading.Thread(target=self.planner)]
+        helpers = [threading.Thread(target=self.reporter), threading.Thread(target=self.planner),
+                   threading.Thread(target=self.uploads)]
         for job in JOBS:
             self.jobs.put(job)
         for t in threads + helpers:
             t.start()
         helpers[1].join()
+        helpers[2].join()
         while not self.jobs.empty():
             time.sleep(self.step / 4)
 

@@ -1,5 +1,5 @@
 /*
- * qsem._qsem: the CPython front end of qsem (CONTRACT.md, "Python").
+ * qsem._qsem: the CPython front end of qsem (docs/contract.md, "Python").
  *
  * In Python terms the module is:
  *
@@ -8,13 +8,15 @@
  *     class Semaphore:
  *         def __init__(self, value=1, *, fair=False): ...
  *         def acquire(self, blocking=True, timeout=None, *, n=1) -> bool: ...
- *         def release(self, n=1) -> None: ...
+ *         def release(self, n=1) -> None: ...   # n >= 1, as threading
  *         def hold(self, n=1, timeout=None) -> Hold: ...   # `with sem.hold(3):`
  *         def available(self) -> int: ...
  *         def waiting(self) -> int: ...
  *         def close(self) -> None: ...
  *         closed: bool
  *         max: int
+ *         async def async_acquire(self, n=1, timeout=None) -> bool: ...
+ *         # and `async with sem:`, `async with sem.hold(n, timeout):`
  *
  *     class BoundedSemaphore(Semaphore): ...   # max == value; over-release is ValueError
  *
@@ -22,6 +24,8 @@
  * uncontended path is one CAS with the GIL held; only a call that is about
  * to sleep releases the GIL, and it sleeps interruptibly (QSEM_INTR) so that
  * a Python signal handler that raises ends the wait with nothing taken.
+ * Coroutines wait on the same queue through the core's async waiters:
+ * qsem_async.c, included below, and qsem/_async.py.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -35,6 +39,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stddef.h>     /* offsetof: Python.h no longer brings it in 3.12 */
 #include <stdint.h>
 
 #include "qsem.h"
@@ -52,6 +58,13 @@ typedef struct {
     PyTypeObject *Hold_type;
     // qsem.ClosedError, a RuntimeError
     PyObject *ClosedError;
+    // qsem._qsem.Waiter: one async acquire in flight
+    PyTypeObject *Waiter_type;
+    // qsem._qsem.Ready: the awaitable of a call that needed no wait
+    PyTypeObject *Ready_type;
+    // qsem._async.acquire and .hold, imported on the first wait of a coroutine
+    PyObject *async_acquire;
+    PyObject *async_hold;
 } module_state;
 
 static struct PyModuleDef qsem_module;
@@ -70,7 +83,28 @@ get_module_state(PyObject *module)
 static module_state *
 find_module_state(PyTypeObject *tp)
 {
+#if PY_VERSION_HEX >= 0x030B0000
     PyObject *module = PyType_GetModuleByDef(tp, &qsem_module);
+#else
+    /* 3.10 has no PyType_GetModuleByDef: walk the MRO as it does.  Every
+     * type in it is one of ours or a subclass, both heap types. */
+    PyObject *module = NULL;
+    PyObject *mro = tp->tp_mro;
+    for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (!(base->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+            continue;
+        }
+        PyObject *m = ((PyHeapTypeObject *)base)->ht_module;
+        if (m != NULL && PyModule_GetDef(m) == &qsem_module) {
+            module = m;
+            break;
+        }
+    }
+    if (module == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s is not a qsem type", tp->tp_name);
+    }
+#endif
     if (module == NULL) {
         return NULL;
     }
@@ -89,7 +123,7 @@ find_module_state(PyTypeObject *tp)
 
 /*
  * Convert a token count.  Counts are whole numbers (anything with
- * __index__); a negative one is a ValueError in every build (CONTRACT
+ * __index__); a negative one is a ValueError in every build (docs/contract.md
  * CWE-707) and one past int64 an OverflowError.  Returns -1 with an
  * exception set, or 0.
  */
@@ -116,7 +150,7 @@ convert_count(PyObject *obj, const char *what, int64_t *out)
 
 /*
  * Convert a timeout in seconds to nanoseconds from now: WAIT_FOREVER for
- * None, inf and anything too large to add to the clock (CONTRACT: huge
+ * None, inf and anything too large to add to the clock (docs/contract.md: huge
  * finite values wait forever rather than overflow), WAIT_NONE for zero and
  * negative values (threading's Semaphore does not wait then), ValueError
  * for NaN, TypeError for non-numbers.  Returns -1 with an exception set, or 0.
@@ -169,30 +203,16 @@ convert_timeout(PyObject *obj, int64_t *out)
         PyErr_SetString(PyExc_ValueError, "timeout must not be NaN");
         return -1;
     }
+    // Python's convention, and the one place it is written: zero or less
+    // means "do not wait", as with threading.Semaphore.
     if (!(secs > 0.0)) {
         *out = WAIT_NONE;
         return 0;
     }
-    // 2^62 ns is 146 years: past that, "forever" is the honest reading.
-    double ns = ceil(secs * 1e9);
-    if (ns >= 4611686018427387904.0) {
-        *out = WAIT_FOREVER;
-        return 0;
-    }
-    *out = (int64_t)ns;
+    int64_t ns;
+    (void)qsem_timeout_from_sec(secs, &ns);   // cannot fail: secs > 0
+    *out = ns < 0 ? WAIT_FOREVER : ns;
     return 0;
-}
-
-/* Turn a relative wait into an absolute CLOCK_MONOTONIC deadline (CONTRACT
- * CWE-703), saturating at forever. */
-static int64_t
-deadline_after(int64_t rel_ns)
-{
-    if (rel_ns == WAIT_FOREVER) {
-        return QSEM_FOREVER;
-    }
-    int64_t now = qsem_now_ns();
-    return rel_ns > QSEM_FOREVER - 1 - now ? QSEM_FOREVER : now + rel_ns;
 }
 
 /*
@@ -254,7 +274,47 @@ typedef struct {
     int bounded;
     // weak references to this object
     PyObject *weakreflist;
+    // async waiters resolved by the core and not yet handed to their loops
+    // (a stack pushed by waiter_notify(), emptied by wake_async())
+    _Atomic(struct WaiterObject *) pending;
+    // 1 while drain_pending() runs (GIL-protected): a wake-up that cancels
+    // and so resolves others leaves them to the running drain, not to a
+    // nested one, however many there are
+    int draining;
 } SemaphoreObject;
+
+static void drain_pending(SemaphoreObject *self);
+
+/*
+ * Hand resolved async waiters to their event loops.  The core resolves a
+ * waiter inside a qsem call on this semaphore, with its lock held and
+ * perhaps without the GIL, so waiter_notify() only records it; the thread
+ * that made the call runs this right after, with the GIL, and every qsem
+ * call here that can resolve a waiter (release, close, a blocking acquire
+ * that gives back or hands on, a waiter's cancel) is followed by it.  The
+ * common case is one load.
+ */
+static inline void
+wake_async(SemaphoreObject *self)
+{
+    if (atomic_load_explicit(&self->pending, memory_order_relaxed) != NULL) {
+        drain_pending(self);
+    }
+}
+
+/* Nonzero, with RuntimeError set, if __init__ has not made the semaphore
+ * (a subclass whose __init__ never called ours). */
+static inline int
+not_ready(SemaphoreObject *self)
+{
+    if (self->sem != NULL) {
+        return 0;
+    }
+    PyErr_Format(PyExc_RuntimeError, "%s.__init__() was not called",
+                 Py_TYPE(self)->tp_name);
+    return 1;
+}
+
 
 /*
  * The one place where a qsem result becomes a Python exception.  `n` is the
@@ -281,7 +341,7 @@ set_error(SemaphoreObject *self, int err, int64_t n)
         return -1;
     case EOVERFLOW:
         // threading.BoundedSemaphore says ValueError; past VALUE_MAX it is
-        // an arithmetic overflow (CONTRACT "Semantics").
+        // an arithmetic overflow (docs/contract.md "Semantics").
         if (self->bounded) {
             PyErr_SetString(PyExc_ValueError, "Semaphore released too many times");
         }
@@ -309,8 +369,11 @@ set_error(SemaphoreObject *self, int err, int64_t n)
 static int
 take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
 {
+    if (not_ready(self)) {
+        return -1;
+    }
     /* BEGIN GIL-protected fast path: one CAS, no syscall, GIL kept
-     * (CONTRACT: the uncontended path never drops it). */
+     * (docs/contract.md: the uncontended path never drops it). */
     int err = qsem_try_acquire(self->sem, n);
     if (err == 0) {
         return 1;
@@ -325,7 +388,7 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
 
     // The deadline is fixed once: a handler that does not raise resumes the
     // wait with the time that is left, not a fresh timeout.
-    int64_t deadline = deadline_after(rel_ns);
+    int64_t deadline = qsem_deadline_after(rel_ns);
     for (;;) {
         // qsem takes no Python object and never calls back, so no internal
         // lock can be held when the GIL is taken again.  The core spins and
@@ -333,6 +396,7 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
         Py_BEGIN_ALLOW_THREADS
         err = qsem_acquire_until(self->sem, n, deadline, QSEM_INTR);
         Py_END_ALLOW_THREADS
+        wake_async(self);
         switch (err) {
         case 0:
             // Granted, even if a signal came at the same moment: its handler
@@ -342,7 +406,7 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
             return 0;
         case EINTR:
             // Nothing was taken; run the handlers, whose exception (Ctrl-C)
-            // ends the call (CONTRACT CWE-691).
+            // ends the call (docs/contract.md CWE-691).
             if (PyErr_CheckSignals() < 0) {
                 return -1;
             }
@@ -357,61 +421,91 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
 static int
 give_tokens(SemaphoreObject *self, int64_t n)
 {
+    if (not_ready(self)) {
+        return -1;
+    }
+    if (n == 0) {
+        // threading's rule: releasing nothing is a mistake, not a no-op.
+        PyErr_SetString(PyExc_ValueError, "n must be one or more");
+        return -1;
+    }
     int err = qsem_release(self->sem, n);
     if (err != 0) {
         return set_error(self, err, n);
     }
+    wake_async(self);
     return 0;
 }
 
+/*
+ * __new__ only allocates; __init__ makes the semaphore, as threading's
+ * classes do, so that a subclass may have an __init__ of its own with other
+ * arguments and call super().__init__(value) from it.  Until __init__ has
+ * run, every method raises (see not_ready()).
+ */
 static PyObject *
-semaphore_create(PyTypeObject *type, PyObject *args, PyObject *kwargs, int bounded)
+semaphore_alloc(PyTypeObject *type, int bounded)
+{
+    SemaphoreObject *self = (SemaphoreObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->bounded = bounded;
+    self->sem = NULL;
+    return (PyObject *)self;
+}
+
+static PyObject *
+Semaphore_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObject *Py_UNUSED(kwargs))
+{
+    return semaphore_alloc(type, 0);
+}
+
+static PyObject *
+BoundedSemaphore_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObject *Py_UNUSED(kwargs))
+{
+    return semaphore_alloc(type, 1);
+}
+
+static int
+Semaphore_init(SemaphoreObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"value", "fair", NULL};
     PyObject *value_obj = NULL;
     int fair = 0;
     int64_t value = 1;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$p", kwlist, &value_obj, &fair)) {
-        return NULL;
+    // The format's name is the one errors show: "Semaphore() takes ...".
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs,
+                                     self->bounded ? "|O$p:BoundedSemaphore" : "|O$p:Semaphore",
+                                     kwlist, &value_obj, &fair)) {
+        return -1;
     }
     if (value_obj != NULL) {
         if (convert_count(value_obj, "semaphore initial value", &value) < 0) {
-            return NULL;
+            return -1;
         }
         if (value > QSEM_VALUE_MAX) {
             PyErr_Format(PyExc_OverflowError,
                          "semaphore initial value is too large (VALUE_MAX is %lld)",
                          (long long)QSEM_VALUE_MAX);
-            return NULL;
+            return -1;
         }
     }
-
-    SemaphoreObject *self = (SemaphoreObject *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        return NULL;
+    if (self->sem != NULL) {
+        // Replacing the semaphore would strand whoever waits on the old one.
+        PyErr_Format(PyExc_RuntimeError, "%s.__init__() may run only once",
+                     Py_TYPE(self)->tp_name);
+        return -1;
     }
-    self->bounded = bounded;
-    self->sem = qsem_new(value, bounded ? value : QSEM_VALUE_MAX, fair ? QSEM_FIFO : 0);
+    self->sem = qsem_new(value, self->bounded ? value : QSEM_VALUE_MAX, fair ? QSEM_FIFO : 0);
     if (self->sem == NULL) {
         // Arguments were checked above, so this is ENOMEM (or EAGAIN from
         // pthread_mutex_init, which is a resource shortage too).
-        Py_DECREF(self);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return -1;
     }
-    return (PyObject *)self;
-}
-
-static PyObject *
-Semaphore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    return semaphore_create(type, args, kwargs, 0);
-}
-
-static PyObject *
-BoundedSemaphore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    return semaphore_create(type, args, kwargs, 1);
+    return 0;
 }
 
 static void
@@ -457,7 +551,7 @@ Semaphore_acquire(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs
         PyObject *blocking = argv[0], *timeout = argv[1];
         if (blocking != NULL && blocking != Py_True) {
             // acquire(3) reads like "take 3 tokens" but threading would take
-            // one: refuse anything but a bool, 0 or 1 (CONTRACT "Python").
+            // one: refuse anything but a bool, 0 or 1 (docs/contract.md "Python").
             int ok = PyBool_Check(blocking);
             if (!ok && PyLong_Check(blocking)) {
                 int overflow;
@@ -496,11 +590,12 @@ Semaphore_acquire(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs
 }
 
 PyDoc_STRVAR(Semaphore_release__doc__,
-"release($self, n=1, /)\n"
+"release($self, /, n=1)\n"
 "--\n"
 "\n"
 "Give back n tokens and wake the waiters they satisfy; never blocks.\n"
 "\n"
+"n must be one or more (ValueError otherwise, as with threading).\n"
 "Works after close().  A release that would pass the maximum changes\n"
 "nothing and raises ValueError (BoundedSemaphore) or OverflowError.");
 
@@ -565,6 +660,9 @@ PyDoc_STRVAR(Semaphore_available__doc__,
 static PyObject *
 Semaphore_available(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     return PyLong_FromLongLong(qsem_available(self->sem));
 }
 
@@ -572,11 +670,14 @@ PyDoc_STRVAR(Semaphore_waiting__doc__,
 "waiting($self, /)\n"
 "--\n"
 "\n"
-"Return the number of threads sleeping in acquire() right now (a snapshot).");
+"Return the number of threads and tasks waiting for tokens right now (a snapshot).");
 
 static PyObject *
 Semaphore_waiting(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     return PyLong_FromLongLong(qsem_waiting(self->sem));
 }
 
@@ -591,8 +692,12 @@ PyDoc_STRVAR(Semaphore_close__doc__,
 static PyObject *
 Semaphore_close(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     // Never sleeps: it only takes the internal lock for a short while.
     (void)qsem_close(self->sem);
+    wake_async(self);
     Py_RETURN_NONE;
 }
 
@@ -606,6 +711,11 @@ PyDoc_STRVAR(Semaphore_hold__doc__,
 "Entry raises TimeoutError if the tokens cannot be had within timeout.");
 
 static PyObject *hold_create(SemaphoreObject *self, int64_t n, int64_t rel_ns);
+static PyObject *Semaphore_async_acquire(SemaphoreObject *self, PyObject *const *args,
+                                         Py_ssize_t nargs, PyObject *kwnames);
+static PyObject *Semaphore_aenter(SemaphoreObject *self, PyObject *Py_UNUSED(ignored));
+static PyObject *Semaphore_aexit(SemaphoreObject *self, PyObject *const *args,
+                                 Py_ssize_t nargs);
 
 static PyObject *
 Semaphore_hold(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs,
@@ -616,7 +726,7 @@ Semaphore_hold(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs,
     int64_t n = 1;
     int64_t rel_ns = WAIT_FOREVER;
 
-    if (parse_args("hold", args, nargs, kwnames, names, 2, 2, argv) < 0) {
+    if (not_ready(self) || parse_args("hold", args, nargs, kwnames, names, 2, 2, argv) < 0) {
         return NULL;
     }
     if (argv[0] != NULL && convert_count(argv[0], "n", &n) < 0) {
@@ -660,8 +770,14 @@ Semaphore_repr(SemaphoreObject *self)
         Py_DECREF(module);
         return NULL;
     }
-    const char *closed = qsem_is_closed(self->sem) ? ", closed" : "";
     PyObject *r;
+    if (self->sem == NULL) {
+        r = PyUnicode_FromFormat("<%S.%S at %p: not initialized>", module, qualname, self);
+        Py_DECREF(module);
+        Py_DECREF(qualname);
+        return r;
+    }
+    const char *closed = qsem_is_closed(self->sem) ? ", closed" : "";
     if (self->bounded) {
         r = PyUnicode_FromFormat("<%S.%S at %p: value=%lld/%lld%s>", module, qualname, self,
                                  (long long)qsem_available(self->sem),
@@ -679,12 +795,18 @@ Semaphore_repr(SemaphoreObject *self)
 static PyObject *
 Semaphore_get_closed(SemaphoreObject *self, void *Py_UNUSED(closure))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     return PyBool_FromLong(qsem_is_closed(self->sem));
 }
 
 static PyObject *
 Semaphore_get_max(SemaphoreObject *self, void *Py_UNUSED(closure))
 {
+    if (not_ready(self)) {
+        return NULL;
+    }
     return PyLong_FromLongLong(qsem_max(self->sem));
 }
 
@@ -702,6 +824,18 @@ static PyMethodDef Semaphore_methods[] = {
     {"__exit__", (PyCFunction)(void (*)(void))Semaphore_exit, METH_FASTCALL,
      Semaphore_exit__doc__},
     {"__reduce_ex__", (PyCFunction)Semaphore_reduce_ex, METH_O, Semaphore_reduce__doc__},
+    {"async_acquire", (PyCFunction)(void (*)(void))Semaphore_async_acquire,
+     METH_FASTCALL | METH_KEYWORDS,
+     PyDoc_STR("async_acquire($self, /, n=1, timeout=None)\n--\n\n"
+               "Take n tokens without blocking the event loop; await the result:\n"
+               "True if taken, False if the time ran out.  Same arguments and\n"
+               "errors as acquire(); ClosedError if closed while waiting.  When\n"
+               "the tokens are free it completes without a trip through the loop.\n"
+               "Works under asyncio (any loop, uvloop too) and trio.")},
+    {"__aenter__", (PyCFunction)Semaphore_aenter, METH_NOARGS,
+     PyDoc_STR("__aenter__($self, /)\n--\n\nAwait one token (async with sem:).")},
+    {"__aexit__", (PyCFunction)(void (*)(void))Semaphore_aexit, METH_FASTCALL,
+     PyDoc_STR("__aexit__($self, /, *exc_info)\n--\n\nGive back the token of __aenter__.")},
     {NULL, NULL}
 };
 
@@ -734,6 +868,7 @@ PyDoc_STRVAR(Semaphore__doc__,
  * machinery). */
 static PyType_Slot Semaphore_slots[] = {
     {Py_tp_new, Semaphore_new},
+    {Py_tp_init, Semaphore_init},
     {Py_tp_dealloc, Semaphore_dealloc},
     {Py_tp_repr, Semaphore_repr},
     {Py_tp_methods, Semaphore_methods},
@@ -777,7 +912,7 @@ static PyType_Spec BoundedSemaphore_spec = {
 ** Hold: the context manager for n tokens
 ** ======================================================================= */
 
-typedef struct {
+typedef struct HoldObject {
     PyObject_HEAD
     // the semaphore the tokens come from (strong)
     SemaphoreObject *owner;
@@ -819,9 +954,24 @@ Hold_traverse(HoldObject *self, visitproc visit, void *arg)
     return 0;
 }
 
+/* Give back what the guard holds, if anything: its `with` never exited. */
+static void
+hold_give_back(HoldObject *self)
+{
+    if (self->held > 0 && self->owner != NULL && self->owner->sem != NULL) {
+        // Cannot fail: these tokens were taken from it.
+        (void)qsem_release(self->owner->sem, self->held);
+        self->held = 0;
+        wake_async(self->owner);
+    }
+}
+
 static int
 Hold_clear(HoldObject *self)
 {
+    // The cycle collector clears before it deallocates: the tokens must go
+    // back while the semaphore is still at hand.
+    hold_give_back(self);
     Py_CLEAR(self->owner);
     return 0;
 }
@@ -833,10 +983,7 @@ Hold_dealloc(HoldObject *self)
     PyObject_GC_UnTrack(self);
     // A guard dropped while held (its `with` never exited, e.g. a frame torn
     // down by a generator's close) still gives its tokens back.
-    if (self->held > 0 && self->owner != NULL) {
-        (void)qsem_release(self->owner->sem, self->held);
-        self->held = 0;
-    }
+    hold_give_back(self);
     (void)Hold_clear(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -868,7 +1015,7 @@ Hold_enter(HoldObject *self, PyObject *Py_UNUSED(ignored))
         return NULL;
     }
     // Recorded in the same C call that took the tokens: no bytecode, and so
-    // no signal handler, can run in between (CONTRACT: releases exactly
+    // no signal handler, can run in between (docs/contract.md: releases exactly
     // what it took, even when a KeyboardInterrupt lands).
     self->held = self->n;
     return Py_NewRef((PyObject *)self);
@@ -897,11 +1044,18 @@ Hold_repr(HoldObject *self)
                                 (long long)self->n, (long long)self->held);
 }
 
+static PyObject *Hold_aenter(HoldObject *self, PyObject *Py_UNUSED(ignored));
+static PyObject *Hold_aexit(HoldObject *self, PyObject *const *args, Py_ssize_t nargs);
+
 static PyMethodDef Hold_methods[] = {
     {"__enter__", (PyCFunction)Hold_enter, METH_NOARGS,
      PyDoc_STR("__enter__($self, /)\n--\n\nTake the tokens; return this guard.")},
     {"__exit__", (PyCFunction)(void (*)(void))Hold_exit, METH_FASTCALL,
      PyDoc_STR("__exit__($self, /, *exc_info)\n--\n\nGive back exactly the tokens taken.")},
+    {"__aenter__", (PyCFunction)Hold_aenter, METH_NOARGS,
+     PyDoc_STR("__aenter__($self, /)\n--\n\nAwait the tokens; the guard is the result.")},
+    {"__aexit__", (PyCFunction)(void (*)(void))Hold_aexit, METH_FASTCALL,
+     PyDoc_STR("__aexit__($self, /, *exc_info)\n--\n\nGive back exactly the tokens taken.")},
     {NULL, NULL}
 };
 
@@ -936,6 +1090,8 @@ static PyType_Spec Hold_spec = {
 
 /* }====================================================================== */
 
+#include "qsem_async.c"
+
 /* {======================================================================
 ** Module
 ** ======================================================================= */
@@ -966,6 +1122,14 @@ module_exec(PyObject *module)
         return -1;
     }
     if (PyModule_AddType(module, state->Hold_type) < 0) {
+        return -1;
+    }
+    state->Waiter_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Waiter_spec, NULL);
+    if (state->Waiter_type == NULL || PyModule_AddType(module, state->Waiter_type) < 0) {
+        return -1;
+    }
+    state->Ready_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Ready_spec, NULL);
+    if (state->Ready_type == NULL || PyModule_AddType(module, state->Ready_type) < 0) {
         return -1;
     }
     state->ClosedError = PyErr_NewExceptionWithDoc(
@@ -1006,6 +1170,10 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->BoundedSemaphore_type);
     Py_VISIT(state->Hold_type);
     Py_VISIT(state->ClosedError);
+    Py_VISIT(state->Waiter_type);
+    Py_VISIT(state->Ready_type);
+    Py_VISIT(state->async_acquire);
+    Py_VISIT(state->async_hold);
     return 0;
 }
 
@@ -1017,6 +1185,10 @@ module_clear(PyObject *module)
     Py_CLEAR(state->BoundedSemaphore_type);
     Py_CLEAR(state->Hold_type);
     Py_CLEAR(state->ClosedError);
+    Py_CLEAR(state->Waiter_type);
+    Py_CLEAR(state->Ready_type);
+    Py_CLEAR(state->async_acquire);
+    Py_CLEAR(state->async_hold);
     return 0;
 }
 

@@ -107,10 +107,15 @@ def test_acquire_zero_succeeds_at_once():
     assert s.available() == 0
 
 
-def test_release_zero_changes_nothing():
-    s = qsem.BoundedSemaphore(2)
-    s.release(0)
-    assert s.available() == 2
+@pytest.mark.parametrize("kind", ["Semaphore", "BoundedSemaphore"])
+def test_release_zero_is_a_value_error_as_in_threading(kind):
+    s = getattr(qsem, kind)(2)
+    s.acquire()
+    with pytest.raises(ValueError, match="^n must be one or more$"):
+        s.release(0)
+    with pytest.raises(ValueError, match="^n must be one or more$"):
+        s.release(n=0)
+    assert s.available() == 1
 
 
 @pytest.mark.parametrize("blocking", [3, 2, -1, 2**70, None, "yes", 1.0, [1]])
@@ -306,7 +311,7 @@ def test_types_are_immutable():
 def test_signatures_are_introspectable():
     s = qsem.Semaphore()
     assert str(inspect.signature(s.acquire)) == "(blocking=True, timeout=None, *, n=1)"
-    assert str(inspect.signature(s.release)) == "(n=1, /)"
+    assert str(inspect.signature(s.release)) == "(n=1)"
     assert str(inspect.signature(s.hold)) == "(n=1, timeout=None)"
     assert str(inspect.signature(qsem.Semaphore)) == "(value=1, *, fair=False)"
     assert str(inspect.signature(qsem.BoundedSemaphore)) == "(value=1, *, fair=False)"

@@ -116,7 +116,8 @@ def test_acquire_any_arguments(kind, n, blocking, timeout, use):
     assert count is not None, f"acquire accepted n={n!r}"
     if result:
         assert sem.available() == 5 - count
-        sem.release(count)
+        if count:
+            sem.release(count)
     else:
         assert sem.available() == 5
     assert sem.waiting() == 0
@@ -135,7 +136,7 @@ def test_release_any_argument(kind, n):
     except BaseException as e:  # noqa: B036
         pytest.fail(f"release({n!r}) raised {e!r}")
     count = as_count(n)
-    assert count is not None and count >= 0, f"release accepted n={n!r}"
+    assert count is not None and count >= 1, f"release accepted n={n!r}"
     assert sem.available() == 2 + count
 
 

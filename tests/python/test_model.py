@@ -6,6 +6,7 @@ import threading
 import time
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -149,7 +150,10 @@ class SemaphoreMachine(RuleBasedStateMachine):
 
     @rule(n=counts)
     def release(self, n):
-        if n > self.max - self.avail:
+        if n == 0:
+            with pytest.raises(ValueError, match="n must be one or more"):
+                self.sem.release(n)
+        elif n > self.max - self.avail:
             error = ValueError if self.bounded else OverflowError
             try:
                 self.sem.release(n)

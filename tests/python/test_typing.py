@@ -70,3 +70,60 @@ def test_stubs_catch_misuse(mypy_env, tmp_path):
     assert r.returncode == 1, out + r.stderr
     for line in (4, 5, 6, 7, 9, 10, 11):
         assert f"misuse.py:{line}: error" in out, out
+
+
+def test_threading_style_code_type_checks(mypy_env, tmp_path):
+    # Valid for threading.Semaphore, so valid for qsem: release(n=...) and
+    # a subclass with an __init__ of its own.
+    good = tmp_path / "good.py"
+    good.write_text(textwrap.dedent("""\
+        import qsem
+
+        class Named(qsem.Semaphore):
+            def __init__(self, value: int = 1, *, name: str = "pool") -> None:
+                super().__init__(value)
+                self.name = name
+
+        s = Named(2, name="db")
+        s.release(n=2)
+        """))
+    r = run(["mypy", "--strict", "--no-error-summary", str(good)], mypy_env, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_async_api_type_checks_strictly(mypy_env, tmp_path):
+    good = tmp_path / "async_good.py"
+    good.write_text(textwrap.dedent("""\
+        import asyncio
+
+        import qsem
+
+        async def main(sem: qsem.Semaphore) -> int:
+            ok: bool = await sem.async_acquire(2, timeout=0.5)
+            if ok:
+                sem.release(2)
+            async with sem:
+                pass
+            async with sem.hold(3, timeout=1.0) as guard:
+                held: int = guard.held
+            task = asyncio.create_task(sem.async_acquire())
+            return held + int(await task)
+
+        asyncio.run(main(qsem.BoundedSemaphore(4)))
+        """))
+    r = run(["mypy", "--strict", "--no-error-summary", str(good)], mypy_env, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    bad = tmp_path / "async_bad.py"
+    bad.write_text(textwrap.dedent("""\
+        import qsem
+
+        async def main(sem: qsem.Semaphore) -> None:
+            sem.async_acquire(n="2")
+            name: str = await sem.async_acquire()
+            async with sem.hold(2) as g:
+                g.held + ""
+        """))
+    r = run(["mypy", "--strict", "--no-error-summary", str(bad)], mypy_env, tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    for line in (4, 5, 7):
+        assert f"async_bad.py:{line}: error" in r.stdout, r.stdout

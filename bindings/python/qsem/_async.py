@@ -1,0 +1,116 @@
+"""The sleeping half of Semaphore.async_acquire() and `async with`.
+
+The C module tries first and only calls in here when the tokens are not
+free: it passes a Waiter (the core's async waiter, already bound to the
+semaphore and the count) and the timeout in seconds, or None.  Here the
+running library is found (an asyncio loop, else trio), the waiter started
+with a `wake` callable, and the task sleeps in its library's own way.  `wake` runs on whichever thread
+resolved the waiter, holding the GIL: on the waiter's own thread it
+reschedules the task directly, elsewhere it hands over through the loop's
+thread-safe entry (call_soon_threadsafe, trio's run_sync_soon).
+
+Whatever ends the wait (grant, timeout, close, cancellation, the loop
+closing, the coroutine being dropped), `finally: waiter.cancel()` runs or
+the Waiter is freed, and either gives back any tokens that were granted
+and not claimed.
+"""
+import sys
+import threading
+from asyncio import _get_running_loop
+
+_get_ident = threading.get_ident
+
+
+async def acquire(waiter, timeout):
+    loop = _get_running_loop()
+    if loop is None:
+        return await _trio_wait(waiter, timeout)
+    # asyncio, any loop: inline, as this is the common path.
+    future = loop.create_future()
+    thread = _get_ident()
+
+    def resolve():
+        if not future.done():
+            future.set_result(None)
+
+    def wake():
+        try:
+            if _get_ident() != thread:
+                loop.call_soon_threadsafe(resolve)
+            elif not future.done():  # resolve(), one frame less on the handoff
+                future.set_result(None)
+        except RuntimeError:
+            # The loop is closed: no task will ever claim the tokens.
+            waiter.cancel()
+
+    timer = None
+    try:
+        if waiter.start(wake):
+            return True
+        if timeout is not None:
+            timer = loop.call_later(timeout, resolve)
+        await future
+        return waiter.claim()
+    finally:
+        if timer is not None:
+            timer.cancel()
+        waiter.cancel()
+
+
+async def hold(waiter, timeout):
+    guard = waiter.hold
+    if not await acquire(waiter, timeout):
+        raise TimeoutError(f"could not take {guard.n} tokens in time")
+    return guard
+
+
+async def _trio_wait(waiter, timeout):
+    trio = sys.modules.get("trio")
+    try:
+        trio.lowlevel.current_task()
+    except (AttributeError, RuntimeError):
+        raise RuntimeError(
+            "qsem: async_acquire needs a running asyncio event loop or trio"
+        ) from None
+
+    task = trio.lowlevel.current_task()
+    token = trio.lowlevel.current_trio_token()
+    thread = _get_ident()
+    # True once the task was rescheduled or its sleep aborted: one or the other.
+    settled = False
+
+    def reschedule():
+        nonlocal settled
+        if not settled:
+            settled = True
+            trio.lowlevel.reschedule(task)
+
+    def wake():
+        if _get_ident() == thread:
+            reschedule()
+            return
+        try:
+            token.run_sync_soon(reschedule)
+        except trio.RunFinishedError:
+            waiter.cancel()
+
+    def abort(_raise_cancel):
+        nonlocal settled
+        if settled:
+            return trio.lowlevel.Abort.FAILED
+        settled = True
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    try:
+        if waiter.start(wake):
+            # No checkpoint after this: a cancel landing there would lose
+            # tokens that are already claimed.
+            return True
+        if timeout is None:
+            await trio.lowlevel.wait_task_rescheduled(abort)
+        else:
+            with trio.move_on_after(timeout):
+                await trio.lowlevel.wait_task_rescheduled(abort)
+        return waiter.claim()
+    finally:
+        waiter.cancel()

@@ -1,0 +1,599 @@
+/*
+ * qsem_async.c: the coroutine half of qsem._qsem (Semaphore.async_acquire,
+ * `async with`, the Waiter and Ready types).  Not compiled on its own:
+ * qsemmodule.c includes it, after the Semaphore and Hold types it uses,
+ * so that the extension stays one translation unit.
+ */
+
+/* {======================================================================
+** Async: coroutines wait on the same queue as threads
+** ======================================================================= */
+
+/*
+ * How a coroutine waits.  async_acquire() tries once, right here, and when
+ * the tokens are free returns a Ready awaitable: no trip through the loop.
+ * Otherwise it makes a Waiter (a core qsem_waiter_t) and returns the
+ * coroutine qsem._async.acquire(waiter, timeout), which finds the running
+ * library (asyncio, any loop; trio), starts the waiter with a `wake`
+ * callable and sleeps in that library's own way.
+ *
+ * When the core grants or closes, it calls waiter_notify() on the thread
+ * that made it happen, with its lock held and perhaps without the GIL: it
+ * only pushes the waiter on its semaphore's `pending` stack.  That thread
+ * then calls wake_async(), which, with the GIL, calls each waiter's `wake`:
+ * that sets the future directly when the releaser is on the waiter's loop,
+ * else hands over with call_soon_threadsafe (trio: run_sync_soon).  The
+ * coroutine then claims the tokens, and always cancels the waiter on its
+ * way out, so a task cancelled, timed out or dropped at any point gives
+ * back what was granted and not claimed (the core's cancel does that).
+ *
+ * A started, unresolved waiter holds a reference to itself, so that the
+ * pointer on the `pending` stack stays valid; whoever sees it last (drain,
+ * or finish when the notify never came) drops it.
+ */
+
+typedef struct WaiterObject {
+    PyObject_HEAD
+    // the semaphore waited on (strong)
+    SemaphoreObject *owner;
+    // the guard to record the tokens in, for `async with sem.hold(n)` (strong), or NULL
+    struct HoldObject *hold;
+    // the core's waiter; freed in dealloc
+    qsem_waiter_t *w;
+    // called with no arguments once the core resolves the waiter; set by start()
+    PyObject *wake;
+    // link on owner->pending
+    struct WaiterObject *next;
+    // set by waiter_notify() (any thread, lock held): the waiter is on `pending`
+    atomic_int notified;
+    // 1 while the waiter holds a reference to itself (started, not yet seen resolved)
+    int queued;
+    // 1 once started: a waiter serves one wait
+    int started;
+    // 1 once claimed or cancelled: nothing more to give back
+    int done;
+    // 1 if the tokens were claimed (they belong to the caller now)
+    int claimed;
+} WaiterObject;
+
+/* Runs inside the core (see above): record, nothing else. */
+static void
+waiter_notify(void *arg)
+{
+    WaiterObject *wo = arg;
+    SemaphoreObject *so = wo->owner;
+    atomic_store_explicit(&wo->notified, 1, memory_order_relaxed);
+    WaiterObject *head = atomic_load_explicit(&so->pending, memory_order_relaxed);
+    do {
+        wo->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&so->pending, &head, wo,
+                                                    memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+static void
+drain_pending(SemaphoreObject *self)
+{
+    if (self->draining) {
+        return;
+    }
+    self->draining = 1;
+    // A wake-up must not eat the exception of the call that caused it.
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    WaiterObject *stack;
+    while ((stack = atomic_exchange_explicit(&self->pending, NULL, memory_order_acquire))) {
+        // The stack is newest first; wake in the order the core resolved.
+        WaiterObject *fifo = NULL;
+        while (stack != NULL) {
+            WaiterObject *next = stack->next;
+            stack->next = fifo;
+            fifo = stack;
+            stack = next;
+        }
+        while (fifo != NULL) {
+            WaiterObject *wo = fifo;
+            fifo = wo->next;
+            wo->next = NULL;
+            // The waiter's reference to itself is ours now.
+            wo->queued = 0;
+            if (!wo->done && wo->wake != NULL) {
+                PyObject *r = PyObject_CallNoArgs(wo->wake);
+                if (r == NULL) {
+                    // `wake` handles its own failures; this is a bug, say so.
+                    PyErr_WriteUnraisable(wo->wake);
+                }
+                Py_XDECREF(r);
+            }
+            Py_DECREF(wo);
+        }
+    }
+    PyErr_Restore(et, ev, tb);
+    self->draining = 0;
+}
+
+static void hold_entered(struct HoldObject *hold);
+static void hold_not_entered(struct HoldObject *hold);
+
+static PyObject *
+waiter_create(SemaphoreObject *owner, int64_t n, struct HoldObject *hold)
+{
+    module_state *state = find_module_state(Py_TYPE(owner));
+    if (state == NULL) {
+        return NULL;
+    }
+    WaiterObject *self = PyObject_GC_New(WaiterObject, state->Waiter_type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->owner = (SemaphoreObject *)Py_NewRef((PyObject *)owner);
+    self->hold = (struct HoldObject *)Py_XNewRef((PyObject *)hold);
+    self->wake = NULL;
+    self->next = NULL;
+    atomic_init(&self->notified, 0);
+    self->queued = self->started = self->done = self->claimed = 0;
+    self->w = qsem_waiter_new(owner->sem, n, waiter_notify, self);
+    PyObject_GC_Track((PyObject *)self);
+    if (self->w == NULL) {
+        // n was checked against max already: this is ENOMEM.
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)self;
+}
+
+/* The tokens are the caller's now. */
+static void
+waiter_claimed(WaiterObject *self)
+{
+    self->done = 1;
+    self->claimed = 1;
+    if (self->hold != NULL) {
+        hold_entered(self->hold);
+    }
+}
+
+/* End the wait, whatever state it is in: leave the queue, give back what
+ * was granted and not claimed, free a guard that was not entered.
+ * Idempotent. */
+static void
+waiter_finish(WaiterObject *self)
+{
+    if (self->w != NULL && !self->done) {
+        (void)qsem_waiter_cancel(self->w);
+        self->done = 1;
+    }
+    if (self->hold != NULL && !self->claimed) {
+        hold_not_entered(self->hold);
+    }
+    // After the cancel, notify has run or never will: if it has not, the
+    // waiter is on no stack and its reference to itself is ours to drop.
+    int drop = self->queued && !atomic_load_explicit(&self->notified, memory_order_relaxed);
+    if (drop) {
+        self->queued = 0;
+    }
+    if (self->owner != NULL) {
+        // The cancel may have given tokens to other waiters.
+        wake_async(self->owner);
+    }
+    if (drop) {
+        Py_DECREF(self);
+    }
+}
+
+static PyObject *
+Waiter_start(WaiterObject *self, PyObject *wake)
+{
+    if (self->started || self->w == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a Waiter serves one wait");
+        return NULL;
+    }
+    if (!PyCallable_Check(wake)) {
+        PyErr_SetString(PyExc_TypeError, "wake must be callable");
+        return NULL;
+    }
+    self->started = 1;
+    Py_XSETREF(self->wake, Py_NewRef(wake));
+    // Queued before the core can see it: a notify from another thread
+    // needs the GIL to get any further than `pending`, and we hold it.
+    self->queued = 1;
+    Py_INCREF(self);
+    int err = qsem_waiter_start(self->w);
+    if (err == EINPROGRESS) {
+        Py_RETURN_FALSE;
+    }
+    self->queued = 0;
+    Py_DECREF(self);   // the caller's reference keeps it alive
+    if (err == 0) {
+        (void)qsem_waiter_claim(self->w);
+        waiter_claimed(self);
+        Py_RETURN_TRUE;
+    }
+    self->done = 1;
+    return (set_error(self->owner, err, 0), NULL);
+}
+
+static PyObject *
+Waiter_claim(WaiterObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->claimed) {
+        Py_RETURN_TRUE;
+    }
+    if (!self->started || self->done) {
+        Py_RETURN_FALSE;
+    }
+    int err = qsem_waiter_claim(self->w);
+    switch (err) {
+    case 0:
+        waiter_claimed(self);
+        Py_RETURN_TRUE;
+    case EINPROGRESS:
+        Py_RETURN_FALSE;
+    default:
+        self->done = 1;
+        return (set_error(self->owner, err, 0), NULL);
+    }
+}
+
+static PyObject *
+Waiter_cancel(WaiterObject *self, PyObject *Py_UNUSED(ignored))
+{
+    waiter_finish(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Waiter_get_hold(WaiterObject *self, void *Py_UNUSED(closure))
+{
+    return Py_NewRef(self->hold != NULL ? (PyObject *)self->hold : Py_None);
+}
+
+static int
+Waiter_traverse(WaiterObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->owner);
+    Py_VISIT(self->hold);
+    Py_VISIT(self->wake);
+    return 0;
+}
+
+static int
+Waiter_clear(WaiterObject *self)
+{
+    // Only `wake` can close a cycle back to the waiter (its closure).
+    Py_CLEAR(self->wake);
+    return 0;
+}
+
+static void
+Waiter_dealloc(WaiterObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    // queued is 0 here: a queued waiter holds a reference to itself.
+    waiter_finish(self);
+    qsem_waiter_free(self->w);
+    self->w = NULL;
+    Py_CLEAR(self->wake);
+    Py_CLEAR(self->hold);
+    Py_CLEAR(self->owner);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef Waiter_methods[] = {
+    {"start", (PyCFunction)Waiter_start, METH_O,
+     PyDoc_STR("start($self, wake, /)\n--\n\n"
+               "Take the tokens now (True) or queue (False); wake() is called once the\n"
+               "waiter is resolved.  Raises ClosedError if closed.")},
+    {"claim", (PyCFunction)Waiter_claim, METH_NOARGS,
+     PyDoc_STR("claim($self, /)\n--\n\n"
+               "Take granted tokens over: True; False if not granted (yet); ClosedError.")},
+    {"cancel", (PyCFunction)Waiter_cancel, METH_NOARGS,
+     PyDoc_STR("cancel($self, /)\n--\n\n"
+               "Leave the queue, giving back anything granted and not claimed.")},
+    {NULL, NULL}
+};
+
+static PyGetSetDef Waiter_getset[] = {
+    {"hold", (getter)Waiter_get_hold, NULL, PyDoc_STR("The guard being entered, or None."), NULL},
+    {NULL}
+};
+
+static PyType_Slot Waiter_slots[] = {
+    {Py_tp_dealloc, Waiter_dealloc},
+    {Py_tp_traverse, Waiter_traverse},
+    {Py_tp_clear, Waiter_clear},
+    {Py_tp_methods, Waiter_methods},
+    {Py_tp_getset, Waiter_getset},
+    {Py_tp_doc, (void *)PyDoc_STR("One async acquire in flight (internal to qsem._async).")},
+    {0, NULL}
+};
+
+static PyType_Spec Waiter_spec = {
+    .name = "qsem._qsem.Waiter",
+    .basicsize = sizeof(WaiterObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = Waiter_slots,
+};
+
+/* Ready: an awaitable whose result is already known.  It is a
+ * collections.abc.Coroutine (qsem/__init__.py registers it), so that
+ * asyncio.create_task() takes it like the coroutine of the slow path. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *value;
+} ReadyObject;
+
+static PyObject *
+ready_new(SemaphoreObject *owner, PyObject *value)
+{
+    module_state *state = find_module_state(Py_TYPE(owner));
+    if (state == NULL) {
+        return NULL;
+    }
+    ReadyObject *self = PyObject_New(ReadyObject, state->Ready_type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->value = Py_NewRef(value);
+    return (PyObject *)self;
+}
+
+static void
+Ready_dealloc(ReadyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    Py_CLEAR(self->value);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+Ready_await(ReadyObject *self)
+{
+    return Py_NewRef((PyObject *)self);
+}
+
+/* The first step ends it: StopIteration carrying the value. */
+static PyObject *
+Ready_iternext(ReadyObject *self)
+{
+    if (self->value != Py_None) {
+        // Wrapped, so that a value that is itself a tuple or an exception
+        // is not mistaken for StopIteration's arguments.
+        PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, self->value);
+        if (stop == NULL) {
+            return NULL;
+        }
+        PyErr_SetObject(PyExc_StopIteration, stop);
+        Py_DECREF(stop);
+    }
+    return NULL;
+}
+
+static PyObject *
+Ready_send(ReadyObject *self, PyObject *Py_UNUSED(arg))
+{
+    PyObject *r = Ready_iternext(self);
+    if (r == NULL && !PyErr_Occurred()) {
+        PyErr_SetNone(PyExc_StopIteration);
+    }
+    return r;
+}
+
+static PyObject *
+Ready_throw(ReadyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw() takes 1 to 3 arguments");
+        return NULL;
+    }
+    PyObject *typ = args[0];
+    if (PyExceptionInstance_Check(typ)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(typ), typ);
+    }
+    else if (PyExceptionClass_Check(typ)) {
+        PyErr_SetObject(typ, nargs > 1 ? args[1] : NULL);
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
+    }
+    return NULL;
+}
+
+static PyObject *
+Ready_close(ReadyObject *Py_UNUSED(self), PyObject *Py_UNUSED(ignored))
+{
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Ready_methods[] = {
+    {"send", (PyCFunction)Ready_send, METH_O,
+     PyDoc_STR("send($self, value, /)\n--\n\nFinish: raise StopIteration with the result.")},
+    {"throw", (PyCFunction)(void (*)(void))Ready_throw, METH_FASTCALL,
+     PyDoc_STR("throw($self, typ, val=None, tb=None, /)\n--\n\nRaise the exception given.")},
+    {"close", (PyCFunction)Ready_close, METH_NOARGS,
+     PyDoc_STR("close($self, /)\n--\n\nNothing to close: the call is complete.")},
+    {NULL, NULL}
+};
+
+static PyType_Slot Ready_slots[] = {
+    {Py_tp_dealloc, Ready_dealloc},
+    {Py_am_await, Ready_await},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, Ready_iternext},
+    {Py_tp_methods, Ready_methods},
+    {Py_tp_doc, (void *)PyDoc_STR("The awaitable of an async call that did not need to wait.")},
+    {0, NULL}
+};
+
+static PyType_Spec Ready_spec = {
+    .name = "qsem._qsem.Ready",
+    .basicsize = sizeof(ReadyObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = Ready_slots,
+};
+
+/* Import qsem._async's two entry points once.  Returns -1 with an
+ * exception set, or 0. */
+static int
+import_async(module_state *state)
+{
+    PyObject *mod = PyImport_ImportModule("qsem._async");
+    if (mod == NULL) {
+        return -1;
+    }
+    PyObject *acquire = PyObject_GetAttrString(mod, "acquire");
+    PyObject *hold = acquire == NULL ? NULL : PyObject_GetAttrString(mod, "hold");
+    Py_DECREF(mod);
+    if (hold == NULL) {
+        Py_XDECREF(acquire);
+        return -1;
+    }
+    Py_XSETREF(state->async_acquire, acquire);
+    Py_XSETREF(state->async_hold, hold);
+    return 0;
+}
+
+/* The coroutine qsem._async.acquire(waiter, timeout), or .hold() when
+ * entering a guard, for a wait that must sleep. */
+static PyObject *
+async_wait(SemaphoreObject *owner, int64_t n, int64_t rel_ns, struct HoldObject *hold)
+{
+    module_state *state = find_module_state(Py_TYPE(owner));
+    if (state == NULL) {
+        return NULL;
+    }
+    if (state->async_hold == NULL && import_async(state) < 0) {
+        return NULL;
+    }
+    PyObject *timeout = rel_ns == WAIT_FOREVER ? Py_NewRef(Py_None)
+                                               : PyFloat_FromDouble((double)rel_ns / 1e9);
+    if (timeout == NULL) {
+        return NULL;
+    }
+    PyObject *waiter = waiter_create(owner, n, hold);
+    if (waiter == NULL) {
+        Py_DECREF(timeout);
+        return NULL;
+    }
+    PyObject *args[] = {waiter, timeout};
+    PyObject *coro = PyObject_Vectorcall(hold != NULL ? state->async_hold : state->async_acquire,
+                                         args, 2, NULL);
+    Py_DECREF(waiter);
+    Py_DECREF(timeout);
+    return coro;
+}
+
+/* async_acquire's body once the arguments are known. */
+static PyObject *
+async_take(SemaphoreObject *self, int64_t n, int64_t rel_ns)
+{
+    int r = take_tokens(self, n, WAIT_NONE);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 1 || rel_ns == WAIT_NONE) {
+        return ready_new(self, r ? Py_True : Py_False);
+    }
+    return async_wait(self, n, rel_ns, NULL);
+}
+
+static PyObject *
+Semaphore_async_acquire(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames)
+{
+    static const char *const names[] = {"n", "timeout"};
+    PyObject *argv[2];
+    int64_t n = 1;
+    int64_t rel_ns = WAIT_FOREVER;
+
+    if (nargs != 0 || kwnames != NULL) {
+        if (parse_args("async_acquire", args, nargs, kwnames, names, 2, 2, argv) < 0) {
+            return NULL;
+        }
+        if (argv[0] != NULL && convert_count(argv[0], "n", &n) < 0) {
+            return NULL;
+        }
+        if (argv[1] != NULL && convert_timeout(argv[1], &rel_ns) < 0) {
+            return NULL;
+        }
+    }
+    return async_take(self, n, rel_ns);
+}
+
+static PyObject *
+Semaphore_aenter(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return async_take(self, 1, WAIT_FOREVER);
+}
+
+static PyObject *
+Semaphore_aexit(SemaphoreObject *self, PyObject *const *Py_UNUSED(args),
+                Py_ssize_t Py_UNUSED(nargs))
+{
+    if (give_tokens(self, 1) < 0) {
+        return NULL;
+    }
+    return ready_new(self, Py_None);
+}
+
+/* `async with sem.hold(n, timeout):` */
+
+static void
+hold_entered(struct HoldObject *hold)
+{
+    hold->held = hold->n;
+}
+
+static void
+hold_not_entered(struct HoldObject *hold)
+{
+    hold->busy = 0;
+}
+
+static PyObject *
+Hold_aenter(HoldObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->owner == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Hold object is no longer usable");
+        return NULL;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Hold object is already entered");
+        return NULL;
+    }
+    self->busy = 1;
+    int r = take_tokens(self->owner, self->n, WAIT_NONE);
+    if (r == 1) {
+        self->held = self->n;
+        return ready_new(self->owner, (PyObject *)self);
+    }
+    if (r == 0 && self->rel_ns != WAIT_NONE) {
+        // `busy` stays set until the waiter claims or is finished.
+        return async_wait(self->owner, self->n, self->rel_ns, self);
+    }
+    self->busy = 0;
+    if (r == 0) {
+        PyErr_Format(PyExc_TimeoutError, "could not take %lld tokens in time",
+                     (long long)self->n);
+    }
+    return NULL;
+}
+
+static PyObject *
+Hold_aexit(HoldObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *r = Hold_exit(self, args, nargs);
+    if (r == NULL) {
+        return NULL;
+    }
+    Py_DECREF(r);
+    return ready_new(self->owner, Py_None);
+}
+
+/* }====================================================================== */

@@ -1,0 +1,479 @@
+"""Coroutines on the same semaphore as threads: async_acquire, `async with`
+and `async with sem.hold(n)` under asyncio (default loop and uvloop), trio
+and anyio; cancellation of every kind gives back what was granted."""
+import asyncio
+import gc
+import sys
+import threading
+import time
+
+import pytest
+
+import qsem
+
+trio = pytest.importorskip("trio")
+anyio = pytest.importorskip("anyio")
+uvloop = pytest.importorskip("uvloop")
+
+
+def run_asyncio(main, loop_kind="asyncio"):
+    if loop_kind == "uvloop":
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def settle(sem, available, waiting=0, within=10.0):
+    """Wait (bounded, generous) for the counts other threads are settling."""
+    end = time.monotonic() + within
+    while (sem.available(), sem.waiting()) != (available, waiting):
+        assert time.monotonic() < end, (sem.available(), sem.waiting())
+        time.sleep(0.001)
+
+
+# ---------------------------------------------------------------- fast path
+
+def test_free_tokens_need_no_trip_through_the_loop():
+    s = qsem.Semaphore(3)
+    coro = s.async_acquire(n=2)
+    # The first step finishes it: nothing was scheduled, nothing suspended.
+    with pytest.raises(StopIteration) as stop:
+        coro.send(None)
+    assert stop.value.value is True
+    assert s.available() == 1
+
+
+def test_fast_and_slow_results_are_both_tasks():
+    async def main():
+        s = qsem.Semaphore(1)
+        assert await asyncio.create_task(s.async_acquire())
+        slow = asyncio.create_task(s.async_acquire())
+        await asyncio.sleep(0)
+        s.release()
+        assert await slow
+        assert await asyncio.wait_for(s.async_acquire(timeout=0), 5) is False
+    run_asyncio(main)
+
+
+def test_same_argument_rules_as_acquire():
+    s = qsem.BoundedSemaphore(2)
+    with pytest.raises(ValueError, match="maximum"):
+        s.async_acquire(n=3)
+    with pytest.raises(ValueError, match="negative"):
+        s.async_acquire(n=-1)
+    with pytest.raises(ValueError, match="NaN"):
+        s.async_acquire(timeout=float("nan"))
+    with pytest.raises(TypeError):
+        s.async_acquire(timeout="soon")
+    with pytest.raises(TypeError, match="async_acquire"):
+        s.async_acquire(1, 2, 3)
+    assert s.available() == 2
+
+
+def test_zero_or_negative_timeout_tries_once():
+    async def main():
+        s = qsem.Semaphore(0)
+        assert await s.async_acquire(timeout=0) is False
+        assert await s.async_acquire(timeout=-1) is False
+        assert s.waiting() == 0
+    run_asyncio(main)
+
+
+def test_needs_a_running_library():
+    s = qsem.Semaphore(0)
+    coro = s.async_acquire()
+    with pytest.raises(RuntimeError, match="event loop"):
+        coro.send(None)
+    assert s.waiting() == 0
+
+
+# ---------------------------------------------------------- waits and wakes
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_loop_keeps_running_while_a_thousand_tasks_wait(loop_kind):
+    async def main():
+        s = qsem.Semaphore(0)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        t = asyncio.create_task(ticker())
+        tasks = [asyncio.create_task(s.async_acquire()) for _ in range(1000)]
+        await asyncio.sleep(0.2)
+        assert s.waiting() == 1000
+        assert ticks >= 5  # generous: a loaded machine still ticks
+        threading.Thread(target=s.release, args=(1000,)).start()
+        assert all(await asyncio.gather(*tasks))
+        t.cancel()
+        assert (s.available(), s.waiting()) == (0, 0)
+    run_asyncio(main, loop_kind)
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_release_from_a_thread_wakes_a_task(loop_kind):
+    async def main():
+        s = qsem.Semaphore(0)
+        threading.Timer(0.02, s.release, args=(2,)).start()
+        assert await s.async_acquire(n=2, timeout=30)
+        assert s.available() == 0
+    run_asyncio(main, loop_kind)
+
+
+def test_timeout_returns_false_and_leaves_the_queue():
+    async def main():
+        s = qsem.Semaphore(1)
+        assert await s.async_acquire(n=2, timeout=0.02) is False
+        assert (s.available(), s.waiting()) == (1, 0)
+    run_asyncio(main)
+
+
+def test_async_with_and_hold():
+    async def main():
+        s = qsem.Semaphore(3)
+        async with s as got:
+            assert got is True
+            assert s.available() == 2
+        async with s.hold(3) as g:
+            assert g.held == 3 and s.available() == 0
+        assert s.available() == 3
+        s.acquire(n=3)
+        threading.Timer(0.02, s.release, args=(3,)).start()
+        async with s.hold(2, timeout=30) as g:
+            assert g.held == 2 and s.available() == 1
+        assert g.held == 0 and s.available() == 3
+        s.acquire(n=3)
+        with pytest.raises(TimeoutError):
+            async with s.hold(1, timeout=0.02):
+                pytest.fail("entered without the tokens")
+        with pytest.raises(TimeoutError):
+            async with s.hold(1, timeout=0):
+                pytest.fail("entered without the tokens")
+        # A guard that failed to enter can be entered again.
+        g = s.hold(1, timeout=0.01)
+        with pytest.raises(TimeoutError):
+            async with g:
+                pass
+        s.release(3)
+        async with g:
+            assert g.held == 1
+        assert (s.available(), s.waiting()) == (3, 0)
+    run_asyncio(main)
+
+
+def test_hold_cannot_be_entered_twice_at_once():
+    async def main():
+        s = qsem.Semaphore(0)
+        g = s.hold(1)
+        t = asyncio.create_task(g.__aenter__())
+        await asyncio.sleep(0.01)
+        with pytest.raises(RuntimeError, match="already entered"):
+            await g.__aenter__()
+        s.release()
+        assert await t is g
+        await g.__aexit__(None, None, None)
+        assert s.available() == 1
+    run_asyncio(main)
+
+
+# ------------------------------------------------------------- cancellation
+
+def test_task_cancel_leaves_the_queue():
+    async def main():
+        s = qsem.Semaphore(0)
+        t = asyncio.create_task(s.async_acquire(n=2))
+        await asyncio.sleep(0.01)
+        assert s.waiting() == 1
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert s.waiting() == 0
+        s.release(2)
+        assert s.available() == 2
+    run_asyncio(main)
+
+
+def test_cancel_after_the_grant_gives_the_tokens_back():
+    async def main():
+        s = qsem.Semaphore(0)
+        t = asyncio.create_task(s.async_acquire(n=2))
+        await asyncio.sleep(0.01)
+        s.release(2)      # granted (the future is set) ...
+        t.cancel()        # ... but the task is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert (s.available(), s.waiting()) == (2, 0)
+    run_asyncio(main)
+
+
+def test_cancel_of_a_hold_gives_back_and_frees_the_guard():
+    async def main():
+        s = qsem.Semaphore(0)
+        g = s.hold(2)
+
+        async def body():
+            async with g:
+                pytest.fail("entered")
+
+        t = asyncio.create_task(body())
+        await asyncio.sleep(0.01)
+        s.release(2)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert (s.available(), s.waiting(), g.held) == (2, 0, 0)
+        async with g:  # not stuck "already entered"
+            pass
+    run_asyncio(main)
+
+
+def test_wait_for_timeout_cancels():
+    async def main():
+        s = qsem.Semaphore(0)
+        with pytest.raises((asyncio.TimeoutError, TimeoutError)):
+            await asyncio.wait_for(s.async_acquire(), 0.02)
+        assert s.waiting() == 0
+        s.release()
+        assert s.available() == 1
+    run_asyncio(main)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is 3.11+")
+def test_asyncio_timeout_cancels():
+    async def main():
+        s = qsem.Semaphore(0)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.02):
+                await s.async_acquire()
+        assert s.waiting() == 0
+    run_asyncio(main)
+
+
+def test_loop_closed_with_waiters_loses_nothing():
+    s = qsem.Semaphore(0)
+    loop = asyncio.new_event_loop()
+    tasks = [loop.create_task(s.async_acquire(n=2)) for _ in range(3)]
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert s.waiting() == 3
+    loop.close()  # the tasks are never resumed
+    # A release grants the first waiter, whose loop is gone: the tokens must
+    # come back and go to the next, and so on, until nobody holds them.
+    s.release(2)
+    del tasks
+    gc.collect()
+    assert s.available() == 2
+    assert s.waiting() == 0
+
+
+def test_thread_whose_loop_stops_loses_nothing():
+    s = qsem.Semaphore(0)
+    queued = threading.Event()
+
+    def loop_thread():
+        async def main():
+            t = asyncio.create_task(s.async_acquire(n=3))
+            await asyncio.sleep(0.01)
+            queued.set()
+            await asyncio.sleep(0.05)
+            return t  # returns with the task still waiting
+
+        asyncio.run(main())  # cancels the waiting task on the way out
+
+    th = threading.Thread(target=loop_thread)
+    th.start()
+    th.join()
+    assert queued.is_set()
+    assert s.waiting() == 0
+    s.release(3)
+    assert s.available() == 3
+
+
+def test_dropped_coroutine_leaves_the_queue():
+    async def main():
+        s = qsem.Semaphore(0)
+        coro = s.async_acquire()
+        it = coro.__await__()
+        next(it)  # suspended inside the wait
+        assert s.waiting() == 1
+        del it, coro
+        gc.collect()
+        assert s.waiting() == 0
+    run_asyncio(main)
+
+
+def test_close_wakes_every_task_with_closed_error():
+    async def main():
+        s = qsem.Semaphore(0)
+        tasks = [asyncio.create_task(s.async_acquire()) for _ in range(5)]
+        tasks.append(asyncio.create_task(s.hold(2).__aenter__()))
+        await asyncio.sleep(0.01)
+        threading.Thread(target=s.close).start()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(r, qsem.ClosedError) for r in results), results
+        with pytest.raises(qsem.ClosedError):
+            s.async_acquire()
+        assert s.waiting() == 0
+    run_asyncio(main)
+
+
+# ------------------------------------------------------------ trio and anyio
+
+def test_trio_wait_wake_and_cancel():
+    async def main():
+        s = qsem.Semaphore(0)
+        threading.Timer(0.02, s.release).start()
+        assert await s.async_acquire(timeout=30)
+        with trio.move_on_after(0.02) as scope:
+            await s.async_acquire()
+        assert scope.cancelled_caught
+        assert s.waiting() == 0
+        assert await s.async_acquire(timeout=0.01) is False
+        async with trio.open_nursery() as nursery:
+            async def holder():
+                async with s.hold(2) as g:
+                    assert g.held == 2
+
+            nursery.start_soon(holder)
+            await trio.sleep(0.01)
+            s.release(2)
+        assert (s.available(), s.waiting()) == (2, 0)
+
+    trio.run(main)
+
+
+def test_trio_close_wakes_with_closed_error():
+    async def main():
+        s = qsem.Semaphore(0)
+        errors = []
+
+        async def waiter():
+            try:
+                await s.async_acquire()
+            except qsem.ClosedError as e:
+                errors.append(e)
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(3):
+                nursery.start_soon(waiter)
+            await trio.sleep(0.01)
+            s.close()
+        assert len(errors) == 3
+
+    trio.run(main)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_anyio_on_both_backends(backend):
+    async def main():
+        s = qsem.Semaphore(0)
+        done = []
+
+        async def worker(i):
+            async with s:
+                done.append(i)
+
+        async with anyio.create_task_group() as tg:
+            for i in range(10):
+                tg.start_soon(worker, i)
+            await anyio.sleep(0.01)
+            assert s.waiting() == 10
+            s.release()
+        with anyio.move_on_after(0.02):
+            await s.async_acquire(n=5)
+        assert (sorted(done), s.available(), s.waiting()) == (list(range(10)), 1, 0)
+
+    anyio.run(main, backend=backend)
+
+
+# ------------------------------------------------- one queue, many loops
+
+def test_fifo_queue_is_shared_by_threads_and_tasks():
+    s = qsem.Semaphore(0, fair=True)
+    order = []
+
+    def thread_waiter():
+        s.acquire()
+        order.append("thread")
+
+    th = threading.Thread(target=thread_waiter)
+    th.start()
+    settle(s, 0, 1)
+
+    async def main():
+        t = asyncio.create_task(s.async_acquire())
+        await asyncio.sleep(0.01)
+        assert s.waiting() == 2
+        s.release()          # the thread queued first
+        await asyncio.sleep(0.05)
+        assert not t.done()
+        s.release()
+        assert await t
+        order.append("task")
+
+    run_asyncio(main)
+    th.join()
+    assert order == ["thread", "task"]
+
+
+def test_release_on_the_waiters_own_loop_hands_over_directly():
+    async def main():
+        s = qsem.Semaphore(0)
+        t = asyncio.create_task(s.async_acquire())
+        await asyncio.sleep(0)
+        s.release()   # same thread: the future is set right here
+        await asyncio.sleep(0)
+        assert t.done() and t.result() is True
+    run_asyncio(main)
+
+
+def test_trio_grant_at_start_in_a_cancelled_scope_loses_nothing():
+    async def main():
+        s = qsem.Semaphore(0)
+        coro = s.async_acquire(n=2)  # no tokens now: the waiting coroutine
+        s.release(2)                 # ... which will find them at its start
+        got = None
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            got = await coro
+        if scope.cancelled_caught:
+            assert s.available() == 2
+        else:
+            assert got is True and s.available() == 0
+            s.release(2)
+        assert (s.available(), s.waiting()) == (2, 0)
+
+    trio.run(main)
+
+
+def test_a_task_for_many_tokens_is_not_starved_by_barging_threads():
+    # Default mode: newcomers may barge, but a queued waiter is served in
+    # order once it has waited QSEM_STARVE_NS; a task is such a waiter too.
+    s = qsem.Semaphore(3)
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            if s.acquire(timeout=0.01):
+                s.release()
+
+    threads = [threading.Thread(target=churn) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        async def main():
+            for _ in range(20):
+                assert await s.async_acquire(n=3, timeout=30)
+                s.release(3)
+        run_asyncio(main)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert (s.available(), s.waiting()) == (3, 0)
