@@ -665,8 +665,14 @@ static const char *qsem_swig_message(int err)
             rb_raise(qsem_swig_cls_, "%s", qsem_swig_message(qsem_swig_code_));
         }
 #elif defined(SWIGCSHARP)
-        qsem_swig_csharp_throw(qsem_swig_csharp_kind(qsem_swig_code_),
-                               qsem_swig_message(qsem_swig_code_));
+        if (qsem_swig_csharp_throw != NULL) {
+            qsem_swig_csharp_throw(qsem_swig_csharp_kind(qsem_swig_code_),
+                                   qsem_swig_message(qsem_swig_code_));
+        } else {
+            /* Only if the P/Invoke class was bypassed: still an exception. */
+            SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException,
+                                           qsem_swig_message(qsem_swig_code_));
+        }
         return $null;
 #elif defined(SWIGGO)
         _swig_gopanic(qsem_swig_message(qsem_swig_code_));
