@@ -624,11 +624,13 @@ static const char *qsem_swig_message(int err)
 
 /*
  * Every errno becomes the target language's own exception here, and only
- * here (STYLE.md, SWIG).  A timeout is not an error: the try methods return
- * false.  Java and Ruby get classes of their own where SWIG's generic codes
- * have no good match; the rest use SWIG_exception's portable mapping:
- * EINVAL -> ValueError, EOVERFLOW -> OverflowError, ECANCELED -> RuntimeError
- * ("closed").  Go has no exceptions: SWIG panics, and the Go tests recover.
+ * here.  A timeout is not an error: the try methods return false.  Java,
+ * Ruby and C# get classes of their own where SWIG's generic codes have no
+ * good match (C# through the managed callback above); the rest use
+ * SWIG_exception's portable mapping: EINVAL -> ValueError, EOVERFLOW ->
+ * OverflowError, ECANCELED -> RuntimeError ("closed"), EBADF ->
+ * RuntimeError ("used after delete").  Go has no exceptions: SWIG panics,
+ * and the Go tests recover.
  */
 %exception {
     qsem_swig_err = 0;
