@@ -624,11 +624,13 @@ static const char *qsem_swig_message(int err)
 
 /*
  * Every errno becomes the target language's own exception here, and only
- * here (STYLE.md, SWIG).  A timeout is not an error: the try methods return
- * false.  Java and Ruby get classes of their own where SWIG's generic codes
- * have no good match; the rest use SWIG_exception's portable mapping:
- * EINVAL -> ValueError, EOVERFLOW -> OverflowError, ECANCELED -> RuntimeError
- * ("closed").  Go has no exceptions: SWIG panics, and the Go tests recover.
+ * here.  A timeout is not an error: the try methods return false.  Java,
+ * Ruby and C# get classes of their own where SWIG's generic codes have no
+ * good match (C# through the managed callback above); the rest use
+ * SWIG_exception's portable mapping: EINVAL -> ValueError, EOVERFLOW ->
+ * OverflowError, ECANCELED -> RuntimeError ("closed"), EBADF ->
+ * RuntimeError ("used after delete").  Go has no exceptions: SWIG panics,
+ * and the Go tests recover.
  */
 %exception {
     qsem_swig_err = 0;
@@ -665,8 +667,14 @@ static const char *qsem_swig_message(int err)
             rb_raise(qsem_swig_cls_, "%s", qsem_swig_message(qsem_swig_code_));
         }
 #elif defined(SWIGCSHARP)
-        qsem_swig_csharp_throw(qsem_swig_csharp_kind(qsem_swig_code_),
-                               qsem_swig_message(qsem_swig_code_));
+        if (qsem_swig_csharp_throw != NULL) {
+            qsem_swig_csharp_throw(qsem_swig_csharp_kind(qsem_swig_code_),
+                                   qsem_swig_message(qsem_swig_code_));
+        } else {
+            /* Only if the P/Invoke class was bypassed: still an exception. */
+            SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException,
+                                           qsem_swig_message(qsem_swig_code_));
+        }
         return $null;
 #elif defined(SWIGGO)
         _swig_gopanic(qsem_swig_message(qsem_swig_code_));

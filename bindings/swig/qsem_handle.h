@@ -285,7 +285,6 @@ static inline void qsem_handle_delete(uint64_t h)
 {
     qsem_handle_slot *slot;
     qsem_t *s = qsem_handle_pin(h, &slot);
-    uint64_t state;
 
     if (s == NULL) {
         return;
@@ -295,8 +294,7 @@ static inline void qsem_handle_delete(uint64_t h)
         /* Clear LIVE: the generation cannot change while our pin is held,
          * and only one deleter gets here per generation (owners reached 0
          * once), so a relaxed fetch_and suffices; the unpin below orders it. */
-        state = atomic_fetch_and_explicit(&slot->state, ~QSEM_HANDLE_LIVE, memory_order_relaxed);
-        (void)state;
+        atomic_fetch_and_explicit(&slot->state, ~QSEM_HANDLE_LIVE, memory_order_relaxed);
         qsem_pin(s);    /* the memory outlives the handle ... */
         qsem_unref(s);  /* ... which closes the semaphore if it was the last */
     }

@@ -87,7 +87,7 @@ subtest "delete race: $ROUNDS rounds, $WORKERS threads" => sub {
             threads->create(sub {
                 { lock($go); cond_wait($go) until $go; }
                 my ($n, $held) = (0, 0);
-                for my $i (1 .. 5000) {
+                for my $i (1 .. 1_000_000) {
                     my $ok = eval {
                         if ($i % 3 == 0) {
                             $held = 1 if $s->try_acquire(1);
