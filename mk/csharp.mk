@@ -3,7 +3,8 @@
 BINDINGS += -DQSEM_BUILD_CSHARP=ON
 .PHONY: csharp test-csharp
 
-csharp: deps
+csharp:
+	sh scripts/install-deps.sh core swig csharp
 	$(call configure_front_end,$(BUILD)-csharp,-DQSEM_BUILD_SWIG=ON -DQSEM_BUILD_CSHARP=ON)
 
 test-csharp: csharp
