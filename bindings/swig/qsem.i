@@ -278,8 +278,6 @@ static const char *qsem_swig_message(int err)
             }
             rb_raise(qsem_swig_cls_, "%s", qsem_swig_message(qsem_swig_code_));
         }
-#elif defined(SWIGGO)
-        _swig_gopanic(qsem_swig_message(qsem_swig_code_));
 #else
         SWIG_Error(qsem_swig_code_ == EINVAL ? SWIG_ValueError
                    : qsem_swig_code_ == EOVERFLOW ? SWIG_OverflowError
@@ -298,28 +296,19 @@ static const char *qsem_swig_message(int err)
     }
 }
 
-/* Names each language expects: camelCase in Java and Go, snake_case with a
+/* Names each language expects: camelCase in Java, snake_case with a
  * predicate in Ruby, snake_case in Perl and Tcl. */
 #if defined(SWIGJAVA)
 %rename(tryAcquire) Semaphore::try_acquire;
 %rename(tryAcquireNanos) Semaphore::try_acquire_ns;
 %rename(isClosed) Semaphore::closed;
 %rename(dup) Semaphore::dup;
-#elif defined(SWIGGO)
-%rename(TryAcquire) Semaphore::try_acquire;
-%rename(TryAcquireNs) Semaphore::try_acquire_ns;
-%rename(Closed) Semaphore::closed;
 #elif defined(SWIGRUBY)
 %rename("closed?") Semaphore::closed;
 %rename(dup_handle) Semaphore::dup;
 #endif
 
-/* Go has no default arguments: SWIG would turn them into ...interface{}. */
-#if defined(SWIGGO)
-#define QSEM_OPT(v)
-#else
 #define QSEM_OPT(v) = v
-#endif
 
 #if defined(SWIGJAVA)
 /* delete() zeroes the proxy's pointer but leaves the object callable: make
@@ -391,18 +380,7 @@ typedef struct {} Semaphore;
 
 
 %constant int64_t VALUE_MAX = QSEM_VALUE_MAX;
-#if defined(SWIGGO)
-/* SWIG's Go module writes a macro-valued string constant out as the macro's
- * name, so Go reads the version through a function instead. */
-%rename(Version) qsem_swig_version;
-%rename(Backend) qsem_backend;
-%{
-static const char *qsem_swig_version(void) { return QSEM_VERSION_STRING; }
-%}
-const char *qsem_swig_version(void);
-#else
 %constant const char *VERSION = QSEM_VERSION_STRING;
-#endif
 const char *qsem_backend(void);
 
 
