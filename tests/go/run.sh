@@ -12,5 +12,12 @@ shift
 sum=$(cat "$src"/csrc/*.[ch] "$src"/bindings/go/*.[ch] | sha256sum | cut -c1-16)
 export CGO_CFLAGS="${CGO_CFLAGS:--g -O2} -DQSEM_CORE_SUM=$sum"
 export GOTOOLCHAIN=local
+# CMake passes the go it found; by hand, /usr/local/go first, since
+# Debian's golang-go, if installed too, is older than the module's go line.
+go=${QSEM_GO:-}
+if [ -z "$go" ]; then
+    go=/usr/local/go/bin/go
+    [ -x "$go" ] || go=go
+fi
 cd "$dir"
-exec "${QSEM_GO:-go}" "$@"
+exec "$go" "$@"

@@ -9,15 +9,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-go=${QSEM_GO:-go}
-export GOTOOLCHAIN=local
+run=$here/run.sh
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$here/xsync/go.mod" "$here/xsync/go.sum" "$work/"
-cd "$work"
-"$go" mod edit -replace "qsem.invalid/qsem=$src/bindings/go"
-xsync=$("$go" mod download -json golang.org/x/sync | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+"$run" "$work" mod edit -replace "qsem.invalid/qsem=$src/bindings/go"
+xsync=$("$run" "$work" mod download -json golang.org/x/sync | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 if [ ! -d "$xsync/semaphore" ]; then
     echo "xsync.sh: golang.org/x/sync was not downloaded" >&2
     exit 1
@@ -38,4 +36,4 @@ done
 ls "$work"/*_test.go
 # The tests and examples in full; every benchmark once, to prove it runs
 # against qsem (bench/go measures).
-exec "$here/run.sh" "$work" test -count=1 -v -bench . -benchtime 1x .
+exec "$run" "$work" test -count=1 -v -bench . -benchtime 1x .

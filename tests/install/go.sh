@@ -5,7 +5,15 @@
 # and no module proxy, then `go run`s a small program against it.
 set -euo pipefail
 : "${QSEM_SOURCE_DIR:?QSEM_SOURCE_DIR is not set}"
-go=${QSEM_GO:-$(command -v go || echo /usr/local/go/bin/go)}
+# The toolchain in /usr/local/go first: Debian's golang-go, if installed
+# too, is older than the module's go line.
+if [ -n "${QSEM_GO:-}" ]; then
+    go=$QSEM_GO
+elif [ -x /usr/local/go/bin/go ]; then
+    go=/usr/local/go/bin/go
+else
+    go=$(command -v go) || { echo "install test: no go tool found" >&2; exit 1; }
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
