@@ -124,6 +124,9 @@ func New(initial int64, opts ...Option) (*Weighted, error) {
 		return nil, err
 	}
 	s := &sem{p: p, max: c.max, closed: make(chan struct{})}
+	// The only place the handle is dropped: no method can run on an
+	// unreachable sem, so none can reach freed memory (docs/contract.md,
+	// handles).
 	runtime.AddCleanup(s, func(p *C.qsem_t) { C.qsem_unref(p) }, p)
 	return &Weighted{s: s}, nil
 }
@@ -224,6 +227,8 @@ func (s *sem) wait(ctx context.Context, done <-chan struct{}, n int64) error {
 		C.qsemgo_waiter_finish(wp, 1)
 		return errorOf(r)
 	}
+	// Cancelling gives back tokens granted meanwhile: none is lost
+	// (token conservation, docs/contract.md).
 	r := C.qsemgo_waiter_finish(wp, cancel)
 	// A waiting goroutine keeps the semaphore open: were s collected
 	// meanwhile, its cleanup would close it under the waiter.
