@@ -299,6 +299,17 @@ func (w *Weighted) Max() int64 {
 	return w.sem().max
 }
 
+// Backend names the core's wait back end: "futex" (Linux) or "pthread"
+// (elsewhere, or built with -DQSEM_FORCE_PTHREAD in CGO_CFLAGS).
+func Backend() string {
+	return C.GoString(C.qsem_backend())
+}
+
+// Version is the version of the qsem core compiled into the package.
+func Version() string {
+	return C.QSEM_VERSION_STRING
+}
+
 // errorOf maps a result of the core that a caller can expect to an error.
 func errorOf(r C.int) error {
 	switch r {

@@ -3,6 +3,8 @@ package qsem_test
 import (
 	"context"
 	"errors"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -225,4 +227,15 @@ func TestCancelledWaitersLeaveNothingBehind(t *testing.T) {
 				fifo, w.Waiting(), w.Available())
 		}
 	}
+}
+
+// The ctest entries say which back end their CGO_CFLAGS select.
+func TestBackendAndVersion(t *testing.T) {
+	if want := os.Getenv("QSEM_EXPECT_BACKEND"); want != "" && qsem.Backend() != want {
+		t.Errorf("Backend() = %q, want %q", qsem.Backend(), want)
+	}
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+`).MatchString(qsem.Version()) {
+		t.Errorf("Version() = %q", qsem.Version())
+	}
+	t.Logf("qsem %s, %s back end", qsem.Version(), qsem.Backend())
 }
