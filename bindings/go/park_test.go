@@ -35,7 +35,8 @@ func threads(t *testing.T) int {
 }
 
 // Waiting goroutines park in the Go scheduler: 10,000 of them must not
-// take an OS thread each (a wait that blocks inside a cgo call would).
+// take an OS thread each (a wait that blocks inside a cgo call would),
+// neither while they wait nor when one Release wakes them all.
 func TestWaitersParkWithoutThreads(t *testing.T) {
 	const waiters = 10000
 	// Generous: the runtime's own threads, one per P, a few for cgo calls
@@ -61,8 +62,16 @@ func TestWaitersParkWithoutThreads(t *testing.T) {
 	if n > limit {
 		t.Errorf("%d OS threads for %d waiting goroutines, want at most %d", n, waiters, limit)
 	}
+	// One Release wakes them all; while it runs, woken goroutines must
+	// not pile up in cgo calls blocked on the semaphore's lock, each
+	// taking a thread (threads, once made, stay).
 	w.Release(waiters)
 	wg.Wait()
+	n = threads(t)
+	t.Logf("after one Release woke them all: %d OS threads", n)
+	if n > limit {
+		t.Errorf("%d OS threads after waking %d goroutines, want at most %d", n, waiters, limit)
+	}
 	if w.Available() != waiters || w.Waiting() != 0 {
 		t.Errorf("Available() = %d, Waiting() = %d", w.Available(), w.Waiting())
 	}

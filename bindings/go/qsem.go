@@ -53,6 +53,7 @@ import "C"
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
 	"runtime/cgo"
 	"sync"
@@ -198,17 +199,19 @@ func (w *Weighted) Acquire(ctx context.Context, n int64) error {
 
 // wait queues an asynchronous waiter for n tokens and parks on its channel.
 func (s *sem) wait(ctx context.Context, done <-chan struct{}, n int64) error {
+	startDispatcher()
 	ready := make(chan struct{}, 1)
 	h := cgo.NewHandle(ready)
-	defer h.Delete() // deferred first, so it runs after the waiter is freed
-	wp, err := C.qsemgo_waiter_new(s.p, C.int64_t(n), C.uintptr_t(h))
-	if wp == nil {
+	gw, err := C.qsemgo_wait_new(s.p, C.int64_t(n), C.uintptr_t(h))
+	if gw == nil {
+		h.Delete()
 		runtime.KeepAlive(s)
 		panic("qsem: " + err.Error())
 	}
-	// From here the waiter pins the C semaphore until it is freed.
+	// From here the waiter pins the C semaphore until it is finished.
 	cancel := C.int(0)
-	switch r := C.qsem_waiter_start(wp); r {
+	r := C.qsemgo_wait_start(gw)
+	switch r {
 	case 0:
 	case C.EINPROGRESS:
 		select {
@@ -224,19 +227,26 @@ func (s *sem) wait(ctx context.Context, done <-chan struct{}, n int64) error {
 			cancel = 1
 		}
 	default:
-		C.qsemgo_waiter_finish(wp, 1)
-		return errorOf(r)
+		cancel = 1
 	}
 	// Cancelling gives back tokens granted meanwhile: none is lost
 	// (token conservation, docs/contract.md).
-	r := C.qsemgo_waiter_finish(wp, cancel)
+	var last C.int
+	fin := C.qsemgo_wait_finish(gw, cancel, &last)
 	// A waiting goroutine keeps the semaphore open: were s collected
 	// meanwhile, its cleanup would close it under the waiter.
 	runtime.KeepAlive(s)
-	if cancel != 0 {
-		return ctx.Err()
+	if last != 0 {
+		h.Delete()
 	}
-	return errorOf(r)
+	switch {
+	case r != 0 && r != C.EINPROGRESS:
+		return errorOf(r)
+	case cancel != 0:
+		return ctx.Err()
+	default:
+		return errorOf(fin)
+	}
 }
 
 // TryAcquire takes n tokens if they are free now, without waiting, and
@@ -324,15 +334,42 @@ func errorOf(r C.int) error {
 	}
 }
 
-// qsemGoNotify wakes the goroutine behind handle.  The core calls it on
-// the releasing or closing thread with the semaphore's lock held, so it
-// must not block: the channel has room for the one wake-up a waiter gets.
-//
-//export qsemGoNotify
-func qsemGoNotify(handle C.uintptr_t) {
-	ready := cgo.Handle(handle).Value().(chan struct{})
-	select {
-	case ready <- struct{}{}:
-	default:
+var dispatcher sync.Once
+
+// startDispatcher starts, once, the goroutine that wakes waiting
+// goroutines: it sleeps on the wake-up pipe in the network poller (so it
+// holds no thread either) and, for every wait the core has notified,
+// sends on that wait's channel.  See core.c for why notify does not call
+// Go itself.
+func startDispatcher() {
+	dispatcher.Do(func() {
+		fd, err := C.qsemgo_init()
+		if fd < 0 {
+			panic("qsem: wake-up pipe: " + err.Error())
+		}
+		go dispatch(os.NewFile(uintptr(fd), "qsem-wake"))
+	})
+}
+
+func dispatch(pipe *os.File) {
+	var buf [64]byte
+	for {
+		if _, err := pipe.Read(buf[:]); err != nil {
+			panic("qsem: wake-up pipe: " + err.Error())
+		}
+		for gw := C.qsemgo_take_woken(); gw != nil; {
+			next := gw.next // gw may be freed by the unref below
+			h := cgo.Handle(gw.handle)
+			ready := h.Value().(chan struct{})
+			if C.qsemgo_wait_unref(gw) != 0 {
+				h.Delete()
+			}
+			// The channel has room for the one wake-up a wait gets.
+			select {
+			case ready <- struct{}{}:
+			default:
+			}
+			gw = next
+		}
 	}
 }

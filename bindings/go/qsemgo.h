@@ -1,4 +1,4 @@
-/* qsemgo.h: the C helpers of the Go package (core.c). */
+/* qsemgo.h: the C side of the Go package's waits (core.c). */
 #ifndef QSEMGO_H
 #define QSEMGO_H
 
@@ -6,14 +6,44 @@
 
 #include "../../csrc/qsem.h"
 
-/* A waiter for n tokens on s whose notify wakes the Go channel behind the
- * runtime/cgo handle `handle`.  NULL with errno set, as qsem_waiter_new(). */
-qsem_waiter_t *qsemgo_waiter_new(qsem_t *s, int64_t n, uintptr_t handle);
+/* One goroutine's wait: an async waiter plus what wakes the goroutine. */
+struct qsemgo_wait {
+    // the core's waiter; NULL once finished
+    qsem_waiter_t *w;
+    // runtime/cgo handle of the goroutine's channel
+    uintptr_t handle;
+    // next in the list of notified waits (qsemgo_take_woken)
+    struct qsemgo_wait *next;
+    // the goroutine's reference, plus the dispatcher's once notified;
+    // a plain int under __atomic builtins, so that Go can read the
+    // other fields (cgo cannot translate _Atomic)
+    int refs;
+};
 
-/* End a started waiter and free it: with cancel, leave the queue and give
- * back any tokens granted meanwhile (returns ECANCELED); else claim the
- * grant (0, or ECANCELED if the semaphore was closed).  Once it returns,
- * notify has finished. */
-int qsemgo_waiter_finish(qsem_waiter_t *w, int cancel);
+/* Make the wake-up pipe (both ends non-blocking and close-on-exec) and
+ * return its read end for the dispatcher, or -1 with errno set.  Once,
+ * before any wait starts. */
+int qsemgo_init(void);
+
+/* A wait for n tokens on s whose goroutine is woken through `handle`.
+ * NULL with errno set, as qsem_waiter_new(). */
+struct qsemgo_wait *qsemgo_wait_new(qsem_t *s, int64_t n, uintptr_t handle);
+
+/* qsem_waiter_start() on the wait's waiter. */
+int qsemgo_wait_start(struct qsemgo_wait *gw);
+
+/* Every wait notified since the last call, as a list through `next`; the
+ * caller owns one reference on each. */
+struct qsemgo_wait *qsemgo_take_woken(void);
+
+/* Drop a reference; 1 if it was the last (gw is freed, and the caller
+ * deletes its handle), else 0. */
+int qsemgo_wait_unref(struct qsemgo_wait *gw);
+
+/* End the wait and drop the goroutine's reference (*last as
+ * qsemgo_wait_unref): with cancel, leave the queue and give back any
+ * tokens granted meanwhile (returns ECANCELED); else claim the grant (0,
+ * or ECANCELED if the semaphore was closed). */
+int qsemgo_wait_finish(struct qsemgo_wait *gw, int cancel, int *last);
 
 #endif /* QSEMGO_H */
