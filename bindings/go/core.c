@@ -7,87 +7,74 @@
  * `replace` directive or a go.work), not from a module proxy.
  *
  * Below it, the wake-up path of waiting goroutines.  A waiter's notify runs
- * on the releasing thread with the semaphore's lock held, so it must not
+ * on the releasing thread with the semaphore's lock held, so it does not
  * call into Go: a callback there costs microseconds under the race
  * detector, and every goroutine that meanwhile blocks on the lock in a cgo
  * call takes an OS thread with it (a release to 10,000 waiters made 9,000
- * threads that way).  Instead notify pushes the waiter on one lock-free
- * list and, when the list was empty, writes a byte to a pipe; one
- * goroutine blocked on the pipe in Go's network poller takes the whole
- * list and wakes each waiter's channel.
+ * threads that way).  Instead notify pushes the wait on one lock-free list.
+ * Every call of this package that can notify (release, close, the end of a
+ * wait, the last unref) takes the list before returning to Go, and the Go
+ * side then sends on each wait's channel, lock-free and on the caller's
+ * own goroutine: every push is followed by a take on the pushing thread,
+ * so no wake-up is left behind.
  *
- * A wait record is shared by its goroutine and, once notified, by that
- * dispatcher goroutine; a reference count says who frees it (and who
- * deletes the Go handle it carries) last.
+ * A wait record is shared by its goroutine and, once notified, by the
+ * goroutine that takes it off the list; a reference count says who frees
+ * it (and who deletes the Go handle it carries) last.
  */
 #include "../../csrc/qsem_all.c"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "qsemgo.h"
 
-// waits notified and not yet taken by the dispatcher, newest first
+// waits notified and not yet taken, newest first
 static _Atomic(struct qsemgo_wait *) qsemgo_woken;
-// the pipe's write end, set once before any wait starts
-static int qsemgo_wake_fd = -1;
-
-static int qsemgo_set_flags(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -1;
-    fl = fcntl(fd, F_GETFD);
-    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
-        return -1;
-    return 0;
-}
-
-int qsemgo_init(void)
-{
-    int fds[2];
-
-    if (pipe(fds) < 0)
-        return -1;
-    if (qsemgo_set_flags(fds[0]) < 0 || qsemgo_set_flags(fds[1]) < 0) {
-        int err = errno;
-        close(fds[0]);
-        close(fds[1]);
-        errno = err;
-        return -1;
-    }
-    qsemgo_wake_fd = fds[1];
-    return fds[0];
-}
 
 /* notify: short, non-blocking, no qsem call and no Go (see above). */
 static void qsemgo_notify(void *arg)
 {
     struct qsemgo_wait *gw = arg;
 
-    /* Relaxed MO: the dispatcher's reference is dropped only after the
-     * list exchange below has handed gw over (acq/rel on qsemgo_woken). */
+    /* Relaxed MO: the taker's reference is dropped only after the list
+     * exchange has handed gw over (release CAS, acquire exchange), and
+     * the owner's after the semaphore's lock, held here, is released. */
     __atomic_fetch_add(&gw->refs, 1, __ATOMIC_RELAXED);
     struct qsemgo_wait *head = atomic_load_explicit(&qsemgo_woken, memory_order_relaxed);
     do {
         gw->next = head;
-        /* Release MO: the dispatcher's acquire exchange sees gw->next. */
+        /* Release MO: the taker's acquire exchange sees gw->next. */
     } while (!atomic_compare_exchange_weak_explicit(&qsemgo_woken, &head, gw,
                                                     memory_order_release,
                                                     memory_order_relaxed));
-    if (head == NULL) {
-        /* The list was empty, so the dispatcher may be asleep.  The pipe is
-         * non-blocking; a full one (EAGAIN) already holds a wake-up. */
-        char b = 1;
-        ssize_t r = write(qsemgo_wake_fd, &b, 1);
-        (void)r;
-    }
 }
 
-struct qsemgo_wait *qsemgo_take_woken(void)
+/* Take every notified wait (NULL, cheaply, when there is none). */
+static struct qsemgo_wait *qsemgo_take_woken(void)
 {
-    /* Acquire MO pairs with the release CAS in qsemgo_notify. */
+    /* Relaxed MO for the look: a push this misses was made by a thread
+     * that takes the list itself before it returns.  Acquire MO on the
+     * exchange pairs with the release CAS in qsemgo_notify. */
+    if (atomic_load_explicit(&qsemgo_woken, memory_order_relaxed) == NULL)
+        return NULL;
     return atomic_exchange_explicit(&qsemgo_woken, NULL, memory_order_acquire);
+}
+
+int qsemgo_release(qsem_t *s, int64_t n, struct qsemgo_wait **woken)
+{
+    int r = qsem_release(s, n);
+    *woken = qsemgo_take_woken();
+    return r;
+}
+
+void qsemgo_close(qsem_t *s, struct qsemgo_wait **woken)
+{
+    qsem_close(s);
+    *woken = qsemgo_take_woken();
+}
+
+void qsemgo_unref(qsem_t *s, struct qsemgo_wait **woken)
+{
+    qsem_unref(s);
+    *woken = qsemgo_take_woken();
 }
 
 struct qsemgo_wait *qsemgo_wait_new(qsem_t *s, int64_t n, uintptr_t handle)
@@ -123,7 +110,8 @@ int qsemgo_wait_unref(struct qsemgo_wait *gw)
     return 1;
 }
 
-int qsemgo_wait_finish(struct qsemgo_wait *gw, int cancel, int *last)
+int qsemgo_wait_finish(struct qsemgo_wait *gw, int cancel, int *last,
+                       struct qsemgo_wait **woken)
 {
     int r = ECANCELED;
 
@@ -134,5 +122,6 @@ int qsemgo_wait_finish(struct qsemgo_wait *gw, int cancel, int *last)
     qsem_waiter_free(gw->w);
     gw->w = NULL;
     *last = qsemgo_wait_unref(gw);
+    *woken = qsemgo_take_woken();   /* a cancel may grant others */
     return r;
 }

@@ -53,7 +53,6 @@ import "C"
 import (
 	"context"
 	"errors"
-	"os"
 	"runtime"
 	"runtime/cgo"
 	"sync"
@@ -128,7 +127,11 @@ func New(initial int64, opts ...Option) (*Weighted, error) {
 	// The only place the handle is dropped: no method can run on an
 	// unreachable sem, so none can reach freed memory (docs/contract.md,
 	// handles).
-	runtime.AddCleanup(s, func(p *C.qsem_t) { C.qsem_unref(p) }, p)
+	runtime.AddCleanup(s, func(p *C.qsem_t) {
+		var woken *C.struct_qsemgo_wait
+		C.qsemgo_unref(p, &woken)
+		wake(woken)
+	}, p)
 	return &Weighted{s: s}, nil
 }
 
@@ -199,7 +202,6 @@ func (w *Weighted) Acquire(ctx context.Context, n int64) error {
 
 // wait queues an asynchronous waiter for n tokens and parks on its channel.
 func (s *sem) wait(ctx context.Context, done <-chan struct{}, n int64) error {
-	startDispatcher()
 	ready := make(chan struct{}, 1)
 	h := cgo.NewHandle(ready)
 	gw, err := C.qsemgo_wait_new(s.p, C.int64_t(n), C.uintptr_t(h))
@@ -232,13 +234,15 @@ func (s *sem) wait(ctx context.Context, done <-chan struct{}, n int64) error {
 	// Cancelling gives back tokens granted meanwhile: none is lost
 	// (token conservation, docs/contract.md).
 	var last C.int
-	fin := C.qsemgo_wait_finish(gw, cancel, &last)
+	var woken *C.struct_qsemgo_wait
+	fin := C.qsemgo_wait_finish(gw, cancel, &last, &woken)
 	// A waiting goroutine keeps the semaphore open: were s collected
 	// meanwhile, its cleanup would close it under the waiter.
 	runtime.KeepAlive(s)
 	if last != 0 {
 		h.Delete()
 	}
+	wake(woken)
 	switch {
 	case r != 0 && r != C.EINPROGRESS:
 		return errorOf(r)
@@ -268,8 +272,10 @@ func (w *Weighted) TryAcquire(n int64) bool {
 func (w *Weighted) Release(n int64) {
 	checkWeight(n)
 	s := w.sem()
-	r := C.qsem_release(s.p, C.int64_t(n))
+	var woken *C.struct_qsemgo_wait
+	r := C.qsemgo_release(s.p, C.int64_t(n), &woken)
 	runtime.KeepAlive(s)
+	wake(woken)
 	if r != 0 {
 		panic("semaphore: released more than held")
 	}
@@ -280,8 +286,10 @@ func (w *Weighted) Release(n int64) {
 // Closing twice is harmless.  Close always returns nil.
 func (w *Weighted) Close() error {
 	s := w.sem()
-	C.qsem_close(s.p)
+	var woken *C.struct_qsemgo_wait
+	C.qsemgo_close(s.p, &woken)
 	runtime.KeepAlive(s)
+	wake(woken)
 	s.closeOnce.Do(func() { close(s.closed) })
 	return nil
 }
@@ -334,42 +342,21 @@ func errorOf(r C.int) error {
 	}
 }
 
-var dispatcher sync.Once
-
-// startDispatcher starts, once, the goroutine that wakes waiting
-// goroutines: it sleeps on the wake-up pipe in the network poller (so it
-// holds no thread either) and, for every wait the core has notified,
-// sends on that wait's channel.  See core.c for why notify does not call
-// Go itself.
-func startDispatcher() {
-	dispatcher.Do(func() {
-		fd, err := C.qsemgo_init()
-		if fd < 0 {
-			panic("qsem: wake-up pipe: " + err.Error())
+// wake sends on the channel of every wait in the list the core notified
+// (see core.c for why notify does not do it itself).
+func wake(gw *C.struct_qsemgo_wait) {
+	for gw != nil {
+		next := gw.next // gw may be freed by the unref below
+		h := cgo.Handle(gw.handle)
+		ready := h.Value().(chan struct{})
+		if C.qsemgo_wait_unref(gw) != 0 {
+			h.Delete()
 		}
-		go dispatch(os.NewFile(uintptr(fd), "qsem-wake"))
-	})
-}
-
-func dispatch(pipe *os.File) {
-	var buf [64]byte
-	for {
-		if _, err := pipe.Read(buf[:]); err != nil {
-			panic("qsem: wake-up pipe: " + err.Error())
+		// The channel has room for the one wake-up a wait gets.
+		select {
+		case ready <- struct{}{}:
+		default:
 		}
-		for gw := C.qsemgo_take_woken(); gw != nil; {
-			next := gw.next // gw may be freed by the unref below
-			h := cgo.Handle(gw.handle)
-			ready := h.Value().(chan struct{})
-			if C.qsemgo_wait_unref(gw) != 0 {
-				h.Delete()
-			}
-			// The channel has room for the one wake-up a wait gets.
-			select {
-			case ready <- struct{}{}:
-			default:
-			}
-			gw = next
-		}
+		gw = next
 	}
 }
