@@ -2,7 +2,8 @@
 BINDINGS += -DQSEM_BUILD_GO=ON
 .PHONY: go test-go
 
-go: deps
+go:
+	sh scripts/install-deps.sh core
 	$(call configure_front_end,$(BUILD)-go,-DQSEM_BUILD_GO=ON)
 
 test-go: go
