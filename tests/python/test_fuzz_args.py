@@ -66,16 +66,30 @@ SETTINGS = settings(max_examples=400, deadline=None,
 
 
 def call_guarded(sem, fn):
-    """Run fn(); if it sleeps on sem, close sem after a moment so that it
-    returns (with ClosedError).  Returns (result, exception)."""
-    timer = threading.Timer(0.05, sem.close)
-    timer.start()
+    """Run fn(); if it sleeps on sem, close sem so that it returns (with
+    ClosedError).  Returns (result, exception).
+
+    The watcher closes only once the call is queued (waiting() > 0), never
+    on a timer: on a loaded machine a timer can fire before fn() has even
+    started, and a call that never sleeps would then see a closed semaphore."""
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            if sem.waiting() > 0:
+                sem.close()
+                return
+            done.wait(0.001)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     try:
         return fn(), None
     except BaseException as e:  # noqa: B036 - any exception is inspected
         return None, e
     finally:
-        timer.cancel()
+        done.set()
+        watcher.join()
 
 
 def as_count(n):
