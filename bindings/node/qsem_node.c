@@ -4,15 +4,17 @@
  * index.js holds the public API (argument checks, errors, promises, timers);
  * this file holds what only C can do.  In JavaScript terms it exports:
  *
- *     init(dispatch, done)           // once per thread: dispatch(id, code),
+ *     init(dispatch, done, io)       // once per thread: dispatch(id, code),
  *                                    // done: Float64Array [count, id, code...]
+ *                                    // io: Float64Array, the hot calls' args
  *     create(initial, max, fair) -> object;  open(id) -> object | null
  *     slot(object) -> slot           // what every other call takes
  *     share(slot) -> id
- *     tryAcquire(slot, n)            -> code
- *     acquire(slot, n, id[, ms, guard]) -> code (EINPROGRESS: queued as `id`)
+ *     tryAcquire()   io: slot, n    -> io[0] = code
+ *     acquire()      io: slot, n, id, ms, guard
+ *                                    -> io[0] = code (EINPROGRESS: queued as id)
  *     expire(id) -> ms left (0: timed out and cancelled; -1: no such wait)
- *     cancel(id) -> bool;  release(slot, n, guard) -> code
+ *     cancel(id) -> bool;  release()  io: slot, n, guard -> io[0] = code
  *     close(slot); available/waiting/max/closed/held(slot)
  *
  * The object owns the handle (its finalizer drops it); the slot finds it
@@ -225,9 +227,18 @@ struct state {
     // its elements, and how many
     double *done;
     size_t done_len;
+    // index.js's argument buffer (a Float64Array, IO_LEN long): the hot
+    // calls (tryAcquire, acquire, release) take their arguments from it and
+    // leave their result code in io[0], since a call that reads no
+    // napi_value and makes none costs a third of one that does
+    napi_ref io_ref;
+    double *io;
     // set once the environment is being torn down
     int dead;
 };
+
+/* io[]: slot, n, id, timeout (ms, Infinity for none), guard (0 or 1). */
+enum { IO_SLOT, IO_N, IO_ID, IO_MS, IO_GUARD, IO_LEN };
 
 static const napi_type_tag handle_tag = {
     0x7173656d2d6e6f64ULL, 0x652d68616e646c65ULL
@@ -456,6 +467,11 @@ state_cleanup(void *arg)
         (void)napi_delete_reference(st->env, st->dispatch);
         st->dispatch = NULL;
     }
+    if (st->io_ref != NULL) {
+        (void)napi_delete_reference(st->env, st->io_ref);
+        st->io_ref = NULL;
+        st->io = NULL;
+    }
     if (st->done_ref != NULL) {
         (void)napi_delete_reference(st->env, st->done_ref);
         st->done_ref = NULL;
@@ -521,29 +537,49 @@ get_handle_object(napi_env env, napi_value v)
     return h;
 }
 
-/* The handle in slot `v` of this thread, or NULL with an error thrown. */
+/* The handle in slot `slot` of this thread, or NULL with an error thrown.
+ * A double, so that a slot read from the io buffer is checked too. */
 static struct handle *
-get_handle(napi_env env, napi_value v)
+slot_handle(napi_env env, struct state *st, double slot)
 {
-    struct state *st = get_state(env);
     struct handle *h = NULL;
-    int32_t slot;
 
-    if (napi_get_value_int32(env, v, &slot) != napi_ok) {
-        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a qsem handle");
-        return NULL;
-    }
     if (st != NULL && slot >= 0 && slot < st->nslots) {
-        h = st->slots[slot];
+        h = st->slots[(int32_t)slot];
     }
-    if (h == NULL || h->e == NULL) {
+    if (h == NULL || h->e == NULL || h->slot != slot) {
         napi_throw_error(env, "ERR_QSEM_DEAD", "no such qsem handle");
         return NULL;
     }
     return h;
 }
 
+/* The handle in slot `v` of this thread, or NULL with an error thrown. */
+static struct handle *
+get_handle(napi_env env, napi_value v)
+{
+    double slot;
+
+    if (napi_get_value_double(env, v, &slot) != napi_ok) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a qsem handle");
+        return NULL;
+    }
+    return slot_handle(env, get_state(env), slot);
+}
+
 /* A count: an integer from 0 to 2^53 - 1, or -1 with an error thrown. */
+static int64_t
+count_of(napi_env env, double d)
+{
+    // In range first, so that the conversion is defined; then integral.
+    if (!(d >= 0 && d <= 9007199254740991.0) || (double)(int64_t)d != d) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                               "a count must be an integer >= 0 && <= 2^53 - 1");
+        return -1;
+    }
+    return (int64_t)d;
+}
+
 static int64_t
 get_count(napi_env env, napi_value v)
 {
@@ -552,13 +588,7 @@ get_count(napi_env env, napi_value v)
         napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "a count must be a number");
         return -1;
     }
-    // In range first, so that the conversion is defined; then integral.
-    if (!(d >= 0 && d <= 9007199254740991.0) || (double)(int64_t)d != d) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                               "a count must be an integer >= 0 && <= 2^53 - 1");
-        return -1;
-    }
-    return (int64_t)d;
+    return count_of(env, d);
 }
 
 static int
@@ -684,12 +714,12 @@ static napi_value
 Init(napi_env env, napi_callback_info info)
 {
     struct state *st = get_state(env);
-    napi_value argv[2], name;
-    napi_typedarray_type type;
-    void *data = NULL;
-    size_t len = 0;
+    napi_value argv[3], name;
+    napi_typedarray_type type, io_type;
+    void *data = NULL, *io = NULL;
+    size_t len = 0, io_len = 0;
 
-    if (!get_args(env, info, 2, argv) || st == NULL) {
+    if (!get_args(env, info, 3, argv) || st == NULL) {
         return NULL;
     }
     if (st->tsfn != NULL) {
@@ -706,6 +736,12 @@ Init(napi_env env, napi_callback_info info)
         napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "init() wants a Float64Array");
         return NULL;
     }
+    if (napi_get_typedarray_info(env, argv[2], &io_type, &io_len, &io, NULL, NULL) != napi_ok ||
+        io_type != napi_float64_array || io_len < IO_LEN) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "init() wants a Float64Array");
+        return NULL;
+    }
+    CHECK(napi_create_reference(env, argv[2], 1, &st->io_ref));
     CHECK(napi_create_reference(env, argv[1], 1, &st->done_ref));
     st->done = data;
     st->done_len = len;
@@ -718,6 +754,8 @@ Init(napi_env env, napi_callback_info info)
     CHECK(napi_unref_threadsafe_function(env, st->tsfn));
     // Added after the tsfn, so it runs before the tsfn's own teardown.
     CHECK(napi_add_env_cleanup_hook(env, state_cleanup, st));
+    // Last: the io calls check it to know that init() has completed.
+    st->io = io;
     return NULL;
 }
 
@@ -800,53 +838,59 @@ Open(napi_env env, napi_callback_info info)
     return wrap_handle(env, st, e);
 }
 
-static napi_value
-TryAcquire(napi_env env, napi_callback_info info)
-{
-    napi_value argv[2];
-    struct handle *h;
-    int64_t n;
-
-    if (!get_args(env, info, 2, argv) || (h = get_handle(env, argv[0])) == NULL ||
-        (n = get_count(env, argv[1])) < 0) {
-        return NULL;
-    }
-    return make_int(env, qsem_try_acquire(h->e->sem, n));
-}
-
-/* acquire(slot, n, id[, ms, guard]): 0 (taken), EINPROGRESS (queued as id),
- * ETIMEDOUT (ms == 0 and not free now), ECANCELED, EINVAL or ENOMEM.
- * Without ms and guard (the common case, and fewer conversions): forever,
- * not for a guard. */
-static napi_value
-Acquire(napi_env env, napi_callback_info info)
+/* The io calls' state and handle, or NULL with an error thrown. */
+static struct handle *
+io_handle(napi_env env, struct state **stp)
 {
     struct state *st = get_state(env);
-    napi_value argv[5];
-    size_t argc = 5;
-    struct handle *h;
-    struct op *op;
-    int64_t n, id, timeout_ns = -1, deadline;
-    double ms;
-    int guard = 0, r;
 
-    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || st == NULL ||
-        (h = get_handle(env, argv[0])) == NULL || (n = get_count(env, argv[1])) < 0 ||
-        (id = get_count(env, argv[2])) < 0) {
-        return NULL;
-    }
-    if (st->tsfn == NULL) {
+    *stp = st;
+    if (st == NULL || st->io == NULL) {
         napi_throw_error(env, "ERR_QSEM_INIT", "init() was not called on this thread");
         return NULL;
     }
-    if (argc > 3) {
-        if (napi_get_value_double(env, argv[3], &ms) != napi_ok ||
-            qsem_timeout_from_sec(ms / 1e3, &timeout_ns) != 0) {
-            napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "timeout must be a number >= 0");
-            return NULL;
-        }
-        guard = get_bool(env, argv[4]);
+    return slot_handle(env, st, st->io[IO_SLOT]);
+}
+
+/* tryAcquire(): io[] = slot, n; io[0] := code (0 or EAGAIN, ECANCELED,
+ * EINVAL). */
+static napi_value
+TryAcquire(napi_env env, napi_callback_info info)
+{
+    struct state *st;
+    struct handle *h;
+    int64_t n;
+
+    (void)info;
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0) {
+        return NULL;
     }
+    st->io[0] = qsem_try_acquire(h->e->sem, n);
+    return NULL;
+}
+
+/* acquire(): io[] = slot, n, id, ms, guard; io[0] := 0 (taken),
+ * EINPROGRESS (queued as id), ETIMEDOUT (ms == 0 and not free now),
+ * ECANCELED, EINVAL or ENOMEM. */
+static napi_value
+Acquire(napi_env env, napi_callback_info info)
+{
+    struct state *st;
+    struct handle *h;
+    struct op *op;
+    int64_t n, id, timeout_ns, deadline;
+    int guard, r;
+
+    (void)info;
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0 ||
+        (id = count_of(env, st->io[IO_ID])) < 0) {
+        return NULL;
+    }
+    if (qsem_timeout_from_sec(st->io[IO_MS] / 1e3, &timeout_ns) != 0) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "timeout must be a number >= 0");
+        return NULL;
+    }
+    guard = st->io[IO_GUARD] != 0;
     // The deadline is fixed before anything else, so time spent here counts.
     deadline = qsem_deadline_after(timeout_ns);
 
@@ -858,12 +902,14 @@ Acquire(napi_env env, napi_callback_info info)
         if (r == 0 && guard) {
             h->held += n;
         }
-        return make_int(env, r);
+        st->io[0] = r;
+        return NULL;
     }
 
     op = calloc(1, sizeof *op);
     if (op == NULL) {
-        return make_int(env, ENOMEM);
+        st->io[0] = ENOMEM;
+        return NULL;
     }
     op->st = st;
     op->h = h;
@@ -873,9 +919,9 @@ Acquire(napi_env env, napi_callback_info info)
     op->guard = guard;
     op->w = qsem_waiter_new(h->e->sem, n, op_notify, op);
     if (op->w == NULL) {
-        r = errno;
+        st->io[0] = errno;
         free(op);
-        return make_int(env, r);
+        return NULL;
     }
     r = qsem_waiter_start(op->w);
     if (r != EINPROGRESS) {
@@ -888,7 +934,8 @@ Acquire(napi_env env, napi_callback_info info)
         }
         qsem_waiter_free(op->w);
         free(op);
-        return make_int(env, r);
+        st->io[0] = r;
+        return NULL;
     }
     op->next = &st->ops;
     op->prev = st->ops.prev;
@@ -898,7 +945,8 @@ Acquire(napi_env env, napi_callback_info info)
         // A queued wait keeps the loop alive, as a pending timer does.
         (void)napi_ref_threadsafe_function(env, st->tsfn);
     }
-    return make_int(env, EINPROGRESS);
+    st->io[0] = EINPROGRESS;
+    return NULL;
 }
 
 /* expire(id): the milliseconds left before the wait's deadline (Infinity
@@ -952,30 +1000,34 @@ Cancel(napi_env env, napi_callback_info info)
     return make_bool(env, 1);
 }
 
-/* release(handle, n, guard): 0, EOVERFLOW or EINVAL (a guard giving back
- * more than its handle's guards hold: a bug in index.js). */
+/* release(): io[] = slot, n, guard; io[0] := 0, EOVERFLOW or EINVAL (a
+ * guard giving back more than its handle's guards hold: a bug in
+ * index.js).  Written after the waits it granted are completed, since
+ * completing one may call into JavaScript. */
 static napi_value
 Release(napi_env env, napi_callback_info info)
 {
-    napi_value argv[3];
+    struct state *st;
     struct handle *h;
     int64_t n;
     int guard, r;
 
-    if (!get_args(env, info, 3, argv) || (h = get_handle(env, argv[0])) == NULL ||
-        (n = get_count(env, argv[1])) < 0) {
+    (void)info;
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0) {
         return NULL;
     }
-    guard = get_bool(env, argv[2]);
+    guard = st->io[IO_GUARD] != 0;
     if (guard && n > h->held) {
-        return make_int(env, EINVAL);
+        st->io[0] = EINVAL;
+        return NULL;
     }
     r = qsem_release(h->e->sem, n);
     if (r == 0 && guard) {
         h->held -= n;
     }
-    drain_ready(env, h->st);
-    return make_int(env, r);
+    drain_ready(env, st);
+    st->io[0] = r;
+    return NULL;
 }
 
 static napi_value
