@@ -237,6 +237,15 @@ struct state {
     int dead;
 };
 
+/* The state of the environment whose call runs on this thread, as last
+ * found by get_state(): every call asks for it, and Node runs one environment per thread,
+ * so this spares a Node-API call each time.  An embedder that runs several
+ * on one thread still gets the right one (the env is compared), and
+ * state_cleanup() forgets a state before it is freed, so that a new
+ * environment at the same address cannot find it. */
+static __thread napi_env cached_env;
+static __thread struct state *cached_state;
+
 /* io[]: slot, n, id, timeout (ms, Infinity for none), guard (0 or 1). */
 enum { IO_SLOT, IO_N, IO_ID, IO_MS, IO_GUARD, IO_LEN };
 
@@ -446,6 +455,10 @@ state_cleanup(void *arg)
     struct state *st = arg;
 
     st->dead = 1;
+    if (cached_state == st) {
+        cached_env = NULL;
+        cached_state = NULL;
+    }
     // Ready ops are still queued, so op_finish() frees them; freeing one
     // waiter may give its grant to another of ours, hence the loop.
     do {
@@ -500,13 +513,20 @@ state_finalize(napi_env env, void *data, void *hint)
 ** Helpers for the exported functions
 ** ======================================================================= */
 
+/* This thread's state (see cached_state). */
 static struct state *
 get_state(napi_env env)
 {
     void *data = NULL;
-    if (napi_get_instance_data(env, &data) != napi_ok) {
+
+    if (env == cached_env) {
+        return cached_state;
+    }
+    if (napi_get_instance_data(env, &data) != napi_ok || data == NULL) {
         return NULL;
     }
+    cached_env = env;
+    cached_state = data;
     return data;
 }
 
