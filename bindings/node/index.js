@@ -169,6 +169,7 @@ const io = new Float64Array(5);
 const IO_SLOT = 0, IO_N = 1, IO_ID = 2, IO_MS = 3, IO_GUARD = 4;
 
 native.init(dispatch, done, io);
+const { EAGAIN, EINPROGRESS } = native;
 
 // Re-arm the wait's timer until the native deadline has passed.
 function arm(id, p) {
@@ -246,11 +247,15 @@ class Semaphore {
     native.tryAcquire();
     const code = io[0];
     if (code === 0) return true;
-    if (code === native.EAGAIN) return false;
+    if (code === EAGAIN) return false;
     throw errorFor(code, 'n', n);
   }
 
   acquire(n = 1, options = undefined) {
+    // acquire() and acquire(n), the common calls, skip the option checks.
+    if (options === undefined && Number.isInteger(n) && n >= 0 && n <= MAX_COUNT) {
+      return this.#start(n, Infinity, false, undefined);
+    }
     return this.#wait(n, options, false);
   }
 
@@ -302,7 +307,13 @@ class Semaphore {
       return Promise.reject(err);
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    const id = newId();
+    return this.#start(n, timeout, guard, signal);
+  }
+
+  // Take n tokens now, or queue a wait for them.  The wait's id is taken
+  // only if it is queued: until then, it is what newId() would return.
+  #start(n, timeout, guard, signal) {
+    const id = freeIds.length !== 0 ? freeIds[freeIds.length - 1] : pending.length;
     io[IO_SLOT] = this.#s;
     io[IO_N] = n;
     io[IO_ID] = id;
@@ -310,10 +321,9 @@ class Semaphore {
     io[IO_GUARD] = guard ? 1 : 0;
     native.acquire();
     const code = io[0];
-    if (code !== native.EINPROGRESS) {
-      freeIds.push(id);
-      return code === 0 ? RESOLVED : Promise.reject(errorFor(code, 'n', n));
-    }
+    if (code === 0) return RESOLVED;
+    if (code !== EINPROGRESS) return Promise.reject(errorFor(code, 'n', n));
+    newId();
     return new Promise((resolve, reject) => {
       const p = { resolve, reject, sem: this, timer: null, signal, onAbort: null };
       pending[id] = p;

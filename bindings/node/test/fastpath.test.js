@@ -100,3 +100,33 @@ test('a timed acquire after a forever one keeps its own timeout', async () => {
   await Promise.all([forever, late]);
   assert.equal(s.available, 0);
 });
+
+test('acquire(n) without options checks n as fully as with them', async () => {
+  const s = new Semaphore(2);
+  for (const n of [-1, 1.5, NaN, Infinity, 2 ** 53, '1', null]) {
+    await assert.rejects(s.acquire(n), { name: /^(TypeError|RangeError)$/ }, `n = ${n}`);
+  }
+  assert.equal(s.available, 2);
+  assert.equal(s.waiting, 0);
+});
+
+test('each queued wait settles exactly once, in its turn', async () => {
+  const s = new Semaphore(0);
+  const settled = [];
+  const waits = [0, 1, 2, 3].map((i) => s.acquire().then(() => settled.push(i)));
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  for (let k = 1; k <= 4; k++) {
+    s.release();
+    await tick();
+    assert.deepEqual(settled, [0, 1, 2, 3].slice(0, k));
+    assert.equal(s.waiting, 4 - k);
+  }
+  await Promise.all(waits);
+  // Served at once between queued waits: they share no id with those.
+  s.release(2);
+  await s.acquire();
+  const late = s.acquire(2);
+  s.release(1);
+  await late;
+  assert.equal(s.available, 0);
+});
