@@ -50,6 +50,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "qsem.h"
 
@@ -233,9 +234,17 @@ struct state {
     // napi_value and makes none costs a third of one that does
     napi_ref io_ref;
     double *io;
+    // freed ops kept for reuse (a list through ->next), and how many:
+    // a queued wait then makes no allocation of ours
+    struct op *spare_ops;
+    int nspare_ops;
     // set once the environment is being torn down
     int dead;
 };
+
+/* Ops kept for reuse per thread, at most: enough for a few handoffs in
+ * flight, little memory when a burst of waits has passed. */
+#define SPARE_OPS 16
 
 /* The state of the environment whose call runs on this thread, as last
  * found by get_state(): every call asks for it, and Node runs one environment per thread,
@@ -292,6 +301,34 @@ handle_drop(struct handle *h)
     h->e = NULL;
 }
 
+/* A zeroed op, or NULL. */
+static struct op *
+op_alloc(struct state *st)
+{
+    struct op *op = st->spare_ops;
+
+    if (op == NULL) {
+        return calloc(1, sizeof *op);
+    }
+    st->spare_ops = op->next;
+    st->nspare_ops--;
+    memset(op, 0, sizeof *op);
+    return op;
+}
+
+/* Free an op of the thread `st`, or keep it for reuse. */
+static void
+op_free(struct state *st, struct op *op)
+{
+    if (st->dead || st->nspare_ops >= SPARE_OPS) {
+        free(op);
+        return;
+    }
+    op->next = st->spare_ops;
+    st->spare_ops = op;
+    st->nspare_ops++;
+}
+
 /* Forget a queued wait: its waiter goes (giving back any grant), and the
  * op goes too unless a posted call still refers to it. */
 static void
@@ -306,7 +343,7 @@ op_finish(struct op *op)
         (void)napi_unref_threadsafe_function(st->env, st->tsfn);
     }
     if (!op->posted) {
-        free(op);
+        op_free(st, op);
     }
 }
 
@@ -504,6 +541,11 @@ state_finalize(napi_env env, void *data, void *hint)
     (void)hint;
     free(st->slots);
     free(st->free_slots);
+    while (st->spare_ops != NULL) {
+        struct op *op = st->spare_ops;
+        st->spare_ops = op->next;
+        free(op);
+    }
     free(st);
 }
 
@@ -926,7 +968,7 @@ Acquire(napi_env env, napi_callback_info info)
         return NULL;
     }
 
-    op = calloc(1, sizeof *op);
+    op = op_alloc(st);
     if (op == NULL) {
         st->io[0] = ENOMEM;
         return NULL;
@@ -940,7 +982,7 @@ Acquire(napi_env env, napi_callback_info info)
     op->w = qsem_waiter_new(h->e->sem, n, op_notify, op);
     if (op->w == NULL) {
         st->io[0] = errno;
-        free(op);
+        op_free(st, op);
         return NULL;
     }
     r = qsem_waiter_start(op->w);
@@ -953,7 +995,7 @@ Acquire(napi_env env, napi_callback_info info)
             h->held += n;
         }
         qsem_waiter_free(op->w);
-        free(op);
+        op_free(st, op);
         st->io[0] = r;
         return NULL;
     }
