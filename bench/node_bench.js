@@ -15,7 +15,10 @@
 //
 // Prints, per benchmark, ns per operation for each contender (median and
 // min-max over the rounds) and the ratio to the fastest peer (median and
-// min-max of the per-round ratios).  With --quick it runs briefly, as a
+// min-max of the per-round ratios), in wall time and in the process's CPU
+// time (process.cpuUsage).  On a loaded machine the CPU time is the
+// steadier: it leaves out the time the process waits for a core.  For the
+// workers benchmark it counts both threads, so only wall time is shown.  With --quick it runs briefly, as a
 // smoke test.  Peers come from bindings/node's devDependencies (NODE_PATH
 // or bindings/node/node_modules).
 
@@ -256,27 +259,35 @@ function fmt(x) {
 async function run(title, contenders, n) {
   const names = Object.keys(contenders);
   const ns = Object.fromEntries(names.map((k) => [k, []]));
+  const cpu = Object.fromEntries(names.map((k) => [k, []]));
   // Warm-up, untimed.
   for (const k of names) await contenders[k]()(Math.min(n, 1000));
   for (let r = 0; r < ROUNDS; r++) {
     for (const k of names) {
       const fn = contenders[k]();
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       const own = await fn(n);  // a contender may time itself (workers)
       const elapsed = typeof own === 'number' ? own : Number(process.hrtime.bigint() - t0);
+      const used = process.cpuUsage(c0);
       ns[k].push(elapsed / n);
+      cpu[k].push(((used.user + used.system) * 1000) / n);
     }
   }
+  const withCpu = !title.startsWith('workers');
+  const range = (xs) => `[${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}]`;
   console.log(`\n${title} (${n} operations x ${ROUNDS} rounds; ns/op: median [min-max])`);
   for (const k of names) {
-    console.log(`  ${k.padEnd(24)} ${fmt(median(ns[k])).padStart(8)} ` +
-                `[${fmt(Math.min(...ns[k]))}-${fmt(Math.max(...ns[k]))}]`);
+    console.log(`  ${k.padEnd(24)} wall ${fmt(median(ns[k])).padStart(8)} ${range(ns[k])}` +
+                (withCpu ? `  cpu ${fmt(median(cpu[k])).padStart(8)} ${range(cpu[k])}` : ''));
   }
   const peers = names.filter((k) => k !== 'qsem');
-  const fastest = peers.reduce((a, b) => (median(ns[a]) <= median(ns[b]) ? a : b));
-  const ratios = ns.qsem.map((q, i) => q / ns[fastest][i]);
-  console.log(`  qsem / ${fastest}: ${median(ratios).toFixed(2)} ` +
-              `[${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}]`);
+  for (const [what, t] of withCpu ? [['wall', ns], ['cpu', cpu]] : [['wall', ns]]) {
+    const fastest = peers.reduce((a, b) => (median(t[a]) <= median(t[b]) ? a : b));
+    const ratios = t.qsem.map((q, i) => q / t[fastest][i]);
+    console.log(`  qsem / ${fastest} (${what}): ${median(ratios).toFixed(2)} ` +
+                `[${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}]`);
+  }
 }
 
 (async () => {

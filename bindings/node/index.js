@@ -161,7 +161,15 @@ function flush() {
   done[0] = 0;
 }
 
-native.init(dispatch, done);
+// The hot calls' arguments and result: tryAcquire(), acquire() and
+// release() read [slot, n, id, timeout, guard] from here and leave their
+// result code in io[0], which spares a native call most of its cost
+// (reading napi_values and making one).  Filled right before each call.
+const io = new Float64Array(5);
+const IO_SLOT = 0, IO_N = 1, IO_ID = 2, IO_MS = 3, IO_GUARD = 4;
+
+native.init(dispatch, done, io);
+const { EAGAIN, EINPROGRESS } = native;
 
 // Re-arm the wait's timer until the native deadline has passed.
 function arm(id, p) {
@@ -234,13 +242,20 @@ class Semaphore {
 
   tryAcquire(n = 1) {
     checkCount('n', n);
-    const code = native.tryAcquire(this.#s, n);
+    io[IO_SLOT] = this.#s;
+    io[IO_N] = n;
+    native.tryAcquire();
+    const code = io[0];
     if (code === 0) return true;
-    if (code === native.EAGAIN) return false;
+    if (code === EAGAIN) return false;
     throw errorFor(code, 'n', n);
   }
 
   acquire(n = 1, options = undefined) {
+    // acquire() and acquire(n), the common calls, skip the option checks.
+    if (options === undefined && Number.isInteger(n) && n >= 0 && n <= MAX_COUNT) {
+      return this.#start(n, Infinity, false, undefined);
+    }
     return this.#wait(n, options, false);
   }
 
@@ -261,7 +276,11 @@ class Semaphore {
 
   release(n = 1) {
     checkCount('n', n);
-    const code = native.release(this.#s, n, false);
+    io[IO_SLOT] = this.#s;
+    io[IO_N] = n;
+    io[IO_GUARD] = 0;
+    native.release();
+    const code = io[0];
     if (done[0] !== 0) flush();
     if (code !== 0) throw errorFor(code, 'n', n);
   }
@@ -288,15 +307,23 @@ class Semaphore {
       return Promise.reject(err);
     }
     if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
-    const id = newId();
-    // Waiting forever for no guard, the common case, takes the short call.
-    const code = timeout === Infinity && !guard
-      ? native.acquire(this.#s, n, id)
-      : native.acquire(this.#s, n, id, timeout, guard);
-    if (code !== native.EINPROGRESS) {
-      freeIds.push(id);
-      return code === 0 ? RESOLVED : Promise.reject(errorFor(code, 'n', n));
-    }
+    return this.#start(n, timeout, guard, signal);
+  }
+
+  // Take n tokens now, or queue a wait for them.  The wait's id is taken
+  // only if it is queued: until then, it is what newId() would return.
+  #start(n, timeout, guard, signal) {
+    const id = freeIds.length !== 0 ? freeIds[freeIds.length - 1] : pending.length;
+    io[IO_SLOT] = this.#s;
+    io[IO_N] = n;
+    io[IO_ID] = id;
+    io[IO_MS] = timeout;
+    io[IO_GUARD] = guard ? 1 : 0;
+    native.acquire();
+    const code = io[0];
+    if (code === 0) return RESOLVED;
+    if (code !== EINPROGRESS) return Promise.reject(errorFor(code, 'n', n));
+    newId();
     return new Promise((resolve, reject) => {
       const p = { resolve, reject, sem: this, timer: null, signal, onAbort: null };
       pending[id] = p;
@@ -334,7 +361,11 @@ class Guard {
 
   release() {
     if (this.#s === null) return;
-    const code = native.release(this.#s, this.#n, true);
+    io[IO_SLOT] = this.#s;
+    io[IO_N] = this.#n;
+    io[IO_GUARD] = 1;
+    native.release();
+    const code = io[0];
     if (done[0] !== 0) flush();
     if (code !== 0) throw errorFor(code, 'n', this.#n);
     this.#s = null;

@@ -4,15 +4,17 @@
  * index.js holds the public API (argument checks, errors, promises, timers);
  * this file holds what only C can do.  In JavaScript terms it exports:
  *
- *     init(dispatch, done)           // once per thread: dispatch(id, code),
+ *     init(dispatch, done, io)       // once per thread: dispatch(id, code),
  *                                    // done: Float64Array [count, id, code...]
+ *                                    // io: Float64Array, the hot calls' args
  *     create(initial, max, fair) -> object;  open(id) -> object | null
  *     slot(object) -> slot           // what every other call takes
  *     share(slot) -> id
- *     tryAcquire(slot, n)            -> code
- *     acquire(slot, n, id[, ms, guard]) -> code (EINPROGRESS: queued as `id`)
+ *     tryAcquire()   io: slot, n    -> io[0] = code
+ *     acquire()      io: slot, n, id, ms, guard
+ *                                    -> io[0] = code (EINPROGRESS: queued as id)
  *     expire(id) -> ms left (0: timed out and cancelled; -1: no such wait)
- *     cancel(id) -> bool;  release(slot, n, guard) -> code
+ *     cancel(id) -> bool;  release()  io: slot, n, guard -> io[0] = code
  *     close(slot); available/waiting/max/closed/held(slot)
  *
  * The object owns the handle (its finalizer drops it); the slot finds it
@@ -48,6 +50,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "qsem.h"
 
@@ -225,9 +228,35 @@ struct state {
     // its elements, and how many
     double *done;
     size_t done_len;
+    // index.js's argument buffer (a Float64Array, IO_LEN long): the hot
+    // calls (tryAcquire, acquire, release) take their arguments from it and
+    // leave their result code in io[0], since a call that reads no
+    // napi_value and makes none costs a third of one that does
+    napi_ref io_ref;
+    double *io;
+    // freed ops kept for reuse (a list through ->next), and how many:
+    // a queued wait then makes no allocation of ours
+    struct op *spare_ops;
+    int nspare_ops;
     // set once the environment is being torn down
     int dead;
 };
+
+/* Ops kept for reuse per thread, at most: enough for a few handoffs in
+ * flight, little memory when a burst of waits has passed. */
+#define SPARE_OPS 16
+
+/* The state of the environment whose call runs on this thread, as last
+ * found by get_state(): every call asks for it, and Node runs one environment per thread,
+ * so this spares a Node-API call each time.  An embedder that runs several
+ * on one thread still gets the right one (the env is compared), and
+ * state_cleanup() forgets a state before it is freed, so that a new
+ * environment at the same address cannot find it. */
+static __thread napi_env cached_env;
+static __thread struct state *cached_state;
+
+/* io[]: slot, n, id, timeout (ms, Infinity for none), guard (0 or 1). */
+enum { IO_SLOT, IO_N, IO_ID, IO_MS, IO_GUARD, IO_LEN };
 
 static const napi_type_tag handle_tag = {
     0x7173656d2d6e6f64ULL, 0x652d68616e646c65ULL
@@ -272,6 +301,34 @@ handle_drop(struct handle *h)
     h->e = NULL;
 }
 
+/* A zeroed op, or NULL. */
+static struct op *
+op_alloc(struct state *st)
+{
+    struct op *op = st->spare_ops;
+
+    if (op == NULL) {
+        return calloc(1, sizeof *op);
+    }
+    st->spare_ops = op->next;
+    st->nspare_ops--;
+    memset(op, 0, sizeof *op);
+    return op;
+}
+
+/* Free an op of the thread `st`, or keep it for reuse. */
+static void
+op_free(struct state *st, struct op *op)
+{
+    if (st->dead || st->nspare_ops >= SPARE_OPS) {
+        free(op);
+        return;
+    }
+    op->next = st->spare_ops;
+    st->spare_ops = op;
+    st->nspare_ops++;
+}
+
 /* Forget a queued wait: its waiter goes (giving back any grant), and the
  * op goes too unless a posted call still refers to it. */
 static void
@@ -286,7 +343,7 @@ op_finish(struct op *op)
         (void)napi_unref_threadsafe_function(st->env, st->tsfn);
     }
     if (!op->posted) {
-        free(op);
+        op_free(st, op);
     }
 }
 
@@ -435,6 +492,10 @@ state_cleanup(void *arg)
     struct state *st = arg;
 
     st->dead = 1;
+    if (cached_state == st) {
+        cached_env = NULL;
+        cached_state = NULL;
+    }
     // Ready ops are still queued, so op_finish() frees them; freeing one
     // waiter may give its grant to another of ours, hence the loop.
     do {
@@ -456,6 +517,11 @@ state_cleanup(void *arg)
         (void)napi_delete_reference(st->env, st->dispatch);
         st->dispatch = NULL;
     }
+    if (st->io_ref != NULL) {
+        (void)napi_delete_reference(st->env, st->io_ref);
+        st->io_ref = NULL;
+        st->io = NULL;
+    }
     if (st->done_ref != NULL) {
         (void)napi_delete_reference(st->env, st->done_ref);
         st->done_ref = NULL;
@@ -475,6 +541,11 @@ state_finalize(napi_env env, void *data, void *hint)
     (void)hint;
     free(st->slots);
     free(st->free_slots);
+    while (st->spare_ops != NULL) {
+        struct op *op = st->spare_ops;
+        st->spare_ops = op->next;
+        free(op);
+    }
     free(st);
 }
 
@@ -484,13 +555,20 @@ state_finalize(napi_env env, void *data, void *hint)
 ** Helpers for the exported functions
 ** ======================================================================= */
 
+/* This thread's state (see cached_state). */
 static struct state *
 get_state(napi_env env)
 {
     void *data = NULL;
-    if (napi_get_instance_data(env, &data) != napi_ok) {
+
+    if (env == cached_env) {
+        return cached_state;
+    }
+    if (napi_get_instance_data(env, &data) != napi_ok || data == NULL) {
         return NULL;
     }
+    cached_env = env;
+    cached_state = data;
     return data;
 }
 
@@ -521,29 +599,49 @@ get_handle_object(napi_env env, napi_value v)
     return h;
 }
 
-/* The handle in slot `v` of this thread, or NULL with an error thrown. */
+/* The handle in slot `slot` of this thread, or NULL with an error thrown.
+ * A double, so that a slot read from the io buffer is checked too. */
 static struct handle *
-get_handle(napi_env env, napi_value v)
+slot_handle(napi_env env, struct state *st, double slot)
 {
-    struct state *st = get_state(env);
     struct handle *h = NULL;
-    int32_t slot;
 
-    if (napi_get_value_int32(env, v, &slot) != napi_ok) {
-        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a qsem handle");
-        return NULL;
-    }
     if (st != NULL && slot >= 0 && slot < st->nslots) {
-        h = st->slots[slot];
+        h = st->slots[(int32_t)slot];
     }
-    if (h == NULL || h->e == NULL) {
+    if (h == NULL || h->e == NULL || h->slot != slot) {
         napi_throw_error(env, "ERR_QSEM_DEAD", "no such qsem handle");
         return NULL;
     }
     return h;
 }
 
+/* The handle in slot `v` of this thread, or NULL with an error thrown. */
+static struct handle *
+get_handle(napi_env env, napi_value v)
+{
+    double slot;
+
+    if (napi_get_value_double(env, v, &slot) != napi_ok) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not a qsem handle");
+        return NULL;
+    }
+    return slot_handle(env, get_state(env), slot);
+}
+
 /* A count: an integer from 0 to 2^53 - 1, or -1 with an error thrown. */
+static int64_t
+count_of(napi_env env, double d)
+{
+    // In range first, so that the conversion is defined; then integral.
+    if (!(d >= 0 && d <= 9007199254740991.0) || (double)(int64_t)d != d) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                               "a count must be an integer >= 0 && <= 2^53 - 1");
+        return -1;
+    }
+    return (int64_t)d;
+}
+
 static int64_t
 get_count(napi_env env, napi_value v)
 {
@@ -552,13 +650,7 @@ get_count(napi_env env, napi_value v)
         napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "a count must be a number");
         return -1;
     }
-    // In range first, so that the conversion is defined; then integral.
-    if (!(d >= 0 && d <= 9007199254740991.0) || (double)(int64_t)d != d) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                               "a count must be an integer >= 0 && <= 2^53 - 1");
-        return -1;
-    }
-    return (int64_t)d;
+    return count_of(env, d);
 }
 
 static int
@@ -684,12 +776,12 @@ static napi_value
 Init(napi_env env, napi_callback_info info)
 {
     struct state *st = get_state(env);
-    napi_value argv[2], name;
-    napi_typedarray_type type;
-    void *data = NULL;
-    size_t len = 0;
+    napi_value argv[3], name;
+    napi_typedarray_type type, io_type;
+    void *data = NULL, *io = NULL;
+    size_t len = 0, io_len = 0;
 
-    if (!get_args(env, info, 2, argv) || st == NULL) {
+    if (!get_args(env, info, 3, argv) || st == NULL) {
         return NULL;
     }
     if (st->tsfn != NULL) {
@@ -706,6 +798,12 @@ Init(napi_env env, napi_callback_info info)
         napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "init() wants a Float64Array");
         return NULL;
     }
+    if (napi_get_typedarray_info(env, argv[2], &io_type, &io_len, &io, NULL, NULL) != napi_ok ||
+        io_type != napi_float64_array || io_len < IO_LEN) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "init() wants a Float64Array");
+        return NULL;
+    }
+    CHECK(napi_create_reference(env, argv[2], 1, &st->io_ref));
     CHECK(napi_create_reference(env, argv[1], 1, &st->done_ref));
     st->done = data;
     st->done_len = len;
@@ -718,6 +816,8 @@ Init(napi_env env, napi_callback_info info)
     CHECK(napi_unref_threadsafe_function(env, st->tsfn));
     // Added after the tsfn, so it runs before the tsfn's own teardown.
     CHECK(napi_add_env_cleanup_hook(env, state_cleanup, st));
+    // Last: the io calls check it to know that init() has completed.
+    st->io = io;
     return NULL;
 }
 
@@ -800,53 +900,59 @@ Open(napi_env env, napi_callback_info info)
     return wrap_handle(env, st, e);
 }
 
-static napi_value
-TryAcquire(napi_env env, napi_callback_info info)
-{
-    napi_value argv[2];
-    struct handle *h;
-    int64_t n;
-
-    if (!get_args(env, info, 2, argv) || (h = get_handle(env, argv[0])) == NULL ||
-        (n = get_count(env, argv[1])) < 0) {
-        return NULL;
-    }
-    return make_int(env, qsem_try_acquire(h->e->sem, n));
-}
-
-/* acquire(slot, n, id[, ms, guard]): 0 (taken), EINPROGRESS (queued as id),
- * ETIMEDOUT (ms == 0 and not free now), ECANCELED, EINVAL or ENOMEM.
- * Without ms and guard (the common case, and fewer conversions): forever,
- * not for a guard. */
-static napi_value
-Acquire(napi_env env, napi_callback_info info)
+/* The io calls' state and handle, or NULL with an error thrown. */
+static struct handle *
+io_handle(napi_env env, struct state **stp)
 {
     struct state *st = get_state(env);
-    napi_value argv[5];
-    size_t argc = 5;
-    struct handle *h;
-    struct op *op;
-    int64_t n, id, timeout_ns = -1, deadline;
-    double ms;
-    int guard = 0, r;
 
-    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || st == NULL ||
-        (h = get_handle(env, argv[0])) == NULL || (n = get_count(env, argv[1])) < 0 ||
-        (id = get_count(env, argv[2])) < 0) {
-        return NULL;
-    }
-    if (st->tsfn == NULL) {
+    *stp = st;
+    if (st == NULL || st->io == NULL) {
         napi_throw_error(env, "ERR_QSEM_INIT", "init() was not called on this thread");
         return NULL;
     }
-    if (argc > 3) {
-        if (napi_get_value_double(env, argv[3], &ms) != napi_ok ||
-            qsem_timeout_from_sec(ms / 1e3, &timeout_ns) != 0) {
-            napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "timeout must be a number >= 0");
-            return NULL;
-        }
-        guard = get_bool(env, argv[4]);
+    return slot_handle(env, st, st->io[IO_SLOT]);
+}
+
+/* tryAcquire(): io[] = slot, n; io[0] := code (0 or EAGAIN, ECANCELED,
+ * EINVAL). */
+static napi_value
+TryAcquire(napi_env env, napi_callback_info info)
+{
+    struct state *st;
+    struct handle *h;
+    int64_t n;
+
+    (void)info;
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0) {
+        return NULL;
     }
+    st->io[0] = qsem_try_acquire(h->e->sem, n);
+    return NULL;
+}
+
+/* acquire(): io[] = slot, n, id, ms, guard; io[0] := 0 (taken),
+ * EINPROGRESS (queued as id), ETIMEDOUT (ms == 0 and not free now),
+ * ECANCELED, EINVAL or ENOMEM. */
+static napi_value
+Acquire(napi_env env, napi_callback_info info)
+{
+    struct state *st;
+    struct handle *h;
+    struct op *op;
+    int64_t n, id, timeout_ns, deadline;
+    int guard, r;
+
+    (void)info;
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0 ||
+        (id = count_of(env, st->io[IO_ID])) < 0) {
+        return NULL;
+    }
+    if (qsem_timeout_from_sec(st->io[IO_MS] / 1e3, &timeout_ns) != 0) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "timeout must be a number >= 0");
+        return NULL;
+    }
+    guard = st->io[IO_GUARD] != 0;
     // The deadline is fixed before anything else, so time spent here counts.
     deadline = qsem_deadline_after(timeout_ns);
 
@@ -858,12 +964,14 @@ Acquire(napi_env env, napi_callback_info info)
         if (r == 0 && guard) {
             h->held += n;
         }
-        return make_int(env, r);
+        st->io[0] = r;
+        return NULL;
     }
 
-    op = calloc(1, sizeof *op);
+    op = op_alloc(st);
     if (op == NULL) {
-        return make_int(env, ENOMEM);
+        st->io[0] = ENOMEM;
+        return NULL;
     }
     op->st = st;
     op->h = h;
@@ -873,9 +981,9 @@ Acquire(napi_env env, napi_callback_info info)
     op->guard = guard;
     op->w = qsem_waiter_new(h->e->sem, n, op_notify, op);
     if (op->w == NULL) {
-        r = errno;
-        free(op);
-        return make_int(env, r);
+        st->io[0] = errno;
+        op_free(st, op);
+        return NULL;
     }
     r = qsem_waiter_start(op->w);
     if (r != EINPROGRESS) {
@@ -887,8 +995,9 @@ Acquire(napi_env env, napi_callback_info info)
             h->held += n;
         }
         qsem_waiter_free(op->w);
-        free(op);
-        return make_int(env, r);
+        op_free(st, op);
+        st->io[0] = r;
+        return NULL;
     }
     op->next = &st->ops;
     op->prev = st->ops.prev;
@@ -898,7 +1007,8 @@ Acquire(napi_env env, napi_callback_info info)
         // A queued wait keeps the loop alive, as a pending timer does.
         (void)napi_ref_threadsafe_function(env, st->tsfn);
     }
-    return make_int(env, EINPROGRESS);
+    st->io[0] = EINPROGRESS;
+    return NULL;
 }
 
 /* expire(id): the milliseconds left before the wait's deadline (Infinity
@@ -952,30 +1062,34 @@ Cancel(napi_env env, napi_callback_info info)
     return make_bool(env, 1);
 }
 
-/* release(handle, n, guard): 0, EOVERFLOW or EINVAL (a guard giving back
- * more than its handle's guards hold: a bug in index.js). */
+/* release(): io[] = slot, n, guard; io[0] := 0, EOVERFLOW or EINVAL (a
+ * guard giving back more than its handle's guards hold: a bug in
+ * index.js).  Written after the waits it granted are completed, since
+ * completing one may call into JavaScript. */
 static napi_value
 Release(napi_env env, napi_callback_info info)
 {
-    napi_value argv[3];
+    struct state *st;
     struct handle *h;
     int64_t n;
     int guard, r;
 
-    if (!get_args(env, info, 3, argv) || (h = get_handle(env, argv[0])) == NULL ||
-        (n = get_count(env, argv[1])) < 0) {
+    (void)info;
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0) {
         return NULL;
     }
-    guard = get_bool(env, argv[2]);
+    guard = st->io[IO_GUARD] != 0;
     if (guard && n > h->held) {
-        return make_int(env, EINVAL);
+        st->io[0] = EINVAL;
+        return NULL;
     }
     r = qsem_release(h->e->sem, n);
     if (r == 0 && guard) {
         h->held -= n;
     }
-    drain_ready(env, h->st);
-    return make_int(env, r);
+    drain_ready(env, st);
+    st->io[0] = r;
+    return NULL;
 }
 
 static napi_value

@@ -270,3 +270,24 @@ test('the main thread exiting with waiters does not crash', () => {
                                                      timeout: 60000 });
   }
 });
+
+test('a plain wait queued after a guard\'s wait is not taken for a guard\'s', async () => {
+  // The second wait's record may be the first one's, reused: if it kept
+  // the guard mark, the thread's exit would give back tokens nobody held.
+  const s = new Semaphore(0);
+  const w = worker(`
+    const guard = await sem.hold(2);
+    guard.release();
+    post('guard released');
+    await sem.acquire(3);
+    post('plain taken');`, s);
+  const gone = exited(w);
+  await until(() => s.waiting === 1, 'the guard\'s wait is queued');
+  s.release(2);
+  assert.equal(await message(w), 'guard released');
+  await until(() => s.waiting === 1, 'the plain wait is queued');
+  s.release(1);
+  assert.equal(await message(w), 'plain taken');
+  await gone;
+  assert.equal(s.available, 0);
+});

@@ -1,0 +1,132 @@
+'use strict';
+// The hot calls (tryAcquire, acquire, release) pass their arguments and
+// result through one buffer shared by every semaphore of the thread: a
+// stale or misplaced field there would take from the wrong semaphore,
+// take the wrong count, or report the wrong result.  These tests count
+// every token against a model.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { Semaphore } = require('..');
+
+// A small deterministic generator, so that a failure replays.
+function random(seed) {
+  let x = seed >>> 0 || 1;
+  return (k) => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x % k;
+  };
+}
+
+test('interleaved calls on three semaphores move exactly the tokens asked', async () => {
+  const rnd = random(16);
+  const sems = [new Semaphore(5, { max: 9 }), new Semaphore(0), new Semaphore(7, { max: 7 })];
+  const model = [5, 0, 7];
+  const max = [9, Number.MAX_SAFE_INTEGER, 7];
+  for (let step = 0; step < 3000; step++) {
+    const k = rnd(3);
+    const n = rnd(4);
+    const s = sems[k];
+    switch (rnd(4)) {
+      case 0: {
+        const ok = s.tryAcquire(n);
+        assert.equal(ok, model[k] >= n, `step ${step}: tryAcquire(${n}) on ${k}`);
+        if (ok) model[k] -= n;
+        break;
+      }
+      case 1:
+        if (model[k] >= n) {
+          await s.acquire(n);  // served at once: nothing queued
+          model[k] -= n;
+        } else {
+          assert.equal(s.tryAcquire(n), false);
+        }
+        break;
+      default:
+        if (model[k] + n <= max[k]) {
+          s.release(n);
+          model[k] += n;
+        } else {
+          assert.throws(() => s.release(n), { code: 'ERR_QSEM_OVERFLOW' });
+        }
+    }
+    assert.deepEqual(sems.map((x) => x.available), model, `after step ${step}`);
+  }
+  for (const s of sems) assert.equal(s.waiting, 0);
+});
+
+test('a release that grants more waits than the completion buffer holds', async () => {
+  // 64 same-thread completions fit the buffer; the rest are dispatched
+  // from inside release(), which must still report its own result.
+  const s = new Semaphore(0);
+  const other = new Semaphore(3);
+  const order = [];
+  const waits = [];
+  for (let i = 0; i < 200; i++) waits.push(s.acquire(1).then(() => order.push(i)));
+  assert.equal(s.waiting, 200);
+  s.release(250);
+  assert.equal(s.available, 50);
+  assert.equal(s.waiting, 0);
+  // The buffer is not left holding the last call's arguments for the next.
+  assert.equal(other.tryAcquire(3), true);
+  assert.equal(other.available, 0);
+  await Promise.all(waits);
+  assert.equal(order.length, 200);
+  assert.equal(s.available, 50);
+});
+
+test('a plain release after a guard\'s is not taken for a guard\'s', async () => {
+  const s = new Semaphore(2);
+  const guard = await s.hold(2);
+  guard.release();
+  assert.equal(s.available, 2);
+  // Nothing is held by a guard now: a plain release must not be refused.
+  assert.equal(s.tryAcquire(1), true);
+  s.release(1);
+  assert.equal(s.available, 2);
+});
+
+test('a timed acquire after a forever one keeps its own timeout', async () => {
+  const s = new Semaphore(0);
+  const forever = s.acquire(1);
+  await assert.rejects(s.acquire(1, { timeout: 0 }), { name: 'TimeoutError' });
+  await assert.rejects(s.acquire(1, { timeout: 20 }), { name: 'TimeoutError' });
+  assert.equal(s.waiting, 1);
+  const late = s.acquire(1);  // forever again, after the timed ones
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  assert.equal(s.waiting, 2);
+  s.release(2);
+  await Promise.all([forever, late]);
+  assert.equal(s.available, 0);
+});
+
+test('acquire(n) without options checks n as fully as with them', async () => {
+  const s = new Semaphore(2);
+  for (const n of [-1, 1.5, NaN, Infinity, 2 ** 53, '1', null]) {
+    await assert.rejects(s.acquire(n), { name: /^(TypeError|RangeError)$/ }, `n = ${n}`);
+  }
+  assert.equal(s.available, 2);
+  assert.equal(s.waiting, 0);
+});
+
+test('each queued wait settles exactly once, in its turn', async () => {
+  const s = new Semaphore(0);
+  const settled = [];
+  const waits = [0, 1, 2, 3].map((i) => s.acquire().then(() => settled.push(i)));
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  for (let k = 1; k <= 4; k++) {
+    s.release();
+    await tick();
+    assert.deepEqual(settled, [0, 1, 2, 3].slice(0, k));
+    assert.equal(s.waiting, 4 - k);
+  }
+  await Promise.all(waits);
+  // Served at once between queued waits: they share no id with those.
+  s.release(2);
+  await s.acquire();
+  const late = s.acquire(2);
+  s.release(1);
+  await late;
+  assert.equal(s.available, 0);
+});
