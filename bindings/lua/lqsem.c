@@ -484,7 +484,7 @@ static const luaL_Reg lqsem_wait_meths[] = {
 };
 
 static const luaL_Reg lqsem_wait_metameth[] = {
-  {"__gc", lqsem_wait_finish},
+  {"__gc", lqsem_wait_gc},
   {"__close", lqsem_wait_finish},
   {"__tostring", lqsem_wait_tostring},
   {NULL, NULL}

@@ -274,6 +274,7 @@ static const char LQSEM_WAITSKEY[]   = "qsem.waits";    /* weak: lightuserdata -
 static const char LQSEM_HOSTEDKEY[]  = "qsem.hosted";   /* weak keys: coroutines of a generic host */
 static const char LQSEM_PARKEDKEY[]  = "qsem.parked";   /* strong: parked coroutine -> its waiter */
 static const char LQSEM_CQPARKEDKEY[] = "qsem.cqparked"; /* weak keys: the same, under cqueues */
+static const char LQSEM_SPAREKEY[]   = "qsem.spare";    /* weak keys: coroutine -> its finished wait */
 static const char LQSEM_CQKEY[]      = "qsem.cqueues";  /* the cqueues glue's wait function */
 static const char LQSEM_CQWAKEKEY[]  = "qsem.cqwake";   /* the glue's function that signals one wait */
 static const char LQSEM_CQLEAVEKEY[] = "qsem.cqleave";  /* the glue's function for a wait that stops polling */
@@ -348,6 +349,9 @@ typedef struct lqsem_Hub {
 struct lqsem_Wait {
   // NULL once finished (the tokens were claimed or given back)
   qsem_waiter_t *w;
+  // once finished, the idle waiter kept for the coroutine's next wait on
+  // the same semaphore and count (see coop_park); freed by '__gc'
+  qsem_waiter_t *spare;
   // the semaphore, pinned by 'w' (not a handle: the wait must not keep it open)
   qsem_t *s;
   // tokens asked for
