@@ -87,9 +87,11 @@ static void cq_leave (lua_State *L, int idx) {
 ** Keep the finished wait at 'idx' for its coroutine's next wait (registry
 ** "qsem.spare", weak keys): the next acquire of that coroutine on the same
 ** semaphore and count restarts its idle waiter instead of making a wait
-** userdata and a waiter afresh (coop_park).  The wait forgets its
-** coroutine, so that the table's value does not hold its own key where
-** weak keys are not ephemerons (Lua 5.1).
+** userdata and a waiter afresh (coop_park).  Where weak keys are not
+** ephemerons (Lua 5.1) the wait forgets its coroutine, so that the
+** table's value does not hold its own key; elsewhere it keeps it, and
+** coop_park need not set it again.  Its entry in "qsem.waits" (weak
+** values) stays too: only waits on the hub's list are looked up there.
 */
 static void keepspare (lua_State *L, int idx) {
   int top = lua_gettop(L);
@@ -97,8 +99,10 @@ static void keepspare (lua_State *L, int idx) {
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
     lua_pushvalue(L, idx);
     lua_rawset(L, -3);   /* spare[co] = wait */
+#if LUA_VERSION_NUM < 502
     lua_pushnil(L);
     lua_setiuservalue(L, idx, 1);
+#endif
   }
   lua_settop(L, top);
 }
@@ -124,11 +128,13 @@ static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
       hub_unlink(wt->hub, wt);
     pthread_mutex_unlock(&wt->hub->mu);
     wt->hub = NULL;
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
-      lua_pushnil(L);
-      lua_rawsetp(L, -2, wt);
+    if (!keep) {
+      if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
+        lua_pushnil(L);
+        lua_rawsetp(L, -2, wt);
+      }
+      lua_pop(L, 1);
     }
-    lua_pop(L, 1);
     unpark(L, 1, wt->kind);
     if (wt->kind == LQSEM_CQUEUES)
       cq_leave(L, 1);
@@ -395,7 +401,8 @@ static lqsem_Wait *takespare (lua_State *L, qsem_t *s, int64_t n) {
 static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
   lqsem_Hub *h = gethub(L);
   lqsem_Wait *wt = takespare(L, s, n);   /* the coroutine's last wait, pushed, or NULL */
-  if (wt == NULL) {
+  int fresh = wt == NULL;
+  if (fresh) {
     wt = (lqsem_Wait *)lua_newuserdatauv(L, sizeof *wt, 1);
     memset(wt, 0, sizeof *wt);
     luaL_setmetatable(L, LQSEM_WAITER);
@@ -409,16 +416,21 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   wt->deadline = deadline;
   wt->kind = kind;
   wt->hold = hold;
-  lua_pushthread(L);   /* for qsem.ready() */
-  lua_setiuservalue(L, idx, 1);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
-  lua_pushvalue(L, idx);
-  lua_rawsetp(L, -2, wt);
+  if (fresh || LUA_VERSION_NUM < 502) {   /* a kept wait has both (keepspare) */
+    lua_pushthread(L);   /* for qsem.ready() */
+    lua_setiuservalue(L, idx, 1);
+  }
+  if (fresh) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+    lua_pushvalue(L, idx);
+    lua_rawsetp(L, -2, wt);
+    lua_pop(L, 1);
+  }
   lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind));
   lua_pushthread(L);
   lua_pushvalue(L, idx);
   lua_rawset(L, -3);
-  lua_pop(L, 2);
+  lua_pop(L, 1);
   wt->hub = h;
 #if LQSEM_TBC
   lua_toclose(L, idx);
