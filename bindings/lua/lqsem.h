@@ -7,7 +7,8 @@
 **   lqsem_wait.c   waits in coroutines: generic hosts, cqueues, cancel
 **   cqueues_glue.lua  the cqueues dispatcher, embedded at build time
 **   methods.lua    methods written in Lua (s:with), embedded likewise
-**   drive51.lua    the coroutine wait of Lua 5.1/LuaJIT, embedded likewise
+**   drive51.lua    the coroutine wait without to-be-closed variables (5.1,
+**                  LuaJIT, 5.3) and the FFI fast paths of LuaJIT, likewise
 **
 ** Lua 5.1 (LuaJIT 2.1), 5.3 and 5.4 are supported.  The compatibility
 ** layer below is the only place where the versions differ, apart from the
