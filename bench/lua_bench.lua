@@ -1,6 +1,6 @@
 -- qsem's Lua module against its floor and a pure-Lua peer.
 --
---   lua5.4 bench/lua_bench.lua [--quick] [--repeats N] [--json FILE]
+--   lua5.4 bench/lua_bench.lua [--quick] [--cpu] [--repeats N] [--json FILE]
 --   luajit bench/lua_bench.lua ...    (the same rows under LuaJIT 2.1)
 --
 -- Rows: an empty C function call (the floor: what any C method costs), an
@@ -16,21 +16,25 @@
 -- Every row is measured in interleaved rounds (qsem, then its peer, in
 -- each round); the table gives the median [min, max] over the rounds and
 -- the ratio qsem/peer taken within each round.  --json writes every sample
--- for bench/report.py.
+-- for bench/report.py.  --cpu times with the process's CPU time (os.clock)
+-- instead of the wall clock: steadier on a machine that other work shares,
+-- since time spent descheduled does not count (every row here is one OS
+-- thread that never sleeps, so nothing it waits for goes uncounted).
 local qsem = require "qsem"
 local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 
-local quick, repeats, json_path = false, 7, nil
+local quick, cpu, repeats, json_path = false, false, 7, nil
 do
   local i = 1
   while arg and arg[i] do
     if arg[i] == "--quick" then quick = true
+    elseif arg[i] == "--cpu" then cpu = true
     elseif arg[i] == "--repeats" and tonumber(arg[i + 1]) then
       repeats = math.floor(tonumber(arg[i + 1])); i = i + 1
     elseif arg[i] == "--json" and arg[i + 1] then json_path = arg[i + 1]; i = i + 1
     else
-      io.stderr:write("usage: lua_bench.lua [--quick] [--repeats N] [--json FILE]\n")
+      io.stderr:write("usage: lua_bench.lua [--quick] [--cpu] [--repeats N] [--json FILE]\n")
       os.exit(2)
     end
     i = i + 1
@@ -39,7 +43,7 @@ end
 if quick then repeats = math.min(repeats, 3) end
 local N = quick and 20000 or 1000000
 local HANDOFFS = quick and 2000 or 50000
-local clock = cqueues.monotime
+local clock = cpu and os.clock or cqueues.monotime
 
 -- {=====================================================================
 -- The pure-Lua peer
@@ -244,8 +248,9 @@ local function stats (v)
 end
 
 local floor = stats(rows[1].samples)
-print(("qsem %s (%s back end), %s, %d iterations, %d handoffs, median of %d [min, max]"):format(
-  qsem.VERSION, qsem.backend, jit and jit.version or _VERSION, N, HANDOFFS, repeats))
+print(("qsem %s (%s back end), %s, %d iterations, %d handoffs, %s time, median of %d [min, max]"):format(
+  qsem.VERSION, qsem.backend, jit and jit.version or _VERSION, N, HANDOFFS, cpu and "CPU" or "wall",
+  repeats))
 print(("%-36s %24s %8s %24s %20s"):format("operation", "qsem ns", "x floor", "peer ns",
   "qsem/peer"))
 for _, r in ipairs(rows) do
@@ -278,8 +283,8 @@ if json_path then
   end
   local f = assert(io.open(json_path, "w"))
   f:write(('{"tool": "lua_bench", "qsem": "%s", "backend": "%s", "lua": "%s", "repeats": %d, '
-    .. '"quick": %s, "iterations": %d, "handoffs": %d, "rows": [\n%s\n]}\n'):format(
-    qsem.VERSION, qsem.backend, _VERSION, repeats, tostring(quick), N, HANDOFFS,
+    .. '"quick": %s, "clock": "%s", "iterations": %d, "handoffs": %d, "rows": [\n%s\n]}\n'):format(
+    qsem.VERSION, qsem.backend, _VERSION, repeats, tostring(quick), cpu and "cpu" or "wall", N, HANDOFFS,
     table.concat(parts, ",\n")))
   f:close()
 end

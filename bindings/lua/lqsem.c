@@ -484,7 +484,7 @@ static const luaL_Reg lqsem_wait_meths[] = {
 };
 
 static const luaL_Reg lqsem_wait_metameth[] = {
-  {"__gc", lqsem_wait_finish},
+  {"__gc", lqsem_wait_gc},
   {"__close", lqsem_wait_finish},
   {"__tostring", lqsem_wait_tostring},
   {NULL, NULL}
@@ -548,6 +548,26 @@ static void createmeta (lua_State *L, const char *name, const luaL_Reg *metameth
 #include "lqsem_drive51_lua.h"   /* lqsem_drive51_lua[]: drive51.lua, embedded */
 #endif
 
+#if !LQSEM_TBC
+/*
+** The core functions that drive51.lua calls through the LuaJIT FFI on its
+** fast paths, as function pointers: the module exports no symbol but
+** luaopen_qsem, so ffi.C cannot find them.  A semaphore userdata
+** (lqsem_Sem) starts with its qsem_t pointer.  Each call is one that the
+** C methods make too, with arguments the Lua side has already checked; any
+** other outcome goes on to the C method.
+*/
+typedef struct lqsem_FFI {
+  int (*try_acquire) (qsem_t *s, int64_t n);
+  int (*release) (qsem_t *s, int64_t n);
+  int64_t (*waiting) (const qsem_t *s);
+} lqsem_FFI;
+
+static const lqsem_FFI lqsem_ffi = { qsem_try_acquire, qsem_release, qsem_waiting };
+
+_Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");
+#endif
+
 /* Run an embedded chunk with the 'nargs' values on the stack. */
 static void runchunk (lua_State *L, const char *code, size_t len, const char *name, int nargs) {
   if (luaL_loadbuffer(L, code, len, name) != 0)
@@ -568,7 +588,11 @@ static void addluamethods (lua_State *L) {
   lua_pushcfunction(L, lqsem_step);
   lua_pushcfunction(L, lqsem_wait_finish);
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
-  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 6);
+  lua_pushcfunction(L, lqsem_try_acquire);
+  lua_pushcfunction(L, lqsem_release);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SEMAPHORE);
+  lua_pushlightuserdata(L, (void *)&lqsem_ffi);
+  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 10);
 #endif
 }
 

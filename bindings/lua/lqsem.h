@@ -7,7 +7,8 @@
 **   lqsem_wait.c   waits in coroutines: generic hosts, cqueues, cancel
 **   cqueues_glue.lua  the cqueues dispatcher, embedded at build time
 **   methods.lua    methods written in Lua (s:with), embedded likewise
-**   drive51.lua    the coroutine wait of Lua 5.1/LuaJIT, embedded likewise
+**   drive51.lua    the coroutine wait without to-be-closed variables (5.1,
+**                  LuaJIT, 5.3) and the FFI fast paths of LuaJIT, likewise
 **
 ** Lua 5.1 (LuaJIT 2.1), 5.3 and 5.4 are supported.  The compatibility
 ** layer below is the only place where the versions differ, apart from the
@@ -26,6 +27,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +153,7 @@ static int lua_getiuservalue (lua_State *L, int idx, int n) {
 
 /*
 ** Without to-be-closed variables (Lua 5.1 and 5.3) the methods acquire
-** and hold are Lua functions of drive51.lua that call the C ones through
+** and hold (and, under LuaJIT, try_acquire and release) are Lua functions of drive51.lua that call the C ones through
 ** an upvalue named 'qsem_c_method'.  An argument error raised there names that upvalue, at
 ** the driver's line, and counts 's' as argument #1: name the user's call
 ** instead, so that messages read as under Lua 5.4.  The checks below are
@@ -162,13 +164,23 @@ static int lua_getiuservalue (lua_State *L, int idx, int n) {
 #define LQSEM_DRIVEN "qsem_c_method"
 
 static int lqsem_hold (lua_State *L);
+static int lqsem_try_acquire (lua_State *L);
+static int lqsem_release (lua_State *L);
+
+/* The name of the method whose C function is 'f' (see drive51.lua). */
+static const char *lqsem_drivenname (lua_CFunction f) {
+  if (f == lqsem_hold) return "hold";
+  if (f == lqsem_try_acquire) return "try_acquire";
+  if (f == lqsem_release) return "release";
+  return "acquire";
+}
 
 static int lqsem_argerror (lua_State *L, int arg, const char *msg) {
   lua_Debug ar;
   if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "nf", &ar) ||
       ar.name == NULL || strcmp(ar.name, LQSEM_DRIVEN) != 0)
     return (luaL_argerror)(L, arg, msg);
-  const char *name = lua_tocfunction(L, -1) == lqsem_hold ? "hold" : "acquire";
+  const char *name = lqsem_drivenname(lua_tocfunction(L, -1));
   /* the driver's caller: s:acquire(...) is a method call, as is a tail
      call, which leaves no trace of how it was made */
   if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "n", &ar) && ar.name != NULL &&
@@ -177,7 +189,10 @@ static int lqsem_argerror (lua_State *L, int arg, const char *msg) {
   else
     arg--;
   luaL_where(L, 2);
-  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", arg, name, msg);
+  if (arg == 0)   /* as lauxlib words it */
+    lua_pushfstring(L, "calling '%s' on bad self (%s)", name, msg);
+  else
+    lua_pushfstring(L, "bad argument #%d to '%s' (%s)", arg, name, msg);
   lua_concat(L, 2);
   return lua_error(L);
 }
@@ -274,6 +289,7 @@ static const char LQSEM_WAITSKEY[]   = "qsem.waits";    /* weak: lightuserdata -
 static const char LQSEM_HOSTEDKEY[]  = "qsem.hosted";   /* weak keys: coroutines of a generic host */
 static const char LQSEM_PARKEDKEY[]  = "qsem.parked";   /* strong: parked coroutine -> its waiter */
 static const char LQSEM_CQPARKEDKEY[] = "qsem.cqparked"; /* weak keys: the same, under cqueues */
+static const char LQSEM_SPAREKEY[]   = "qsem.spare";    /* weak keys: coroutine -> its finished wait */
 static const char LQSEM_CQKEY[]      = "qsem.cqueues";  /* the cqueues glue's wait function */
 static const char LQSEM_CQWAKEKEY[]  = "qsem.cqwake";   /* the glue's function that signals one wait */
 static const char LQSEM_CQLEAVEKEY[] = "qsem.cqleave";  /* the glue's function for a wait that stops polling */
@@ -348,6 +364,9 @@ typedef struct lqsem_Hub {
 struct lqsem_Wait {
   // NULL once finished (the tokens were claimed or given back)
   qsem_waiter_t *w;
+  // once finished, the idle waiter kept for the coroutine's next wait on
+  // the same semaphore and count (see coop_park); freed by '__gc'
+  qsem_waiter_t *spare;
   // the semaphore, pinned by 'w' (not a handle: the wait must not keep it open)
   qsem_t *s;
   // tokens asked for

@@ -183,6 +183,9 @@ static lqsem_Hub *gethub (lua_State *L) {
   lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
   newweaktable(L, "k");
   lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQPARKEDKEY);
+  /* each coroutine's last finished wait, kept for its next one */
+  newweaktable(L, "k");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY);
   return h;
 }
 

@@ -84,18 +84,42 @@ static void cq_leave (lua_State *L, int idx) {
 
 
 /*
-** End a wait for good: tokens granted but not claimed go back to the
-** semaphore (qsem_waiter_free cancels), and the wait leaves the hub's
-** list.  Once qsem_waiter_free returned, notify cannot run for it any
-** more: a pending waiter leaves the queue under the semaphore's lock,
-** which notify holds while it runs.  Shared by '__close' (Lua 5.4: the
-** acquire returned, failed, or its coroutine was closed), the Lua 5.1
-** driver, and '__gc'; idempotent.
+** Keep the finished wait at 'idx' for its coroutine's next wait (registry
+** "qsem.spare", weak keys): the next acquire of that coroutine on the same
+** semaphore and count restarts its idle waiter instead of making a wait
+** userdata and a waiter afresh (coop_park).  Where weak keys are not
+** ephemerons (Lua 5.1) the wait forgets its coroutine, so that the
+** table's value does not hold its own key; elsewhere it keeps it, and
+** coop_park need not set it again.  Its entry in "qsem.waits" (weak
+** values) stays too: only waits on the hub's list are looked up there.
 */
-static int lqsem_wait_finish (lua_State *L) {
-  lqsem_Wait *wt = towait(L);
+static void keepspare (lua_State *L, int idx) {
+  int top = lua_gettop(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY) == LUA_TTABLE &&
+      lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
+    lua_pushvalue(L, idx);
+    lua_rawset(L, -3);   /* spare[co] = wait */
+#if LUA_VERSION_NUM < 502
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, 1);
+#endif
+  }
+  lua_settop(L, top);
+}
+
+
+/*
+** End a wait: tokens granted but not claimed go back to the semaphore
+** (qsem_waiter_cancel), and the wait leaves the hub's list.  Once the
+** cancel returned, notify cannot run for it any more: a pending waiter
+** leaves the queue under the semaphore's lock, which notify holds while
+** it runs.  The idle waiter stays in 'spare' until '__gc', and, if 'keep',
+** the wait is kept for its coroutine's next one.  Idempotent.
+*/
+static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
   if (wt->w != NULL) {
-    qsem_waiter_free(wt->w);
+    (void)qsem_waiter_cancel(wt->w);   /* always 0 */
+    wt->spare = wt->w;
     wt->w = NULL;
   }
   if (wt->hub != NULL) {
@@ -104,15 +128,38 @@ static int lqsem_wait_finish (lua_State *L) {
       hub_unlink(wt->hub, wt);
     pthread_mutex_unlock(&wt->hub->mu);
     wt->hub = NULL;
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
-      lua_pushnil(L);
-      lua_rawsetp(L, -2, wt);
+    if (!keep) {
+      if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
+        lua_pushnil(L);
+        lua_rawsetp(L, -2, wt);
+      }
+      lua_pop(L, 1);
     }
-    lua_pop(L, 1);
     unpark(L, 1, wt->kind);
     if (wt->kind == LQSEM_CQUEUES)
       cq_leave(L, 1);
+    if (keep)
+      keepspare(L, 1);
   }
+}
+
+
+/*
+** '__close' (Lua 5.4: the acquire returned, failed, or its coroutine was
+** closed) and the Lua 5.1 driver's end of a wait.
+*/
+static int lqsem_wait_finish (lua_State *L) {
+  wait_end(L, towait(L), 1);
+  return 0;
+}
+
+
+/* '__gc': end the wait if nothing did, and free its waiter. */
+static int lqsem_wait_gc (lua_State *L) {
+  lqsem_Wait *wt = towait(L);
+  wait_end(L, wt, 0);
+  qsem_waiter_free(wt->spare);
+  wt->spare = NULL;
   return 0;
 }
 
@@ -313,7 +360,38 @@ static int coop_look (lqsem_Wait *wt) {
 
 
 /*
-** Make the wait userdata at the top of the stack, park the running
+** The running coroutine's last finished wait, pushed, if its idle waiter
+** is for 's' and 'n' (the count of a waiter is fixed at its creation);
+** else NULL, with nothing pushed.
+*/
+static lqsem_Wait *takespare (lua_State *L, qsem_t *s, int64_t n) {
+  int top = lua_gettop(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY) == LUA_TTABLE) {
+    lua_pushthread(L);
+    if (lua_rawget(L, -2) == LUA_TUSERDATA) {
+      lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, -1);
+      lua_pushthread(L);
+      lua_pushnil(L);
+      lua_rawset(L, -4);   /* spare[co] = nil: this wait is no longer spare */
+      if (wt->spare != NULL && wt->s == s && wt->n == n) {
+        lua_replace(L, top + 1);
+        lua_settop(L, top + 1);
+        return wt;
+      }
+      /* a waiter for another semaphore or count: let it go now, so that it
+         does not keep that semaphore's memory until the wait is collected */
+      qsem_waiter_free(wt->spare);
+      wt->spare = NULL;
+    }
+  }
+  lua_settop(L, top);
+  return NULL;
+}
+
+
+/*
+** Make the wait userdata at the top of the stack (or reuse the
+** coroutine's last one), park the running
 ** coroutine on it, and queue its waiter.  The result of
 ** qsem_waiter_start: 0 (granted and claimed at once), EINPROGRESS, or why
 ** it failed.  The state keeps the coroutine until the wait ends (docs/lua.md,
@@ -322,30 +400,47 @@ static int coop_look (lqsem_Wait *wt) {
 */
 static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
   lqsem_Hub *h = gethub(L);
-  lqsem_Wait *wt = (lqsem_Wait *)lua_newuserdatauv(L, sizeof *wt, 1);
+  lqsem_Wait *wt = takespare(L, s, n);   /* the coroutine's last wait, pushed, or NULL */
+  int fresh = wt == NULL;
+  if (fresh) {
+    wt = (lqsem_Wait *)lua_newuserdatauv(L, sizeof *wt, 1);
+    memset(wt, 0, sizeof *wt);
+    luaL_setmetatable(L, LQSEM_WAITER);
+  }
   int idx = lua_gettop(L);
+  qsem_waiter_t *spare = wt->spare;   /* an idle waiter for s and n, or NULL */
   memset(wt, 0, sizeof *wt);
+  wt->spare = spare;   /* '__gc' frees it if anything below fails */
   wt->s = s;
   wt->n = n;
   wt->deadline = deadline;
   wt->kind = kind;
   wt->hold = hold;
-  luaL_setmetatable(L, LQSEM_WAITER);
-  lua_pushthread(L);   /* for qsem.ready() */
-  lua_setiuservalue(L, idx, 1);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
-  lua_pushvalue(L, idx);
-  lua_rawsetp(L, -2, wt);
+  if (fresh || LUA_VERSION_NUM < 502) {   /* a kept wait has both (keepspare) */
+    lua_pushthread(L);   /* for qsem.ready() */
+    lua_setiuservalue(L, idx, 1);
+  }
+  if (fresh) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+    lua_pushvalue(L, idx);
+    lua_rawsetp(L, -2, wt);
+    lua_pop(L, 1);
+  }
   lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind));
   lua_pushthread(L);
   lua_pushvalue(L, idx);
   lua_rawset(L, -3);
-  lua_pop(L, 2);
+  lua_pop(L, 1);
   wt->hub = h;
 #if LQSEM_TBC
   lua_toclose(L, idx);
 #endif
-  wt->w = qsem_waiter_new(s, n, lqsem_notify, wt);
+  if (wt->spare != NULL) {
+    wt->w = wt->spare;
+    wt->spare = NULL;
+  }
+  else
+    wt->w = qsem_waiter_new(s, n, lqsem_notify, wt);
   if (wt->w == NULL)
     return luaL_error(L, "cannot create a waiter: %s", strerror(errno));
   int r = qsem_waiter_start(wt->w);

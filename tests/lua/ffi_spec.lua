@@ -1,0 +1,152 @@
+-- LuaJIT only: the fast paths of acquire, try_acquire and release through
+-- the FFI (drive51.lua).  A call hook counts the calls that reach the C
+-- methods: the uncontended paths must not, and every other case must, with
+-- the same outcome as the C method gives.
+local qsem = require "qsem"
+
+local S = getmetatable(qsem.new(0)).__index
+
+local function upvalue (f, name)
+  for i = 1, 64 do
+    local n, v = debug.getupvalue(f, i)
+    if n == nil then break end
+    if n == name then return v end
+  end
+  error("no upvalue " .. name, 2)
+end
+
+-- The C functions behind the methods.
+local C = {}
+C[upvalue(S.try_acquire, "try_acquire")] = "try_acquire"
+C[upvalue(S.release, "release")] = "release"
+C[upvalue(upvalue(S.acquire, "slow_acquire"), "qsem_c_method")] = "acquire"
+
+-- Run f; return the number of calls of the C methods, then f's results.
+local function ccalls (f, ...)
+  local n = 0
+  debug.sethook(function ()
+    local info = debug.getinfo(2, "f")
+    if info and C[info.func] then n = n + 1 end
+  end, "c")
+  local r = { n = 0 }
+  local function keep (...) r = { n = select("#", ...), ... } end
+  keep(pcall(f, ...))
+  debug.sethook()
+  return n, unpack(r, 1, r.n)
+end
+
+describe("the FFI fast paths", function ()
+  it("are the methods under LuaJIT, over the C functions", function ()
+    for _, name in ipairs({ "try_acquire", "release", "acquire" }) do
+      assert.equals("Lua", debug.getinfo(S[name], "S").what)
+    end
+    for f in pairs(C) do assert.equals("C", debug.getinfo(f, "S").what) end
+  end)
+
+  it("take and give back uncontended tokens without the C methods", function ()
+    local s = qsem.new(3)
+    local n, ok = ccalls(function ()
+      for i = 1, 200 do
+        assert(s:try_acquire())
+        assert(s:acquire(2))
+        s:release(2)
+        assert(s:acquire(1, 0))
+        assert(s:acquire(nil, 1.5))
+        s:release(2)
+        s:release()
+        assert(s:try_acquire(0))
+        assert(s:try_acquire(3.0))
+        s:release(3)
+        assert.equals(3, s:available(), i)
+      end
+    end)
+    assert.is_true(ok)
+    assert.equals(0, n)
+    assert.equals(3, s:available())
+  end)
+
+  it("leave a failed try to the C method, which reports it", function ()
+    local s = qsem.new(1, { max = 4 })
+    assert.same({ 1, true, nil, "timeout" }, { ccalls(s.try_acquire, s, 2) })
+    assert.same({ 1, true, nil, "timeout" }, { ccalls(s.acquire, s, 2, 0) })
+    s:close()
+    assert.same({ 1, true, nil, "closed" }, { ccalls(s.try_acquire, s) })
+    assert.same({ 1, true, nil, "closed" }, { ccalls(s.acquire, s) })
+    assert.equals(1, s:available())
+  end)
+
+  it("leave every bad argument to the C method's error", function ()
+    local s = qsem.new(2, { max = 4 })
+    local cases = {
+      { "try_acquire", 1.5, "number has no integer representation" },
+      { "try_acquire", -1, "negative count" },
+      { "try_acquire", 0/0, "number has no integer representation" },
+      { "try_acquire", 5, "count exceeds the maximum (4)" },
+      { "try_acquire", 2^62, "count out of range" },
+      { "try_acquire", {}, "number expected, got table" },
+      { "release", 1.5, "number has no integer representation" },
+      { "release", -1, "negative count" },
+      { "release", 3, "count would pass the maximum (4)" },
+      { "acquire", 1.5, "number has no integer representation" },
+      { "acquire", 5, "count exceeds the maximum (4)" },
+    }
+    for _, c in ipairs(cases) do
+      local n, ok, err = ccalls(s[c[1]], s, c[2])
+      assert.equals(1, n, c[1])
+      assert.is_false(ok, c[1])
+      assert.matches(c[3], err, 1, true)
+    end
+    for _, t in ipairs({ -1, 0/0, "soon" }) do
+      local n, ok = ccalls(s.acquire, s, 1, t)
+      assert.equals(1, n)
+      assert.is_false(ok)
+    end
+    local n, ok, err = ccalls(S.release, {}, 1)
+    assert.equals(1, n)
+    assert.is_false(ok)
+    assert.matches("qsem.Semaphore expected, got table", err, 1, true)
+    assert.equals(2, s:available())
+  end)
+
+  it("leave a dropped handle to the C method's error", function ()
+    local s = qsem.new(1)
+    getmetatable(s).__gc(s)   -- drop this handle, as __gc or __close would
+    for _, name in ipairs({ "try_acquire", "release", "acquire" }) do
+      local n, ok, err = ccalls(s[name], s)
+      assert.equals(1, n, name)
+      assert.is_false(ok)
+      assert.matches("dropped semaphore", err, 1, true)
+    end
+  end)
+
+  it("leave a release to the C method when a wait may need waking", function ()
+    local s = qsem.new(0)
+    local co = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
+    assert.equals(qsem.WAIT, select(2, coroutine.resume(co)))
+    local n = ccalls(s.release, s, 1)
+    assert.equals(1, n)
+    assert.same({ co }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(co) })
+    assert.equals(0, s:available())
+  end)
+
+  it("count every token under a mix of fast and C paths", function ()
+    local s = qsem.new(5, { max = 5 })
+    local held = 0
+    math.randomseed(7)
+    for _ = 1, 20000 do
+      local k = math.random(0, 3)
+      local r = math.random(4)
+      if r == 1 and s:try_acquire(k) then held = held + k
+      elseif r == 2 and s:acquire(k, 0) then held = held + k
+      elseif r == 3 then
+        local g = s:hold(k, 0)
+        if g then assert.equals(k, g:count()); g:release() end
+      elseif held >= k then s:release(k); held = held - k
+      end
+      assert.equals(5 - held, s:available())
+    end
+    s:release(held)
+    assert.equals(5, s:available())
+  end)
+end)
