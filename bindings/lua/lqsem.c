@@ -17,7 +17,7 @@
 ** Arguments and results
 ** ======================================================================= */
 
-/* A count at 'arg' (default 1): 0 .. QSEM_VALUE_MAX (docs/contract.md, "Semantics"). */
+/* A count at 'arg' (default 1): 0 .. QSEM_VALUE_MAX (docs/contract.md, "Counts"). */
 static int64_t optcount (lua_State *L, int arg) {
   lua_Integer n = lua_isnoneornil(L, arg) ? 1 : lqsem_checkinteger(L, arg);
   luaL_argcheck(L, n >= 0, arg, "negative count");
@@ -44,7 +44,7 @@ static int64_t opttimeout (lua_State *L, int arg) {
 }
 
 
-/* An expected failure: fail plus a stable message (docs/contract.md, "Lua 5.4"). */
+/* An expected failure: fail plus a stable message (docs/contract.md, "Lua"). */
 static int pushfail (lua_State *L, const char *what) {
   luaL_pushfail(L);
   lua_pushstring(L, what);

@@ -456,7 +456,7 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
 ** Lua 5.4: the wait continues in C.  The waiter userdata sits in a
 ** to-be-closed slot, so an error, a return, or coroutine.close() all end
 ** it through '__close'.  Either way unclaimed tokens go back
-** (docs/contract.md, "Token conservation").
+** (docs/contract.md, "Conservation").
 */
 static int coop_step (lua_State *L, lua_KContext ctx);
 

@@ -9,7 +9,7 @@
  * collecting a proxy on one thread while others call it is safe: their
  * calls finish on valid memory or fail with the language's error for a dead
  * object.  Dropping the last handle closes the semaphore (docs/contract.md,
- * "lifetime is reference counted").
+ * "Lifetime").
  *
  * Results travel from the C helpers below to the single %exception block
  * through a thread-local slot, so that every language maps errno values to

@@ -3,8 +3,8 @@
 -- timeouts), hold them across yields, and are closed with coroutine.close()
 -- at random moments: while queued, after a grant they never saw, or while
 -- holding a guard.  External releases keep tokens coming.  At the end of
--- each round nothing is queued and every token is back (docs/contract.md, "Token
--- conservation" under cancelled coroutines), and the __gc paths have run.
+-- each round nothing is queued and every token is back (docs/contract.md,
+-- "Conservation", under cancelled coroutines), and the __gc paths have run.
 local qsem = require "qsem"
 
 local INITIAL, MAX = 2, 64

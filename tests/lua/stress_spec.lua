@@ -2,7 +2,7 @@ local qsem = require "qsem"
 local cqueues = require "cqueues"
 local helper = require "helper"
 
--- docs/contract.md, "Token conservation": at a quiescent point,
+-- docs/contract.md, "Conservation": at a quiescent point,
 -- available() == initial + released - acquired, whatever timed out,
 -- was cancelled or was closed on the way.
 describe("token conservation", function ()
