@@ -17,9 +17,7 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32)
-#  define QSEM_EXTERN __declspec(dllexport)
-#elif defined(__GNUC__)
+#if defined(__GNUC__)
 #  define QSEM_EXTERN __attribute__((visibility("default")))
 #else
 #  define QSEM_EXTERN
@@ -38,9 +36,17 @@ extern "C" {
 /* A deadline that never comes. */
 #define QSEM_FOREVER INT64_MAX
 
-/* How long a waiter may be overtaken by newcomers before the semaphore
- * serves it in arrival order (default mode only). */
+/* Default mode (not QSEM_FIFO): how long the oldest waiter may be
+ * overtaken by newcomers before a window opens for it, in which newcomers
+ * queue and released tokens go to it alone; how long that window lasts if
+ * it is not served (then newcomers may take tokens again); and how long
+ * they may before the next window.  So a request that does not fit beside
+ * an unservable head (one that asks for more than will ever be free) waits
+ * at most one window, and FIFO mode has no such bound: there, nobody
+ * passes the head.  See docs/design.md, "Fairness and liveness". */
 #define QSEM_STARVE_NS INT64_C(1000000)
+#define QSEM_WINDOW_NS INT64_C(4000000)
+#define QSEM_BARGE_NS  INT64_C(2000000)
 
 typedef struct qsem qsem_t;
 

@@ -45,7 +45,15 @@ const char *qsem_backend(void)
 int qsem__park_prepare(struct qsem__node *node)
 {
     node->wake_fd = -1;
+    node->park_fd = -1;
     return 0;
+}
+
+/* A futex word lives in the sleeper's own memory, which the child has a
+ * copy of, and FUTEX_PRIVATE_FLAG keeps the two processes apart. */
+void qsem__park_atfork_child(int self_queued)
+{
+    (void)self_queued;
 }
 
 int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)

@@ -20,7 +20,8 @@
 #define QSEM__VALUE_MASK ((uint64_t)QSEM_VALUE_MAX)
 /* Somebody is queued: a release must take the lock and run the dispatcher. */
 #define QSEM__WAITERS (UINT64_C(1) << 62)
-/* Newcomers may not take tokens on the fast path: closed, or a waiter starving. */
+/* Newcomers may not take tokens on the fast path: closed, or a window is
+ * open for a starving head waiter (see qsem__dispatch). */
 #define QSEM__NOBARGE (UINT64_C(1) << 63)
 
 /* The longest spin before queueing, in polls a pause instruction apart
@@ -42,6 +43,13 @@
 #if !defined(QSEM_SPIN_YIELDS)
 #define QSEM_SPIN_YIELDS 4
 #endif
+/* A sched_yield() that kept us off the CPU longer than this gave a time
+ * slice away to another runnable thread: the CPUs are oversubscribed, and
+ * yielding only makes waits late.  Nor is a yield started when less than
+ * this is left before the deadline. */
+#define QSEM_YIELD_SLOW_NS INT64_C(200000)
+/* After a slow yield, nobody yields for this long (qsem__yield). */
+#define QSEM_YIELD_OFF_NS INT64_C(50000000)
 
 /* A cache line, as far as layout goes: 64 bytes on the machines we run on. */
 #define QSEM__LINE 64
@@ -70,8 +78,13 @@ struct qsem__node {
     _Atomic uint32_t pending;
     // outcome, written before `pending` is cleared: 0 (granted) or ECANCELED
     int result;
-    // pthread back end: where to wake the sleeping thread
+    // pthread back end: where to wake the sleeping thread, and where it
+    // sleeps (-1 on the futex back end)
     int wake_fd;
+    int park_fd;
+    // the thread that queued it (for an async waiter, the one that started
+    // it): a forked child keeps only its own thread's nodes
+    pthread_t owner;
 };
 
 /*
@@ -99,12 +112,17 @@ struct qsem {
     _Atomic int64_t nwaiting;
     // how long the next waiter spins before it queues (adaptive, a hint)
     _Atomic int spin;
-    // protects the queue and `starving`
+    // protects the queue and the window
     _Alignas(QSEM__LINE) pthread_mutex_t lock;
     // the queue, oldest first
     struct qsem__node *head, *tail;
-    // default mode: the oldest waiter has waited QSEM_STARVE_NS, serve in order
-    int starving;
+    // default mode: while a window is open (window_end != 0, written under
+    // the lock, read without it by sleepers that must wake when it ends),
+    // tokens go to window_head alone and newcomers queue; no window opens
+    // before barge_until (see qsem__dispatch)
+    _Atomic int64_t window_end;
+    struct qsem__node *window_head;
+    int64_t barge_until;
     // futex words to wake once the lock is dropped (see qsem__unlock)
     _Atomic uint32_t *wake[QSEM__WAKE_BATCH];
     int nwake;
@@ -138,8 +156,13 @@ void qsem__dequeue(qsem_t *s, struct qsem__node *node);
 
 /* Take n tokens without the lock if the request fits and no flag forbids
  * it: 1 if taken.  Never fails spuriously: a failure means the tokens were
- * not there, or a flag was up, at some instant during the call. */
-int qsem__try_fast(qsem_t *s, int64_t n);
+ * not there, or a flag was up, at some instant during the call.  The fast
+ * path of every acquire (as glibc's __new_sem_wait_fast). */
+int qsem__acquire_fast(qsem_t *s, int64_t n);
+
+/* 1 if a window is open whose time is up, so that a newcomer kept off the
+ * fast path should take the lock and run the dispatcher, which ends it. */
+int qsem__window_expired(const qsem_t *s);
 
 /* Under the lock: 1 if a newcomer got its n tokens without queueing; 0 if
  * it must queue, in which case WAITERS is up and must stay up until it is
@@ -149,7 +172,7 @@ int qsem__try_fast(qsem_t *s, int64_t n);
 int qsem__last_try(qsem_t *s, int64_t n);
 
 /* Under the lock: 1 if a new request must queue behind the current waiters
- * instead of trying to take tokens (FIFO mode or a starving waiter). */
+ * instead of trying to take tokens (FIFO mode or an open window). */
 int qsem__must_queue(const qsem_t *s);
 
 /* Under the lock: hand tokens to the queued requests they satisfy, in the
@@ -180,10 +203,22 @@ int qsem__park_prepare(struct qsem__node *node);
 int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags);
 void qsem__unpark(_Atomic uint32_t *pending, int wake_fd);
 
+/* In a forked child, from the fork handler: give the forking thread a
+ * wake-up channel of its own (the pthread back end's pipe was shared with
+ * the parent).  self_queued: that thread is queued right now (fork() from
+ * a signal handler that interrupted its wait), so the channel its node
+ * names must keep working. */
+void qsem__park_atfork_child(int self_queued);
+
 /* 1 if qsem__unpark() uses something that lives only as long as the woken
  * thread (a file descriptor): that thread must then take the lock once
  * before it returns, so that the waker is done with it. */
 extern const int qsem__unpark_needs_lock;
+
+/* Test hooks of the yield hint (qsem.c, qsem__yield): forget that a yield
+ * was slow; 1 while yielding is off. */
+void qsem__yield_hint_reset(void);
+int qsem__yield_is_off(void);
 
 /* A bug, not a runtime condition: print and abort. */
 _Noreturn void qsem__fatal(const char *what, int err);
