@@ -496,6 +496,30 @@ static void qsem__window_check(qsem_t *s, int64_t *now)
     s->barge_until = qsem__lazy_now(now) + QSEM_BARGE_NS;
 }
 
+/*
+ * With a window open, someone must wake up by its end to close it, even if
+ * nothing else happens: every queued thread reads window_end before it
+ * sleeps and sleeps no later than that (qsem__acquire_slow).  A thread
+ * that went to sleep before the window opened has not; the first queued
+ * thread is woken here so that it looks again (async waiters have no
+ * thread and cannot watch).  Seq_cst MO on window_end and on `pending`
+ * (here and in qsem__going_to_sleep): either the thread's read sees the
+ * window, or this read sees it still awake, in which case it goes to sleep
+ * later and sees the window then.
+ */
+static void qsem__window_watch(qsem_t *s)
+{
+    for (struct qsem__node *node = s->head; node != NULL; node = node->next) {
+        if (node->notify != NULL)
+            continue;
+        /* A spurious wake-up for that thread: it sleeps again, until the
+         * window's end. */
+        if (atomic_load(&node->pending) == QSEM__ASLEEP)
+            qsem__unpark(&node->pending, node->wake_fd);
+        return;
+    }
+}
+
 static void qsem__window_try_open(qsem_t *s, int64_t *now)
 {
     if (s->head == NULL || qsem__window_open(s))
@@ -503,7 +527,8 @@ static void qsem__window_try_open(qsem_t *s, int64_t *now)
     int64_t t = qsem__lazy_now(now);
     if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
         s->window_head = s->head;
-        atomic_store_explicit(&s->window_end, t + QSEM_WINDOW_NS, memory_order_relaxed);
+        atomic_store(&s->window_end, t + QSEM_WINDOW_NS);
+        qsem__window_watch(s);
     }
 }
 
@@ -631,6 +656,9 @@ static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
     qsem__dequeue(s, node);
     /* In strict order it may have been the head that held everybody up. */
     qsem__dispatch(s);
+    /* It may have been the thread watching the window. */
+    if (!(s->flags & QSEM_FIFO) && qsem__window_open(s))
+        qsem__window_watch(s);
 }
 
 /*
@@ -760,11 +788,12 @@ static int qsem__linger(struct qsem__node *node, int64_t deadline_ns)
  */
 static uint32_t qsem__going_to_sleep(struct qsem__node *node)
 {
-    /* Acquire MO pairs with qsem__resolve(): the result and the tokens. */
+    /* Acquire MO pairs with qsem__resolve(): the result and the tokens;
+     * seq_cst on success for qsem__window_watch(). */
     uint32_t cur = atomic_load_explicit(&node->pending, memory_order_acquire);
     if (cur == QSEM__AWAKE)
         (void)atomic_compare_exchange_strong_explicit(&node->pending, &cur, QSEM__ASLEEP,
-                                                      memory_order_acquire, memory_order_acquire);
+                                                      memory_order_seq_cst, memory_order_acquire);
     /* On success cur is still QSEM__AWAKE; the word is now QSEM__ASLEEP. */
     return cur == QSEM__AWAKE ? QSEM__ASLEEP : cur;
 }
@@ -816,7 +845,7 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
         /* While a window is open, sleep no later than its end: if nothing
          * else happens by then, this thread ends it (qsem__dispatch). */
         int64_t until = deadline_ns;
-        int64_t window_end = atomic_load_explicit(&s->window_end, memory_order_relaxed);
+        int64_t window_end = atomic_load(&s->window_end);   /* seq_cst: qsem__window_watch */
         if (window_end != 0 && window_end < until)
             until = window_end;
         err = qsem__park(&node, until, flags);

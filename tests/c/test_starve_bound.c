@@ -90,6 +90,65 @@ window_ends(void)
     qsem_unref(s);
 }
 
+struct timed {
+    qsem_t *s;
+    int result;
+};
+
+static void *
+short_wait_main(void *arg)
+{
+    struct timed *tw = arg;
+    tw->result = qsem_acquire_for(tw->s, 1, 30 * MS);
+    return NULL;
+}
+
+static void *
+long_wait_main(void *arg)
+{
+    struct test_waiter *w = arg;
+    w->result = qsem_acquire_for(w->s, w->n, 10000 * MS);
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* A window that opens while everybody sleeps still ends on time: the
+ * waiters went to sleep before it opened, and a request for 1 queued
+ * behind the head gets the token that the window held back for the head.
+ * Returns 1 if the release came inside the window (else the round proves
+ * nothing: the release would have ended the window itself). */
+static int
+window_watched(void)
+{
+    qsem_t *s = test_new(0, 10, 0);
+    struct test_waiter head = { .s = s, .n = 2, .result = -1 };
+    struct test_waiter one = { .s = s, .n = 1, .result = -1 };
+    pthread_t ht = test_thread(test_waiter_main, &head);
+    test_wait_waiting(s, 1);
+    pthread_t ot = test_thread(long_wait_main, &one);
+    test_wait_waiting(s, 2);
+    /* A third waiter times out after 30 ms: leaving, it runs the
+     * dispatcher, which finds the head starving and opens a window. */
+    struct timed tw = { .s = s };
+    test_join(test_thread(short_wait_main, &tw));
+    ASSERT_ERR(tw.result, ETIMEDOUT);
+    int64_t t0 = test_now_ns();
+    ASSERT_OK(qsem_release(s, 1));
+    int inside = test_now_ns() - t0 < QSEM_WINDOW_NS;
+    test_await(&one.done, 5000 * MS, "acquire(1) behind the head was not "
+               "served after the window");
+    ASSERT_OK(one.result);
+    test_join(ot);
+    ASSERT_EQ(atomic_load(&head.done), 0);
+    ASSERT_OK(qsem_release(s, 2));
+    test_join(ht);
+    ASSERT_OK(head.result);
+    ASSERT_EQ(qsem_available(s), 0);
+    ASSERT_EQ(qsem_waiting(s), 0);
+    qsem_unref(s);
+    return inside;
+}
+
 int
 main(void)
 {
@@ -101,6 +160,11 @@ main(void)
         TEST_FAIL("no round ran inside a %.1f ms window in 50 tries",
                   QSEM_WINDOW_NS / 1e6);
     window_ends();
+    conclusive = 0;
+    for (int i = 0; i < 20 && !conclusive; i++)
+        conclusive = window_watched();
+    if (!conclusive)
+        TEST_FAIL("no release came inside the window in 20 tries");
     puts("test_starve_bound: ok");
     return 0;
 }
