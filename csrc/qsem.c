@@ -68,6 +68,12 @@
 
 static void qsem__window_end(qsem_t *s);
 
+/*
+** {======================================================================
+** Resolving a request, the mutex, errors, the clock and deadlines
+** =======================================================================
+*/
+
 /* Ends the wait of a blocked thread, or tells an async waiter, that its
  * request is done.  Everything the wake-up needs is read before `pending`
  * is cleared: from then on the waiting thread may return and its node (on
@@ -114,7 +120,7 @@ static void qsem__mutex_init(pthread_mutex_t *m)
         qsem__fatal("pthread_mutex_init", ENOMEM);
 }
 
-_Noreturn void qsem__fatal(const char *what, int err)
+static _Noreturn void qsem__fatal(const char *what, int err)
 {
     fprintf(stderr, "qsem: fatal: %s (errno %d)\n", what, err);
     abort();
@@ -128,11 +134,9 @@ int64_t qsem_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/*
-** The one home of the deadline rule (docs/contract.md, "Timeouts"): every
-** front end turns its language's timeout into a deadline through these two,
-** so that "forever", saturation and rounding mean the same everywhere.
-*/
+/* The one home of the deadline rule (docs/contract.md, "Timeouts"): every
+ * front end turns its language's timeout into a deadline through these two,
+ * so that "forever", saturation and rounding mean the same everywhere. */
 int64_t qsem_deadline_after(int64_t timeout_ns)
 {
     if (timeout_ns < 0)
@@ -162,9 +166,13 @@ int qsem_timeout_from_sec(double seconds, int64_t *timeout_ns)
     return 0;
 }
 
-/* {======================================================================
+/* }====================================================================== */
+
+/*
+** {======================================================================
 ** Allocation, fork() and the lock
-** ======================================================================= */
+** =======================================================================
+*/
 
 static void *(*qsem__calloc_fn)(size_t, size_t) = calloc;
 static void (*qsem__free_fn)(void *) = free;
@@ -175,12 +183,12 @@ void qsem__set_allocator(void *(*calloc_fn)(size_t, size_t), void (*free_fn)(voi
     qsem__free_fn = free_fn ? free_fn : free;
 }
 
-void *qsem__calloc(size_t n, size_t size)
+static void *qsem__calloc(size_t n, size_t size)
 {
     return qsem__calloc_fn(n, size);
 }
 
-void qsem__free(void *p)
+static void qsem__free(void *p)
 {
     qsem__free_fn(p);
 }
@@ -277,12 +285,12 @@ static void qsem__registry_remove(qsem_t *s)
     pthread_mutex_unlock(&qsem__registry_lock);
 }
 
-void qsem__lock(qsem_t *s)
+static void qsem__lock(qsem_t *s)
 {
     pthread_mutex_lock(&s->lock);
 }
 
-void qsem__unlock(qsem_t *s)
+static void qsem__unlock(qsem_t *s)
 {
     _Atomic uint32_t *wake[QSEM__WAKE_BATCH];
     int n = s->nwake;
@@ -299,9 +307,11 @@ void qsem__unlock(qsem_t *s)
 
 /* }====================================================================== */
 
-/* {======================================================================
+/*
+** {======================================================================
 ** Lifetime
-** ======================================================================= */
+** =======================================================================
+*/
 
 qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
 {
@@ -350,12 +360,12 @@ void qsem_unpin(qsem_t *s)
     qsem__unpin(s);
 }
 
-void qsem__pin(qsem_t *s)
+static void qsem__pin(qsem_t *s)
 {
     atomic_fetch_add_explicit(&s->pins, 1, memory_order_relaxed);
 }
 
-void qsem__unpin(qsem_t *s)
+static void qsem__unpin(qsem_t *s)
 {
     /* Release MO so that everything this thread did to the object happens
      * before the free, and acquire MO for the thread that frees.  (Acq_rel
@@ -381,11 +391,13 @@ void qsem_unref(qsem_t *s)
 
 /* }====================================================================== */
 
-/* {======================================================================
-** The queue and the dispatcher (all under s->lock)
-** ======================================================================= */
+/*
+** {======================================================================
+** The queue, the dispatcher and the window (all under s->lock)
+** =======================================================================
+*/
 
-int qsem__take(qsem_t *s, int64_t n)
+static int qsem__take(qsem_t *s, int64_t n)
 {
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
     do {
@@ -399,7 +411,7 @@ int qsem__take(qsem_t *s, int64_t n)
     return 1;
 }
 
-void qsem__enqueue(qsem_t *s, struct qsem__node *node)
+static void qsem__enqueue(qsem_t *s, struct qsem__node *node)
 {
     node->queued_at = (s->flags & QSEM_FIFO) ? 0 : qsem_now_ns();
     atomic_store_explicit(&node->pending, QSEM__AWAKE, memory_order_relaxed);
@@ -413,7 +425,7 @@ void qsem__enqueue(qsem_t *s, struct qsem__node *node)
     atomic_fetch_add_explicit(&s->nwaiting, 1, memory_order_relaxed);
 }
 
-void qsem__dequeue(qsem_t *s, struct qsem__node *node)
+static void qsem__dequeue(qsem_t *s, struct qsem__node *node)
 {
     if (node->prev)
         node->prev->next = node->next;
@@ -432,12 +444,12 @@ static int qsem__window_open(const qsem_t *s)
     return atomic_load_explicit(&s->window_end, memory_order_relaxed) != 0;
 }
 
-int qsem__must_queue(const qsem_t *s)
+static int qsem__must_queue(const qsem_t *s)
 {
     return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
 }
 
-void qsem__sync_flags(qsem_t *s)
+static void qsem__sync_flags(qsem_t *s)
 {
     uint64_t want = (s->head ? QSEM__WAITERS : 0) |
                     ((qsem__window_open(s) || atomic_load_explicit(&s->closed, memory_order_relaxed))
@@ -466,7 +478,7 @@ static void qsem__window_end(qsem_t *s)
     s->window_head = NULL;
 }
 
-int qsem__window_expired(const qsem_t *s)
+static int qsem__window_expired(const qsem_t *s)
 {
     int64_t end = atomic_load_explicit(&s->window_end, memory_order_relaxed);
     return end != 0 && qsem_now_ns() >= end;
@@ -532,7 +544,7 @@ static void qsem__window_try_open(qsem_t *s, int64_t *now)
     }
 }
 
-void qsem__dispatch(qsem_t *s)
+static void qsem__dispatch(qsem_t *s)
 {
     int fifo = (s->flags & QSEM_FIFO) != 0;
     int64_t now = -1;
@@ -560,7 +572,7 @@ void qsem__dispatch(qsem_t *s)
     qsem__sync_flags(s);
 }
 
-void qsem__give_back(qsem_t *s, int64_t n)
+static void qsem__give_back(qsem_t *s, int64_t n)
 {
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
     uint64_t val;
@@ -577,9 +589,11 @@ void qsem__give_back(qsem_t *s, int64_t n)
 
 /* }====================================================================== */
 
-/* {======================================================================
+/*
+** {======================================================================
 ** Acquire and release
-** ======================================================================= */
+** =======================================================================
+*/
 
 static inline void qsem__cpu_relax(void)
 {
@@ -606,7 +620,7 @@ static inline void qsem__backoff(void)
         qsem__cpu_relax();
 }
 
-int qsem__acquire_fast(qsem_t *s, int64_t n)
+static int qsem__acquire_fast(qsem_t *s, int64_t n)
 {
     uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
@@ -635,7 +649,7 @@ static inline int qsem__enter(qsem_t *s, int64_t n)
     return -1;
 }
 
-int qsem__last_try(qsem_t *s, int64_t n)
+static int qsem__last_try(qsem_t *s, int64_t n)
 {
     /* A window whose time is up ends here rather than at the next release,
      * and the dispatcher serves those queued first. */
@@ -957,6 +971,12 @@ int qsem_release(qsem_t *s, int64_t n)
 
 /* }====================================================================== */
 
+/*
+** {======================================================================
+** Close and snapshots
+** =======================================================================
+*/
+
 int qsem_close(qsem_t *s)
 {
     qsem__lock(s);
@@ -1015,3 +1035,5 @@ const char *qsem_strerror(int err)
     default:         return "unknown error";
     }
 }
+
+/* }====================================================================== */

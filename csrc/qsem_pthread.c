@@ -46,7 +46,7 @@
 
 #include "qsem_internal.h"
 
-const int qsem__unpark_needs_lock = 1;
+static const int qsem__unpark_needs_lock = 1;
 
 struct qsem__parker {
     // poll() on this
@@ -153,7 +153,7 @@ static struct qsem__parker *qsem__parker_get(void)
     return pk;
 }
 
-void qsem__park_atfork_child(int self_queued)
+static void qsem__park_atfork_child(int self_queued)
 {
     struct qsem__parker *pk = qsem__parker_self;
     struct qsem__parker fresh;
@@ -183,7 +183,7 @@ const char *qsem_backend(void)
     return "pthread";
 }
 
-int qsem__park_prepare(struct qsem__node *node)
+static int qsem__park_prepare(struct qsem__node *node)
 {
     struct qsem__parker *pk = qsem__parker_get();
     if (pk == NULL)
@@ -193,7 +193,7 @@ int qsem__park_prepare(struct qsem__node *node)
     return 0;
 }
 
-int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)
+static int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)
 {
     int timeout_ms = -1;
 
@@ -222,7 +222,7 @@ int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)
     return (deadline_ns != QSEM_FOREVER && qsem_now_ns() >= deadline_ns) ? ETIMEDOUT : 0;
 }
 
-void qsem__unpark(_Atomic uint32_t *pending, int wake_fd)
+static void qsem__unpark(_Atomic uint32_t *pending, int wake_fd)
 {
     (void)pending;
     /* EAGAIN: the pipe is full, so a wake-up is already there to be read. */
