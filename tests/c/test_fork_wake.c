@@ -17,6 +17,18 @@
 
 #define ROUNDS 5
 
+#if defined(__SANITIZE_THREAD__)
+/* The children start a thread, which ThreadSanitizer refuses after a fork
+ * of a threaded process unless told that it may (its own state in the
+ * child is then only as consistent as ours: that is what is tested). */
+const char *__tsan_default_options(void);
+const char *
+__tsan_default_options(void)
+{
+    return "die_after_fork=0";
+}
+#endif
+
 struct delayed {
     qsem_t *s;
     int64_t after;
