@@ -59,7 +59,11 @@ QSEM_EXTERN qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags);
 QSEM_EXTERN qsem_t *qsem_ref(qsem_t *s);
 
 /* Drop a handle.  Dropping the last handle closes the semaphore (waiters get
- * ECANCELED); memory is freed once the last waiter has returned.  NULL is a no-op. */
+ * ECANCELED); memory is freed once the last waiter has returned.  NULL is a
+ * no-op.  "Waiter" means a queued one: a call pins s only once it queues,
+ * and before that (while it spins or polls for tokens) it relies on its
+ * caller's handle or pin, as every call does.  So a front end whose handle
+ * may be dropped while its calls run must pin s around them (qsem_pin). */
 QSEM_EXTERN void qsem_unref(qsem_t *s);
 
 /* Keep s's memory valid without holding a handle, until qsem_unpin(): for a
