@@ -866,8 +866,11 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
         if (err == 0)
             continue;
         if (err == ETIMEDOUT && until != deadline_ns) {
+            /* The window's end: close it unless someone else did (this
+             * may also be the end of an earlier window, long closed). */
             qsem__lock(s);
-            if (atomic_load_explicit(&node.pending, memory_order_relaxed) != 0)
+            if (atomic_load_explicit(&node.pending, memory_order_relaxed) != 0 &&
+                qsem__window_expired(s))
                 qsem__dispatch(s);
             qsem__unlock(s);
             continue;

@@ -73,13 +73,13 @@
  * @anchor alarm         qsem.c:863       if (window_end != 0 && window_end < until)
  * @anchor park          qsem.c:865       err = qsem__park(&node, until, flags);
  * @anchor alarm         qsem.c:868       if (err == ETIMEDOUT && until != deadline_ns) {
- * @anchor cancel_check  qsem.c:878       /* Resolved at the same moment: the tokens are ours (CONTRACT:
- * @anchor withdraw      qsem.c:882       qsem__withdraw(s, &node);
+ * @anchor cancel_check  qsem.c:881       /* Resolved at the same moment: the tokens are ours (CONTRACT:
+ * @anchor withdraw      qsem.c:885       qsem__withdraw(s, &node);
  * @anchor withdraw      qsem.c:668      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
  * @anchor watch         qsem.c:675       qsem__window_watch(s);
- * @anchor release_cas   qsem.c:958       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:962       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:967       if (old & QSEM__WAITERS)
+ * @anchor release_cas   qsem.c:961       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:965       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:970       if (old & QSEM__WAITERS)
  * @anchor window_check  qsem.c:505       if (end == 0 || (s->head == s->window_head && qsem__lazy_now(now) < end))
  * @anchor dispatch      qsem.c:553       qsem__window_check(s, &now);
  * @anchor dispatch      qsem.c:555       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
@@ -92,9 +92,9 @@
  * @anchor watch         qsem.c:529       if (atomic_load(&node->pending) == QSEM__ASLEEP)
  * @anchor resolve       qsem.c:93        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
  * @anchor sync_flags    qsem.c:454       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:984       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:988       qsem__resolve(s, node, ECANCELED);
- * @anchor try_acquire   qsem.c:927       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
+ * @anchor close         qsem.c:987       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:991       qsem__resolve(s, node, ECANCELED);
+ * @anchor try_acquire   qsem.c:930       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
  * @anchor futex_park    qsem_futex.c:73  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
