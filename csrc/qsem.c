@@ -491,13 +491,15 @@ static int qsem__window_expired(const qsem_t *s)
  *   1. a window whose head has left unserved, or whose time is up, closes,
  *      and barging is allowed for QSEM_BARGE_NS before the next one opens;
  *   2. tokens are handed out: strictly to the head while a window is open
- *      (serving it closes the window), else to any request that fits;
+ *      (serving it closes the window; tokens it cannot use yet extend it,
+ *      up to QSEM_WINDOW_MAX_NS), else to any request that fits;
  *   3. if the head has been queued for QSEM_STARVE_NS and is still not
  *      served, a window opens for it, unless barging has its turn.
  *
  * So a request for which the head leaves no tokens waits at most one
- * window (plus scheduling) before the dispatcher may serve it again, and
- * the head gets a window at least every QSEM_WINDOW_NS + QSEM_BARGE_NS.
+ * window, QSEM_WINDOW_MAX_NS at the very most (plus scheduling), before
+ * the dispatcher may serve it again, and the head gets a window at least
+ * every QSEM_WINDOW_MAX_NS + QSEM_BARGE_NS.
  */
 static void qsem__window_check(qsem_t *s, int64_t *now)
 {
@@ -532,6 +534,24 @@ static void qsem__window_watch(qsem_t *s)
     }
 }
 
+/*
+ * Under the lock, with a window open and tokens free that the head cannot
+ * use yet: tokens are coming back for it, so the window lasts another
+ * QSEM_WINDOW_NS from now, up to QSEM_WINDOW_MAX_NS in all.  A head whose
+ * tokens come back slowly (their holders preempted on a busy machine) is
+ * then served instead of starting over after a barge period, and a head
+ * that cannot be served still holds others back for a bounded time.
+ */
+static void qsem__window_extend(qsem_t *s, int64_t *now)
+{
+    int64_t end = qsem__lazy_now(now) + QSEM_WINDOW_NS;
+    int64_t cap = s->window_opened + QSEM_WINDOW_MAX_NS;
+    if (end > cap)
+        end = cap;
+    if (end > atomic_load_explicit(&s->window_end, memory_order_relaxed))
+        atomic_store(&s->window_end, end);   /* seq_cst: qsem__window_watch */
+}
+
 static void qsem__window_try_open(qsem_t *s, int64_t *now)
 {
     if (s->head == NULL || qsem__window_open(s))
@@ -539,6 +559,7 @@ static void qsem__window_try_open(qsem_t *s, int64_t *now)
     int64_t t = qsem__lazy_now(now);
     if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
         s->window_head = s->head;
+        s->window_opened = t;
         atomic_store(&s->window_end, t + QSEM_WINDOW_NS);
         qsem__window_watch(s);
     }
@@ -563,6 +584,8 @@ static void qsem__dispatch(qsem_t *s)
             /* Strict order: only the head may be served, and `node` is the
              * head, since in strict order we move past a node only by
              * serving it. */
+            if (!fifo)
+                qsem__window_extend(s, &now);
             break;
         }
         node = next;

@@ -39,14 +39,17 @@ extern "C" {
 /* Default mode (not QSEM_FIFO): how long the oldest waiter may be
  * overtaken by newcomers before a window opens for it, in which newcomers
  * queue and released tokens go to it alone; how long that window lasts if
- * it is not served (then newcomers may take tokens again); and how long
- * they may before the next window.  So a request that does not fit beside
- * an unservable head (one that asks for more than will ever be free) waits
- * at most one window, and FIFO mode has no such bound: there, nobody
- * passes the head.  See docs/design.md, "Fairness and liveness". */
-#define QSEM_STARVE_NS INT64_C(1000000)
-#define QSEM_WINDOW_NS INT64_C(4000000)
-#define QSEM_BARGE_NS  INT64_C(2000000)
+ * it is not served (then newcomers may take tokens again), from its start
+ * or from the last token that came back for it, but never longer than
+ * QSEM_WINDOW_MAX_NS; and how long newcomers may take tokens before the
+ * next window.  So a request that does not fit beside an unservable head
+ * (one that asks for more than will ever be free) waits at most one
+ * window, and FIFO mode has no such bound: there, nobody passes the head.
+ * See docs/design.md, "Fairness and liveness". */
+#define QSEM_STARVE_NS     INT64_C(1000000)
+#define QSEM_WINDOW_NS     INT64_C(4000000)
+#define QSEM_WINDOW_MAX_NS INT64_C(16000000)
+#define QSEM_BARGE_NS      INT64_C(2000000)
 
 typedef struct qsem qsem_t;
 

@@ -124,6 +124,7 @@ struct qsem {
     // tokens go to window_head alone and newcomers queue; no window opens
     // before barge_until (see qsem__dispatch)
     _Atomic int64_t window_end;
+    int64_t window_opened;
     struct qsem__node *window_head;
     int64_t barge_until;
     // futex words to wake once the lock is dropped (see qsem__unlock)

@@ -30,9 +30,10 @@
  *
  * Time is abstract: a timed or interruptible wait may end at any point; the
  * dispatcher may find any prefix of the queue (the oldest waiters) past
- * QSEM_STARVE_NS, growing monotonically, an open window's time up, and the
- * barge period that follows an unserved window over, as the clock would
- * make them.  A thread that queued while a window was open, or that the
+ * QSEM_STARVE_NS, growing monotonically, an open window's time up (its
+ * length, extended while tokens come back for the head, is abstract too),
+ * and the barge period that follows an unserved window over, as the clock
+ * would make them.  A thread that queued while a window was open, or that the
  * dispatcher woke to watch it, wakes when the window's time is up.
  *
  * Build switches (spin -a -DNAME):
@@ -57,44 +58,44 @@
  * quoted, so that a change to the C code shows here, and `check_anchors.sh
  * --fix` renumbers lines that only moved.
  *
- * @anchor acquire_fast  qsem.c:625        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor acquire_fast  qsem.c:628        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
- * @anchor spin          qsem.c:688       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor spin          qsem.c:697       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
- * @anchor poll          qsem.c:825       if (qsem__poll(s, n, deadline_ns))
- * @anchor poll          qsem.c:772       if (n != 1)
- * @anchor last_try_call qsem.c:839       if (qsem__last_try(s, n)) {
- * @anchor last_try      qsem.c:656       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
- * @anchor last_try      qsem.c:658       if (qsem__must_queue(s))
- * @anchor last_try      qsem.c:660       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
- * @anchor last_try      qsem.c:661       if (!qsem__take(s, n))
+ * @anchor acquire_fast  qsem.c:648        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor acquire_fast  qsem.c:651        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+ * @anchor spin          qsem.c:711       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor spin          qsem.c:720       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
+ * @anchor poll          qsem.c:848       if (qsem__poll(s, n, deadline_ns))
+ * @anchor poll          qsem.c:795       if (n != 1)
+ * @anchor last_try_call qsem.c:862       if (qsem__last_try(s, n)) {
+ * @anchor last_try      qsem.c:679       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
+ * @anchor last_try      qsem.c:681       if (qsem__must_queue(s))
+ * @anchor last_try      qsem.c:683       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+ * @anchor last_try      qsem.c:684       if (!qsem__take(s, n))
  * @anchor must_queue    qsem.c:449       return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
- * @anchor enqueue       qsem.c:843       qsem__enqueue(s, &node);
- * @anchor alarm         qsem.c:863       if (window_end != 0 && window_end < until)
- * @anchor park          qsem.c:865       err = qsem__park(&node, until, flags);
- * @anchor alarm         qsem.c:868       if (err == ETIMEDOUT && until != deadline_ns) {
- * @anchor cancel_check  qsem.c:881       /* Resolved at the same moment: the tokens are ours (CONTRACT:
- * @anchor withdraw      qsem.c:885       qsem__withdraw(s, &node);
- * @anchor withdraw      qsem.c:668      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
- * @anchor watch         qsem.c:675       qsem__window_watch(s);
- * @anchor release_cas   qsem.c:961       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:965       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:970       if (old & QSEM__WAITERS)
- * @anchor window_check  qsem.c:505       if (end == 0 || (s->head == s->window_head && qsem__lazy_now(now) < end))
- * @anchor dispatch      qsem.c:553       qsem__window_check(s, &now);
- * @anchor dispatch      qsem.c:555       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
- * @anchor dispatch      qsem.c:557       if (qsem__take(s, node->n)) {
- * @anchor dispatch      qsem.c:558       if (node == s->window_head)
- * @anchor dispatch      qsem.c:562       } else if (fifo || qsem__window_open(s)) {
- * @anchor dispatch      qsem.c:571       qsem__window_try_open(s, &now);
- * @anchor window_open   qsem.c:540       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
- * @anchor watch         qsem.c:543       qsem__window_watch(s);
- * @anchor watch         qsem.c:529       if (atomic_load(&node->pending) == QSEM__ASLEEP)
+ * @anchor enqueue       qsem.c:866       qsem__enqueue(s, &node);
+ * @anchor alarm         qsem.c:886       if (window_end != 0 && window_end < until)
+ * @anchor park          qsem.c:888       err = qsem__park(&node, until, flags);
+ * @anchor alarm         qsem.c:891       if (err == ETIMEDOUT && until != deadline_ns) {
+ * @anchor cancel_check  qsem.c:904       /* Resolved at the same moment: the tokens are ours (CONTRACT:
+ * @anchor withdraw      qsem.c:908       qsem__withdraw(s, &node);
+ * @anchor withdraw      qsem.c:691      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+ * @anchor watch         qsem.c:698       qsem__window_watch(s);
+ * @anchor release_cas   qsem.c:984       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:988       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:993       if (old & QSEM__WAITERS)
+ * @anchor window_check  qsem.c:507       if (end == 0 || (s->head == s->window_head && qsem__lazy_now(now) < end))
+ * @anchor dispatch      qsem.c:574       qsem__window_check(s, &now);
+ * @anchor dispatch      qsem.c:576       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
+ * @anchor dispatch      qsem.c:578       if (qsem__take(s, node->n)) {
+ * @anchor dispatch      qsem.c:579       if (node == s->window_head)
+ * @anchor dispatch      qsem.c:583       } else if (fifo || qsem__window_open(s)) {
+ * @anchor dispatch      qsem.c:594       qsem__window_try_open(s, &now);
+ * @anchor window_open   qsem.c:560       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
+ * @anchor watch         qsem.c:564       qsem__window_watch(s);
+ * @anchor watch         qsem.c:531       if (atomic_load(&node->pending) == QSEM__ASLEEP)
  * @anchor resolve       qsem.c:93        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
  * @anchor sync_flags    qsem.c:454       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:987       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:991       qsem__resolve(s, node, ECANCELED);
- * @anchor try_acquire   qsem.c:930       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
+ * @anchor close         qsem.c:1010       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:1014       qsem__resolve(s, node, ECANCELED);
+ * @anchor try_acquire   qsem.c:953       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
  * @anchor futex_park    qsem_futex.c:73  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
