@@ -43,7 +43,7 @@
  * later than the end of the window, so that one of them ends it even if
  * nothing else happens.  QSEM_FIFO is the strict order all the time.
  *
- * Lifetime (CONTRACT CWE-664).  `handles` counts qsem_ref()s; `pins` counts
+ * Lifetime (docs/contract.md, "Lifetime").  `handles` counts qsem_ref()s; `pins` counts
  * handles plus calls that may sleep and async waiters.  Dropping the last
  * handle closes the semaphore, so nobody sleeps forever on an object that
  * no one can reach; the memory goes when `pins` reaches zero, i.e. after
@@ -660,7 +660,7 @@ static int qsem__acquire_fast(qsem_t *s, int64_t n)
 
 /* Checks shared by every acquire: 0 (done, tokens taken or none wanted),
  * EINVAL, ECANCELED, or -1 when the caller must try the slow way.  Counts
- * are checked in every build (CONTRACT CWE-707). */
+ * are checked in every build (docs/contract.md, "Release arithmetic"). */
 static inline int qsem__enter(qsem_t *s, int64_t n)
 {
     if (n < 0 || n > s->max)
@@ -901,7 +901,7 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
         /* ETIMEDOUT or EINTR (only asked for with QSEM_INTR), or ENOMEM. */
         qsem__lock(s);
         if (atomic_load_explicit(&node.pending, memory_order_acquire) == 0) {
-            /* Resolved at the same moment: the tokens are ours (CONTRACT:
+            /* Resolved at the same moment: the tokens are ours (docs/contract.md, "Interruption":
              * a grant that races with a timeout or a signal is kept). */
             err = node.result;
         } else {
@@ -979,7 +979,7 @@ int qsem_release(qsem_t *s, int64_t n)
     int64_t max = s->max;
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
     for (;;) {
-        /* Checked before any change, in every build (CONTRACT CWE-707);
+        /* Checked before any change, in every build (docs/contract.md, "Release arithmetic");
          * written so that it cannot overflow itself. */
         if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
             return EOVERFLOW;

@@ -14,12 +14,12 @@
  * and returned; the kernel then wakes nobody, or a later sleeper at the
  * same address spuriously, and all our sleepers look at their word again.
  *
- * Deadlines (CONTRACT CWE-703).  FUTEX_WAIT_BITSET takes an absolute
+ * Deadlines (docs/contract.md, "Timeouts").  FUTEX_WAIT_BITSET takes an absolute
  * CLOCK_MONOTONIC time, so a spurious wake-up or a signal resumes with
  * exactly the time that is left, and setting the wall clock changes
  * nothing.
  *
- * Signals (CONTRACT CWE-691).  A futex wait interrupted by a signal handler
+ * Signals (docs/contract.md, "Interruption").  A futex wait interrupted by a signal handler
  * returns EINTR if it had a timeout; without one the kernel restarts it
  * silently when the handler was installed with SA_RESTART.  So a QSEM_INTR
  * wait with no deadline still passes a (far) timeout: then every handler

@@ -8,7 +8,7 @@
  * node's `pending` word, if the thread had said it was going to sleep
  * (QSEM__ASLEEP, see qsem_futex.c for the protocol).  poll() rather than a condition variable because
  * POSIX forbids pthread_cond_wait() from reporting EINTR, and QSEM_INTR
- * needs to see signal handlers (CONTRACT CWE-691); poll() is also never
+ * needs to see signal handlers (docs/contract.md, "Interruption"); poll() is also never
  * restarted after a handler, whatever SA_RESTART says.
  *
  * Deadlines stay absolute on CLOCK_MONOTONIC: each poll() gets the time

@@ -3,7 +3,7 @@
  * semaphore with every kind of acquire while it is closed (or its last
  * handle dropped) at a random moment.  Every thread must come back: a wait
  * that was queued returns ECANCELED, later acquires return ECANCELED at
- * once, releases keep working so holders can finish (CONTRACT "close()").
+ * once, releases keep working so holders can finish (docs/contract.md, "Close").
  * When they are done every token is back, whatever the close interrupted,
  * and the semaphore is freed only after its last waiter (ASan checks that).
  */

@@ -2,7 +2,7 @@
  * Signal storm.  setitimer() fires SIGALRM every 100 us at threads that
  * spend their time in acquire and release: plain waits (the kernel restarts
  * or the core loops), timed waits (a signal must not end one early, since
- * the deadline is absolute: CONTRACT CWE-703) and QSEM_INTR waits (EINTR
+ * the deadline is absolute: docs/contract.md, "Timeouts") and QSEM_INTR waits (EINTR
  * with no token taken: CWE-691).  Afterwards every token is back: none was
  * taken by an interrupted wait or lost by a restarted one.
  *

@@ -4,7 +4,7 @@
  * release arrives), while a feeder keeps taking and returning tokens.  A
  * wait that times out must leave the queue without taking anything and
  * without stranding the waiters behind it (in FIFO mode a head that leaves
- * lets the next one through: CONTRACT "No lost wake-ups"); a grant that
+ * lets the next one through: docs/contract.md, "Wake-ups"); a grant that
  * races with the timeout is kept, never lost.  Checked: no timeout before
  * its deadline, every token back at the end, and right after the churn a
  * waiter whose request fits is served at once.

@@ -74,7 +74,7 @@
  * @anchor alarm         qsem.c:886       if (window_end != 0 && window_end < until)
  * @anchor park          qsem.c:888       err = qsem__park(&node, until, flags);
  * @anchor alarm         qsem.c:891       if (err == ETIMEDOUT && until != deadline_ns) {
- * @anchor cancel_check  qsem.c:904       /* Resolved at the same moment: the tokens are ours (CONTRACT:
+ * @anchor cancel_check  qsem.c:904       /* Resolved at the same moment: the tokens are ours (docs/contract.md, "Interruption":
  * @anchor withdraw      qsem.c:908       qsem__withdraw(s, &node);
  * @anchor withdraw      qsem.c:691      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
  * @anchor watch         qsem.c:698       qsem__window_watch(s);
