@@ -12,8 +12,10 @@ Each benchmark is one entry of BENCHMARKS: a name (its samples go to
 BUILD/bench/report/raw/<name>.json), the command that runs it (or why it
 cannot run in this build), a parser of what it wrote, and a renderer that
 adds its figures, plots and targets to the report's sections.  A front end
-adds its benchmark with one entry; rows that no renderer presents still
-appear, under "More measurements".  The prose of the page is the template
+adds its benchmark with one entry; every row it writes appears in that
+front end's section with its ratios, whether or not a renderer presents it
+elsewhere, and a benchmark that cannot run is listed as not measured, its
+targets too.  The prose of the page is the template
 bench/performance.md.in, and the notes printed under a missed target are
 bench/performance-notes.md: every figure on the page comes from this run.
 
@@ -347,6 +349,17 @@ def best_other_ratio(b: dict[str, Any], skip: tuple[str, ...] = ()) -> Samples:
     return [q[r] / min(o[r] for o in others) for r in range(len(q)) if min(o[r] for o in others) > 0]
 
 
+def baseline(b: dict[str, Any], name: str) -> str:
+    """The qsem row a row is compared with: the one run under the same
+    library, named with the same "(...)" suffix (Python's trio rows), else
+    the first row."""
+    suffix = name[name.index(" ("):] if " (" in name else ""
+    for n in names(b):
+        if n.startswith("qsem") and suffix and n.endswith(suffix):
+            return n
+    return names(b)[0]
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -372,7 +385,7 @@ class Target:
 
 def verdict(t: Target) -> str:
     if t.ok is None:
-        return "-"
+        return "not measured" if t.measured.startswith("not measured") else "-"
     if t.ok:
         return "met"
     if t.near and min(t.near) <= 1.0 and statistics.median(t.near) <= 1.05:
@@ -386,9 +399,9 @@ class Report:
 
     A renderer reads its own document (and, if it compares across front
     ends, the others in `docs`) and adds rows, blocks, plot series and
-    targets; the section functions below lay them out.  Every benchmark a
-    renderer looks up through `get`/`every` is marked as presented; the rest
-    appear in "More measurements", so that new rows need no code here.
+    targets; the section functions below lay them out.  Every row of every
+    benchmark also appears in its front end's own section, so that new rows
+    need no code here.
     """
     docs: dict[str, Doc]
     labels: dict[str, str]
@@ -403,12 +416,9 @@ class Report:
     handoff_rows: list[list[str]] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     note_args: dict[str, dict[str, Any]] = field(default_factory=dict)
-    shown: set[tuple[str, str, int]] = field(default_factory=set)
 
     def every(self, doc: str, bid: str) -> list[dict[str, Any]]:
-        found = [b for b in self.docs[doc]["benchmarks"] if b["id"] == bid]
-        self.shown.update((doc, b["id"], b["param"]) for b in found)
-        return found
+        return [b for b in self.docs[doc]["benchmarks"] if b["id"] == bid]
 
     def get(self, doc: str, bid: str, param: int | None = None) -> dict[str, Any]:
         for b in self.every(doc, bid):
@@ -422,12 +432,13 @@ class Report:
     def add(self, section: str, text: str) -> None:
         self.blocks.setdefault(section, []).append(text)
 
-    def pair_rows(self, doc: str, b: dict[str, Any]) -> None:
+    def pair_rows(self, doc: str, b: dict[str, Any], label: str = "") -> None:
         """Rows of section 1 for one benchmark: each implementation, qsem over it."""
-        label, first = self.labels[doc], names(b)[0]
+        label = label or self.labels[doc]
         for n in names(b):
+            base = baseline(b, n)
             self.uncontended.append([label, n, cell(samples(b, n)),
-                                     "-" if n == first else rcell(ratios(samples(b, first), samples(b, n)))])
+                                     "-" if n == base else rcell(ratios(samples(b, base), samples(b, n)))])
         self.uncontended_plot.append((label, [(n, samples(b, n)) for n in names(b)]))
 
 # }======================================================================
@@ -447,9 +458,11 @@ class Ctx:
     quick: bool
     repeats: int
 
-    def flags(self, max_repeats: int | None = None) -> list[str]:
-        n = self.repeats if max_repeats is None else max(1, min(self.repeats, max_repeats))
-        return (["--quick"] if self.quick else []) + ["--repeats", str(n)]
+    def rounds(self, max_repeats: int | None = None) -> int:
+        return self.repeats if max_repeats is None else max(1, min(self.repeats, max_repeats))
+
+    def flags(self, max_repeats: int | None = None, repeats_flag: str = "--repeats") -> list[str]:
+        return (["--quick"] if self.quick else []) + [repeats_flag, str(self.rounds(max_repeats))]
 
 
 @dataclass
@@ -463,6 +476,8 @@ class Bench:
     runner: Callable[[Ctx, str], None] | None = None  # instead of command, if it runs itself
     required: bool = False                            # the report cannot be written without it
     alone: str = ""                                   # how to run it by hand, for "Reproducing"
+    targets: tuple[tuple[str, str], ...] = ()         # (issue, text) of the targets render checks,
+                                                      # listed as not measured when it cannot run
 
 
 # ---- C: qsem_bench (qsem, sem_t, std::counting_semaphore, QSemaphore) ----
@@ -579,6 +594,12 @@ def luajit_command(ctx: Ctx, out: str) -> list[str] | str:
     return ["luajit", os.path.join(HERE, "lua_bench.lua"), *ctx.flags(), "--json", out]
 
 
+def lua_targets(label: str) -> tuple[tuple[str, str], ...]:
+    return (("#17", f"{label}: cqueues handoff at or under 1.2x a pure-Lua semaphore"),
+            ("#17", f"{label}: generic-host handoff at or under 2x plain yields"),
+            ("#17", f"{label}: hold guard at or under 1.3x a pure-Lua guard"))
+
+
 def lua_render(rep: Report, doc: str) -> None:
     """lua_bench.lua's rows, under Lua 5.4 (doc "lua") or another Lua (LuaJIT)."""
     label = rep.labels[doc]
@@ -615,13 +636,11 @@ def lua_render(rep: Report, doc: str) -> None:
              ])
         rep.add("paths", "![Lua rows](img/lua.png)\n")
     med = statistics.median
+    cq_t, gen_t, hold_t = lua_targets(label)
     rep.targets += [
-        Target("#17", f"{label}: cqueues handoff at or under 1.2x a pure-Lua semaphore", rcell(lua_cq),
-               med(lua_cq) <= 1.2),
-        Target("#17", f"{label}: generic-host handoff at or under 2x plain yields", rcell(lua_gen),
-               med(lua_gen) <= 2.0),
-        Target("#17", f"{label}: hold guard at or under 1.3x a pure-Lua guard", rcell(lua_hold),
-               med(lua_hold) <= 1.3),
+        Target(*cq_t, rcell(lua_cq), med(lua_cq) <= 1.2),
+        Target(*gen_t, rcell(lua_gen), med(lua_gen) <= 2.0),
+        Target(*hold_t, rcell(lua_hold), med(lua_hold) <= 1.3),
     ]
 
 
@@ -676,6 +695,117 @@ def py_render(rep: Report, doc: str) -> None:
     ]
 
 
+# ---- Python async: python_async_bench.py (asyncio, anyio, trio, aiologic) ----
+
+PYA_WITH = ("#15", "Python async: uncontended `async with` at or under 1.0x asyncio.Semaphore")
+PYA_HANDOFF = ("#15", "Python async: one-loop handoff at or under 1.5x asyncio.Semaphore")
+PYA_LOOPS = ("#15", "Python async: handoff between two loops in two threads at least 2x "
+                    "faster than aiologic")
+PYA_THREAD = ("#15", "Python async: handoff between a thread and a task at least 2x faster "
+                     "than aiologic")
+
+
+def py_async_command(ctx: Ctx, out: str) -> list[str] | str:
+    probe = subprocess.run([sys.executable, "-c", "import aiologic, anyio, trio"],
+                           capture_output=True, check=False)
+    if probe.returncode != 0:
+        return "aiologic, anyio or trio is not installed (scripts/deps/python.pip)"
+    return [sys.executable, os.path.join(HERE, "python_async_bench.py"),
+            *ctx.flags(2 if ctx.quick else 7, repeats_flag="--repeat"), "--json", out]
+
+
+def py_async_render(rep: Report, doc: str) -> None:
+    """qsem.Semaphore's async path against each loop's own semaphore, and
+    across loops and threads against aiologic, the one peer that can."""
+    w, h = rep.get(doc, "with"), rep.get(doc, "handoff")
+    loops, thread = rep.get(doc, "two-loops"), rep.get(doc, "thread-task")
+    q, aio, alog = "qsem.Semaphore", "asyncio.Semaphore", "aiologic.Semaphore"
+    r_with, r_ho = ratios(samples(w, q), samples(w, aio)), ratios(samples(h, q), samples(h, aio))
+    r_loops = ratios(samples(loops, alog), samples(loops, q))
+    r_thread = ratios(samples(thread, alog), samples(thread, q))
+    rep.pair_rows(doc, w, "Python async (`async with`)")
+    rep.headline.append(f"Python async: `async with` qsem/asyncio.Semaphore **{rcell(r_with)}**; "
+                        f"across two loops aiologic/qsem **{rcell(r_loops)}** (higher: qsem faster).")
+    for b in (h, loops, thread):
+        rep.handoff_rows.append([f"Python async, {b['title'].split(':', 1)[0]}",
+                                 f"{q} {cell(samples(b, q))}",
+                                 "; ".join(f"{n} {cell(samples(b, n))}" for n in names(b) if n != q),
+                                 rcell(best_other_ratio(b, skip=tuple(n for n in names(b) if " (" in n)))])
+    med = statistics.median
+    rep.targets += [
+        Target(*PYA_WITH, rcell(r_with), med(r_with) <= 1.0, "py_async_with", r_with),
+        Target(*PYA_HANDOFF, rcell(r_ho), med(r_ho) <= 1.5, "py_async_handoff"),
+        Target(*PYA_LOOPS, f"aiologic / qsem {rcell(r_loops)}", med(r_loops) >= 2.0),
+        Target(*PYA_THREAD, f"aiologic / qsem {rcell(r_thread)}", med(r_thread) >= 2.0),
+    ]
+
+
+# ---- Python ping-pong shaped like user code: python_bench.py ---------------
+
+def py_pingpong_command(ctx: Ctx, out: str) -> list[str] | str:
+    return [sys.executable, os.path.join(HERE, "python_bench.py"),
+            *(["--quick"] if ctx.quick else []), "--json", out]
+
+
+def py_pingpong_render(rep: Report, doc: str) -> None:
+    pp = rep.get(doc, "pingpong")
+    r = ratios(samples(pp, "threading.Semaphore"), samples(pp, "qsem.Semaphore"))
+    rep.handoff_rows.append(["Python, ping-pong shaped like user code (ns per round trip)",
+                             f"qsem.Semaphore {cell(samples(pp, 'qsem.Semaphore'))}",
+                             f"threading.Semaphore {cell(samples(pp, 'threading.Semaphore'))}",
+                             rcell(best_other_ratio(pp))])
+    rep.headline.append(f"Python ping-pong shaped like user code (two threads, two semaphores): "
+                        f"threading/qsem **{rcell(r)}** (higher: qsem faster).")
+
+
+# ---- Node.js: node_bench.js (async-sema, async-mutex, @esfx, Atomics) ------
+
+NODE_AWAIT = ("#16", "Node.js: awaited acquire+release at or under 1.5x the fastest peer")
+NODE_HANDOFF = ("#16", "Node.js: one-loop handoff at or under 1.5x the fastest peer")
+
+
+def node_dir(ctx: Ctx) -> str:
+    return os.path.join(ctx.build, "bindings", "node")
+
+
+def node_command(ctx: Ctx, out: str) -> list[str] | str:
+    if not os.path.exists(os.path.join(node_dir(ctx), "qsem.node")):
+        return "the Node.js addon is not built (-DQSEM_BUILD_NODE=ON)"
+    if not os.path.isdir(os.path.join(node_dir(ctx), "npm", "node_modules", "async-sema")):
+        return "the benchmark's npm peers are not installed (the build's `npm ci`)"
+    if not shutil.which("node"):
+        return "node is not installed"
+    return ["node", os.path.join(HERE, "node_bench.js"),
+            *ctx.flags(2 if ctx.quick else None, repeats_flag="--rounds"),
+            "--json", out]
+
+
+def node_env(ctx: Ctx) -> dict[str, str]:
+    return {"QSEM_NODE_ADDON": os.path.join(node_dir(ctx), "qsem.node"),
+            "NODE_PATH": os.path.join(node_dir(ctx), "npm", "node_modules")}
+
+
+def node_render(rep: Report, doc: str) -> None:
+    """try/await pairs (section 1), handoffs in one loop and across workers
+    (section 2); the targets take qsem over the fastest peer per round."""
+    try_, aw = rep.get(doc, "try"), rep.get(doc, "await")
+    ho, wk = rep.get(doc, "handoff"), rep.get(doc, "workers")
+    rep.pair_rows(doc, try_, "Node.js (`tryAcquire`)")
+    rep.pair_rows(doc, aw, "Node.js (`await acquire`)")
+    r_aw, r_ho = best_other_ratio(aw), best_other_ratio(ho)
+    for b, what in ((ho, "two async functions, one loop"), (wk, "main thread and a worker")):
+        rep.handoff_rows.append([f"Node.js, {what}", f"qsem {cell(samples(b, 'qsem'))}",
+                                 "; ".join(f"{n} {cell(samples(b, n))}" for n in names(b)[1:]),
+                                 rcell(best_other_ratio(b))])
+    rep.headline.append(f"Node.js: awaited acquire+release qsem/fastest peer **{rcell(r_aw)}**; "
+                        f"handoff between workers qsem/Atomics **{rcell(best_other_ratio(wk))}**.")
+    med = statistics.median
+    rep.targets += [
+        Target(*NODE_AWAIT, rcell(r_aw), med(r_aw) <= 1.5, "node_await"),
+        Target(*NODE_HANDOFF, rcell(r_ho), med(r_ho) <= 1.5, "node_handoff"),
+    ]
+
+
 # ---- SWIG front ends: qsem against the language's own semaphore ----------
 
 def swig_render(rep: Report, doc: str) -> None:
@@ -719,15 +849,24 @@ def go_run(ctx: Ctx, out: str) -> None:
 BENCHMARKS: list[Bench] = [
     Bench("c", "C", c_command, c_render, required=True,
           alone="`BUILD/bench/qsem_bench [--quick] [--repeats N] [--json FILE]`"),
-    Bench("lua", "Lua", lua_command, lua_render, parse=parse_lua, required=True,
+    Bench("lua", "Lua", lua_command, lua_render, parse=parse_lua, required=True, targets=lua_targets("Lua"),
           env=lambda ctx: {"LUA_CPATH_5_4": os.path.join(ctx.build, "bindings", "lua", "?.so") + ";;"},
           alone="`lua5.4 bench/lua_bench.lua [--quick] [--repeats N] [--json FILE]`"),
-    Bench("luajit", "LuaJIT", luajit_command, lua_render, parse=parse_lua,
+    Bench("luajit", "LuaJIT", luajit_command, lua_render, parse=parse_lua, targets=lua_targets("LuaJIT"),
           env=lambda ctx: {"LUA_CPATH": os.path.join(ctx.build, "bindings", "lua", "luajit", "?.so") + ";;"},
           alone="`LUA_CPATH='BUILD/bindings/lua/luajit/?.so;;' luajit bench/lua_bench.lua`"),
     Bench("python", "Python", py_command, py_render, env=py_env, required=True,
-          alone="`python3 bench/python_wait_bench.py [--quick] [--repeats N] [--json FILE]`, "
-                "and `python3 bench/python_bench.py [--quick]`"),
+          alone="`python3 bench/python_wait_bench.py [--quick] [--repeats N] [--json FILE]`"),
+    Bench("python_async", "Python async", py_async_command, py_async_render, env=py_env,
+          targets=(PYA_WITH, PYA_HANDOFF, PYA_LOOPS, PYA_THREAD),
+          alone="`python3 bench/python_async_bench.py [--quick] [--repeat N] [--json FILE]`"),
+    Bench("python_pingpong", "Python ping-pong", py_pingpong_command, py_pingpong_render, env=py_env,
+          alone="`python3 bench/python_bench.py [--quick] [--json FILE]`"),
+    Bench("node", "Node.js", node_command, node_render, env=node_env,
+          targets=(NODE_AWAIT, NODE_HANDOFF),
+          alone="`QSEM_NODE_ADDON=BUILD/bindings/node/qsem.node "
+                "NODE_PATH=BUILD/bindings/node/npm/node_modules node bench/node_bench.js "
+                "[--quick] [--rounds N] [--json FILE]`"),
     Bench("swig_java", "Java", java_command, swig_render,
           alone="`java -cp BUILD/bindings/swig/java/classes bench/SwigBench.java`"),
     Bench("swig_perl", "Perl", perl_command, swig_render,
@@ -831,7 +970,9 @@ def section_uncontended(rep: Report) -> str:
 def section_threads(rep: Report) -> str:
     parts = list(rep.blocks.get("threads", []))
     if rep.handoff_rows:
-        parts.append("Other front ends, two-thread handoff (ns per handoff):\n\n"
+        parts.append("Other front ends, handoffs between threads, tasks or workers (ns per "
+                     "handoff unless the row says otherwise; the ratio is qsem over the fastest "
+                     "peer of the same round):\n\n"
                      + table(["front end", "qsem", "peer", "qsem / best peer"], rep.handoff_rows) + "\n")
     if rep.thread_panels:
         lines(plotter(), os.path.join(rep.img_dir, "threads.png"), rep.thread_panels)
@@ -880,20 +1021,36 @@ def section_missed(rep: Report, notes: dict[str, str]) -> str:
     return "\n".join(out)
 
 
-def section_more(rep: Report) -> str:
+def frontend_rows(bench: dict[str, Any]) -> str:
+    # Worst waits are written in ns (whatever unit the C document names)
+    # and shown in ms, as in section 3.
+    scale = 1e6 if bench["id"].startswith("starve") else 1.0
+    unit = "ms" if scale != 1.0 else bench["unit"]
     rows = []
+    for im in bench["impls"]:
+        base = baseline(bench, im["name"])
+        r = "-" if base == im["name"] else rcell(ratios(samples(bench, base), samples(bench, im["name"])))
+        rows.append([im["name"], cell([float(x) for x in im["samples"]], scale, im.get("capped", False)),
+                     r if base == names(bench)[0] or r == "-" else f"{r} (vs {base})"])
+    return f"{bench.get('title') or bench['id']}:\n\n" + table(["implementation", f"{unit}, median [min, max]",
+                                              "qsem / this, per round"], rows) + "\n"
+
+
+def section_frontends(rep: Report, skipped: dict[str, str]) -> str:
+    """Every row of every benchmark, one subsection per front end, so that
+    no measurement of the run is left out; a benchmark that could not run
+    says why."""
+    parts = []
     for b in BENCHMARKS:
-        for bench in rep.docs.get(b.name, {}).get("benchmarks", []):
-            if (b.name, bench["id"], bench["param"]) in rep.shown:
-                continue
-            scale = 1e6 if bench["unit"] == "ns" and bench["id"].startswith("starve") else 1.0
-            rows.append([b.label, bench["title"], "ms" if scale != 1.0 else bench["unit"],
-                         "; ".join(f"{im['name']} {cell([float(x) for x in im['samples']], scale, im.get('capped', False))}"
-                                   for im in bench["impls"]),
-                         rcell(best_other_ratio(bench))])
-    if not rows:
-        return "None in this run: every row is presented above."
-    return table(["front end", "benchmark", "unit", "median [min, max]", "qsem / best other"], rows)
+        parts.append(f"### {b.label}\n")
+        if b.name not in rep.docs:
+            why = skipped.get(b.name, "no samples from this run")
+            parts.append(f"Not measured: {why}.\n")
+            continue
+        doc = rep.docs[b.name]
+        parts.append(f"{doc['repeats']} rounds.\n")
+        parts += [frontend_rows(bench) for bench in doc["benchmarks"]]
+    return "\n".join(parts)
 
 
 def section_commands() -> str:
@@ -917,6 +1074,9 @@ def render(docs: dict[str, Doc], meta: dict[str, Any], build: str, out_dir: str)
     for b in BENCHMARKS:
         if b.name in docs:
             b.render(rep, b.name)
+    why = meta.get("skipped", {})
+    rep.targets += [Target(issue, text, f"not measured: {why.get(b.name, 'no samples from this run')}", None)
+                    for b in BENCHMARKS if b.name not in docs for issue, text in b.targets]
     with open(os.path.join(HERE, "performance.md.in"), encoding="utf-8") as f:
         template = f.read()
     values = {
@@ -930,7 +1090,7 @@ def render(docs: dict[str, Doc], meta: dict[str, Any], build: str, out_dir: str)
         "paths": section_paths(rep),
         "targets": section_targets(rep),
         "missed": section_missed(rep, read_notes(os.path.join(HERE, "performance-notes.md"))),
-        "more": section_more(rep),
+        "frontends": section_frontends(rep, meta.get("skipped", {})),
         "commands": section_commands(),
     }
     return fill(template, values)
