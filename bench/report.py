@@ -40,6 +40,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -883,10 +884,12 @@ BENCHMARKS: list[Bench] = [
 # Measuring
 # ======================================================================
 
-def measure(ctx: Ctx, benches: list[Bench]) -> dict[str, str]:
-    """Run every benchmark that can run; returns why each other one did not."""
+def measure(ctx: Ctx, benches: list[Bench], seconds: dict[str, float]) -> dict[str, str]:
+    """Run every benchmark that can run; returns why each other one did
+    not, and puts the wall-clock time each one took into `seconds`."""
     skipped: dict[str, str] = {}
     for b in benches:
+        started = time.monotonic()
         out = os.path.join(ctx.raw_dir, f"{b.name}.json")
         if os.path.exists(out):
             os.remove(out)
@@ -900,6 +903,8 @@ def measure(ctx: Ctx, benches: list[Bench]) -> dict[str, str]:
             b.runner(ctx, out)
         else:
             run(cmd, env=b.env(ctx))
+        seconds[b.name] = time.monotonic() - started
+        print(f"report: {b.name} took {seconds[b.name]:.0f} s", flush=True)
     return skipped
 
 
@@ -939,6 +944,11 @@ def section_run(rep: Report, meta: dict[str, Any], build: str) -> str:
         ["spread", "each cell is median [min, max] over the rounds; each ratio is computed "
                    "within a round, then summarised the same way"],
     ]
+    took = meta.get("seconds", {})
+    if took:
+        rows.append(["time", ", ".join(f"{b.label} {took[b.name]:.0f} s" for b in BENCHMARKS
+                                       if b.name in took)
+                     + f"; {sum(took.values()) / 60:.1f} minutes in all"])
     skipped = meta.get("skipped", {})
     if skipped:
         rows.append(["not measured", "; ".join(f"{b.label}: {skipped[b.name]}"
@@ -1126,7 +1136,9 @@ def main(argv: list[str]) -> int:
         meta: dict[str, Any] = {"load_before": loadavg(), "started": f"{now:%Y-%m-%d %H:%M}"}
         # The machine as measured, so that --render-only elsewhere describes the run.
         meta["machine"] = machine()
-        meta["skipped"] = measure(Ctx(build, raw_dir, args.quick, args.repeats), BENCHMARKS)
+        meta["seconds"] = {}
+        meta["skipped"] = measure(Ctx(build, raw_dir, args.quick, args.repeats), BENCHMARKS,
+                                  meta["seconds"])
         meta["load_after"] = loadavg()
         meta["quick"] = args.quick
         with open(meta_json, "w", encoding="utf-8") as f:

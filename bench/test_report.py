@@ -154,6 +154,7 @@ def main() -> int:
             with open(os.path.join(raw, f"{name}.json"), "w", encoding="utf-8") as f:
                 json.dump(doc, f)
         meta = {"load_before": 0.5, "load_after": 0.5, "started": "2026-01-01 00:00", "quick": False,
+                "seconds": {"c": 60.0, "lua": 30.0},
                 "skipped": {"swig_java": "the Java binding is not built",
                             "luajit": "the LuaJIT module is not built"}}
         page = report.render(report.load(raw, report.BENCHMARKS), meta, tmp, os.path.join(tmp, "out"))
@@ -210,6 +211,7 @@ def main() -> int:
           "a new front end's pair rows reach section 1")
     check("| Fake | qsem 4,444 [4,444, 4,444] | peer 2,222 [2,222, 2,222] | 2.00x [2.00, 2.00] |"
           in page, "a new front end's handoff reaches section 2")
+    check("| time | C 60 s, Lua 30 s; 1.5 minutes in all |" in page, "the time each benchmark took")
     check("C 3, Lua 3, Python 3, Python async 3, Python ping-pong 3, Node.js 3, Fake 3 rounds" in page,
           "repeats per benchmark")
     check("| Lua | qsem `hold` guard (`<close>`) | 100 [90.0, 110] | - |" in page,
