@@ -928,10 +928,10 @@ def load(raw_dir: str, benches: list[Bench]) -> dict[str, Doc]:
 def section_run(rep: Report, meta: dict[str, Any], build: str) -> str:
     m, c = meta.get("machine") or machine(), rep.docs["c"]
     present = [b for b in BENCHMARKS if b.name in rep.docs]
-    version = lambda d: d.get("java") or d.get("perl") or d.get("go") or ""  # noqa: E731
+    version = lambda d: d.get("java") or d.get("perl") or d.get("go") or d.get("node") or ""  # noqa: E731
     runtimes = [f"Python {m['python']}", m["lua"], f"Qt {c.get('qt', '?')}"]
     runtimes += [f"{b.label} {version(rep.docs[b.name])}" for b in present
-                 if b.name.startswith("swig_") and version(rep.docs[b.name])]
+                 if version(rep.docs[b.name])]
     rows = [
         ["machine", f"{m['cpu']}, {m['cores']} cores, {m['kernel']}"],
         ["compilers", f"{m['cc']}; {m['cxx']}; build type {build_type(build)}"],
@@ -940,7 +940,8 @@ def section_run(rep: Report, meta: dict[str, Any], build: str) -> str:
         ["run", f"{meta['started']} UTC; load average {meta['load_before']:.2f} before, "
                 f"{meta['load_after']:.2f} after (on {m['cores']} cores)"],
         ["repeats", ", ".join(f"{b.label} {rep.docs[b.name]['repeats']}" for b in present)
-         + " rounds; every implementation is measured once per round, in rotating order"],
+         + " rounds; every implementation is measured once per round, interleaved with its "
+           "peers, so that the machine's load falls on all of them alike"],
         ["spread", "each cell is median [min, max] over the rounds; each ratio is computed "
                    "within a round, then summarised the same way"],
     ]
