@@ -95,16 +95,23 @@ def rcell(r: Samples) -> str:
 # Running the benchmarks
 # ======================================================================
 
-def run(cmd: list[str], env: dict[str, str] | None = None, timeout: int = 1800) -> str:
+class BenchFailed(Exception):
+    """A benchmark exited with an error or ran out of time."""
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, timeout: int = 900) -> str:
     print("report: running", " ".join(cmd), flush=True)
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    p = subprocess.run(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=timeout, check=False)
+    try:
+        p = subprocess.run(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        raise BenchFailed(f"{os.path.basename(cmd[0])} ran out of its {timeout} s") from e
     sys.stdout.write(p.stdout)
     if p.returncode != 0:
-        raise SystemExit(f"report: {cmd[0]} failed with status {p.returncode}")
+        raise BenchFailed(f"{os.path.basename(cmd[0])} failed with status {p.returncode}")
     return p.stdout
 
 
@@ -157,7 +164,7 @@ def go_bench(build: str, raw_dir: str, repeats: int, quick: bool, out: str) -> N
                                timeout=600, check=False)
             if p.returncode != 0:
                 sys.stdout.write(p.stdout + p.stderr)
-                raise SystemExit(f"report: go test -bench failed with status {p.returncode}")
+                raise BenchFailed(f"go test -bench failed with status {p.returncode}")
             line = next((ln for ln in p.stdout.splitlines() if ln.startswith(f"Benchmark{w}{i}")), "")
             fields = line.split()
             value = float(fields[fields.index(metric[w]) - 1])
@@ -930,7 +937,11 @@ BENCHMARKS: list[Bench] = [
 
 def measure(ctx: Ctx, benches: list[Bench], seconds: dict[str, float]) -> dict[str, str]:
     """Run every benchmark that can run; returns why each other one did
-    not, and puts the wall-clock time each one took into `seconds`."""
+    not, and puts the wall-clock time each one took into `seconds`.
+
+    A benchmark that fails stops a --quick run (the smoke test is there to
+    catch it) and a required one stops any run; in a full run the others
+    go on, and the page lists the failed one as not measured."""
     skipped: dict[str, str] = {}
     for b in benches:
         started = time.monotonic()
@@ -943,10 +954,19 @@ def measure(ctx: Ctx, benches: list[Bench], seconds: dict[str, float]) -> dict[s
                 raise SystemExit(f"report: {cmd}")
             skipped[b.name] = cmd
             continue
-        if b.runner is not None:
-            b.runner(ctx, out)
-        else:
-            run(cmd, env=b.env(ctx))
+        try:
+            if b.runner is not None:
+                b.runner(ctx, out)
+            else:
+                run(cmd, env=b.env(ctx))
+        except BenchFailed as e:
+            if b.required or ctx.quick:
+                raise SystemExit(f"report: {e}") from e
+            print(f"report: {e}; going on without {b.name}", flush=True)
+            skipped[b.name] = f"{e} in this run (its output is in the run's log)"
+            if os.path.exists(out):
+                os.remove(out)
+            continue
         seconds[b.name] = time.monotonic() - started
         print(f"report: {b.name} took {seconds[b.name]:.0f} s", flush=True)
     return skipped

@@ -253,6 +253,19 @@ def main() -> int:
     check("| #11 | C, 4 busy threads on 2 cores: a 2 ms timed wait returns under 1 ms late (median) | "
           "not measured: this build's qsem_bench has no CPU-bound load rows | not measured |" in old,
           "issue 11's load targets are not measured without the rows")
+    # A benchmark that fails: a full run goes on and says so; --quick stops.
+    with tempfile.TemporaryDirectory() as tmp:
+        fails = report.Bench("fails", "Fails", lambda ctx, out: [sys.executable, "-c", "raise SystemExit(3)"],
+                             report.swig_render)
+        took: dict = {}
+        skipped = report.measure(report.Ctx(tmp, tmp, False, 1), [fails], took)
+        check(skipped.get("fails", "").startswith(os.path.basename(sys.executable) + " failed with status 3")
+              and "fails" not in took, "a failed benchmark is listed as not measured in a full run")
+        try:
+            report.measure(report.Ctx(tmp, tmp, True, 1), [fails], took)
+            check(False, "a failed benchmark stops a --quick run")
+        except SystemExit:
+            pass
     for what in failed:
         print(f"test_report: FAILED: {what}")
     if failed:
