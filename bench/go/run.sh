@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# run.sh [-quick] [-reps N] [-benchtime D]: qsem's Go package against
+# x/sync's Weighted and a buffered channel (see main.go).  x/sync comes
+# from the Go module proxy, pinned by go.mod and go.sum.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+exec "$here/../../tests/go/run.sh" "$here" run . "$@"

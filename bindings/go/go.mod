@@ -1,0 +1,3 @@
+module qsem.invalid/qsem
+
+go 1.24

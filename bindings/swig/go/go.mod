@@ -1,3 +1,0 @@
-module qsem
-
-go 1.19
