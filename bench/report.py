@@ -131,57 +131,6 @@ def python_lib(build: str) -> str | None:
     return lib
 
 
-def go_bench(build: str, raw_dir: str, repeats: int, quick: bool, out: str) -> None:
-    """The Go binding against a buffered channel (bench/swig_go_bench_test.go).
-
-    `go test -bench` runs one benchmark per call here, in rotating order, so
-    that the rounds interleave as in the other benchmarks.  It runs in a
-    scratch copy of the generated package, without the package's own tests.
-    """
-    pkg = os.path.join(build, "bindings", "swig", "go", "qsem")
-    work = os.path.join(raw_dir, "go", "qsem")
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(pkg, work, ignore=shutil.ignore_patterns("*_test.go"))
-    shutil.copy(os.path.join(HERE, "swig_go_bench_test.go"), work)
-    env = {"CGO_CFLAGS": f"-I{os.path.join(ROOT, 'csrc')}",
-           "CGO_LDFLAGS": f"{os.path.join(build, 'libqsem.a')} -lpthread",
-           "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOTOOLCHAIN": "local"}
-    if not any(k in os.environ for k in ("HOME", "XDG_CACHE_HOME", "GOCACHE")):
-        env["GOCACHE"] = os.path.join(raw_dir, "go", "cache")
-    full_env = dict(os.environ, **env)
-    sizes = {"Pair": 20_000 if quick else 2_000_000, "Handoff": 2_000 if quick else 50_000}
-    names = {"Qsem": "qsem (SWIG)", "Chan": "buffered channel"}
-    metric = {"Pair": "ns/op", "Handoff": "ns/handoff"}
-    samples: dict[tuple[str, str], list[float]] = {(w, i): [] for w in sizes for i in names}
-    order = [(w, i) for w in sizes for i in names]
-    print("report: running go test -bench in", work, flush=True)
-    for r in range(repeats):
-        for j in range(len(order)):
-            w, i = order[(j + r) % len(order)]
-            p = subprocess.run(["go", "test", "-run", "^$", "-bench", f"^Benchmark{w}{i}$",
-                                "-count", "1", "-benchtime", f"{sizes[w]}x"],
-                               cwd=work, env=full_env, capture_output=True, text=True,
-                               timeout=600, check=False)
-            if p.returncode != 0:
-                sys.stdout.write(p.stdout + p.stderr)
-                raise BenchFailed(f"go test -bench failed with status {p.returncode}")
-            line = next((ln for ln in p.stdout.splitlines() if ln.startswith(f"Benchmark{w}{i}")), "")
-            fields = line.split()
-            value = float(fields[fields.index(metric[w]) - 1])
-            samples[(w, i)].append(value)
-    version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True,
-                             check=False).stdout.strip()
-    doc = {"tool": "swig_go", "go": version, "repeats": repeats, "quick": quick,
-           "benchmarks": [{"id": w.lower(), "unit": metric[w], "param": 0,
-                           "impls": [{"name": names[i], "capped": False, "samples": samples[(w, i)]}
-                                     for i in names]} for w in sizes]}
-    for w in sizes:
-        print(f"go {w.lower()}: " + "; ".join(
-            f"{names[i]} {statistics.median(samples[(w, i)]):.1f} {metric[w]}" for i in names))
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(doc, f)
-
-
 def machine() -> dict[str, str]:
     info: dict[str, str] = {}
     try:
@@ -886,16 +835,43 @@ def perl_command(ctx: Ctx, out: str) -> list[str] | str:
     return ["perl", f"-I{pdir}", os.path.join(HERE, "swig_bench.pl"), *ctx.flags(), "--json", out]
 
 
+# ---- Go: bench/go (the cgo package against x/sync's Weighted, a channel) ----
+
+def go_tool() -> str | None:
+    """The go that the build uses: /usr/local/go's first (Debian's is older
+    than the module's go line)."""
+    return "/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else shutil.which("go")
+
+
 def go_command(ctx: Ctx, out: str) -> list[str] | str:
-    if not os.path.exists(os.path.join(ctx.build, "bindings", "swig", "go", "qsem", "qsem.go")):
-        return "the Go binding is not built (-DQSEM_BUILD_SWIG=ON)"
-    if not shutil.which("go"):
+    try:
+        with open(os.path.join(ctx.build, "CMakeCache.txt"), encoding="utf-8") as f:
+            built = any(line.startswith("QSEM_BUILD_GO:BOOL=ON") for line in f)
+    except OSError:
+        built = False
+    if not built:
+        return "the Go package is not part of this build (-DQSEM_BUILD_GO=ON)"
+    if go_tool() is None:
         return "go is not installed"
-    return []   # runs through go_run
+    return ["bash", os.path.join(HERE, "go", "run.sh"), *(["-quick"] if ctx.quick else []),
+            "-reps", str(ctx.rounds()), "-json", out]
 
 
-def go_run(ctx: Ctx, out: str) -> None:
-    go_bench(ctx.build, ctx.raw_dir, min(ctx.repeats, 3) if ctx.quick else ctx.repeats, ctx.quick, out)
+def go_env(ctx: Ctx) -> dict[str, str]:
+    return {"QSEM_GO": go_tool() or "go"}
+
+
+def go_render(rep: Report, doc: str) -> None:
+    """Uncontended pairs (section 1) and the goroutine ping-pong (section 2)."""
+    tr, ar, ho = rep.get(doc, "TryAcquire+Release"), rep.get(doc, "Acquire+Release"), rep.get(doc, "handoff")
+    rep.pair_rows(doc, tr, "Go (`TryAcquire`)")
+    rep.pair_rows(doc, ar, "Go (`Acquire`)")
+    best = lambda b: best_other_ratio(b, skip=("qsem-fifo",))  # noqa: E731
+    rep.handoff_rows.append(["Go, two goroutines (ns per round trip)", f"qsem {cell(samples(ho, 'qsem'))}",
+                             "; ".join(f"{n} {cell(samples(ho, n))}" for n in names(ho)[1:]),
+                             rcell(best(ho))])
+    rep.headline.append(f"Go: `Acquire`+`Release` qsem/x/sync's Weighted **{rcell(ratios(samples(ar, 'qsem'), samples(ar, 'xsync')))}**; "
+                        f"goroutine ping-pong qsem/best peer **{rcell(best(ho))}**.")
 
 
 BENCHMARKS: list[Bench] = [
@@ -923,9 +899,8 @@ BENCHMARKS: list[Bench] = [
           alone="`java -cp BUILD/bindings/swig/java/classes bench/SwigBench.java`"),
     Bench("swig_perl", "Perl", perl_command, swig_render,
           alone="`perl -IBUILD/bindings/swig/perl bench/swig_bench.pl`"),
-    Bench("swig_go", "Go", go_command, swig_render, runner=go_run,
-          alone="`go test -bench .` in a copy of the generated package with "
-                "bench/swig_go_bench_test.go"),
+    Bench("go", "Go", go_command, go_render, env=go_env,
+          alone="`bench/go/run.sh [-quick] [-reps N] [-json FILE]`"),
 ]
 
 # }======================================================================

@@ -131,6 +131,16 @@ def py_pingpong_doc():
               unit="ns per round trip", title="ping-pong shaped like user code")]}
 
 
+def go_doc():
+    four = lambda q, f, x, c: {"qsem": [q] * 3, "qsem-fifo": [f] * 3, "xsync": [x] * 3,  # noqa: E731
+                               "chan": [c] * 3}
+    return {"tool": "go_bench", "go": "go1.26", "repeats": 3, "quick": False, "benchmarks": [
+        bench("TryAcquire+Release", four(60.0, 60.0, 15.0, 40.0)),
+        bench("Acquire+Release", four(80.0, 80.0, 20.0, 50.0)),
+        bench("handoff", four(3000.0, 300.0, 1000.0, 400.0), unit="ns per round trip"),
+    ]}
+
+
 def node_doc():
     # await: 1.2x the fastest peer (met); handoff: 2x the fastest (missed)
     peers = lambda q, a, b, c: {"qsem": [q] * 3, "async-sema": [a] * 3,  # noqa: E731
@@ -161,7 +171,7 @@ def main() -> int:
         # LuaJIT did not run: its targets must say so
         docs = (("c", c_doc()), ("lua", lua_doc()), ("python", py_doc()), ("node", node_doc()),
                 ("python_async", py_async_doc()), ("python_pingpong", py_pingpong_doc()),
-                ("fake", fake_doc()))
+                ("go", go_doc()), ("fake", fake_doc()))
         for name, doc in docs:
             with open(os.path.join(raw, f"{name}.json"), "w", encoding="utf-8") as f:
                 json.dump(doc, f)
@@ -224,7 +234,15 @@ def main() -> int:
     check("| Fake | qsem 4,444 [4,444, 4,444] | peer 2,222 [2,222, 2,222] | 2.00x [2.00, 2.00] |"
           in page, "a new front end's handoff reaches section 2")
     check("| time | C 60 s, Lua 30 s; 1.5 minutes in all |" in page, "the time each benchmark took")
-    check("C 3, Lua 3, Python 3, Python async 3, Python ping-pong 3, Node.js 3, Fake 3 rounds" in page,
+    check("| Go (`Acquire`) | xsync | 20.0 [20.0, 20.0] | 4.00x [4.00, 4.00] |" in page
+          and "| Go (`Acquire`) | qsem-fifo | 80.0 [80.0, 80.0] | 1.00x [1.00, 1.00] |" in page,
+          "Go's pairs reach section 1")
+    check("| Go, two goroutines (ns per round trip) | qsem 3,000 [3,000, 3,000] | qsem-fifo 300 [300, 300]; "
+          "xsync 1,000 [1,000, 1,000]; chan 400 [400, 400] | 7.50x [7.50, 7.50] |" in threads,
+          "Go's handoff reaches section 2, against the best peer other than qsem FIFO")
+    check("; Go go1.26" in page.split("| runtimes |", 1)[-1].split("\n", 1)[0],
+          "Go's runtime is named")
+    check("C 3, Lua 3, Python 3, Python async 3, Python ping-pong 3, Node.js 3, Go 3, Fake 3 rounds" in page,
           "repeats per benchmark")
     check("| Lua | qsem `hold` guard (`<close>`) | 100 [90.0, 110] | - |" in page,
           "the Lua rows reach section 1")
