@@ -430,7 +430,6 @@ class Bench:
     render: Callable[[Report, str], None]             # adds the run's figures to the report
     parse: Callable[[str], Doc] = load_json
     env: Callable[[Ctx], dict[str, str]] = lambda ctx: {}
-    runner: Callable[[Ctx, str], None] | None = None  # instead of command, if it runs itself
     required: bool = False                            # the report cannot be written without it
     alone: str = ""                                   # how to run it by hand, for "Reproducing"
     targets: tuple[tuple[str, str], ...] = ()         # (issue, text) of the targets render checks,
@@ -468,8 +467,8 @@ def c_render(rep: Report, doc: str) -> None:
     c_starvation(rep, doc)
 
 
-C_LATE = ("#11", "C, 4 busy threads on 2 cores: a 2 ms timed wait returns under 1 ms late (median)")
-C_WAKE = ("#11", "C, 4 busy threads on 2 cores: a sleeping acquire returns under 100 us after the "
+C_LATE = ("#11", "C, 4 busy threads: a 2 ms timed wait returns under 1 ms late (median)")
+C_WAKE = ("#11", "C, 4 busy threads: a sleeping acquire returns under 100 us after the "
                  "release (median)")
 C_LOAD_IDS = ("pingpong_load", "timedwait_load", "wake_load")
 
@@ -930,10 +929,7 @@ def measure(ctx: Ctx, benches: list[Bench], seconds: dict[str, float]) -> dict[s
             skipped[b.name] = cmd
             continue
         try:
-            if b.runner is not None:
-                b.runner(ctx, out)
-            else:
-                run(cmd, env=b.env(ctx))
+            run(cmd, env=b.env(ctx))
         except BenchFailed as e:
             if b.required or ctx.quick:
                 raise SystemExit(f"report: {e}") from e

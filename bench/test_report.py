@@ -250,9 +250,9 @@ def main() -> int:
           "| **missed** |" in targets and
           "| #17 | Lua: generic-host handoff at or under 2x plain yields | 1.25x [1.20, 1.29] | met |"
           in targets, "issue 17's targets are checked")
-    check("| #11 | C, 4 busy threads on 2 cores: a 2 ms timed wait returns under 1 ms late (median) | qsem "
+    check("| #11 | C, 4 busy threads: a 2 ms timed wait returns under 1 ms late (median) | qsem "
           "300 [280, 320] us; sem_t 60.0 us (medians) | met |" in targets, "issue 11: lateness under load, met")
-    check("| #11 | C, 4 busy threads on 2 cores: a sleeping acquire returns under 100 us after the release "
+    check("| #11 | C, 4 busy threads: a sleeping acquire returns under 100 us after the release "
           "(median) | qsem 150 [150, 150] us; sem_t 5.00 us (medians) | **missed** |" in targets
           and "sem_t's row faces the same scheduler" in targets, "issue 11: wake-up under load, missed, noted")
     check("| CPU-bound load (4 busy threads): lateness of a 2 ms timed wait | us late | 300 [280, 320] | "
@@ -268,7 +268,7 @@ def main() -> int:
                 json.dump(doc, f)
         meta = {"load_before": 0.5, "load_after": 0.5, "started": "2026-01-01 00:00", "quick": False}
         old = report.render(report.load(raw, report.BENCHMARKS), meta, tmp, os.path.join(tmp, "out"))
-    check("| #11 | C, 4 busy threads on 2 cores: a 2 ms timed wait returns under 1 ms late (median) | "
+    check("| #11 | C, 4 busy threads: a 2 ms timed wait returns under 1 ms late (median) | "
           "not measured: this build's qsem_bench has no CPU-bound load rows | not measured |" in old,
           "issue 11's load targets are not measured without the rows")
     # A benchmark that fails: a full run goes on and says so; --quick stops.
