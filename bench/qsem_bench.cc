@@ -22,11 +22,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <semaphore>
@@ -44,6 +46,13 @@ double
 ns_since(Clock::time_point t0)
 {
     return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+}
+
+int64_t
+now_ns()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+        .count();
 }
 
 void
@@ -72,6 +81,7 @@ struct Qsem {
     void acquire(int n) { check(qsem_acquire(s, n), "qsem_acquire"); }
     void release(int n) { check(qsem_release(s, n), "qsem_release"); }
     bool acquire_within(int n, int ms) { return qsem_acquire_for(s, n, ms * INT64_C(1000000)) == 0; }
+    bool wait_ns(int64_t ns) { return qsem_acquire_for(s, 1, ns) == 0; }
 };
 
 struct QsemFifo : Qsem {
@@ -96,6 +106,18 @@ struct alignas(kLine) SemT {
             sem_post(&s);
     }
     bool acquire_within(int n, int) { acquire(n); return true; }
+    bool wait_ns(int64_t ns)
+    {
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t end = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + ns;
+        ts.tv_sec = (time_t)(end / 1000000000);
+        ts.tv_nsec = (long)(end % 1000000000);
+        int r;
+        while ((r = sem_clockwait(&s, CLOCK_MONOTONIC, &ts)) != 0 && errno == EINTR)
+            ;
+        return r == 0;
+    }
 };
 
 // Without alignment: two of these declared together share a cache line.
@@ -112,6 +134,7 @@ struct StdSemPacked {
     }
     void release(int n) { s.release(n); }
     bool acquire_within(int n, int) { acquire(n); return true; }
+    bool wait_ns(int64_t ns) { return s.try_acquire_for(std::chrono::nanoseconds(ns)); }
 };
 
 struct alignas(kLine) StdSem : StdSemPacked {
@@ -128,6 +151,8 @@ struct alignas(kLine) QtSem {
     void acquire(int n) { s.acquire(n); }
     void release(int n) { s.release(n); }
     bool acquire_within(int n, int ms) { return s.tryAcquire(n, ms); }
+    // Qt takes whole milliseconds.
+    bool wait_ns(int64_t ns) { return s.tryAcquire(1, (int)((ns + 999999) / 1000000)); }
 };
 
 // Where starve() counts its slow rounds: the order of impls() below.
@@ -148,6 +173,8 @@ struct Config {
     long multi_ops = 100000;    // acquire(3)/release(3), in total
     int starve_rounds = 20;     // acquire(4) among churners
     int starve_cap_ms = 1000;   // a round that waits longer is cut off
+    int load_waits = 40;        // timed waits and wake-ups per measurement, under load
+    long load_roundtrips = 500; // ping-pong under load
     const char *json = nullptr; // also write every sample here
     const char *only = nullptr; // run just the benchmarks with this id
 };
@@ -192,10 +219,9 @@ uncontended()
 // round trip (two handoffs).
 template <class S>
 double
-pingpong()
+pingpong(long n)
 {
     S ping(0), pong(0);
-    long n = cfg.roundtrips;
     std::thread t([&] {
         for (long i = 0; i < n; i++) {
             ping.acquire(1);
@@ -295,6 +321,103 @@ multi3()
     for (auto &t : ts)
         t.join();
     return ns_since(t0) / (double)(per * threads);
+}
+
+// ---- under CPU-bound load ------------------------------------------------
+//
+// The same handoffs, and timed waits, while kBusy threads spin without ever
+// blocking: more runnable threads than cores, as on a loaded server.  A
+// waiter that yields the CPU there may not get it back for a whole time
+// slice, and one that sleeps is woken with the scheduler's preference for
+// sleepers; these rows show which world each semaphore lives in.
+
+constexpr int kBusy = 4;
+
+// kBusy spinning threads for as long as it lives.
+class BusyLoad {
+public:
+    BusyLoad()
+    {
+        for (int i = 0; i < kBusy; i++)
+            ts_.emplace_back([this] {
+                while (!stop_.load(std::memory_order_relaxed))
+                    ;
+            });
+    }
+    ~BusyLoad()
+    {
+        stop_.store(true);
+        for (auto &t : ts_)
+            t.join();
+    }
+
+private:
+    std::atomic<bool> stop_{ false };
+    std::vector<std::thread> ts_;
+};
+
+double
+median_of(std::vector<double> v)
+{
+    return summarise(std::move(v)).median;
+}
+
+// Ping-pong (as above) beside kBusy spinning threads: ns per round trip.
+// Fewer round trips: a semaphore that spins or yields before it sleeps
+// (std::counting_semaphore) takes milliseconds for each one here.
+template <class S>
+double
+pingpong_load()
+{
+    BusyLoad load;
+    return pingpong<S>(cfg.load_roundtrips);
+}
+
+// How late a 2 ms timed wait on an empty semaphore returns, beside kBusy
+// spinning threads: us, median of the waits of one measurement.
+template <class S>
+double
+timedwait_load()
+{
+    BusyLoad load;
+    S s(0);
+    const int64_t timeout = 2000000;
+    std::vector<double> late;
+    for (int i = 0; i < cfg.load_waits; i++) {
+        auto t0 = Clock::now();
+        if (s.wait_ns(timeout))
+            std::abort();   // nobody releases
+        late.push_back((ns_since(t0) - (double)timeout) / 1e3);
+    }
+    return median_of(late);
+}
+
+// From a release to the return of the acquire it serves, the waiter asleep
+// (the release comes 1 ms after it started waiting), beside kBusy spinning
+// threads: us, median of the handoffs of one measurement.
+template <class S>
+double
+wake_load()
+{
+    BusyLoad load;
+    S go(0), done(0);
+    std::atomic<int64_t> released{ 0 };
+    std::vector<double> lat;
+    std::thread t([&] {
+        for (int i = 0; i < cfg.load_waits; i++) {
+            go.acquire(1);
+            lat.push_back((double)(now_ns() - released.load()) / 1e3);
+            done.release(1);
+        }
+    });
+    for (int i = 0; i < cfg.load_waits; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        released.store(now_ns());
+        go.release(1);
+        done.acquire(1);
+    }
+    t.join();
+    return median_of(lat);
 }
 
 // Why a round of starve() waited long: on a machine with fewer cores than
@@ -498,11 +621,14 @@ run(const char *id, const char *title, const char *unit, double scale, int param
         }                                                                     \
     }
 MEASURE(Uncontended, uncontended<S>());
-MEASURE(Pingpong, pingpong<S>());
+MEASURE(Pingpong, pingpong<S>(cfg.roundtrips));
 MEASURE(Ring, ring<S>(param));
 MEASURE(Prodcons, prodcons<S>(param));
 MEASURE(Multi3, multi3<S>());
 MEASURE(Starve, starve<S>(capped));
+MEASURE(PingpongLoad, pingpong_load<S>());
+MEASURE(TimedwaitLoad, timedwait_load<S>());
+MEASURE(WakeLoad, wake_load<S>());
 
 } // namespace
 
@@ -533,6 +659,8 @@ main(int argc, char **argv)
         cfg.multi_ops /= 20;
         cfg.starve_rounds = 5;
         cfg.starve_cap_ms = 200;
+        cfg.load_waits = 10;
+        cfg.load_roundtrips /= 10;
     }
     if (cfg.json) {
         json_out = std::fopen(cfg.json, "w");
@@ -576,6 +704,15 @@ main(int argc, char **argv)
                   "worst acquire(4) wait among 4 acquire(1)/release(1) churners, %d rounds "
                   "(> : cut off at %d ms)", cfg.starve_rounds, cfg.starve_cap_ms);
     run("starve", title, "ms", 1e6, 0, impls<Starve>(0));
+    std::snprintf(title, sizeof title, "CPU-bound load (%d busy threads): two-thread ping-pong",
+                  kBusy);
+    run("pingpong_load", title, "ns per round trip", 1, kBusy, impls<PingpongLoad>(0));
+    std::snprintf(title, sizeof title, "CPU-bound load (%d busy threads): lateness of a 2 ms "
+                  "timed wait, median of %d", kBusy, cfg.load_waits);
+    run("timedwait_load", title, "us late", 1, kBusy, impls<TimedwaitLoad>(0));
+    std::snprintf(title, sizeof title, "CPU-bound load (%d busy threads): release to return of "
+                  "a sleeping acquire, median of %d", kBusy, cfg.load_waits);
+    run("wake_load", title, "us", 1, kBusy, impls<WakeLoad>(0));
     if (json_out) {
         std::fprintf(json_out, "\n]}\n");
         std::fclose(json_out);

@@ -4,9 +4,10 @@
  * qsem_pthread.c) only put a thread to sleep and wake it.
  *
  * The state word.  `state` holds the free count in its low 62 bits and two
- * flags: WAITERS (the queue is not empty) and NOBARGE (closed, or a waiter
- * is starving).  An acquire whose request fits and that is not blocked by a
- * flag takes its tokens with one CAS and never touches the lock; in FIFO
+ * flags: WAITERS (the queue is not empty) and NOBARGE (closed, or a window
+ * is open for a starving waiter).  An acquire whose request fits and that
+ * is not blocked by a flag takes its tokens with one CAS and never touches
+ * the lock; in FIFO
  * mode WAITERS blocks it too.  A release adds its tokens with one CAS after
  * checking them against `max`, and takes the lock only if WAITERS was set.
  *
@@ -28,15 +29,19 @@
  * waiter is woken once, when its whole request is met, and nobody else is
  * woken for it (no thundering herd).
  *
- * Fairness (CONTRACT "Fairness").  By default newcomers may overtake the
- * queue, and the dispatcher serves any queued request that fits, oldest
- * first.  Once the oldest waiter has been queued for QSEM_STARVE_NS, the
- * dispatcher sets `starving`, which raises NOBARGE: newcomers queue behind,
- * and the dispatcher serves strictly in order until the head is younger than
- * the bound again.  Since every released token passes through the
- * dispatcher while anyone waits, a large request waits at most about the
- * bound plus the time for the tokens held by others to come back.
- * QSEM_FIFO is the strict order all the time.
+ * Fairness and liveness (docs/contract.md, "Fairness").  By default
+ * newcomers may overtake the queue, and the dispatcher serves any queued
+ * request that fits, oldest first.  Once the oldest waiter has been queued
+ * for QSEM_STARVE_NS, the dispatcher opens a window of QSEM_WINDOW_NS for
+ * it: NOBARGE goes up, newcomers queue behind, and every token released in
+ * the window goes to the head.  Since every released token passes through
+ * the dispatcher while anyone waits, a large request is normally served
+ * within the bound plus the time for the tokens held by others to come
+ * back.  A head that is not served in its window (it may ask for more than
+ * will ever be free) must not stall everybody: the window ends, barging
+ * resumes, and no window opens for QSEM_BARGE_NS.  Queued threads sleep no
+ * later than the end of the window, so that one of them ends it even if
+ * nothing else happens.  QSEM_FIFO is the strict order all the time.
  *
  * Lifetime (CONTRACT CWE-664).  `handles` counts qsem_ref()s; `pins` counts
  * handles plus calls that may sleep and async waiters.  Dropping the last
@@ -60,6 +65,14 @@
 #include <time.h>
 
 #include "qsem_internal.h"
+
+static void qsem__window_end(qsem_t *s);
+
+/*
+** {======================================================================
+** Resolving a request, the mutex, errors, the clock and deadlines
+** =======================================================================
+*/
 
 /* Ends the wait of a blocked thread, or tells an async waiter, that its
  * request is done.  Everything the wake-up needs is read before `pending`
@@ -107,7 +120,7 @@ static void qsem__mutex_init(pthread_mutex_t *m)
         qsem__fatal("pthread_mutex_init", ENOMEM);
 }
 
-_Noreturn void qsem__fatal(const char *what, int err)
+static _Noreturn void qsem__fatal(const char *what, int err)
 {
     fprintf(stderr, "qsem: fatal: %s (errno %d)\n", what, err);
     abort();
@@ -121,11 +134,9 @@ int64_t qsem_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/*
-** The one home of the deadline rule (docs/contract.md, "Timeouts"): every
-** front end turns its language's timeout into a deadline through these two,
-** so that "forever", saturation and rounding mean the same everywhere.
-*/
+/* The one home of the deadline rule (docs/contract.md, "Timeouts"): every
+ * front end turns its language's timeout into a deadline through these two,
+ * so that "forever", saturation and rounding mean the same everywhere. */
 int64_t qsem_deadline_after(int64_t timeout_ns)
 {
     if (timeout_ns < 0)
@@ -155,9 +166,13 @@ int qsem_timeout_from_sec(double seconds, int64_t *timeout_ns)
     return 0;
 }
 
-/* {======================================================================
-** Allocation and fork()
-** ======================================================================= */
+/* }====================================================================== */
+
+/*
+** {======================================================================
+** Allocation, fork() and the lock
+** =======================================================================
+*/
 
 static void *(*qsem__calloc_fn)(size_t, size_t) = calloc;
 static void (*qsem__free_fn)(void *) = free;
@@ -168,12 +183,12 @@ void qsem__set_allocator(void *(*calloc_fn)(size_t, size_t), void (*free_fn)(voi
     qsem__free_fn = free_fn ? free_fn : free;
 }
 
-void *qsem__calloc(size_t n, size_t size)
+static void *qsem__calloc(size_t n, size_t size)
 {
     return qsem__calloc_fn(n, size);
 }
 
-void qsem__free(void *p)
+static void qsem__free(void *p)
 {
     qsem__free_fn(p);
 }
@@ -185,9 +200,14 @@ void qsem__free(void *p)
  * the fork, so no other thread is half-way through changing a queue when
  * the memory is copied.  (No thread holding a semaphore's lock ever waits
  * for another lock of ours, so this order cannot deadlock.)  The parent
- * then unlocks them all; the child first drops the queued blocked threads,
- * which do not exist in it, so that it never hands them tokens, and keeps
- * the async waiters, which belong to the thread that forked.
+ * then unlocks them all.  The child has only the forking thread: it drops
+ * every queued request of the parent's other threads, blocked threads and
+ * async waiters alike (nobody in the child could ever claim what they were
+ * given, or run their notify), so that it never hands them tokens.  It
+ * keeps what the forking thread itself queued: its async waiters, and its
+ * own blocked wait if fork() was called from a signal handler that
+ * interrupted that wait, which resumes once the handler returns.  Finally
+ * the back end gives that thread a wake-up channel of its own.
  */
 static pthread_mutex_t qsem__registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static qsem_t *qsem__registry;
@@ -209,21 +229,30 @@ static void qsem__fork_parent(void)
 
 static void qsem__fork_child(void)
 {
+    pthread_t self = pthread_self();
+    int self_queued = 0;
+
     for (qsem_t *s = qsem__registry; s != NULL; s = s->reg_next) {
         struct qsem__node *node = s->head;
         while (node != NULL) {
             struct qsem__node *next = node->next;
-            if (node->notify == NULL)
-                qsem__dequeue(s, node);   /* a thread of the parent */
+            if (!pthread_equal(node->owner, self))
+                qsem__dequeue(s, node);   /* another thread of the parent */
+            else if (node->notify == NULL)
+                self_queued = 1;
             node = next;
         }
-        s->starving = 0;
+        qsem__window_end(s);
+        s->barge_until = 0;
         qsem__dispatch(s);
-        s->nwake = 0;   /* nothing to wake: no blocked thread is left */
+        /* Nothing to wake: a thread of ours that was served is this one,
+         * and it is running. */
+        s->nwake = 0;
         /* Re-made rather than unlocked: its owner was the parent's thread. */
         qsem__mutex_init(&s->lock);
     }
     pthread_mutex_init(&qsem__registry_lock, NULL);
+    qsem__park_atfork_child(self_queued);
 }
 
 static void qsem__fork_register(void)
@@ -256,12 +285,12 @@ static void qsem__registry_remove(qsem_t *s)
     pthread_mutex_unlock(&qsem__registry_lock);
 }
 
-void qsem__lock(qsem_t *s)
+static void qsem__lock(qsem_t *s)
 {
     pthread_mutex_lock(&s->lock);
 }
 
-void qsem__unlock(qsem_t *s)
+static void qsem__unlock(qsem_t *s)
 {
     _Atomic uint32_t *wake[QSEM__WAKE_BATCH];
     int n = s->nwake;
@@ -278,9 +307,11 @@ void qsem__unlock(qsem_t *s)
 
 /* }====================================================================== */
 
-/* {======================================================================
+/*
+** {======================================================================
 ** Lifetime
-** ======================================================================= */
+** =======================================================================
+*/
 
 qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags)
 {
@@ -329,12 +360,12 @@ void qsem_unpin(qsem_t *s)
     qsem__unpin(s);
 }
 
-void qsem__pin(qsem_t *s)
+static void qsem__pin(qsem_t *s)
 {
     atomic_fetch_add_explicit(&s->pins, 1, memory_order_relaxed);
 }
 
-void qsem__unpin(qsem_t *s)
+static void qsem__unpin(qsem_t *s)
 {
     /* Release MO so that everything this thread did to the object happens
      * before the free, and acquire MO for the thread that frees.  (Acq_rel
@@ -360,11 +391,13 @@ void qsem_unref(qsem_t *s)
 
 /* }====================================================================== */
 
-/* {======================================================================
-** The queue and the dispatcher (all under s->lock)
-** ======================================================================= */
+/*
+** {======================================================================
+** The queue, the dispatcher and the window (all under s->lock)
+** =======================================================================
+*/
 
-int qsem__take(qsem_t *s, int64_t n)
+static int qsem__take(qsem_t *s, int64_t n)
 {
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
     do {
@@ -378,7 +411,7 @@ int qsem__take(qsem_t *s, int64_t n)
     return 1;
 }
 
-void qsem__enqueue(qsem_t *s, struct qsem__node *node)
+static void qsem__enqueue(qsem_t *s, struct qsem__node *node)
 {
     node->queued_at = (s->flags & QSEM_FIFO) ? 0 : qsem_now_ns();
     atomic_store_explicit(&node->pending, QSEM__AWAKE, memory_order_relaxed);
@@ -392,7 +425,7 @@ void qsem__enqueue(qsem_t *s, struct qsem__node *node)
     atomic_fetch_add_explicit(&s->nwaiting, 1, memory_order_relaxed);
 }
 
-void qsem__dequeue(qsem_t *s, struct qsem__node *node)
+static void qsem__dequeue(qsem_t *s, struct qsem__node *node)
 {
     if (node->prev)
         node->prev->next = node->next;
@@ -406,15 +439,20 @@ void qsem__dequeue(qsem_t *s, struct qsem__node *node)
     atomic_fetch_sub_explicit(&s->nwaiting, 1, memory_order_relaxed);
 }
 
-int qsem__must_queue(const qsem_t *s)
+static int qsem__window_open(const qsem_t *s)
 {
-    return s->head != NULL && ((s->flags & QSEM_FIFO) || s->starving);
+    return atomic_load_explicit(&s->window_end, memory_order_relaxed) != 0;
 }
 
-void qsem__sync_flags(qsem_t *s)
+static int qsem__must_queue(const qsem_t *s)
+{
+    return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
+}
+
+static void qsem__sync_flags(qsem_t *s)
 {
     uint64_t want = (s->head ? QSEM__WAITERS : 0) |
-                    ((s->starving || atomic_load_explicit(&s->closed, memory_order_relaxed))
+                    ((qsem__window_open(s) || atomic_load_explicit(&s->closed, memory_order_relaxed))
                          ? QSEM__NOBARGE : 0);
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
     /* Relaxed MO: the flags publish nothing by themselves; what matters is
@@ -433,36 +471,131 @@ static int64_t qsem__lazy_now(int64_t *now)
     return *now;
 }
 
-static int qsem__head_starving(const qsem_t *s, int64_t *now)
+/* The window closes: its head was served, or is gone, or its time is up. */
+static void qsem__window_end(qsem_t *s)
 {
-    return !(s->flags & QSEM_FIFO) && s->head != NULL &&
-           qsem__lazy_now(now) - s->head->queued_at >= QSEM_STARVE_NS;
+    atomic_store_explicit(&s->window_end, 0, memory_order_relaxed);
+    s->window_head = NULL;
 }
 
-void qsem__dispatch(qsem_t *s)
+static int qsem__window_expired(const qsem_t *s)
+{
+    int64_t end = atomic_load_explicit(&s->window_end, memory_order_relaxed);
+    return end != 0 && qsem_now_ns() >= end;
+}
+
+/*
+ * The liveness policy of the default mode, in three steps of the
+ * dispatcher (see the top of this file and docs/design.md):
+ *
+ *   1. a window whose head has left unserved, or whose time is up, closes,
+ *      and barging is allowed for QSEM_BARGE_NS before the next one opens;
+ *   2. tokens are handed out: strictly to the head while a window is open
+ *      (serving it closes the window; tokens it cannot use yet extend it,
+ *      up to QSEM_WINDOW_MAX_NS), else to any request that fits;
+ *   3. if the head has been queued for QSEM_STARVE_NS and is still not
+ *      served, a window opens for it, unless barging has its turn.
+ *
+ * So a request for which the head leaves no tokens waits at most one
+ * window, QSEM_WINDOW_MAX_NS at the very most (plus scheduling), before
+ * the dispatcher may serve it again, and the head gets a window at least
+ * every QSEM_WINDOW_MAX_NS + QSEM_BARGE_NS.
+ */
+static void qsem__window_check(qsem_t *s, int64_t *now)
+{
+    int64_t end = atomic_load_explicit(&s->window_end, memory_order_relaxed);
+    if (end == 0 || (s->head == s->window_head && qsem__lazy_now(now) < end))
+        return;
+    qsem__window_end(s);
+    s->barge_until = qsem__lazy_now(now) + QSEM_BARGE_NS;
+}
+
+/*
+ * With a window open, someone must wake up by its end to close it, even if
+ * nothing else happens: every queued thread reads window_end before it
+ * sleeps and sleeps no later than that (qsem__acquire_slow).  A thread
+ * that went to sleep before the window opened has not; the first queued
+ * thread is woken here so that it looks again (async waiters have no
+ * thread and cannot watch).  Seq_cst MO on window_end and on `pending`
+ * (here and in qsem__going_to_sleep): either the thread's read sees the
+ * window, or this read sees it still awake, in which case it goes to sleep
+ * later and sees the window then.
+ */
+static void qsem__window_watch(qsem_t *s)
+{
+    for (struct qsem__node *node = s->head; node != NULL; node = node->next) {
+        if (node->notify != NULL)
+            continue;
+        /* A spurious wake-up for that thread: it sleeps again, until the
+         * window's end. */
+        if (atomic_load(&node->pending) == QSEM__ASLEEP)
+            qsem__unpark(&node->pending, node->wake_fd);
+        return;
+    }
+}
+
+/*
+ * Under the lock, with a window open and tokens free that the head cannot
+ * use yet: tokens are coming back for it, so the window lasts another
+ * QSEM_WINDOW_NS from now, up to QSEM_WINDOW_MAX_NS in all.  A head whose
+ * tokens come back slowly (their holders preempted on a busy machine) is
+ * then served instead of starting over after a barge period, and a head
+ * that cannot be served still holds others back for a bounded time.
+ */
+static void qsem__window_extend(qsem_t *s, int64_t *now)
+{
+    int64_t end = qsem__lazy_now(now) + QSEM_WINDOW_NS;
+    int64_t cap = s->window_opened + QSEM_WINDOW_MAX_NS;
+    if (end > cap)
+        end = cap;
+    if (end > atomic_load_explicit(&s->window_end, memory_order_relaxed))
+        atomic_store(&s->window_end, end);   /* seq_cst: qsem__window_watch */
+}
+
+static void qsem__window_try_open(qsem_t *s, int64_t *now)
+{
+    if (s->head == NULL || qsem__window_open(s))
+        return;
+    int64_t t = qsem__lazy_now(now);
+    if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
+        s->window_head = s->head;
+        s->window_opened = t;
+        atomic_store(&s->window_end, t + QSEM_WINDOW_NS);
+        qsem__window_watch(s);
+    }
+}
+
+static void qsem__dispatch(qsem_t *s)
 {
     int fifo = (s->flags & QSEM_FIFO) != 0;
     int64_t now = -1;
-    struct qsem__node *node = s->head;
 
+    if (!fifo)
+        qsem__window_check(s, &now);
+    struct qsem__node *node = s->head;
     while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
         struct qsem__node *next = node->next;
         if (qsem__take(s, node->n)) {
+            if (node == s->window_head)
+                qsem__window_end(s);   /* served in its window */
             qsem__dequeue(s, node);
             qsem__resolve(s, node, 0);
-        } else if (fifo || qsem__head_starving(s, &now)) {
+        } else if (fifo || qsem__window_open(s)) {
             /* Strict order: only the head may be served, and `node` is the
              * head, since in strict order we move past a node only by
              * serving it. */
+            if (!fifo)
+                qsem__window_extend(s, &now);
             break;
         }
         node = next;
     }
-    s->starving = qsem__head_starving(s, &now);
+    if (!fifo)
+        qsem__window_try_open(s, &now);
     qsem__sync_flags(s);
 }
 
-void qsem__give_back(qsem_t *s, int64_t n)
+static void qsem__give_back(qsem_t *s, int64_t n)
 {
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
     uint64_t val;
@@ -479,9 +612,11 @@ void qsem__give_back(qsem_t *s, int64_t n)
 
 /* }====================================================================== */
 
-/* {======================================================================
+/*
+** {======================================================================
 ** Acquire and release
-** ======================================================================= */
+** =======================================================================
+*/
 
 static inline void qsem__cpu_relax(void)
 {
@@ -508,7 +643,7 @@ static inline void qsem__backoff(void)
         qsem__cpu_relax();
 }
 
-int qsem__try_fast(qsem_t *s, int64_t n)
+static int qsem__acquire_fast(qsem_t *s, int64_t n)
 {
     uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
@@ -532,13 +667,17 @@ static inline int qsem__enter(qsem_t *s, int64_t n)
         return EINVAL;
     if (n == 0)
         return atomic_load_explicit(&s->closed, memory_order_relaxed) ? ECANCELED : 0;
-    if (qsem__try_fast(s, n))
+    if (qsem__acquire_fast(s, n))
         return 0;
     return -1;
 }
 
-int qsem__last_try(qsem_t *s, int64_t n)
+static int qsem__last_try(qsem_t *s, int64_t n)
 {
+    /* A window whose time is up ends here rather than at the next release,
+     * and the dispatcher serves those queued first. */
+    if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
+        qsem__dispatch(s);
     if (qsem__must_queue(s))
         return 0;
     atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
@@ -554,6 +693,9 @@ static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
     qsem__dequeue(s, node);
     /* In strict order it may have been the head that held everybody up. */
     qsem__dispatch(s);
+    /* It may have been the thread watching the window. */
+    if (!(s->flags & QSEM_FIFO) && qsem__window_open(s))
+        qsem__window_watch(s);
 }
 
 /*
@@ -575,7 +717,7 @@ static int qsem__spin(qsem_t *s, int64_t n)
         uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
         if (st & block)
             break;
-        if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
+        if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
             /* Relaxed MO: a hint; a lost update only skews the next spin. */
             atomic_store_explicit(&s->spin, budget * 2 > QSEM_SPIN_MAX ? QSEM_SPIN_MAX : budget * 2,
                                   memory_order_relaxed);
@@ -584,6 +726,59 @@ static int qsem__spin(qsem_t *s, int64_t n)
     }
     atomic_store_explicit(&s->spin, budget / 2, memory_order_relaxed);
     return 0;
+}
+
+/* Until when nobody yields (qsem_now_ns(); 0: yielding is fine), and for
+ * how long the last slow yield turned it off. */
+static _Atomic int64_t qsem__yield_off_until;
+static _Atomic int64_t qsem__yield_off_ns;
+
+/*
+ * Yield the CPU once, if that cannot make a wait late: 1 if it yielded.
+ * Yielding pays while the thread we wait for shares our CPU and is about to
+ * release, and when nobody else is runnable it is one short system call.
+ * But when CPU-bound threads are runnable too, CFS may hand each of them a
+ * whole time slice before we run again: milliseconds, which would make a
+ * timed wait late and keep a thread that a release served (and found awake,
+ * so did not wake) off the CPU.  So no yield starts within
+ * QSEM_YIELD_SLOW_NS of the deadline, and a yield that took longer than
+ * that turns yielding off for every thread, for QSEM_YIELD_OFF_NS at first
+ * and twice as long after each slow probe, up to 64 times that (so that
+ * under lasting load a probe costs one slice every few seconds); a quick
+ * one turns it back on for good.  With yielding off, threads go to sleep
+ * at once, and a release wakes them, which the scheduler favours.
+ */
+static int qsem__yield(int64_t deadline_ns)
+{
+    int64_t now = qsem_now_ns();
+    /* Relaxed MO throughout: hints, as the spin budget. */
+    if (now < atomic_load_explicit(&qsem__yield_off_until, memory_order_relaxed))
+        return 0;
+    if (deadline_ns != QSEM_FOREVER && deadline_ns - now < QSEM_YIELD_SLOW_NS)
+        return 0;
+    sched_yield();
+    int64_t after = qsem_now_ns();
+    int64_t off = atomic_load_explicit(&qsem__yield_off_ns, memory_order_relaxed);
+    if (after - now > QSEM_YIELD_SLOW_NS) {
+        off = off == 0 ? QSEM_YIELD_OFF_NS : off < 64 * QSEM_YIELD_OFF_NS ? 2 * off : off;
+        atomic_store_explicit(&qsem__yield_off_ns, off, memory_order_relaxed);
+        atomic_store_explicit(&qsem__yield_off_until, after + off, memory_order_relaxed);
+        return 0;
+    }
+    if (off != 0)
+        atomic_store_explicit(&qsem__yield_off_ns, 0, memory_order_relaxed);
+    return 1;
+}
+
+void qsem__yield_hint_reset(void)
+{
+    atomic_store(&qsem__yield_off_until, 0);
+    atomic_store(&qsem__yield_off_ns, 0);
+}
+
+int qsem__yield_is_off(void)
+{
+    return qsem_now_ns() < atomic_load(&qsem__yield_off_until);
 }
 
 /*
@@ -595,13 +790,12 @@ static int qsem__spin(qsem_t *s, int64_t n)
  * larger request is the one barging can starve, so it queues at once, and
  * its starvation clock starts then.  1 if taken.
  */
-static int qsem__poll(qsem_t *s, int64_t n)
+static int qsem__poll(qsem_t *s, int64_t n, int64_t deadline_ns)
 {
     if (n != 1)
         return 0;
-    for (int i = 0; i < QSEM_SPIN_YIELDS; i++) {
-        sched_yield();
-        if (qsem__try_fast(s, n))
+    for (int i = 0; i < QSEM_SPIN_YIELDS && qsem__yield(deadline_ns); i++) {
+        if (qsem__acquire_fast(s, n))
             return 1;
     }
     return 0;
@@ -612,17 +806,33 @@ static int qsem__poll(qsem_t *s, int64_t n)
  * already held, so this costs no fairness; when the releaser shares our
  * core (2 cores, more threads) it lets it run at once, and the dispatcher
  * then finds us awake and hands the tokens over without any system call on
- * either side.  When nobody else is runnable each yield is one short call.
- * 1 if resolved meanwhile.
+ * either side.  1 if resolved meanwhile.
  */
-static int qsem__linger(struct qsem__node *node)
+static int qsem__linger(struct qsem__node *node, int64_t deadline_ns)
 {
-    for (int i = 0; i < QSEM_SPIN_YIELDS; i++) {
-        sched_yield();
+    for (int i = 0; i < QSEM_SPIN_YIELDS && qsem__yield(deadline_ns); i++) {
         if (atomic_load_explicit(&node->pending, memory_order_acquire) == 0)
             return 1;
     }
     return 0;
+}
+
+/*
+ * A queued thread says it is going to sleep: `pending` from QSEM__AWAKE to
+ * QSEM__ASLEEP, so that the dispatcher knows to wake it.  Returns what
+ * `pending` is now: QSEM__ASLEEP, or 0 if the dispatcher resolved the node
+ * first (it saw AWAKE, so it will not wake us).
+ */
+static uint32_t qsem__going_to_sleep(struct qsem__node *node)
+{
+    /* Acquire MO pairs with qsem__resolve(): the result and the tokens;
+     * seq_cst on success for qsem__window_watch(). */
+    uint32_t cur = atomic_load_explicit(&node->pending, memory_order_acquire);
+    if (cur == QSEM__AWAKE)
+        (void)atomic_compare_exchange_strong_explicit(&node->pending, &cur, QSEM__ASLEEP,
+                                                      memory_order_seq_cst, memory_order_acquire);
+    /* On success cur is still QSEM__AWAKE; the word is now QSEM__ASLEEP. */
+    return cur == QSEM__AWAKE ? QSEM__ASLEEP : cur;
 }
 
 __attribute__((noinline))
@@ -635,12 +845,13 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
         return 0;
     if (deadline_ns != QSEM_FOREVER && qsem_now_ns() >= deadline_ns)
         return atomic_load_explicit(&s->closed, memory_order_relaxed) ? ECANCELED : ETIMEDOUT;
-    if (qsem__poll(s, n))
+    if (qsem__poll(s, n, deadline_ns))
         return 0;
     err = qsem__park_prepare(&node);
     if (err != 0)
         return err;
     node.n = n;
+    node.owner = pthread_self();
 
     qsem__pin(s);
     qsem__lock(s);
@@ -655,18 +866,10 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
     qsem__enqueue(s, &node);
     qsem__sync_flags(s);
     qsem__unlock(s);
-    (void)qsem__linger(&node);   /* the loop below looks at `pending` again */
+    (void)qsem__linger(&node, deadline_ns);   /* the loop below looks at `pending` again */
 
     for (;;) {
-        /* Acquire MO pairs with qsem__resolve(): the result and the tokens. */
-        uint32_t cur = atomic_load_explicit(&node.pending, memory_order_acquire);
-        if (cur == QSEM__AWAKE &&
-            !atomic_compare_exchange_strong_explicit(&node.pending, &cur, QSEM__ASLEEP,
-                                                     memory_order_acquire, memory_order_acquire)) {
-            /* Resolved just now: from here on the dispatcher will not wake us
-             * (it saw AWAKE), and `cur` is 0. */
-        }
-        if (cur == 0) {
+        if (qsem__going_to_sleep(&node) == 0) {
             if (qsem__unpark_needs_lock) {
                 /* The waker may still be touching this thread's wake-up
                  * channel; it does so only under the lock. */
@@ -676,9 +879,25 @@ static int qsem__acquire_slow(qsem_t *s, int64_t n, int64_t deadline_ns, unsigne
             err = node.result;
             goto out;
         }
-        err = qsem__park(&node, deadline_ns, flags);
+        /* While a window is open, sleep no later than its end: if nothing
+         * else happens by then, this thread ends it (qsem__dispatch). */
+        int64_t until = deadline_ns;
+        int64_t window_end = atomic_load(&s->window_end);   /* seq_cst: qsem__window_watch */
+        if (window_end != 0 && window_end < until)
+            until = window_end;
+        err = qsem__park(&node, until, flags);
         if (err == 0)
             continue;
+        if (err == ETIMEDOUT && until != deadline_ns) {
+            /* The window's end: close it unless someone else did (this
+             * may also be the end of an earlier window, long closed). */
+            qsem__lock(s);
+            if (atomic_load_explicit(&node.pending, memory_order_relaxed) != 0 &&
+                qsem__window_expired(s))
+                qsem__dispatch(s);
+            qsem__unlock(s);
+            continue;
+        }
         /* ETIMEDOUT or EINTR (only asked for with QSEM_INTR), or ENOMEM. */
         qsem__lock(s);
         if (atomic_load_explicit(&node.pending, memory_order_acquire) == 0) {
@@ -729,7 +948,17 @@ int qsem_try_acquire(qsem_t *s, int64_t n)
     int err = qsem__enter(s, n);
     if (err >= 0)
         return err;
-    return atomic_load_explicit(&s->closed, memory_order_relaxed) ? ECANCELED : EAGAIN;
+    if (atomic_load_explicit(&s->closed, memory_order_relaxed))
+        return ECANCELED;
+    if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
+        /* Kept off by a window whose time is up: end it, then look again. */
+        qsem__lock(s);
+        qsem__dispatch(s);
+        qsem__unlock(s);
+        if (qsem__acquire_fast(s, n))
+            return 0;
+    }
+    return EAGAIN;
 }
 
 /* Out of line so that the uncontended release stays a leaf with no frame. */
@@ -768,6 +997,12 @@ int qsem_release(qsem_t *s, int64_t n)
 
 /* }====================================================================== */
 
+/*
+** {======================================================================
+** Close and snapshots
+** =======================================================================
+*/
+
 int qsem_close(qsem_t *s)
 {
     qsem__lock(s);
@@ -778,7 +1013,7 @@ int qsem_close(qsem_t *s)
             qsem__dequeue(s, node);
             qsem__resolve(s, node, ECANCELED);
         }
-        s->starving = 0;
+        qsem__window_end(s);
         qsem__sync_flags(s);
     }
     qsem__unlock(s);
@@ -826,3 +1061,5 @@ const char *qsem_strerror(int err)
     default:         return "unknown error";
     }
 }
+
+/* }====================================================================== */

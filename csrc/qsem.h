@@ -17,9 +17,7 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32)
-#  define QSEM_EXTERN __declspec(dllexport)
-#elif defined(__GNUC__)
+#if defined(__GNUC__)
 #  define QSEM_EXTERN __attribute__((visibility("default")))
 #else
 #  define QSEM_EXTERN
@@ -38,9 +36,20 @@ extern "C" {
 /* A deadline that never comes. */
 #define QSEM_FOREVER INT64_MAX
 
-/* How long a waiter may be overtaken by newcomers before the semaphore
- * serves it in arrival order (default mode only). */
-#define QSEM_STARVE_NS INT64_C(1000000)
+/* Default mode (not QSEM_FIFO): how long the oldest waiter may be
+ * overtaken by newcomers before a window opens for it, in which newcomers
+ * queue and released tokens go to it alone; how long that window lasts if
+ * it is not served (then newcomers may take tokens again), from its start
+ * or from the last token that came back for it, but never longer than
+ * QSEM_WINDOW_MAX_NS; and how long newcomers may take tokens before the
+ * next window.  So a request that does not fit beside an unservable head
+ * (one that asks for more than will ever be free) waits at most one
+ * window, and FIFO mode has no such bound: there, nobody passes the head.
+ * See docs/design.md, "Fairness and liveness". */
+#define QSEM_STARVE_NS     INT64_C(1000000)
+#define QSEM_WINDOW_NS     INT64_C(4000000)
+#define QSEM_WINDOW_MAX_NS INT64_C(16000000)
+#define QSEM_BARGE_NS      INT64_C(2000000)
 
 typedef struct qsem qsem_t;
 
@@ -53,7 +62,11 @@ QSEM_EXTERN qsem_t *qsem_new(int64_t initial, int64_t max, unsigned flags);
 QSEM_EXTERN qsem_t *qsem_ref(qsem_t *s);
 
 /* Drop a handle.  Dropping the last handle closes the semaphore (waiters get
- * ECANCELED); memory is freed once the last waiter has returned.  NULL is a no-op. */
+ * ECANCELED); memory is freed once the last waiter has returned.  NULL is a
+ * no-op.  "Waiter" means a queued one: a call pins s only once it queues,
+ * and before that (while it spins or polls for tokens) it relies on its
+ * caller's handle or pin, as every call does.  So a front end whose handle
+ * may be dropped while its calls run must pin s around them (qsem_pin). */
 QSEM_EXTERN void qsem_unref(qsem_t *s);
 
 /* Keep s's memory valid without holding a handle, until qsem_unpin(): for a

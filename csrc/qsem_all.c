@@ -14,6 +14,8 @@
 #define _POSIX_C_SOURCE 200809L    /* clock_gettime, pthreads, poll */
 #endif
 
+#define QSEM__CORE 1               /* qsem_internal.h: the core's helpers */
+
 #include "qsem.c"
 #include "qsem_waiter.c"
 #if defined(__linux__) && !defined(QSEM_FORCE_PTHREAD)

@@ -35,20 +35,28 @@
 
 #include "qsem_internal.h"
 
-const int qsem__unpark_needs_lock = 0;
+static const int qsem__unpark_needs_lock = 0;
 
 const char *qsem_backend(void)
 {
     return "futex";
 }
 
-int qsem__park_prepare(struct qsem__node *node)
+static int qsem__park_prepare(struct qsem__node *node)
 {
     node->wake_fd = -1;
+    node->park_fd = -1;
     return 0;
 }
 
-int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)
+/* A futex word lives in the sleeper's own memory, which the child has a
+ * copy of, and FUTEX_PRIVATE_FLAG keeps the two processes apart. */
+static void qsem__park_atfork_child(int self_queued)
+{
+    (void)self_queued;
+}
+
+static int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)
 {
     struct timespec ts, *tsp = NULL;
 
@@ -78,7 +86,7 @@ int qsem__park(struct qsem__node *node, int64_t deadline_ns, unsigned flags)
     }
 }
 
-void qsem__unpark(_Atomic uint32_t *pending, int wake_fd)
+static void qsem__unpark(_Atomic uint32_t *pending, int wake_fd)
 {
     (void)wake_fd;
     /* Errors are ignored: EFAULT or EINVAL can only mean that the sleeper

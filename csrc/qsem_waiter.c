@@ -52,6 +52,7 @@ qsem_waiter_t *qsem_waiter_new(qsem_t *s, int64_t n, qsem_notify_fn *notify, voi
     w->node.notify = notify ? notify : qsem__notify_nothing;
     w->node.arg = arg;
     w->node.wake_fd = -1;
+    w->node.park_fd = -1;
     w->s = s;
     w->phase = QSEM__IDLE;
     qsem__pin(s);
@@ -76,7 +77,7 @@ int qsem_waiter_start(qsem_waiter_t *w)
         return EBUSY;
     if (atomic_load_explicit(&s->closed, memory_order_relaxed))
         return ECANCELED;
-    if (n == 0 || qsem__try_fast(s, n)) {
+    if (n == 0 || qsem__acquire_fast(s, n)) {
         qsem__granted_at_start(w);
         return 0;
     }
@@ -89,6 +90,7 @@ int qsem_waiter_start(qsem_waiter_t *w)
         qsem__granted_at_start(w);
         err = 0;
     } else {
+        w->node.owner = pthread_self();
         qsem__enqueue(s, &w->node);
         qsem__sync_flags(s);
         w->phase = QSEM__STARTED;

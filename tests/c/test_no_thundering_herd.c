@@ -4,6 +4,13 @@
  * switch until it is woken, so each waiter's voluntary_ctxt_switches in
  * /proc/self/task/<tid>/status must not move while releases too small for
  * it, or served to someone else, go by.
+ *
+ * One exception, in the default mode: when a window opens for the starving
+ * head (docs/design.md, "Fairness and liveness"), one queued thread is
+ * woken to sleep again until the window's end, and then wakes to end it,
+ * so that the window ends even if nothing else happens.  That is one
+ * thread, whatever the number of waiters, and a few wake-ups per window:
+ * a single waiter may move, by at most WATCH_WAKES per release.
  */
 #include <stdatomic.h>
 #include <sys/types.h>
@@ -11,6 +18,7 @@
 #include "qsem_test.h"
 
 #define NW 6
+#define WATCH_WAKES 3
 
 struct waiter {
     qsem_t *s;
@@ -55,19 +63,22 @@ snapshot(struct waiter *ws, long *out)
         out[i] = atomic_load(&ws[i].done) ? -1 : voluntary_switches(atomic_load(&ws[i].tid));
 }
 
-/* Waiters still asleep must not have been woken since `before`. */
+/* Waiters still asleep must not have been woken since `before`, except
+ * one watcher of the windows, by at most `watch` wake-ups. */
 static void
-check_unwoken(struct waiter *ws, const long *before, const char *after_what)
+check_unwoken(struct waiter *ws, const long *before, const char *after_what, long watch)
 {
     long now[NW];
+    int moved = 0;
     snapshot(ws, now);
     for (int i = 0; i < NW; i++) {
-        if (before[i] < 0 || now[i] < 0)
+        if (before[i] < 0 || now[i] < 0 || now[i] == before[i])
             continue;
-        if (now[i] != before[i])
-            TEST_FAIL("waiter %d (n=%" PRId64 ") was woken %ld time(s) by %s, "
-                      "which it could not use", i, ws[i].n, now[i] - before[i],
-                      after_what);
+        if (moved++ == 0 && now[i] - before[i] <= watch)
+            continue;
+        TEST_FAIL("waiter %d (n=%" PRId64 ") was woken %ld time(s) by %s, "
+                  "which it could not use", i, ws[i].n, now[i] - before[i],
+                  after_what);
     }
 }
 
@@ -83,6 +94,7 @@ ndone(struct waiter *ws)
 static void
 herd(unsigned flags)
 {
+    long watch = (flags & QSEM_FIFO) ? 0 : WATCH_WAKES;
     qsem_t *s = test_new(0, 100, flags);
     struct waiter ws[NW];
     pthread_t ts[NW];
@@ -102,7 +114,7 @@ herd(unsigned flags)
         test_sleep_ns(20 * MS);
     }
     test_sleep_ns(30 * MS);
-    check_unwoken(ws, before, "release(1) x3");
+    check_unwoken(ws, before, "release(1) x3", 3 * watch);
     ASSERT_EQ(ndone(ws), 0);
 
     /* The fourth completes one request: exactly one waiter runs. */
@@ -112,7 +124,7 @@ herd(unsigned flags)
         test_sleep_ns(MS);
     test_sleep_ns(50 * MS);
     ASSERT_EQ(ndone(ws), 1);
-    check_unwoken(ws, before, "a release(1) that served another waiter");
+    check_unwoken(ws, before, "a release(1) that served another waiter", 4 * watch);
     ASSERT_EQ(qsem_available(s), 0);
 
     /* release(8) serves exactly two more. */
@@ -123,7 +135,7 @@ herd(unsigned flags)
         test_sleep_ns(MS);
     test_sleep_ns(50 * MS);
     ASSERT_EQ(ndone(ws), 3);
-    check_unwoken(ws, before, "a release(8) that served two others");
+    check_unwoken(ws, before, "a release(8) that served two others", watch);
 
     ASSERT_OK(qsem_release(s, 12));
     for (int i = 0; i < NW; i++) {

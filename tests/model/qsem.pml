@@ -10,26 +10,45 @@
  *   conservation      at quiescence, free + held by threads == initial +
  *                     released from outside, and no granted token is left
  *                     unclaimed; no release ever takes free past MAX;
- *   starvation bound  while NOBARGE is up (a waiter has passed the bound),
- *                     and in FIFO mode while anyone queues, only the head of
- *                     the queue ever gets tokens: no newcomer on the fast
- *                     path, the spin or the last try, and no other waiter
- *                     from the dispatcher;
+ *   starvation bound  while NOBARGE is up (a window is open for a waiter
+ *                     that has passed the bound), and in FIFO mode while
+ *                     anyone queues, only the head of the queue ever gets
+ *                     tokens: no newcomer on the fast path, the spin or the
+ *                     last try, and no other waiter from the dispatcher;
+ *   window watched    at quiescence no window is open while a request
+ *                     behind its head would fit (someone always wakes up to
+ *                     end a window);
  *   flags             at quiescence WAITERS == (queue not empty) and
- *                     NOBARGE == (starving or closed).
+ *                     NOBARGE == (window open or closed);
+ *   liveness (LIVE)   one token in circulation, a head waiter that wants
+ *                     two (it can never be served) and a 1-token client
+ *                     that acquires and releases in a loop: once queued,
+ *                     the client sees at most one window open before it is
+ *                     served (the window it queued behind, or one that
+ *                     opens while it is queued), and at quiescence it is
+ *                     not queued.
  *
- * Time is abstract: a timed or interruptible wait may end at any point, and
- * the dispatcher may find any prefix of the queue (the oldest waiters) past
- * QSEM_STARVE_NS, growing monotonically, as the clock would make it.
+ * Time is abstract: a timed or interruptible wait may end at any point; the
+ * dispatcher may find any prefix of the queue (the oldest waiters) past
+ * QSEM_STARVE_NS, growing monotonically, an open window's time up (its
+ * length, extended while tokens come back for the head, is abstract too),
+ * and the barge period that follows an unserved window over, as the clock
+ * would make them.  A thread that queued while a window was open, or that the
+ * dispatcher woke to watch it, wakes when the window's time is up.
  *
  * Build switches (spin -a -DNAME):
  *   FIFO        the QSEM_FIFO mode
- *   THREE       three acquirers instead of two
+ *   THREE       three acquirers instead of two (searched in FIFO mode only:
+ *               with the window the default mode is too large)
  *   CLOSE       the releaser may close the semaphore at any point
+ *   LIVE        the liveness scenario above (no releaser)
  *   BROKEN_TAKE_FIRST     last try takes tokens before raising WAITERS
  *   BROKEN_BARGE          last try ignores qsem__must_queue()
  *   BROKEN_DROP_GRANT     a timed-out waiter ignores a grant that raced it
  *   BROKEN_NO_REDISPATCH  withdraw does not run the dispatcher
+ *   BROKEN_NO_ALARM       nobody wakes up at a window's end
+ *   BROKEN_STRICT_AFTER   the dispatch that ends an expired window still
+ *                         serves in strict order
  * Each BROKEN_ switch plants one bug; verification must then fail
  * (tests/model/CMakeLists.txt checks that it does).
  *
@@ -39,35 +58,45 @@
  * quoted, so that a change to the C code shows here, and `check_anchors.sh
  * --fix` renumbers lines that only moved.
  *
- * @anchor try_fast      qsem.c:467       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor try_fast      qsem.c:470       if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
- * @anchor spin          qsem.c:523       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor spin          qsem.c:532       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__try_fast(s, n)) {
- * @anchor poll          qsem.c:592       if (qsem__poll(s, n))
- * @anchor poll          qsem.c:554       if (n != 1)
- * @anchor last_try_call qsem.c:605       if (qsem__last_try(s, n)) {
- * @anchor last_try      qsem.c:496       if (qsem__must_queue(s))
- * @anchor last_try      qsem.c:498       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
- * @anchor last_try      qsem.c:499       if (!qsem__take(s, n))
- * @anchor must_queue    qsem.c:365       return s->head != NULL && ((s->flags & QSEM_FIFO) || s->starving);
- * @anchor enqueue       qsem.c:609       qsem__enqueue(s, &node);
- * @anchor park          qsem.c:633       err = qsem__park(&node, deadline_ns, flags);
- * @anchor cancel_check  qsem.c:639       /* Resolved at the same moment: the tokens are ours (CONTRACT:
- * @anchor withdraw      qsem.c:643       qsem__withdraw(s, &node);
- * @anchor withdraw      qsem.c:506      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
- * @anchor release_cas   qsem.c:715       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:719       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:724       if (old & QSEM__WAITERS)
- * @anchor dispatch      qsem.c:402       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
- * @anchor dispatch      qsem.c:404       if (qsem__take(s, node->n)) {
- * @anchor dispatch      qsem.c:407       } else if (fifo || qsem__head_starving(s, &now)) {
- * @anchor dispatch      qsem.c:415       s->starving = qsem__head_starving(s, &now);
- * @anchor head_starving qsem.c:393       qsem__lazy_now(now) - s->head->queued_at >= QSEM_STARVE_NS;
- * @anchor resolve       qsem.c:79        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
- * @anchor sync_flags    qsem.c:370       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:735       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:739       qsem__resolve(s, node, ECANCELED);
- * @anchor futex_park    qsem_futex.c:65  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+ * @anchor acquire_fast  qsem.c:648        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor acquire_fast  qsem.c:651        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+ * @anchor spin          qsem.c:711       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor spin          qsem.c:720       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
+ * @anchor poll          qsem.c:848       if (qsem__poll(s, n, deadline_ns))
+ * @anchor poll          qsem.c:795       if (n != 1)
+ * @anchor last_try_call qsem.c:862       if (qsem__last_try(s, n)) {
+ * @anchor last_try      qsem.c:679       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
+ * @anchor last_try      qsem.c:681       if (qsem__must_queue(s))
+ * @anchor last_try      qsem.c:683       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+ * @anchor last_try      qsem.c:684       if (!qsem__take(s, n))
+ * @anchor must_queue    qsem.c:449       return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
+ * @anchor enqueue       qsem.c:866       qsem__enqueue(s, &node);
+ * @anchor alarm         qsem.c:886       if (window_end != 0 && window_end < until)
+ * @anchor park          qsem.c:888       err = qsem__park(&node, until, flags);
+ * @anchor alarm         qsem.c:891       if (err == ETIMEDOUT && until != deadline_ns) {
+ * @anchor cancel_check  qsem.c:904       /* Resolved at the same moment: the tokens are ours (CONTRACT:
+ * @anchor withdraw      qsem.c:908       qsem__withdraw(s, &node);
+ * @anchor withdraw      qsem.c:691      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+ * @anchor watch         qsem.c:698       qsem__window_watch(s);
+ * @anchor release_cas   qsem.c:984       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:988       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:993       if (old & QSEM__WAITERS)
+ * @anchor window_check  qsem.c:507       if (end == 0 || (s->head == s->window_head && qsem__lazy_now(now) < end))
+ * @anchor dispatch      qsem.c:574       qsem__window_check(s, &now);
+ * @anchor dispatch      qsem.c:576       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
+ * @anchor dispatch      qsem.c:578       if (qsem__take(s, node->n)) {
+ * @anchor dispatch      qsem.c:579       if (node == s->window_head)
+ * @anchor dispatch      qsem.c:583       } else if (fifo || qsem__window_open(s)) {
+ * @anchor dispatch      qsem.c:594       qsem__window_try_open(s, &now);
+ * @anchor window_open   qsem.c:560       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
+ * @anchor watch         qsem.c:564       qsem__window_watch(s);
+ * @anchor watch         qsem.c:531       if (atomic_load(&node->pending) == QSEM__ASLEEP)
+ * @anchor resolve       qsem.c:93        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
+ * @anchor sync_flags    qsem.c:454       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
+ * @anchor close         qsem.c:1010       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:1014       qsem__resolve(s, node, ECANCELED);
+ * @anchor try_acquire   qsem.c:953       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
+ * @anchor futex_park    qsem_futex.c:73  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
  * step here: RMWs on one word are totally ordered, and a CAS loop that
@@ -96,7 +125,13 @@
 #endif
 
 #define MAX   3        /* qsem_new(INIT, MAX, ...) */
+#ifdef LIVE
+#define INIT  1        /* the one token in circulation */
+#define ROUNDS 2       /* the client's acquire/release rounds */
+#else
 #define INIT  0
+#define ROUNDS 1
+#endif
 #define FREE  255      /* lock holder: nobody */
 
 #define OK        0
@@ -107,8 +142,13 @@
 /* The state word: free count and the two flags (qsem_internal.h). */
 byte value = INIT;
 bool WAITERS, NOBARGE;
-/* Under the lock: closed, starving, and the queue (oldest first). */
-bool closed, starving;
+/* Under the lock: closed, and the queue (oldest first).  The window:
+ * open, for whom (a thread index), its time up, and the barge period after
+ * an unserved window over (barge_until passed; true at first). */
+bool closed;
+bool win, expired;
+bool gapover = 1;
+byte whead;
 byte lk = FREE;
 byte q[NW];
 byte qn;
@@ -121,6 +161,10 @@ byte result[NW];
  * threads; tokens released from outside. */
 byte nold;
 byte granted, held, outside;
+/* A thread the dispatcher woke to watch a window (qsem__window_watch). */
+bool watchme[NW];
+/* LIVE: windows seen by the client since it last queued. */
+byte cwins;
 
 inline lock(me)   { atomic { lk == FREE -> lk = me } }
 inline unlock(me) { assert(lk == me); lk = FREE }
@@ -132,7 +176,19 @@ inline check_bypass() {
 }
 
 inline sync_flags() {
-    atomic { WAITERS = (qn > 0); NOBARGE = (starving || closed) }
+    atomic { WAITERS = (qn > 0); NOBARGE = (win || closed) }
+}
+
+/* qsem__window_watch: the first queued thread looks at the window. */
+inline watch() {
+#ifndef BROKEN_NO_ALARM
+    if
+    :: qn > 0 -> watchme[q[0]] = 1
+    :: else
+    fi
+#else
+    skip
+#endif
 }
 
 /* Remove queue index j (qsem__dequeue). */
@@ -151,26 +207,46 @@ inline remove_at(j) {
 
 /* qsem__dispatch, under the lock. */
 inline dispatch() {
-    /* The clock moves on: more of the oldest waiters may have starved. */
+    /* The clock moves on: more of the oldest waiters may have starved, an
+     * open window's time may be up, the barge period may be over. */
+    ended = 0;
     if
     :: !FIFO_ ->
         do
         :: nold < qn -> nold++
         :: break
-        od
+        od;
+        if
+        :: win -> expired = 1
+        :: !win -> gapover = 1
+        :: skip
+        fi;
+        /* qsem__window_check: its head gone or its time up, a window
+         * closes, and barging has its turn. */
+        if
+        :: win && (qn == 0 || q[0] != whead || expired) ->
+            win = 0; expired = 0; gapover = 0; ended = 1
+        :: else
+        fi
     :: else
     fi;
     i = 0;
     do
     :: i < qn && value > 0 ->
-        strict = FIFO_ || nold > 0;
+#ifdef BROKEN_STRICT_AFTER
+        strict = FIFO_ || win || ended;
+#else
+        strict = FIFO_ || win;
+#endif
         w = q[i];
         /* qsem__take: a CAS loop, so the check and the take are one step. */
         atomic {
             if
             :: value >= want[w] ->
+                /* Past the head: only with no window open (NOBARGE is
+                 * brought up to date when the dispatch ends). */
                 if
-                :: i > 0 -> check_bypass()
+                :: i > 0 -> assert(!win && !FIFO_)
                 :: else
                 fi;
                 value = value - want[w];
@@ -181,6 +257,12 @@ inline dispatch() {
         };
         if
         :: took ->
+            /* Served in its window: the window closes; barge_until has
+             * passed (the window opened after it). */
+            if
+            :: win && w == whead -> win = 0; expired = 0; gapover = 1
+            :: else
+            fi;
             remove_at(i);
             /* qsem__resolve: the result, then pending = 0 (the wake). */
             result[w] = OK;
@@ -193,7 +275,21 @@ inline dispatch() {
         fi
     :: else -> break
     od;
-    starving = (!FIFO_ && qn > 0 && nold > 0);
+    /* qsem__window_try_open. */
+    if
+    :: !FIFO_ && !win && qn > 0 && nold > 0 && gapover ->
+        win = 1; expired = 0; whead = q[0];
+#ifdef LIVE
+        k = 0;
+        do
+        :: k < qn && q[k] == 1 -> cwins++; assert(cwins <= 1); break
+        :: k < qn && q[k] != 1 -> k++
+        :: else -> break
+        od;
+#endif
+        watch()
+    :: else
+    fi;
     sync_flags()
 }
 
@@ -223,7 +319,8 @@ inline close(me) {
             pending[w] = 0
         :: else -> break
         od;
-        starving = 0;
+        win = 0;
+        expired = 0;
         nold = 0;
         sync_flags()
     :: else
@@ -233,12 +330,14 @@ inline close(me) {
 
 /* One thread: acquires n tokens one way or another, and if it got them,
  * gives them back. */
-proctype acquirer(byte me; byte n)
+proctype acquirer(byte me; byte n; byte rounds)
 {
-    bool got, cancellable, wasw, strict, took;
+    bool got, cancellable, wasw, strict, took, ended, alarm;
     byte r, i, k, w;
 
-    /* qsem__enter -> qsem__try_fast: one CAS, blocked by the flags. */
+again:
+    got = 0;
+    /* qsem__enter -> qsem__acquire_fast: one CAS, blocked by the flags. */
     atomic {
         if
         :: !NOBARGE && !(FIFO_ && WAITERS) && value >= n ->
@@ -251,8 +350,26 @@ proctype acquirer(byte me; byte n)
     :: got -> goto done
     :: else
     fi;
-    /* Which call it was: try_acquire stops here. */
+    /* Which call it was: try_acquire ends an expired window, tries once
+     * more, and stops. */
     if
+    :: !FIFO_ && win ->
+        lock(me);
+        expired = 1;
+        dispatch();
+        unlock(me);
+        atomic {
+            if
+            :: !NOBARGE && !(FIFO_ && WAITERS) && value >= n ->
+                check_bypass();
+                value = value - n; held = held + n; got = 1
+            :: else
+            fi
+        };
+        if
+        :: got -> goto done
+        :: else -> r = EAGAIN; goto out
+        fi
     :: r = EAGAIN; goto out
     :: cancellable = 0
     :: cancellable = 1
@@ -277,10 +394,14 @@ proctype acquirer(byte me; byte n)
     :: closed -> r = ECANCELED; unlock(me); goto out
     :: else
     fi;
-    /* qsem__last_try. */
+    /* qsem__last_try: a window whose time is up ends first. */
+    if
+    :: !FIFO_ && win -> expired = 1; dispatch()
+    :: skip
+    fi;
 #ifndef BROKEN_BARGE
     if
-    :: qn > 0 && (FIFO_ || starving) -> goto queue
+    :: qn > 0 && (FIFO_ || win) -> goto queue
     :: else
     fi;
 #endif
@@ -313,14 +434,37 @@ queue:
     pending[me] = 1;
     q[qn] = me;
     qn++;
+#ifdef LIVE
+    if
+    :: me == 1 -> cwins = win   /* it queues behind this window */
+    :: else
+    fi;
+#endif
     sync_flags();
     unlock(me);
 
-    /* The park loop. */
+    /* The park loop.  Before each sleep the thread reads window_end. */
+#ifndef BROKEN_NO_ALARM
+    alarm = win;
+#endif
 end_park:
     if
     :: pending[me] == 0 ->
         r = result[me]
+    :: pending[me] != 0 && win && (alarm || watchme[me]) ->
+        /* Woken at the window's end (or to look at the window, and then
+         * at its end): end it if nothing else did, and sleep again. */
+        lock(me);
+        watchme[me] = 0;
+        if
+        :: pending[me] != 0 -> expired = 1; dispatch()
+        :: else
+        fi;
+        unlock(me);
+#ifndef BROKEN_NO_ALARM
+        alarm = win;
+#endif
+        goto end_park
     :: cancellable ->
         /* The deadline passed or a signal handler ran (ETIMEDOUT, EINTR). */
         lock(me);
@@ -343,6 +487,11 @@ end_park:
             pending[me] = 0;
 #ifndef BROKEN_NO_REDISPATCH
             dispatch();
+            /* It may have been the thread watching the window. */
+            if
+            :: !FIFO_ && win -> watch()
+            :: else
+            fi;
 #endif
             r = ETIMEDOUT
         fi;
@@ -360,14 +509,18 @@ done:
     atomic { held = held - n };
     release(me, n);
 out:
-    skip
+    watchme[me] = 0;
+    if
+    :: rounds > 1 -> rounds--; goto again
+    :: else
+    fi
 }
 
 /* Puts two tokens into the semaphore from outside, one at a time, and may
  * close it. */
 proctype releaser(byte me)
 {
-    bool wasw, strict, took;
+    bool wasw, strict, took, ended;
     byte i, k, w;
 
     atomic { outside = outside + 1 };
@@ -400,15 +553,16 @@ proctype monitor()
         assert(value + held == INIT + outside);
         /* Flags match the queue. */
         assert(WAITERS == (qn > 0));
-        assert(NOBARGE == (starving || closed));
-        /* No lost wake-up. */
+        assert(NOBARGE == (win || closed));
+        /* No lost wake-up; no window left open that holds back a request
+         * it does not serve. */
         if
         :: qn > 0 ->
             assert(!closed);
             assert(want[q[0]] > value);
             if
-            :: !FIFO_ && !starving ->
-                j = 0;
+            :: !FIFO_ ->
+                j = 1;
                 do
                 :: j < qn -> assert(want[q[j]] > value); j++
                 :: else -> break
@@ -416,18 +570,29 @@ proctype monitor()
             :: else
             fi
         :: else
-        fi
+        fi;
+#ifdef LIVE
+        /* The client is never left queued. */
+        j = 0;
+        do
+        :: j < qn -> assert(q[j] != 1); j++
+        :: else -> break
+        od;
+#endif
+        skip
     }
 }
 
 init {
     atomic {
-        run acquirer(0, 2);
-        run acquirer(1, 1);
+        run acquirer(0, 2, 1);
+        run acquirer(1, 1, ROUNDS);
 #ifdef THREE
-        run acquirer(2, 1);
+        run acquirer(2, 1, 1);
 #endif
+#ifndef LIVE
         run releaser(NW);
+#endif
         run monitor()
     }
 }
