@@ -72,9 +72,15 @@ test-pthread: deps
 	cmake --build $(BUILD)-pthread -j $(JOBS)
 	ctest --test-dir $(BUILD)-pthread --output-on-failure -j $(JOBS)
 
-# Every benchmark against its peers; writes docs/performance.md and docs/img/.
+# Every front end's benchmark against its peers, in one run on the one
+# build of every front end (BINDINGS: the Lua modules, the Python
+# extension, the Node.js addon and its npm peers, the Java classes, ...);
+# writes docs/performance.md and docs/img/.  A benchmark whose front end
+# could not be built is listed there as not measured.  BENCH_FLAGS goes to
+# bench/report.py (for example --repeats 5, or --quick for a smoke run).
+BENCH_FLAGS ?=
 bench: build
-	$(PYTHON) bench/report.py --build $(BUILD)
+	$(PYTHON) bench/report.py --build $(BUILD) $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-*

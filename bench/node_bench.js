@@ -1,7 +1,7 @@
 'use strict';
 // qsem's Node.js front end against the semaphores of the npm ecosystem.
 //
-//   node bench/node_bench.js [--quick] [--rounds N]
+//   node bench/node_bench.js [--quick] [--rounds N] [--json FILE]
 //
 // Benchmarks (each round runs every contender once, in turn, so that the
 // load of the machine falls on all of them alike):
@@ -20,7 +20,8 @@
 // steadier: it leaves out the time the process waits for a core.  For the
 // workers benchmark it counts both threads, so only wall time is shown.  With --quick it runs briefly, as a
 // smoke test.  Peers come from bindings/node's devDependencies (NODE_PATH
-// or bindings/node/node_modules).
+// or bindings/node/node_modules).  --json FILE also writes every sample
+// there, for bench/report.py.
 
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
@@ -42,6 +43,8 @@ const { AsyncSemaphore } = peer('@esfx/async-semaphore');
 const quick = process.argv.includes('--quick');
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : quick ? 2 : 7;
+const jsonArg = process.argv.indexOf('--json');
+const JSON_PATH = jsonArg > 0 ? process.argv[jsonArg + 1] : null;
 const N = quick ? 2000 : 200000;
 const N_HANDOFF = quick ? 1000 : 50000;
 const N_WORKERS = quick ? 500 : 20000;
@@ -256,6 +259,9 @@ function fmt(x) {
   return x >= 100 ? x.toFixed(0) : x.toFixed(1);
 }
 
+// Every benchmark's samples, for --json: {id, title, unit, impls}.
+const results = [];
+
 async function run(title, contenders, n) {
   const names = Object.keys(contenders);
   const ns = Object.fromEntries(names.map((k) => [k, []]));
@@ -281,6 +287,10 @@ async function run(title, contenders, n) {
     console.log(`  ${k.padEnd(24)} wall ${fmt(median(ns[k])).padStart(8)} ${range(ns[k])}` +
                 (withCpu ? `  cpu ${fmt(median(cpu[k])).padStart(8)} ${range(cpu[k])}` : ''));
   }
+  results.push({
+    id: title.split(':')[0], param: 0, title, unit: 'ns per operation',
+    impls: names.map((k) => ({ name: k, samples: ns[k], capped: false })),
+  });
   const peers = names.filter((k) => k !== 'qsem');
   for (const [what, t] of withCpu ? [['wall', ns], ['cpu', cpu]] : [['wall', ns]]) {
     const fastest = peers.reduce((a, b) => (median(t[a]) <= median(t[b]) ? a : b));
@@ -297,6 +307,12 @@ async function run(title, contenders, n) {
   await run('await: uncontended await acquire() + release()', awaitBench, N);
   await run('handoff: two async functions, one loop', handoffBench, N_HANDOFF);
   await run('workers: main thread <-> worker handoff', workersBench, N_WORKERS);
+  if (JSON_PATH) {
+    require('node:fs').writeFileSync(JSON_PATH, JSON.stringify({
+      tool: 'node_bench', node: process.version, backend: qsem.backend, repeats: ROUNDS, quick,
+      benchmarks: results,
+    }));
+  }
 })().catch((err) => {
   console.error(err);
   process.exit(1);

@@ -16,7 +16,8 @@ qsem's time over each peer's (the ratio of medians, and the range of the
 ratios of the individual rounds): below 1.0x qsem is faster.  trio's peer
 is compared with qsem running under trio.
 
-Run: python3 bench/python_async_bench.py [--quick] [--repeat N]
+Run: python3 bench/python_async_bench.py [--quick] [--repeat N] [--json FILE]
+(--json also writes every round's figure there, for bench/report.py)
 """
 from __future__ import annotations
 
@@ -171,6 +172,28 @@ def thread_task(make: Callable[[], Any], blocking: Callable[[Any], Any], n: int)
     return (time.perf_counter_ns() - start) / (2 * n)
 
 
+# ---------------------------------------------------------------- --json
+
+# Every workload reported, in order, for write_json.
+_MEASURED: list[tuple[str, dict[str, list[float]]]] = []
+
+
+def write_json(path: str, repeat: int, quick: bool) -> None:
+    """Every round of every workload, in the shape bench/report.py reads:
+    one benchmark per workload (id: the title's first word), qsem first."""
+    import json
+    import sys
+    doc = {"tool": "python_async_bench", "qsem": qsem.__version__, "backend": qsem.BACKEND,
+           "python": sys.version.split()[0], "repeats": repeat, "quick": quick,
+           "benchmarks": [{"id": title.split(":")[0], "param": 0, "title": title,
+                           "unit": "ns per operation",
+                           "impls": [{"name": name, "samples": xs, "capped": False}
+                                     for name, xs in results.items()]}
+                          for title, results in _MEASURED]}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+
+
 # ---------------------------------------------------------------- driver
 
 def measure(peers: dict[str, Callable[[int], float]], n: int,
@@ -186,6 +209,7 @@ def report(title: str, results: dict[str, list[float]]) -> None:
     """Each peer's median and spread; then qsem's time over each peer's
     that runs under the same library (a "(trio)" row against qsem's trio
     row): the ratio of medians and the range of the per-round ratios."""
+    _MEASURED.append((title, results))
     print(f"\n{title}")
     for name, xs in results.items():
         print(f"  {name:24} {statistics.median(xs):9,.0f} ns"
@@ -204,6 +228,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few iterations: a smoke test")
     ap.add_argument("--repeat", type=int, default=None, help="rounds per workload")
+    ap.add_argument("--json", metavar="FILE", help="also write every round's figure to FILE")
     args = ap.parse_args()
     repeat = args.repeat or (2 if args.quick else 7)
     scale = 1 if args.quick else 10
@@ -238,6 +263,8 @@ def main() -> None:
         "aiologic.Semaphore": lambda n: thread_task(
             lambda: aiologic.Semaphore(0), lambda s: s.green_acquire(), n),
     }, 100 * scale, repeat))
+    if args.json:
+        write_json(args.json, repeat, args.quick)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@ Workloads (ns per operation, best of several runs):
 Then a ping-pong shaped like user code (two threads, two semaphores, 5,000
 round trips), qsem against threading, every round printed as a spread.
 
-Run: python3 bench/python_bench.py [--quick] [--check]
+Run: python3 bench/python_bench.py [--quick] [--check] [--json FILE]
   --quick  fewer iterations (a smoke test)
   --check  exit 1 unless qsem meets its targets: pair >= 10x faster than
            threading.Semaphore and no slower than _thread.lock; handoff
            >= 2x faster than threading.Semaphore
+  --json FILE  also write the ping-pong's rounds there (bench/report.py)
 """
 from __future__ import annotations
 
@@ -136,10 +137,31 @@ def pingpong_report(rounds: int) -> None:
     for name, xs in times.items():
         print(f"  {name:20} median {statistics.median(xs):9,.0f}"
               f"  min {min(xs):9,.0f}  max {max(xs):9,.0f}")
+    _PINGPONG.update(times)
     q, t = times["qsem.Semaphore"], times["threading.Semaphore"]
     ratios = sorted(b / a for a, b in zip(q, t))
     print(f"  threading/qsem: median {statistics.median(ratios):.1f}x"
           f"  (rounds {ratios[0]:.1f}x to {ratios[-1]:.1f}x)")
+
+
+# ---- --json: the ping-pong's rounds, for bench/report.py -----------------
+
+_PINGPONG: dict[str, list[float]] = {}
+
+
+def write_json(path: str, quick: bool) -> None:
+    """The ping-pong's every round (ns per round trip), qsem first."""
+    import json
+    doc = {"tool": "python_bench", "qsem": qsem.__version__, "backend": qsem.BACKEND,
+           "python": sys.version.split()[0], "repeats": len(_PINGPONG["qsem.Semaphore"]),
+           "quick": quick, "benchmarks": [{
+               "id": "pingpong", "param": 0, "unit": "ns per round trip",
+               "title": "ping-pong shaped like user code: two threads, two semaphores, "
+                        "5,000 round trips",
+               "impls": [{"name": name, "samples": xs, "capped": False}
+                         for name, xs in _PINGPONG.items()]}]}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
 
 
 def best(fn: Callable[[], float], repeats: int) -> float:
@@ -194,6 +216,8 @@ def main(argv: list[str]) -> int:
     for text, ok in targets:
         print(f"target {'met' if ok else 'MISSED'}: {text}")
     pingpong_report(3 if quick else 11)
+    if "--json" in argv:
+        write_json(argv[argv.index("--json") + 1], quick)
     if "--check" in argv and not all(ok for _, ok in targets):
         return 1
     return 0

@@ -12,8 +12,10 @@ Each benchmark is one entry of BENCHMARKS: a name (its samples go to
 BUILD/bench/report/raw/<name>.json), the command that runs it (or why it
 cannot run in this build), a parser of what it wrote, and a renderer that
 adds its figures, plots and targets to the report's sections.  A front end
-adds its benchmark with one entry; rows that no renderer presents still
-appear, under "More measurements".  The prose of the page is the template
+adds its benchmark with one entry; every row it writes appears in that
+front end's section with its ratios, whether or not a renderer presents it
+elsewhere, and a benchmark that cannot run is listed as not measured, its
+targets too.  The prose of the page is the template
 bench/performance.md.in, and the notes printed under a missed target are
 bench/performance-notes.md: every figure on the page comes from this run.
 
@@ -38,6 +40,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -92,16 +95,23 @@ def rcell(r: Samples) -> str:
 # Running the benchmarks
 # ======================================================================
 
-def run(cmd: list[str], env: dict[str, str] | None = None, timeout: int = 1800) -> str:
+class BenchFailed(Exception):
+    """A benchmark exited with an error or ran out of time."""
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, timeout: int = 900) -> str:
     print("report: running", " ".join(cmd), flush=True)
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    p = subprocess.run(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=timeout, check=False)
+    try:
+        p = subprocess.run(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        raise BenchFailed(f"{os.path.basename(cmd[0])} ran out of its {timeout} s") from e
     sys.stdout.write(p.stdout)
     if p.returncode != 0:
-        raise SystemExit(f"report: {cmd[0]} failed with status {p.returncode}")
+        raise BenchFailed(f"{os.path.basename(cmd[0])} failed with status {p.returncode}")
     return p.stdout
 
 
@@ -119,57 +129,6 @@ def python_lib(build: str) -> str | None:
          "--build-base", os.path.join(build, "bench", "pyext", "setuptools"),
          "--build-lib", lib])
     return lib
-
-
-def go_bench(build: str, raw_dir: str, repeats: int, quick: bool, out: str) -> None:
-    """The Go binding against a buffered channel (bench/swig_go_bench_test.go).
-
-    `go test -bench` runs one benchmark per call here, in rotating order, so
-    that the rounds interleave as in the other benchmarks.  It runs in a
-    scratch copy of the generated package, without the package's own tests.
-    """
-    pkg = os.path.join(build, "bindings", "swig", "go", "qsem")
-    work = os.path.join(raw_dir, "go", "qsem")
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(pkg, work, ignore=shutil.ignore_patterns("*_test.go"))
-    shutil.copy(os.path.join(HERE, "swig_go_bench_test.go"), work)
-    env = {"CGO_CFLAGS": f"-I{os.path.join(ROOT, 'csrc')}",
-           "CGO_LDFLAGS": f"{os.path.join(build, 'libqsem.a')} -lpthread",
-           "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOTOOLCHAIN": "local"}
-    if not any(k in os.environ for k in ("HOME", "XDG_CACHE_HOME", "GOCACHE")):
-        env["GOCACHE"] = os.path.join(raw_dir, "go", "cache")
-    full_env = dict(os.environ, **env)
-    sizes = {"Pair": 20_000 if quick else 2_000_000, "Handoff": 2_000 if quick else 50_000}
-    names = {"Qsem": "qsem (SWIG)", "Chan": "buffered channel"}
-    metric = {"Pair": "ns/op", "Handoff": "ns/handoff"}
-    samples: dict[tuple[str, str], list[float]] = {(w, i): [] for w in sizes for i in names}
-    order = [(w, i) for w in sizes for i in names]
-    print("report: running go test -bench in", work, flush=True)
-    for r in range(repeats):
-        for j in range(len(order)):
-            w, i = order[(j + r) % len(order)]
-            p = subprocess.run(["go", "test", "-run", "^$", "-bench", f"^Benchmark{w}{i}$",
-                                "-count", "1", "-benchtime", f"{sizes[w]}x"],
-                               cwd=work, env=full_env, capture_output=True, text=True,
-                               timeout=600, check=False)
-            if p.returncode != 0:
-                sys.stdout.write(p.stdout + p.stderr)
-                raise SystemExit(f"report: go test -bench failed with status {p.returncode}")
-            line = next((ln for ln in p.stdout.splitlines() if ln.startswith(f"Benchmark{w}{i}")), "")
-            fields = line.split()
-            value = float(fields[fields.index(metric[w]) - 1])
-            samples[(w, i)].append(value)
-    version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True,
-                             check=False).stdout.strip()
-    doc = {"tool": "swig_go", "go": version, "repeats": repeats, "quick": quick,
-           "benchmarks": [{"id": w.lower(), "unit": metric[w], "param": 0,
-                           "impls": [{"name": names[i], "capped": False, "samples": samples[(w, i)]}
-                                     for i in names]} for w in sizes]}
-    for w in sizes:
-        print(f"go {w.lower()}: " + "; ".join(
-            f"{names[i]} {statistics.median(samples[(w, i)]):.1f} {metric[w]}" for i in names))
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(doc, f)
 
 
 def machine() -> dict[str, str]:
@@ -347,6 +306,17 @@ def best_other_ratio(b: dict[str, Any], skip: tuple[str, ...] = ()) -> Samples:
     return [q[r] / min(o[r] for o in others) for r in range(len(q)) if min(o[r] for o in others) > 0]
 
 
+def baseline(b: dict[str, Any], name: str) -> str:
+    """The qsem row a row is compared with: the one run under the same
+    library, named with the same "(...)" suffix (Python's trio rows), else
+    the first row."""
+    suffix = name[name.index(" ("):] if " (" in name else ""
+    for n in names(b):
+        if n.startswith("qsem") and suffix and n.endswith(suffix):
+            return n
+    return names(b)[0]
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -372,7 +342,7 @@ class Target:
 
 def verdict(t: Target) -> str:
     if t.ok is None:
-        return "-"
+        return "not measured" if t.measured.startswith("not measured") else "-"
     if t.ok:
         return "met"
     if t.near and min(t.near) <= 1.0 and statistics.median(t.near) <= 1.05:
@@ -386,9 +356,9 @@ class Report:
 
     A renderer reads its own document (and, if it compares across front
     ends, the others in `docs`) and adds rows, blocks, plot series and
-    targets; the section functions below lay them out.  Every benchmark a
-    renderer looks up through `get`/`every` is marked as presented; the rest
-    appear in "More measurements", so that new rows need no code here.
+    targets; the section functions below lay them out.  Every row of every
+    benchmark also appears in its front end's own section, so that new rows
+    need no code here.
     """
     docs: dict[str, Doc]
     labels: dict[str, str]
@@ -403,12 +373,9 @@ class Report:
     handoff_rows: list[list[str]] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     note_args: dict[str, dict[str, Any]] = field(default_factory=dict)
-    shown: set[tuple[str, str, int]] = field(default_factory=set)
 
     def every(self, doc: str, bid: str) -> list[dict[str, Any]]:
-        found = [b for b in self.docs[doc]["benchmarks"] if b["id"] == bid]
-        self.shown.update((doc, b["id"], b["param"]) for b in found)
-        return found
+        return [b for b in self.docs[doc]["benchmarks"] if b["id"] == bid]
 
     def get(self, doc: str, bid: str, param: int | None = None) -> dict[str, Any]:
         for b in self.every(doc, bid):
@@ -422,12 +389,13 @@ class Report:
     def add(self, section: str, text: str) -> None:
         self.blocks.setdefault(section, []).append(text)
 
-    def pair_rows(self, doc: str, b: dict[str, Any]) -> None:
+    def pair_rows(self, doc: str, b: dict[str, Any], label: str = "") -> None:
         """Rows of section 1 for one benchmark: each implementation, qsem over it."""
-        label, first = self.labels[doc], names(b)[0]
+        label = label or self.labels[doc]
         for n in names(b):
+            base = baseline(b, n)
             self.uncontended.append([label, n, cell(samples(b, n)),
-                                     "-" if n == first else rcell(ratios(samples(b, first), samples(b, n)))])
+                                     "-" if n == base else rcell(ratios(samples(b, base), samples(b, n)))])
         self.uncontended_plot.append((label, [(n, samples(b, n)) for n in names(b)]))
 
 # }======================================================================
@@ -447,9 +415,11 @@ class Ctx:
     quick: bool
     repeats: int
 
-    def flags(self, max_repeats: int | None = None) -> list[str]:
-        n = self.repeats if max_repeats is None else max(1, min(self.repeats, max_repeats))
-        return (["--quick"] if self.quick else []) + ["--repeats", str(n)]
+    def rounds(self, max_repeats: int | None = None) -> int:
+        return self.repeats if max_repeats is None else max(1, min(self.repeats, max_repeats))
+
+    def flags(self, max_repeats: int | None = None, repeats_flag: str = "--repeats") -> list[str]:
+        return (["--quick"] if self.quick else []) + [repeats_flag, str(self.rounds(max_repeats))]
 
 
 @dataclass
@@ -460,9 +430,10 @@ class Bench:
     render: Callable[[Report, str], None]             # adds the run's figures to the report
     parse: Callable[[str], Doc] = load_json
     env: Callable[[Ctx], dict[str, str]] = lambda ctx: {}
-    runner: Callable[[Ctx, str], None] | None = None  # instead of command, if it runs itself
     required: bool = False                            # the report cannot be written without it
     alone: str = ""                                   # how to run it by hand, for "Reproducing"
+    targets: tuple[tuple[str, str], ...] = ()         # (issue, text) of the targets render checks,
+                                                      # listed as not measured when it cannot run
 
 
 # ---- C: qsem_bench (qsem, sem_t, std::counting_semaphore, QSemaphore) ----
@@ -492,7 +463,51 @@ def c_render(rep: Report, doc: str) -> None:
                statistics.median(q_qt) <= 1.0, "qt", q_qt),
     ]
     c_threads(rep, doc)
+    c_load(rep, doc)
     c_starvation(rep, doc)
+
+
+C_LATE = ("#11", "C, 4 busy threads: a 2 ms timed wait returns under 1 ms late (median)")
+C_WAKE = ("#11", "C, 4 busy threads: a sleeping acquire returns under 100 us after the "
+                 "release (median)")
+C_LOAD_IDS = ("pingpong_load", "timedwait_load", "wake_load")
+
+
+def c_load(rep: Report, doc: str) -> None:
+    """The handoff and timed-wait rows with CPU-bound threads beside them,
+    next to the same ping-pong on an otherwise idle benchmark."""
+    loads = [rep.get(doc, i) for i in C_LOAD_IDS if rep.has(doc, i)]
+    late = next((b for b in loads if b["id"] == "timedwait_load"), None)
+    wake = next((b for b in loads if b["id"] == "wake_load"), None)
+    if not loads:
+        why = "not measured: this build's qsem_bench has no CPU-bound load rows"
+        rep.targets += [Target(*C_LATE, why, None), Target(*C_WAKE, why, None)]
+        return
+    peers = c_peers(rep)
+    best = lambda b: best_other_ratio(b, skip=("qsem FIFO",))  # noqa: E731
+    quiet = rep.get(doc, "pingpong")
+    rows = [[("without load: " if b is quiet else "") + b["title"], b["unit"]]
+            + [cell(samples(b, n)) if n in names(b) else "-" for n in peers]
+            + [rcell(ratios(samples(b, "qsem"), samples(b, "sem_t"))), rcell(best(b))]
+            for b in [quiet, *loads]]
+    rep.add("threads", "C under CPU-bound load: the same ping-pong with busy threads spinning beside it "
+            "(more runnable threads than cores), and two rows that only load shows: how late a timed "
+            "wait returns, and how long a sleeping acquire takes to return after its release. The first "
+            "row is the ping-pong without load, for comparison.\n\n"
+            + table(["benchmark", "unit", *peers, "qsem / sem_t", "qsem / best peer"], rows) + "\n")
+    med = statistics.median
+    for b, t, bound in ((late, C_LATE, 1000.0), (wake, C_WAKE, 100.0)):
+        if b is None:
+            rep.targets.append(Target(*t, "not measured: this build's qsem_bench has no such row", None))
+            continue
+        q = samples(b, "qsem")
+        semt = f"; sem_t {fmt(med(samples(b, 'sem_t')))} us" if "sem_t" in names(b) else ""
+        rep.targets.append(Target(*t, f"qsem {cell(q)} us{semt} (medians)", med(q) < bound, "load"))
+    if late is not None and wake is not None:
+        rep.headline.append(
+            f"C with 4 busy threads on the cores: a 2 ms timed wait returns {fmt(med(samples(late, 'qsem')))} us "
+            f"late (sem_t {fmt(med(samples(late, 'sem_t')))} us); a sleeping acquire returns "
+            f"{fmt(med(samples(wake, 'qsem')))} us after its release (sem_t {fmt(med(samples(wake, 'sem_t')))} us).")
 
 
 def c_threads(rep: Report, doc: str) -> None:
@@ -546,9 +561,9 @@ def c_starvation(rep: Report, doc: str) -> None:
                         f"{cell(samples(st, 'qsem'), 1e6, q['capped'])} ms, QSemaphore "
                         f"{cell(samples(st, 'QSemaphore'), 1e6, qt['capped'])} ms.")
     med_q, med_qt = statistics.median(samples(st, "qsem")) / 1e6, statistics.median(samples(st, "QSemaphore")) / 1e6
-    rep.targets.append(Target("#2", "acquire(4) worst wait under 2 ms",
+    rep.targets.append(Target("#2, #11", "acquire(4) worst wait at or under 2 ms",
                               f"qsem {fmt(med_q)} ms, QSemaphore {fmt(med_qt)} ms (medians)",
-                              med_q < 2.0, "starve"))
+                              med_q <= 2.0, "starve"))
     rep.note_args["starve"] = {"slow": q.get("slow_rounds", "?"), "pre": q.get("slow_preempted", "?")}
     why = [[im["name"], f"{im['slow_rounds']} of {im['rounds']}",
             f"{im['slow_preempted']} of {im['slow_rounds']}"] for im in st["impls"] if "slow_rounds" in im]
@@ -577,6 +592,12 @@ def luajit_command(ctx: Ctx, out: str) -> list[str] | str:
     if not os.path.exists(mod) or not shutil.which("luajit"):
         return "the LuaJIT module is not built (luajit and libluajit-5.1-dev, -DQSEM_BUILD_LUA=ON)"
     return ["luajit", os.path.join(HERE, "lua_bench.lua"), *ctx.flags(), "--json", out]
+
+
+def lua_targets(label: str) -> tuple[tuple[str, str], ...]:
+    return (("#17", f"{label}: cqueues handoff at or under 1.2x a pure-Lua semaphore"),
+            ("#17", f"{label}: generic-host handoff at or under 2x plain yields"),
+            ("#17", f"{label}: hold guard at or under 1.3x a pure-Lua guard"))
 
 
 def lua_render(rep: Report, doc: str) -> None:
@@ -615,13 +636,11 @@ def lua_render(rep: Report, doc: str) -> None:
              ])
         rep.add("paths", "![Lua rows](img/lua.png)\n")
     med = statistics.median
+    cq_t, gen_t, hold_t = lua_targets(label)
     rep.targets += [
-        Target("#17", f"{label}: cqueues handoff at or under 1.2x a pure-Lua semaphore", rcell(lua_cq),
-               med(lua_cq) <= 1.2),
-        Target("#17", f"{label}: generic-host handoff at or under 2x plain yields", rcell(lua_gen),
-               med(lua_gen) <= 2.0),
-        Target("#17", f"{label}: hold guard at or under 1.3x a pure-Lua guard", rcell(lua_hold),
-               med(lua_hold) <= 1.3),
+        Target(*cq_t, rcell(lua_cq), med(lua_cq) <= 1.2),
+        Target(*gen_t, rcell(lua_gen), med(lua_gen) <= 2.0),
+        Target(*hold_t, rcell(lua_hold), med(lua_hold) <= 1.3),
     ]
 
 
@@ -676,6 +695,117 @@ def py_render(rep: Report, doc: str) -> None:
     ]
 
 
+# ---- Python async: python_async_bench.py (asyncio, anyio, trio, aiologic) ----
+
+PYA_WITH = ("#15", "Python async: uncontended `async with` at or under 1.0x asyncio.Semaphore")
+PYA_HANDOFF = ("#15", "Python async: one-loop handoff at or under 1.5x asyncio.Semaphore")
+PYA_LOOPS = ("#15", "Python async: handoff between two loops in two threads at least 2x "
+                    "faster than aiologic")
+PYA_THREAD = ("#15", "Python async: handoff between a thread and a task at least 2x faster "
+                     "than aiologic")
+
+
+def py_async_command(ctx: Ctx, out: str) -> list[str] | str:
+    probe = subprocess.run([sys.executable, "-c", "import aiologic, anyio, trio"],
+                           capture_output=True, check=False)
+    if probe.returncode != 0:
+        return "aiologic, anyio or trio is not installed (scripts/deps/python.pip)"
+    return [sys.executable, os.path.join(HERE, "python_async_bench.py"),
+            *ctx.flags(2 if ctx.quick else 7, repeats_flag="--repeat"), "--json", out]
+
+
+def py_async_render(rep: Report, doc: str) -> None:
+    """qsem.Semaphore's async path against each loop's own semaphore, and
+    across loops and threads against aiologic, the one peer that can."""
+    w, h = rep.get(doc, "with"), rep.get(doc, "handoff")
+    loops, thread = rep.get(doc, "two-loops"), rep.get(doc, "thread-task")
+    q, aio, alog = "qsem.Semaphore", "asyncio.Semaphore", "aiologic.Semaphore"
+    r_with, r_ho = ratios(samples(w, q), samples(w, aio)), ratios(samples(h, q), samples(h, aio))
+    r_loops = ratios(samples(loops, alog), samples(loops, q))
+    r_thread = ratios(samples(thread, alog), samples(thread, q))
+    rep.pair_rows(doc, w, "Python async (`async with`)")
+    rep.headline.append(f"Python async: `async with` qsem/asyncio.Semaphore **{rcell(r_with)}**; "
+                        f"across two loops aiologic/qsem **{rcell(r_loops)}** (higher: qsem faster).")
+    for b in (h, loops, thread):
+        rep.handoff_rows.append([f"Python async, {b['title'].split(':', 1)[0]}",
+                                 f"{q} {cell(samples(b, q))}",
+                                 "; ".join(f"{n} {cell(samples(b, n))}" for n in names(b) if n != q),
+                                 rcell(best_other_ratio(b, skip=tuple(n for n in names(b) if " (" in n)))])
+    med = statistics.median
+    rep.targets += [
+        Target(*PYA_WITH, rcell(r_with), med(r_with) <= 1.0, "py_async_with", r_with),
+        Target(*PYA_HANDOFF, rcell(r_ho), med(r_ho) <= 1.5, "py_async_handoff"),
+        Target(*PYA_LOOPS, f"aiologic / qsem {rcell(r_loops)}", med(r_loops) >= 2.0),
+        Target(*PYA_THREAD, f"aiologic / qsem {rcell(r_thread)}", med(r_thread) >= 2.0),
+    ]
+
+
+# ---- Python ping-pong shaped like user code: python_bench.py ---------------
+
+def py_pingpong_command(ctx: Ctx, out: str) -> list[str] | str:
+    return [sys.executable, os.path.join(HERE, "python_bench.py"),
+            *(["--quick"] if ctx.quick else []), "--json", out]
+
+
+def py_pingpong_render(rep: Report, doc: str) -> None:
+    pp = rep.get(doc, "pingpong")
+    r = ratios(samples(pp, "threading.Semaphore"), samples(pp, "qsem.Semaphore"))
+    rep.handoff_rows.append(["Python, ping-pong shaped like user code (ns per round trip)",
+                             f"qsem.Semaphore {cell(samples(pp, 'qsem.Semaphore'))}",
+                             f"threading.Semaphore {cell(samples(pp, 'threading.Semaphore'))}",
+                             rcell(best_other_ratio(pp))])
+    rep.headline.append(f"Python ping-pong shaped like user code (two threads, two semaphores): "
+                        f"threading/qsem **{rcell(r)}** (higher: qsem faster).")
+
+
+# ---- Node.js: node_bench.js (async-sema, async-mutex, @esfx, Atomics) ------
+
+NODE_AWAIT = ("#16", "Node.js: awaited acquire+release at or under 1.5x the fastest peer")
+NODE_HANDOFF = ("#16", "Node.js: one-loop handoff at or under 1.5x the fastest peer")
+
+
+def node_dir(ctx: Ctx) -> str:
+    return os.path.join(ctx.build, "bindings", "node")
+
+
+def node_command(ctx: Ctx, out: str) -> list[str] | str:
+    if not os.path.exists(os.path.join(node_dir(ctx), "qsem.node")):
+        return "the Node.js addon is not built (-DQSEM_BUILD_NODE=ON)"
+    if not os.path.isdir(os.path.join(node_dir(ctx), "npm", "node_modules", "async-sema")):
+        return "the benchmark's npm peers are not installed (the build's `npm ci`)"
+    if not shutil.which("node"):
+        return "node is not installed"
+    return ["node", os.path.join(HERE, "node_bench.js"),
+            *ctx.flags(2 if ctx.quick else None, repeats_flag="--rounds"),
+            "--json", out]
+
+
+def node_env(ctx: Ctx) -> dict[str, str]:
+    return {"QSEM_NODE_ADDON": os.path.join(node_dir(ctx), "qsem.node"),
+            "NODE_PATH": os.path.join(node_dir(ctx), "npm", "node_modules")}
+
+
+def node_render(rep: Report, doc: str) -> None:
+    """try/await pairs (section 1), handoffs in one loop and across workers
+    (section 2); the targets take qsem over the fastest peer per round."""
+    try_, aw = rep.get(doc, "try"), rep.get(doc, "await")
+    ho, wk = rep.get(doc, "handoff"), rep.get(doc, "workers")
+    rep.pair_rows(doc, try_, "Node.js (`tryAcquire`)")
+    rep.pair_rows(doc, aw, "Node.js (`await acquire`)")
+    r_aw, r_ho = best_other_ratio(aw), best_other_ratio(ho)
+    for b, what in ((ho, "two async functions, one loop"), (wk, "main thread and a worker")):
+        rep.handoff_rows.append([f"Node.js, {what}", f"qsem {cell(samples(b, 'qsem'))}",
+                                 "; ".join(f"{n} {cell(samples(b, n))}" for n in names(b)[1:]),
+                                 rcell(best_other_ratio(b))])
+    rep.headline.append(f"Node.js: awaited acquire+release qsem/fastest peer **{rcell(r_aw)}**; "
+                        f"handoff between workers qsem/Atomics **{rcell(best_other_ratio(wk))}**.")
+    med = statistics.median
+    rep.targets += [
+        Target(*NODE_AWAIT, rcell(r_aw), med(r_aw) <= 1.5, "node_await"),
+        Target(*NODE_HANDOFF, rcell(r_ho), med(r_ho) <= 1.5, "node_handoff"),
+    ]
+
+
 # ---- SWIG front ends: qsem against the language's own semaphore ----------
 
 def swig_render(rep: Report, doc: str) -> None:
@@ -704,37 +834,72 @@ def perl_command(ctx: Ctx, out: str) -> list[str] | str:
     return ["perl", f"-I{pdir}", os.path.join(HERE, "swig_bench.pl"), *ctx.flags(), "--json", out]
 
 
+# ---- Go: bench/go (the cgo package against x/sync's Weighted, a channel) ----
+
+def go_tool() -> str | None:
+    """The go that the build uses: /usr/local/go's first (Debian's is older
+    than the module's go line)."""
+    return "/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else shutil.which("go")
+
+
 def go_command(ctx: Ctx, out: str) -> list[str] | str:
-    if not os.path.exists(os.path.join(ctx.build, "bindings", "swig", "go", "qsem", "qsem.go")):
-        return "the Go binding is not built (-DQSEM_BUILD_SWIG=ON)"
-    if not shutil.which("go"):
+    try:
+        with open(os.path.join(ctx.build, "CMakeCache.txt"), encoding="utf-8") as f:
+            built = any(line.startswith("QSEM_BUILD_GO:BOOL=ON") for line in f)
+    except OSError:
+        built = False
+    if not built:
+        return "the Go package is not part of this build (-DQSEM_BUILD_GO=ON)"
+    if go_tool() is None:
         return "go is not installed"
-    return []   # runs through go_run
+    return ["bash", os.path.join(HERE, "go", "run.sh"), *(["-quick"] if ctx.quick else []),
+            "-reps", str(ctx.rounds()), "-json", out]
 
 
-def go_run(ctx: Ctx, out: str) -> None:
-    go_bench(ctx.build, ctx.raw_dir, min(ctx.repeats, 3) if ctx.quick else ctx.repeats, ctx.quick, out)
+def go_env(ctx: Ctx) -> dict[str, str]:
+    return {"QSEM_GO": go_tool() or "go"}
+
+
+def go_render(rep: Report, doc: str) -> None:
+    """Uncontended pairs (section 1) and the goroutine ping-pong (section 2)."""
+    tr, ar, ho = rep.get(doc, "TryAcquire+Release"), rep.get(doc, "Acquire+Release"), rep.get(doc, "handoff")
+    rep.pair_rows(doc, tr, "Go (`TryAcquire`)")
+    rep.pair_rows(doc, ar, "Go (`Acquire`)")
+    best = lambda b: best_other_ratio(b, skip=("qsem-fifo",))  # noqa: E731
+    rep.handoff_rows.append(["Go, two goroutines (ns per round trip)", f"qsem {cell(samples(ho, 'qsem'))}",
+                             "; ".join(f"{n} {cell(samples(ho, n))}" for n in names(ho)[1:]),
+                             rcell(best(ho))])
+    rep.headline.append(f"Go: `Acquire`+`Release` qsem/x/sync's Weighted **{rcell(ratios(samples(ar, 'qsem'), samples(ar, 'xsync')))}**; "
+                        f"goroutine ping-pong qsem/best peer **{rcell(best(ho))}**.")
 
 
 BENCHMARKS: list[Bench] = [
-    Bench("c", "C", c_command, c_render, required=True,
+    Bench("c", "C", c_command, c_render, required=True, targets=(C_LATE, C_WAKE),
           alone="`BUILD/bench/qsem_bench [--quick] [--repeats N] [--json FILE]`"),
-    Bench("lua", "Lua", lua_command, lua_render, parse=parse_lua, required=True,
+    Bench("lua", "Lua", lua_command, lua_render, parse=parse_lua, required=True, targets=lua_targets("Lua"),
           env=lambda ctx: {"LUA_CPATH_5_4": os.path.join(ctx.build, "bindings", "lua", "?.so") + ";;"},
           alone="`lua5.4 bench/lua_bench.lua [--quick] [--repeats N] [--json FILE]`"),
-    Bench("luajit", "LuaJIT", luajit_command, lua_render, parse=parse_lua,
+    Bench("luajit", "LuaJIT", luajit_command, lua_render, parse=parse_lua, targets=lua_targets("LuaJIT"),
           env=lambda ctx: {"LUA_CPATH": os.path.join(ctx.build, "bindings", "lua", "luajit", "?.so") + ";;"},
           alone="`LUA_CPATH='BUILD/bindings/lua/luajit/?.so;;' luajit bench/lua_bench.lua`"),
     Bench("python", "Python", py_command, py_render, env=py_env, required=True,
-          alone="`python3 bench/python_wait_bench.py [--quick] [--repeats N] [--json FILE]`, "
-                "and `python3 bench/python_bench.py [--quick]`"),
+          alone="`python3 bench/python_wait_bench.py [--quick] [--repeats N] [--json FILE]`"),
+    Bench("python_async", "Python async", py_async_command, py_async_render, env=py_env,
+          targets=(PYA_WITH, PYA_HANDOFF, PYA_LOOPS, PYA_THREAD),
+          alone="`python3 bench/python_async_bench.py [--quick] [--repeat N] [--json FILE]`"),
+    Bench("python_pingpong", "Python ping-pong", py_pingpong_command, py_pingpong_render, env=py_env,
+          alone="`python3 bench/python_bench.py [--quick] [--json FILE]`"),
+    Bench("node", "Node.js", node_command, node_render, env=node_env,
+          targets=(NODE_AWAIT, NODE_HANDOFF),
+          alone="`QSEM_NODE_ADDON=BUILD/bindings/node/qsem.node "
+                "NODE_PATH=BUILD/bindings/node/npm/node_modules node bench/node_bench.js "
+                "[--quick] [--rounds N] [--json FILE]`"),
     Bench("swig_java", "Java", java_command, swig_render,
           alone="`java -cp BUILD/bindings/swig/java/classes bench/SwigBench.java`"),
     Bench("swig_perl", "Perl", perl_command, swig_render,
           alone="`perl -IBUILD/bindings/swig/perl bench/swig_bench.pl`"),
-    Bench("swig_go", "Go", go_command, swig_render, runner=go_run,
-          alone="`go test -bench .` in a copy of the generated package with "
-                "bench/swig_go_bench_test.go"),
+    Bench("go", "Go", go_command, go_render, env=go_env,
+          alone="`bench/go/run.sh [-quick] [-reps N] [-json FILE]`"),
 ]
 
 # }======================================================================
@@ -744,10 +909,16 @@ BENCHMARKS: list[Bench] = [
 # Measuring
 # ======================================================================
 
-def measure(ctx: Ctx, benches: list[Bench]) -> dict[str, str]:
-    """Run every benchmark that can run; returns why each other one did not."""
+def measure(ctx: Ctx, benches: list[Bench], seconds: dict[str, float]) -> dict[str, str]:
+    """Run every benchmark that can run; returns why each other one did
+    not, and puts the wall-clock time each one took into `seconds`.
+
+    A benchmark that fails stops a --quick run (the smoke test is there to
+    catch it) and a required one stops any run; in a full run the others
+    go on, and the page lists the failed one as not measured."""
     skipped: dict[str, str] = {}
     for b in benches:
+        started = time.monotonic()
         out = os.path.join(ctx.raw_dir, f"{b.name}.json")
         if os.path.exists(out):
             os.remove(out)
@@ -757,10 +928,18 @@ def measure(ctx: Ctx, benches: list[Bench]) -> dict[str, str]:
                 raise SystemExit(f"report: {cmd}")
             skipped[b.name] = cmd
             continue
-        if b.runner is not None:
-            b.runner(ctx, out)
-        else:
+        try:
             run(cmd, env=b.env(ctx))
+        except BenchFailed as e:
+            if b.required or ctx.quick:
+                raise SystemExit(f"report: {e}") from e
+            print(f"report: {e}; going on without {b.name}", flush=True)
+            skipped[b.name] = f"{e} in this run (its output is in the run's log)"
+            if os.path.exists(out):
+                os.remove(out)
+            continue
+        seconds[b.name] = time.monotonic() - started
+        print(f"report: {b.name} took {seconds[b.name]:.0f} s", flush=True)
     return skipped
 
 
@@ -784,10 +963,10 @@ def load(raw_dir: str, benches: list[Bench]) -> dict[str, Doc]:
 def section_run(rep: Report, meta: dict[str, Any], build: str) -> str:
     m, c = meta.get("machine") or machine(), rep.docs["c"]
     present = [b for b in BENCHMARKS if b.name in rep.docs]
-    version = lambda d: d.get("java") or d.get("perl") or d.get("go") or ""  # noqa: E731
+    version = lambda d: d.get("java") or d.get("perl") or d.get("go") or d.get("node") or ""  # noqa: E731
     runtimes = [f"Python {m['python']}", m["lua"], f"Qt {c.get('qt', '?')}"]
     runtimes += [f"{b.label} {version(rep.docs[b.name])}" for b in present
-                 if b.name.startswith("swig_") and version(rep.docs[b.name])]
+                 if version(rep.docs[b.name])]
     rows = [
         ["machine", f"{m['cpu']}, {m['cores']} cores, {m['kernel']}"],
         ["compilers", f"{m['cc']}; {m['cxx']}; build type {build_type(build)}"],
@@ -796,10 +975,16 @@ def section_run(rep: Report, meta: dict[str, Any], build: str) -> str:
         ["run", f"{meta['started']} UTC; load average {meta['load_before']:.2f} before, "
                 f"{meta['load_after']:.2f} after (on {m['cores']} cores)"],
         ["repeats", ", ".join(f"{b.label} {rep.docs[b.name]['repeats']}" for b in present)
-         + " rounds; every implementation is measured once per round, in rotating order"],
+         + " rounds; every implementation is measured once per round, interleaved with its "
+           "peers, so that the machine's load falls on all of them alike"],
         ["spread", "each cell is median [min, max] over the rounds; each ratio is computed "
                    "within a round, then summarised the same way"],
     ]
+    took = meta.get("seconds", {})
+    if took:
+        rows.append(["time", ", ".join(f"{b.label} {took[b.name]:.0f} s" for b in BENCHMARKS
+                                       if b.name in took)
+                     + f"; {sum(took.values()) / 60:.1f} minutes in all"])
     skipped = meta.get("skipped", {})
     if skipped:
         rows.append(["not measured", "; ".join(f"{b.label}: {skipped[b.name]}"
@@ -831,7 +1016,9 @@ def section_uncontended(rep: Report) -> str:
 def section_threads(rep: Report) -> str:
     parts = list(rep.blocks.get("threads", []))
     if rep.handoff_rows:
-        parts.append("Other front ends, two-thread handoff (ns per handoff):\n\n"
+        parts.append("Other front ends, handoffs between threads, tasks or workers (ns per "
+                     "handoff unless the row says otherwise; the ratio is qsem over the fastest "
+                     "peer of the same round):\n\n"
                      + table(["front end", "qsem", "peer", "qsem / best peer"], rep.handoff_rows) + "\n")
     if rep.thread_panels:
         lines(plotter(), os.path.join(rep.img_dir, "threads.png"), rep.thread_panels)
@@ -880,20 +1067,36 @@ def section_missed(rep: Report, notes: dict[str, str]) -> str:
     return "\n".join(out)
 
 
-def section_more(rep: Report) -> str:
+def frontend_rows(bench: dict[str, Any]) -> str:
+    # Worst waits are written in ns (whatever unit the C document names)
+    # and shown in ms, as in section 3.
+    scale = 1e6 if bench["id"].startswith("starve") else 1.0
+    unit = "ms" if scale != 1.0 else bench["unit"]
     rows = []
+    for im in bench["impls"]:
+        base = baseline(bench, im["name"])
+        r = "-" if base == im["name"] else rcell(ratios(samples(bench, base), samples(bench, im["name"])))
+        rows.append([im["name"], cell([float(x) for x in im["samples"]], scale, im.get("capped", False)),
+                     r if base == names(bench)[0] or r == "-" else f"{r} (vs {base})"])
+    return f"{bench.get('title') or bench['id']}:\n\n" + table(["implementation", f"{unit}, median [min, max]",
+                                              "qsem / this, per round"], rows) + "\n"
+
+
+def section_frontends(rep: Report, skipped: dict[str, str]) -> str:
+    """Every row of every benchmark, one subsection per front end, so that
+    no measurement of the run is left out; a benchmark that could not run
+    says why."""
+    parts = []
     for b in BENCHMARKS:
-        for bench in rep.docs.get(b.name, {}).get("benchmarks", []):
-            if (b.name, bench["id"], bench["param"]) in rep.shown:
-                continue
-            scale = 1e6 if bench["unit"] == "ns" and bench["id"].startswith("starve") else 1.0
-            rows.append([b.label, bench["title"], "ms" if scale != 1.0 else bench["unit"],
-                         "; ".join(f"{im['name']} {cell([float(x) for x in im['samples']], scale, im.get('capped', False))}"
-                                   for im in bench["impls"]),
-                         rcell(best_other_ratio(bench))])
-    if not rows:
-        return "None in this run: every row is presented above."
-    return table(["front end", "benchmark", "unit", "median [min, max]", "qsem / best other"], rows)
+        parts.append(f"### {b.label}\n")
+        if b.name not in rep.docs:
+            why = skipped.get(b.name, "no samples from this run")
+            parts.append(f"Not measured: {why}.\n")
+            continue
+        doc = rep.docs[b.name]
+        parts.append(f"{doc['repeats']} rounds.\n")
+        parts += [frontend_rows(bench) for bench in doc["benchmarks"]]
+    return "\n".join(parts)
 
 
 def section_commands() -> str:
@@ -917,6 +1120,9 @@ def render(docs: dict[str, Doc], meta: dict[str, Any], build: str, out_dir: str)
     for b in BENCHMARKS:
         if b.name in docs:
             b.render(rep, b.name)
+    why = meta.get("skipped", {})
+    rep.targets += [Target(issue, text, f"not measured: {why.get(b.name, 'no samples from this run')}", None)
+                    for b in BENCHMARKS if b.name not in docs for issue, text in b.targets]
     with open(os.path.join(HERE, "performance.md.in"), encoding="utf-8") as f:
         template = f.read()
     values = {
@@ -930,7 +1136,7 @@ def render(docs: dict[str, Doc], meta: dict[str, Any], build: str, out_dir: str)
         "paths": section_paths(rep),
         "targets": section_targets(rep),
         "missed": section_missed(rep, read_notes(os.path.join(HERE, "performance-notes.md"))),
-        "more": section_more(rep),
+        "frontends": section_frontends(rep, meta.get("skipped", {})),
         "commands": section_commands(),
     }
     return fill(template, values)
@@ -966,7 +1172,9 @@ def main(argv: list[str]) -> int:
         meta: dict[str, Any] = {"load_before": loadavg(), "started": f"{now:%Y-%m-%d %H:%M}"}
         # The machine as measured, so that --render-only elsewhere describes the run.
         meta["machine"] = machine()
-        meta["skipped"] = measure(Ctx(build, raw_dir, args.quick, args.repeats), BENCHMARKS)
+        meta["seconds"] = {}
+        meta["skipped"] = measure(Ctx(build, raw_dir, args.quick, args.repeats), BENCHMARKS,
+                                  meta["seconds"])
         meta["load_after"] = loadavg()
         meta["quick"] = args.quick
         with open(meta_json, "w", encoding="utf-8") as f:

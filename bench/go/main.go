@@ -20,6 +20,7 @@ func main() {
 	quick := flag.Bool("quick", false, "a short run that only checks every benchmark works")
 	reps := flag.Int("reps", 5, "measurements per scenario and contender")
 	benchtime := flag.String("benchtime", "300ms", "run time of one measurement")
+	jsonPath := flag.String("json", "", "also write every measurement to this file (bench/report.py)")
 	flag.Parse()
 	if *quick {
 		*reps, *benchtime = 2, "5ms"
@@ -34,6 +35,7 @@ func main() {
 		strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	fmt.Printf("%-20s %-10s %10s %21s %8s %17s\n",
 		"scenario", "contender", "ns/op", "(min-max)", "/xsync", "(min-max)")
+	var results []benchJSON
 	for _, s := range scenarios {
 		ns := make(map[string][]float64)
 		for r := 0; r < *reps; r++ {
@@ -57,6 +59,13 @@ func main() {
 			rlo, rmed, rhi := spread(ratios)
 			fmt.Printf("%-20s %-10s %10.1f %10.1f-%-10.1f %8.2f %8.2f-%-8.2f\n",
 				s.name, c.name, med, lo, hi, rmed, rlo, rhi)
+		}
+		results = append(results, scenarioJSON(s.name, ns))
+	}
+	if *jsonPath != "" {
+		if err := writeJSON(*jsonPath, *reps, *quick, results); err != nil {
+			fmt.Fprintln(os.Stderr, "qsembench:", err)
+			os.Exit(1)
 		}
 	}
 }
