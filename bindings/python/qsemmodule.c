@@ -341,7 +341,7 @@ set_error(SemaphoreObject *self, int err, int64_t n)
         return -1;
     case EOVERFLOW:
         // threading.BoundedSemaphore says ValueError; past VALUE_MAX it is
-        // an arithmetic overflow (docs/contract.md "Semantics").
+        // an arithmetic overflow (docs/contract.md, "Release arithmetic").
         if (self->bounded) {
             PyErr_SetString(PyExc_ValueError, "Semaphore released too many times");
         }

@@ -1,5 +1,5 @@
 """The object model and argument handling of qsem.Semaphore and
-qsem.BoundedSemaphore (CONTRACT.md, "Python" and "Semantics")."""
+qsem.BoundedSemaphore (docs/contract.md, "Python" and "Counts")."""
 import copy
 import gc
 import inspect

@@ -1,4 +1,4 @@
-"""close() (CONTRACT.md "Semantics"): every waiter gets ClosedError with no
+"""close() (docs/contract.md, "Close"): every waiter gets ClosedError with no
 token, later acquires raise at once, release keeps working, closing twice is
 harmless, and dropping the object is safe."""
 import gc
@@ -124,7 +124,7 @@ def test_dropping_a_semaphore_frees_it():
 
 
 def test_a_waiting_call_keeps_its_semaphore_alive():
-    # CONTRACT CWE-664: no use-after-free reachable from Python.  The waiter
+    # docs/contract.md, "Lifetime": no use-after-free reachable from Python.  The waiter
     # holds the only other reference; the test drops its own.
     box = [qsem.Semaphore(0)]
     r = weakref.ref(box[0])

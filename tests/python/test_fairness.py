@@ -1,4 +1,4 @@
-"""Fairness (CONTRACT "Fairness"): fair=True serves in strict arrival order
+"""Fairness (docs/contract.md, "Fairness"): fair=True serves in strict arrival order
 and a try fails while anyone queues; the default mode may let newcomers
 overtake, but never starves a large request."""
 import threading

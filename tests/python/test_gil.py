@@ -1,4 +1,4 @@
-"""The GIL (CONTRACT "Python"): a call that must sleep releases it, so other
+"""The GIL (docs/contract.md, "Python"): a call that must sleep releases it, so other
 threads run Python code meanwhile; the uncontended path keeps it."""
 import sys
 import threading

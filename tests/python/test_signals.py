@@ -1,4 +1,4 @@
-"""Signals (CONTRACT CWE-691): a handler that raises interrupts a blocked
+"""Signals (docs/contract.md, "Interruption"): a handler that raises interrupts a blocked
 acquire promptly, with the count and the waiter count exactly as before the
 call; a handler that does not raise leaves the wait going with its deadline
 unchanged; a grant that races with a signal is kept.  Real signals only:

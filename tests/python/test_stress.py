@@ -2,7 +2,7 @@
 with random counts and timeouts, one semaphore is closed half way, and a
 storm of signals (some handlers raise) hits the main thread, which takes
 part through hold() guards.  At the end every semaphore must hold exactly
-its initial count (CONTRACT "Token conservation") with nobody queued."""
+its initial count (docs/contract.md, "Conservation") with nobody queued."""
 import os
 import random
 import signal

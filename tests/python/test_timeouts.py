@@ -1,4 +1,4 @@
-"""Timeouts (CONTRACT.md "Semantics" and "Python"): None and inf wait
+"""Timeouts (docs/contract.md, "Timeouts" and "Python"): None and inf wait
 forever, zero and negative values try once, NaN is a ValueError, huge finite
 values wait forever instead of overflowing, non-numbers are TypeErrors."""
 import decimal
