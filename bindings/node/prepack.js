@@ -10,3 +10,5 @@ fs.mkdirSync(to, { recursive: true });
 for (const name of fs.readdirSync(from)) {
   if (/\.[ch]$/.test(name)) fs.copyFileSync(path.join(from, name), path.join(to, name));
 }
+// The license travels with the package (npm includes LICENSE by itself).
+fs.copyFileSync(path.join(__dirname, '..', '..', 'LICENSE'), path.join(__dirname, 'LICENSE'));

@@ -80,11 +80,24 @@ def changelog(root: str) -> list[tuple[str, str]]:
     return [("CHANGELOG.md newest release", releases[0] if releases else "(none)")]
 
 
+def license_copies(root: str) -> list[str]:
+    """A Go module is its directory, with no packing step to copy the license
+    in, so bindings/go carries a copy of LICENSE: it must stay the same."""
+    with open(os.path.join(root, "LICENSE"), encoding="utf-8") as f:
+        text = f.read()
+    bad = []
+    for rel in ("bindings/go/LICENSE",):
+        path = os.path.join(root, rel)
+        if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
+            bad.append(f"check_versions: {rel} is not a copy of LICENSE")
+    return bad
+
+
 def check(root: str) -> list[str]:
     want = header_version(root)
     found = pom(root) + node(root) + rockspec(root, want) + changelog(root)
     return [f"check_versions: {where} says {got}, csrc/qsem_version.h says {want}"
-            for where, got in found if got != want]
+            for where, got in found if got != want] + license_copies(root)
 
 
 def self_test() -> int:
@@ -93,10 +106,11 @@ def self_test() -> int:
         print("self-test: the tree itself disagrees; run without --self-test")
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        for rel in ("csrc", "bindings/java", "bindings/node", "bindings/lua"):
+        for rel in ("csrc", "bindings/java", "bindings/node", "bindings/lua", "bindings/go"):
             shutil.copytree(os.path.join(ROOT, rel), os.path.join(tmp, rel),
                             ignore=shutil.ignore_patterns("node_modules", "target"))
         shutil.copy(os.path.join(ROOT, "CHANGELOG.md"), tmp)
+        shutil.copy(os.path.join(ROOT, "LICENSE"), tmp)
         pom_path = os.path.join(tmp, "bindings", "java", "pom.xml")
         with open(pom_path, encoding="utf-8") as f:
             text = f.read()
