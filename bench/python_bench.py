@@ -10,8 +10,9 @@ Workloads (ns per operation, best of several runs):
 Then a ping-pong shaped like user code (two threads, two semaphores, 5,000
 round trips), qsem against threading, every round printed as a spread.
 
-Run: python3 bench/python_bench.py [--quick] [--check]
-  --quick  fewer iterations (a smoke test)
+Run: python3 bench/python_bench.py [--quick] [--check] [--pingpong]
+  --quick     fewer iterations (a smoke test)
+  --pingpong  only the ping-pong, 21 rounds (3 with --quick)
   --check  exit 1 unless qsem meets its targets: pair >= 10x faster than
            threading.Semaphore and no slower than _thread.lock; handoff
            >= 2x faster than threading.Semaphore
@@ -134,12 +135,22 @@ def pingpong_report(rounds: int) -> None:
     print(f"ping-pong, two threads and two semaphores, 5,000 round trips, {rounds} rounds "
           "(ns per round trip):")
     for name, xs in times.items():
-        print(f"  {name:20} median {statistics.median(xs):9,.0f}"
+        q1, med, q3 = quartiles(xs)
+        print(f"  {name:20} median {med:9,.0f}  quartiles {q1:9,.0f} {q3:9,.0f}"
               f"  min {min(xs):9,.0f}  max {max(xs):9,.0f}")
     q, t = times["qsem.Semaphore"], times["threading.Semaphore"]
     ratios = sorted(b / a for a, b in zip(q, t))
-    print(f"  threading/qsem: median {statistics.median(ratios):.1f}x"
-          f"  (rounds {ratios[0]:.1f}x to {ratios[-1]:.1f}x)")
+    r1, rmed, r3 = quartiles(ratios)
+    print(f"  threading/qsem per round: median {rmed:.1f}x  quartiles {r1:.1f}x {r3:.1f}x"
+          f"  (min {ratios[0]:.1f}x, max {ratios[-1]:.1f}x)")
+
+
+def quartiles(xs: list[float]) -> tuple[float, float, float]:
+    """First quartile, median, third quartile (a single value thrice)."""
+    if len(xs) < 2:
+        return xs[0], xs[0], xs[0]
+    q1, med, q3 = statistics.quantiles(xs, n=4)
+    return q1, med, q3
 
 
 def best(fn: Callable[[], float], repeats: int) -> float:
@@ -148,6 +159,10 @@ def best(fn: Callable[[], float], repeats: int) -> float:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    if "--pingpong" in argv:
+        # Only the user-shaped ping-pong, for before/after comparisons.
+        pingpong_report(3 if quick else 21)
+        return 0
     scale = 20 if quick else 1
     n_fast, n_slow, repeats = 200_000 // scale, 20_000 // scale, 3 if quick else 5
 
