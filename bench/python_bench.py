@@ -8,7 +8,8 @@ Workloads (ns per operation, best of several runs):
   pool      4 threads take turns through a semaphore of 2 (ns per turn);
             _thread.lock can only be a pool of 1
 Then a ping-pong shaped like user code (two threads, two semaphores, 5,000
-round trips), qsem against threading, every round printed as a spread.
+round trips), qsem against threading, every round printed as a spread;
+`--pingpong` runs only that, 21 rounds (3 with --quick), with quartiles.
 
 Run: python3 bench/python_bench.py [--quick] [--check] [--json FILE]
   --quick  fewer iterations (a smoke test)
@@ -124,6 +125,14 @@ def bench_pingpong(make: Factory, passes: int = 5000) -> float:
     return (time.perf_counter_ns() - start) / passes
 
 
+def quartiles(xs: list[float]) -> tuple[float, float, float]:
+    """First quartile, median, third quartile (a single value thrice)."""
+    if len(xs) < 2:
+        return xs[0], xs[0], xs[0]
+    q1, med, q3 = statistics.quantiles(xs, n=4)
+    return q1, med, q3
+
+
 def pingpong_report(rounds: int) -> None:
     """Every round of each peer, interleaved; median, spread, ratio."""
     peers = [("qsem.Semaphore", qsem.Semaphore), ("threading.Semaphore", threading.Semaphore)]
@@ -142,6 +151,10 @@ def pingpong_report(rounds: int) -> None:
     ratios = sorted(b / a for a, b in zip(q, t))
     print(f"  threading/qsem: median {statistics.median(ratios):.1f}x"
           f"  (rounds {ratios[0]:.1f}x to {ratios[-1]:.1f}x)")
+    # The middle half of the rounds: a bimodal handoff shows here.
+    for name, xs in [*times.items(), ("threading/qsem", ratios)]:
+        q1, _, q3 = quartiles(xs)
+        print(f"  {name:20} quartiles {q1:9,.1f} to {q3:9,.1f}")
 
 
 # ---- --json: the ping-pong's rounds, for bench/report.py -----------------
@@ -170,6 +183,10 @@ def best(fn: Callable[[], float], repeats: int) -> float:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    if "--pingpong" in argv:
+        # Only the user-shaped ping-pong, for before/after comparisons.
+        pingpong_report(3 if quick else 21)
+        return 0
     scale = 20 if quick else 1
     n_fast, n_slow, repeats = 200_000 // scale, 20_000 // scale, 3 if quick else 5
 
