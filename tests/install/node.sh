@@ -22,8 +22,10 @@ rm -rf "$tmp/pkg/node_modules" "$tmp/pkg/build" "$tmp/pkg/csrc"
 mkdir -p "$tmp/repo/bindings"
 mv "$tmp/pkg" "$tmp/repo/bindings/node"
 cp -R "$src/csrc" "$tmp/repo/csrc"
+cp "$src/LICENSE" "$tmp/repo/LICENSE"
 (cd "$tmp/repo/bindings/node" && npm pack --pack-destination "$tmp" >/dev/null)
 tarball=$(ls "$tmp"/qsem-*.tgz)
+tar -tzf "$tarball" | grep -qx 'package/LICENSE' || { echo "the npm package carries no LICENSE" >&2; exit 1; }
 
 mkdir "$tmp/app"
 cd "$tmp/app"
