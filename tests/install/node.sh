@@ -25,7 +25,8 @@ cp -R "$src/csrc" "$tmp/repo/csrc"
 cp "$src/LICENSE" "$tmp/repo/LICENSE"
 (cd "$tmp/repo/bindings/node" && npm pack --pack-destination "$tmp" >/dev/null)
 tarball=$(ls "$tmp"/qsem-*.tgz)
-tar -tzf "$tarball" | grep -qx 'package/LICENSE' || { echo "the npm package carries no LICENSE" >&2; exit 1; }
+tar -tzf "$tarball" >"$tmp/contents"
+grep -qx 'package/LICENSE' "$tmp/contents" || { echo "the npm package carries no LICENSE" >&2; exit 1; }
 
 mkdir "$tmp/app"
 cd "$tmp/app"
