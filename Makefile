@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Thin driver over CMake, setup.py and the test runners.  `make demo` and
 # `make test` do all the set-up on a fresh Debian machine (see README.md).
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Build the qsem CPython extension: the C core plus bindings/python/qsemmodule.c.
 
 The version is read from csrc/qsem_version.h, the one place it is written.

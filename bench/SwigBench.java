@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // org.qsem.Semaphore against java.util.concurrent.Semaphore, in one run,
 // in interleaved rounds (each implementation once per round), with the
 // ratio qsem / j.u.c taken within each round.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- qsem's Lua module against its floor and a pure-Lua peer.
 --
 --   lua5.4 bench/lua_bench.lua [--quick] [--cpu] [--repeats N] [--json FILE]

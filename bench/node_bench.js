@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // qsem's Node.js front end against the semaphores of the npm ecosystem.
 //

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Async benchmark: qsem.Semaphore against asyncio.Semaphore,
 anyio.CapacityLimiter, trio.Semaphore and aiologic.Semaphore, on the same
 work, in one process, in the same run.

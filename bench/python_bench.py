@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Python benchmark: qsem.Semaphore against the standard library's
 semaphores and _thread.lock, on the same work, in one process.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Waits in Python: what a thread sees when it has to sleep in acquire().
 
 bench/python_bench.py measures the calls themselves; this file measures the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qsem side by side with glibc sem_t, C++20 std::counting_semaphore and Qt 6's
 // QSemaphore, in one run.  Each benchmark runs in interleaved rounds (every
 // implementation once per round) and prints the median with [min, max] over

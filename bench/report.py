@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Run every qsem benchmark in one go and write the performance report.
 
     python3 bench/report.py --build BUILD [--quick] [--repeats N] [--out-dir DIR] [--render-only]

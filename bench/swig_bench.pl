@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: MIT
 # qsem's SWIG Perl binding against Thread::Semaphore (core Perl), in one
 # run, in interleaved rounds (each implementation once per round).
 #

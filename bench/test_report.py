@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Check bench/report.py's rendering on made-up samples, with no benchmark run.
 
     python3 bench/test_report.py

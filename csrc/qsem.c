@@ -1,4 +1,4 @@
-/*
+/* SPDX-License-Identifier: MIT
  * qsem.c: the portable core: state word, fast paths, the queue and its
  * dispatcher, close, and reference counting.  The back ends (qsem_futex.c,
  * qsem_pthread.c) only put a thread to sleep and wake it.

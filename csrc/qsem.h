@@ -1,4 +1,4 @@
-/*
+/* SPDX-License-Identifier: MIT
  * qsem: a hardened counting semaphore with Qt QSemaphore's semantics.
  *
  * Every function that can fail returns 0 or a positive errno value (like

@@ -1,4 +1,4 @@
-/*
+/* SPDX-License-Identifier: MIT
  * qsem_all.c: the whole core as one translation unit.
  *
  * Every build compiles this one file (CMake, setup.py, the rockspec, and

@@ -1,4 +1,4 @@
-/*
+/* SPDX-License-Identifier: MIT
  * qsem_futex.c: the Linux wait back end.  A blocked thread sleeps on the
  * `pending` word of its own queue node, so a release wakes exactly the
  * threads it served and nobody else.

@@ -1,4 +1,4 @@
-/*
+/* SPDX-License-Identifier: MIT
  * Internals shared by qsem.c, qsem_waiter.c and the wait back ends
  * (qsem_futex.c, qsem_pthread.c).  Never installed.  The core is compiled
  * as one unit (qsem_all.c, which defines QSEM__CORE), so its helpers are

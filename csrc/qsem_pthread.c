@@ -1,4 +1,4 @@
-/*
+/* SPDX-License-Identifier: MIT
  * qsem_pthread.c: the portable wait back end, for systems without futexes
  * (and built on Linux too with QSEM_FORCE_PTHREAD, so that it is tested).
  *

@@ -1,4 +1,5 @@
-/* qsem version.  The one place the version is written: CMake, setup.py and
+/* SPDX-License-Identifier: MIT
+ * qsem version.  The one place the version is written: CMake, setup.py and
  * the rockspec read it from here.  Within one major version the C ABI only
  * grows: existing functions keep their signatures and meanings. */
 #ifndef QSEM_VERSION_H

@@ -1,4 +1,4 @@
-/*
+/* SPDX-License-Identifier: MIT
  * qsem_waiter.c: asynchronous waits for event loops and coroutine hosts.
  *
  * An async waiter is a queue node that lives on the heap instead of a

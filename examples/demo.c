@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem in one page: a multi-token wait served by single releases, a timed
  * wait that times out, close waking a waiter, and the error values.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- The Lua part of `make demo`:
 --   LUA_CPATH_5_4="<build>/bindings/lua/?.so;;" lua5.4 examples/lua_demo.lua
 --

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Python part of `make demo`: worker threads share a weighted pool.
 
 A pool of 4 tokens stands for, say, 4 GiB of memory.  Jobs take 1 to 3

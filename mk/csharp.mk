@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # C# front end: one of the SWIG languages (bindings/swig, tests/csharp),
 # built with Mono beside the others in $(BUILD)-csharp.
 BINDINGS += -DQSEM_BUILD_CSHARP=ON

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Go front end (bindings/go, tests/go, bench/go).
 BINDINGS += -DQSEM_BUILD_GO=ON
 .PHONY: go test-go

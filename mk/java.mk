@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Java front end (bindings/java, bindings/swig/qsem.i, tests/java).
 BINDINGS += -DQSEM_BUILD_JAVA=ON
 .PHONY: java test-java

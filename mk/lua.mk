@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Lua front end (bindings/lua, tests/lua).
 BINDINGS += -DQSEM_BUILD_LUA=ON
 .PHONY: lua test-lua bench-lua

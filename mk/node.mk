@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Node.js front end (bindings/node: the addon, its tests, index.d.ts).
 BINDINGS += -DQSEM_BUILD_NODE=ON
 .PHONY: node test-node bench-node

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Python front end (bindings/python, tests/python).
 BINDINGS += -DQSEM_BUILD_PYTHON=ON
 .PHONY: python test-python

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # SWIG front ends (bindings/swig, tests/<language>).
 BINDINGS += -DQSEM_BUILD_SWIG=ON
 .PHONY: swig test-swig

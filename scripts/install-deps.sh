@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install what the build and the test suites need on a Debian machine.
 #
 #   sh scripts/install-deps.sh            every area (make demo, make test)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # timed.sh LOG NAME COMMAND...: run COMMAND, append "NAME  seconds  result"
 # to LOG, and print every line of LOG so far when COMMAND fails, so that
 # `make test` ends with a time per suite whether it passes or not.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package main
 
 // -json FILE: every measurement, in the shape bench/report.py reads.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Command qsembench compares qsem's Go package with x/sync's Weighted and
 // a buffered channel, in one run: each scenario is measured -reps times on
 // every contender, in rotating order so that a noisy neighbour hurts all

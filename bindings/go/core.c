@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core.c: the qsem core, compiled by cgo as part of this package.
  *

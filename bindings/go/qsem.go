@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package qsem is a weighted semaphore with the API of
 // golang.org/x/sync/semaphore.Weighted, over the qsem C core.
 //

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* qsemgo.h: the C side of the Go package's waits (core.c). */
 #ifndef QSEMGO_H
 #define QSEMGO_H

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- The cqueues glue of qsem, embedded in the module at build time and loaded
 -- on the first wait under a cqueues controller (lqsem_wait.c, pushcqwait).
 -- Plain Lua 5.1 to 5.4.

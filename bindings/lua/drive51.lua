@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- The coroutine wait of Lua 5.1 and LuaJIT, embedded in the module at build
 -- time.  A C function cannot go on after a yield there, so the acquire and
 -- hold methods are these Lua functions: the C part tries, and when the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # embed.sh NAME FILE: print FILE as a C array NAME[] of its bytes and a
 # final NUL, so that a Lua source file is compiled into the module.
 # Portable sh and od; the one way every build (CMake, the rockspec)

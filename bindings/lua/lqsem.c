@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** lqsem.c: the Lua front end of qsem (`local qsem = require "qsem"`), for
 ** Lua 5.4, 5.3 and 5.1/LuaJIT 2.1.  This file is the module and its

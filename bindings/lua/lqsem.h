@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** lqsem.h: what the parts of the Lua front end share (lqsem.c includes
 ** lqsem_hub.c and lqsem_wait.c, so the module is one translation unit).

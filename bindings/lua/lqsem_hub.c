@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** lqsem_hub.c: the per-state hub (part of lqsem.c, which includes it).
 **

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** lqsem_wait.c: acquire and hold, and their waits (part of lqsem.c, which
 ** includes it).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The rockspec's build: the module from lqsem.c and the core's one unit
 # (csrc/qsem_all.c), compiled in a scratch directory so that nothing is
 # left in the source tree, and installed into LIBDIR.  Exports only

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Methods of qsem.Semaphore written in Lua, embedded in the module at build
 -- time and run once by luaopen_qsem with the method table.  Plain Lua 5.1
 -- to 5.4.

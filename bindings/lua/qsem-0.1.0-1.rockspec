@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- The version is csrc/qsem_version.h's (tests/install/lua.sh checks it).
 -- From a clone:  luarocks --lua-version=5.4 make bindings/lua/qsem-0.1.0-1.rockspec
 rockspec_format = "3.0"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Build build/qsem.node with the C compiler and the Node headers already on
 // the machine: no download, no node-gyp.  `npm install` runs this.

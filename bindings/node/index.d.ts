@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Type declarations for qsem (docs/node.md).
 
 /** Options of `new Semaphore()`. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // qsem for Node.js: a counting semaphore whose waits are promises, shared
 // across worker threads (docs/node.md).  The native addon (qsem_node.c)

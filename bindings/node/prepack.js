@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // `npm pack` runs this: copy the core into the package, which must build
 // on its own once it is outside the repository.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem.node: the native half of the Node.js front end (docs/node.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem_async.c: the coroutine half of qsem._qsem (Semaphore.async_acquire,
  * `async with`, the Waiter and Ready types).  Not compiled on its own:

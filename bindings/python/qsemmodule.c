@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem._qsem: the CPython front end of qsem (docs/contract.md, "Python").
  *

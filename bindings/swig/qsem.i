@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem.i: the one SWIG interface for the SWIG front ends (Java, Perl, Tcl,
  * Ruby, C#).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem_handle.h: the handle table behind every SWIG proxy.
  *

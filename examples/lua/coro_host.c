@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * coro_host.c: a minimal coroutine host for qsem's Lua module.
  *

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Tasks for coro_host.c: a thousand coroutines on one OS thread share a
 -- pool of three tokens; one in five gives up after a few milliseconds.
 local qsem = require "qsem"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Check that the project's citations of its contract resolve.
 
     check_contract_refs.py [--strict] [SOURCE_DIR]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Check that every build compiles the core as one unit, csrc/qsem_all.c.
 
     check_one_unit.py [SOURCE_DIR]      check the tree (default: this repository)

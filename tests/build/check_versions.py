@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Check that every package of qsem carries the version of csrc/qsem_version.h.
 
     check_versions.py [SOURCE_DIR]    check the tree (default: this repository)

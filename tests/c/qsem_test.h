@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared helpers of the C test programs: assertion macros that print
  * file:line and both values, errno names, a monotonic clock, thread helpers

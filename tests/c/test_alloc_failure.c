@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Allocation failure on every allocation path.  The core allocates through
  * qsem__calloc() (csrc/qsem_internal.h); this test installs an allocator

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Every function against hostile counts and every error value it can give:
  * the exact result code, and that a failed call changed nothing (contract:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Closes in the middle of heavy contention.  Each round, threads hammer one
  * semaphore with every kind of acquire while it is closed (or its last

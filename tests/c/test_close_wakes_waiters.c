@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem_close() wakes every waiter, whatever form its wait takes, with
  * ECANCELED and no token; later acquires fail at once; release still works.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The core's deadline helpers, the one home of the timeout rule that every
  * front end uses: saturation at QSEM_FOREVER, negative as forever (ns), NaN

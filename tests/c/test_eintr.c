@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Signals and waits.  With QSEM_INTR a handler that runs in the waiter ends
  * the wait with EINTR, no token taken and its place in the queue given up

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ENOMEM: every allocation goes through the core's allocator hook
  * (qsem__set_allocator, internal, for tests), so each one can be made to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * exit() while other threads wait.  exit() runs the destructors of the
  * program and its libraries while the other threads go on; the pthread

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * QSEM_FIFO: requests are served strictly in arrival order.  A large
  * request at the head holds back smaller ones behind it even when they

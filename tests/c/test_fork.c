@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork() while threads wait (docs/design.md, "fork()"): in the child the
  * blocked threads do not exist, so they are dropped from the queue and a

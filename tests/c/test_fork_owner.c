@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What a forked child keeps of the queue (docs/design.md, "fork()"): only
  * what the forking thread itself queued.

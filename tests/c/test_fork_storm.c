@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork() while other threads wait, and while they hammer the lock.  What the
  * child sees (docs/reliability.md, "fork"): only the thread that forked, so

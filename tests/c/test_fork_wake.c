@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork() and the wake-up channel (docs/design.md, "fork()").  On the
  * pthread back end each thread sleeps on a pipe of its own, kept in

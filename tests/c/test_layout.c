@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The object's layout by cache line (csrc/qsem_internal.h): every semaphore
  * is 64-byte aligned whatever the allocator returns, its state word is alone

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Small requests stay live beside a head waiter that cannot be served
  * (docs/design.md, "Fairness and liveness"), as Qt's

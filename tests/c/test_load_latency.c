@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Timed waits and wake-ups stay on time under CPU-bound load: 4 busy
  * threads share one CPU with a waiter.  A sched_yield() there can give each

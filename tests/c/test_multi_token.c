@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A request for n tokens is met only when n are free at once: partial
  * releases leave the waiter asleep and the tokens on the semaphore, and

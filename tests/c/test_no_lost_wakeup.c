@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * No lost wake-ups: when a waiter at the head of the queue leaves without
  * tokens (its timeout expires), the waiters behind it whose requests fit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * No thundering herd: a release wakes only the waiters whose requests it
  * can meet.  A thread asleep in the kernel makes no voluntary context

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem_pin(): a front end's own pin keeps the memory valid after the last
  * handle is gone, so a call that raced with the handle's destruction reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Who queues (qsem.c: qsem__poll, qsem__acquire_slow).  A thread that cannot
  * have a single token at once yields the CPU a few times before it queues:

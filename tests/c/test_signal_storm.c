@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Signal storm.  setitimer() fires SIGALRM every 100 us at threads that
  * spend their time in acquire and release: plain waits (the kernel restarts

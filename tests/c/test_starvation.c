@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Starvation freedom: 4 threads churn acquire(1)/release(1) on 4 tokens
  * while one thread waits in acquire(4).  The 4 tokens are rarely all free

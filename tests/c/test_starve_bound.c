@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The default mode's window (docs/design.md, "Fairness and liveness").
  * Once a waiter has queued for QSEM_STARVE_NS, a window opens for it:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Token conservation under a random mix of blocking, timed, zero-wait and
  * asynchronous acquires, releases of held and of new tokens, and a close

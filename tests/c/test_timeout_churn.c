@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Random cancellations by timeout.  Many threads wait for one to three
  * tokens with short random timeouts (0 to 300 us, often expiring just as a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A timed wait never returns ETIMEDOUT before its deadline, returns soon
  * after it, and wake-ups that do not satisfy it (partial releases) neither

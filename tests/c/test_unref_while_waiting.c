@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Lifetime: dropping the last handle while threads wait closes the
  * semaphore and wakes them with ECANCELED, but its memory stays until the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Linked against the shared library: the library actually loaded reports
  * the version of the header it was built from and the back end this build

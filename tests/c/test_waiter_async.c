@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The asynchronous waiter API (qsem_waiter_*): start, result, claim,
  * cancel and free; notify runs once on the resolving thread; a cancel after

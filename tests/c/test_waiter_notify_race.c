@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Once qsem_waiter_claim() (or cancel, or free) has returned, notify has
  * finished (qsem.h), so the owner may free whatever its argument points to.

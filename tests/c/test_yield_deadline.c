@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The yields of the poll and linger phases respect the deadline and the
  * load (qsem.c, qsem__yield).  Under CFS a sched_yield() beside CPU-bound

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C# front end (SWIG, Mono): exceptions as System.Threading's
 // semaphores throw them, Dispose that leaves every later call an
 // ObjectDisposedException, Thread.Interrupt() ending a wait, and a delete

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run.sh DIR GO-ARGS...: run the go tool in DIR for a ctest entry.
 #
 # cgo does not see changes to C files outside a package's directory, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # xsync.sh: golang.org/x/sync/semaphore's own tests against qsem.
 #
 # The x/sync module comes from the Go module proxy (the version and its

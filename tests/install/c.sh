@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The C library as a packager installs it: `cmake --install` into a clean
 # prefix, then a program outside the repository finds it through pkg-config
 # and through CMake's find_package(qsem), and runs against both the shared

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Install test, C#: `cmake --install --component csharp` puts Qsem.dll and
 # libqsemcs.so in lib/qsem-csharp under a clean prefix; a program written
 # here, outside the repository, is compiled against the installed

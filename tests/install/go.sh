@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Install test for the Go package: a module of one's own, outside the
 # repository, takes qsem.invalid/qsem through a replace directive (the way
 # docs/go.md says to), with an empty GOPATH, module cache and build cache

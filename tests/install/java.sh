@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Java: `mvn install` the org.qsem:qsem artifact into an empty local Maven
 # repository, then compile and run a program of its own against the
 # installed jar alone, with no -Djava.library.path: the JNI library must

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Install test of the Lua front end: the rockspec as LuaRocks publishes it.
 #
 #   1. the rockspec's version is csrc/qsem_version.h's, and it passes

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Install test for the Node.js package: npm pack bindings/node, install the
 # tarball into a fresh project outside the repository (its install script
 # builds the addon with the Node headers on the machine; nothing else is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Install test, Perl: lay out the distribution (the SWIG output generated
 # now), then `perl Makefile.PL && make && make test && make install` into
 # a clean INSTALL_BASE, as cpanm does, and run a program written here,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Python package as users get it: `python -m build` makes an sdist and
 # a wheel from a copy of the sources; the sdist is installed into a fresh
 # venv outside the repository, and the Python suite and a small program

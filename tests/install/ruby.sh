@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Install test, Ruby: pack the gem from the sources (generating the SWIG
 # wrapper), `gem install` it into a clean GEM_HOME, where it compiles,
 # and run a program written here, outside the repository, against the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Install test, Tcl: `cmake --install` puts the qsem package (qsem.so and
 # pkgIndex.tcl, in lib/qsem<version>) into a clean prefix; a script written
 # here, outside the repository, finds it through auto_path alone and uses it.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- A storm of coroutines cancelled while waiting.  Rounds of hosted
 -- coroutines take guards for one to three tokens (with and without
 -- timeouts), hold them across yields, and are closed with coroutine.close()

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- A release made by the waiting coroutine's own Lua state wakes a cqueues
 -- waiter directly, without the notification fd (lqsem.c, release_direct);
 -- every other wake-up still goes through the fd.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- LuaJIT only: the fast paths of acquire, try_acquire and release through
 -- the FFI (drive51.lua).  A call hook counts the calls that reach the C
 -- methods: the uncontended paths must not, and every other case must, with

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Fuzzing the argument handling from Lua: every method and qsem.new get
 -- values of every type and every awkward number.  Allowed outcomes only: a
 -- result, nil plus "timeout" or "closed", or a standard "bad argument #i to

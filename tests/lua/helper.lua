@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Shared by the busted files: a tiny generic coroutine host (the protocol
 -- of docs/lua.md, as examples/lua/coro_host.c implements it in C), OS
 -- threads with their own Lua states (cqueues.thread), and timing.

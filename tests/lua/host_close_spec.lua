@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Lua 5.4 only: coroutine.close() and to-be-closed guards in coroutine
 -- hosts (host_spec.lua has the rest of the protocol, on every version).
 local qsem = require "qsem"

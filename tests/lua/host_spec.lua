@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 local qsem = require "qsem"
 local helper = require "helper"
 

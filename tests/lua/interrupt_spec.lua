@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Ctrl-C in the standalone interpreter: lua5.4's SIGINT handler sets a hook
 -- that raises "interrupted!"; a blocked acquire must let it run.
 local qsem = require "qsem"

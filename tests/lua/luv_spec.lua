@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- qsem.luv: coroutines driven by a luv loop wait on qsem without blocking
 -- it; timeouts run on luv timers; releases come from this state, from
 -- qsem.cancel(), or from uv.new_thread states on other OS threads.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- qsem.ngx: the ngx.semaphore API shape (new, post, wait, count).
 local semaphore = require "qsem.ngx"
 local qsem = require "qsem"

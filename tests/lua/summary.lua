@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- busted output handler for ctest and CI logs: one TAP-style line per test,
 -- failure details as TAP comments, and a closing "N passed, N failed" line.
 -- A pending test counts as failed: the suite has no skips to hide behind.

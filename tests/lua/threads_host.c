@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * threads_host.c: one semaphore shared by Lua states on several pthreads.
  *

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Scenarios for threads_host.c: one semaphore, several Lua states, one
 -- OS thread each.  The states reach the semaphore by name (qsem.publish /
 -- qsem.open); each state holds its own handle.

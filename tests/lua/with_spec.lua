@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- The guard without `<close>`, on every Lua version: s:hold(n) plus
 -- g:release(), and s:with(n, fn, ...), which always gives back.
 local qsem = require "qsem"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Check that every "@anchor <step> <file>:<line> <text>" line in a model's
 # header still matches the C code: line <line> of csrc/<file> must contain
 # <text> (whitespace-trimmed).  A mismatch means the C code changed under the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * qsem.pml: the wait/wake protocol of csrc/qsem.c as a Promela model, for
  * the spin model checker.  spin explores every interleaving of two or three

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Verify qsem.pml with spin in one configuration.
 #   run_spin.sh <model.pml> <pass|fail> <work dir> [spin -D switches...]
 # pass: the search must complete with no error of any kind.

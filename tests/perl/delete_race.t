@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Handle lifetime in the Perl front end: calls after DESTROY, a second
 # DESTROY, a zero or forged handle, and a delete racing calls on other
 # threads.  Run against the ASan build too (ctest label asan), where a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The Perl front end (SWIG): die messages for errors, false for timeouts,
 # ithreads sharing one semaphore, and handle lifetime across thread clones.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The object model and argument handling of qsem.Semaphore and
 qsem.BoundedSemaphore (docs/contract.md, "Python" and "Counts")."""
 import copy

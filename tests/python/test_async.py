@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Coroutines on the same semaphore as threads: async_acquire, `async with`
 and `async with sem.hold(n)` under asyncio (default loop and uvloop), trio
 and anyio; cancellation of every kind gives back what was granted."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Four event loops in four threads and two plain threads share one
 semaphore: random counts, timeouts and cancellations.  At the end every
 token is back, nobody waits, and at no moment were more tokens held than

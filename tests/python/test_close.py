@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """close() (docs/contract.md, "Close"): every waiter gets ClosedError with no
 token, later acquires raise at once, release keeps working, closing twice is
 harmless, and dropping the object is safe."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The async example of docs/python.md runs as printed."""
 import os
 import re

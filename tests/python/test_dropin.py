@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Drop-in gaps with threading found by trying qsem as a new user would:
 subclasses with their own __init__, error messages that name the class,
 release(n=) by keyword, and a hold() guard collected in a cycle."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fairness (docs/contract.md, "Fairness"): fair=True serves in strict arrival order
 and a try fails while anyone queues; the default mode may let newcomers
 overtake, but never starves a large request."""

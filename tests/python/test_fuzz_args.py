@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fuzzing the argument handling of acquire(), release() and the constructors.
 
 Any object may be passed as n, timeout, blocking, value or fair.  The

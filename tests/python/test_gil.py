@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The GIL (docs/contract.md, "Python"): a call that must sleep releases it, so other
 threads run Python code meanwhile; the uncontended path keeps it."""
 import sys

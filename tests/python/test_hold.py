@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Semaphore.hold(n): a context manager for n tokens that gives back exactly
 what it took, even when the body raises or a KeyboardInterrupt lands."""
 import gc

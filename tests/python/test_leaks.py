@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Leaks: long loops of create, acquire, release, close, timeout, hold and
 error paths must keep memory flat, both the Python heap (tracemalloc) and
 the process (RSS, which also sees the C core's own allocations)."""

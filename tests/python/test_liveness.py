@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Liveness beside a request that cannot be met (docs/design.md, "Fairness
 and liveness"), as Qt's tst_qsemaphore::tryAcquireWithTimeoutStarvation
 checks: one token in circulation, a thread looping acquire(timeout=1) +

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CPython's own threading.Semaphore and BoundedSemaphore suites, unmodified,
 run against qsem's types the way Lib/test/test_threading.py runs them
 against threading's: by setting `semtype`."""

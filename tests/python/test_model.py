@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A hypothesis state machine drives acquire, try, timed acquire, hold,
 release and close against a model of the count, with at most one other
 thread queued at a time, and checks after every step that the semaphore

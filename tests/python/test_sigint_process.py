@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ctrl-C reaches a real python3 process blocked in acquire().
 
 The child blocks on a semaphore that nobody releases; the test sends it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Signals (docs/contract.md, "Interruption"): a handler that raises interrupts a blocked
 acquire promptly, with the count and the waiter count exactly as before the
 call; a handler that does not raise leaves the wait going with its deadline

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Stress: worker threads take and give back tokens on several semaphores
 with random counts and timeouts, one semaphore is closed half way, and a
 storm of signals (some handlers raise) hits the main thread, which takes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Timeouts (docs/contract.md, "Timeouts" and "Python"): None and inf wait
 forever, zero and negative values try once, NaN is a ValueError, huge finite
 values wait forever instead of overflowing, non-numbers are TypeErrors."""

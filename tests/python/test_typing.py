@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The stubs: qsem/__init__.pyi must agree with the runtime module (mypy's
 stubtest), type-check the demo under --strict, and catch misuse."""
 import os

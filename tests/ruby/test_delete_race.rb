@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Handle lifetime in the Ruby front end.  Ruby frees a proxy only when the
 # collector finds it unreachable, so no Ruby code can call a deleted one;
 # what can race is the collector freeing proxies (and dropping the last

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Ruby front end (SWIG): errors as Ruby exceptions, waits without the GVL,
 # Thread#kill and Thread#raise reaching a blocked acquire, safe lifetime.
 require "minitest/autorun"

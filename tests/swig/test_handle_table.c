@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The handle table of bindings/swig/qsem_handle.h, on its own: what every
  * SWIG proxy holds instead of an address.  A dead, stale, zero or forged

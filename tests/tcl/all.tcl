@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs the *.test files here with tcltest (the arguments are tcltest
 # options, e.g. -file race.test); exits non-zero if any test failed.
 package require tcltest 2.5

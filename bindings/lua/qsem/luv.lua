@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- qsem.luv: waits on qsem semaphores in coroutines driven by a luv (libuv)
 -- loop, as in luvit or Neovim.  The adapter is a host of the protocol in
 -- docs/lua.md: one poll handle on the state's qsem.pollfd() for every wait,

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- qsem.ngx: qsem with the API shape of OpenResty's ngx.semaphore, so that
 -- code written for it switches with one line:
 --

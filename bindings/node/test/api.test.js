@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The synchronous API: construction, tryAcquire, release, properties, and
 // argument errors that change nothing.

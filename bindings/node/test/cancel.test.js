@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Waits that end without tokens (timeout, abort, close) take nothing, and
 // queued waits are served.  Every test ends by counting the tokens.

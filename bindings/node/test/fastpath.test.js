@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The hot calls (tryAcquire, acquire, release) pass their arguments and
 // result through one buffer shared by every semaphore of the thread: a

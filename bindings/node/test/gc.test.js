@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Handles dropped by the garbage collector: a handle's guards give their
 // tokens back when it goes, and a wait of the same thread that those

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Waits never block the loop: a ticker keeps running while 1,000 acquires
 // wait, and all of them are served.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Compiled with `tsc --noEmit` to check index.d.ts against typical use.
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { Semaphore, Guard, TimeoutError, ClosedError, MAX_COUNT, SharedSemaphore } from '..';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // One semaphore shared by worker threads: handles are counted per thread,
 // a thread that goes away leaves no waiter and gives back what its guards

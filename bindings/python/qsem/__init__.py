@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """qsem: a hardened counting semaphore with Qt QSemaphore's semantics.
 
 Semaphore and BoundedSemaphore are drop-in replacements for threading's,

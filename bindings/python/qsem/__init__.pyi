@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, Final, final

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The sleeping half of Semaphore.async_acquire() and `async with`.
 
 The C module tries first and only calls in here when the tokens are not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thrown by a wait on a semaphore that is closed, or closes while waiting.
 namespace Qsem {
   public class ClosedException : global::System.InvalidOperationException {

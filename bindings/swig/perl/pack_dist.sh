@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Pack the qsem Perl distribution: pack_dist.sh <repository> <directory>.
 # Lays out Makefile.PL, the SWIG output (qsem.pm, qsem_wrap.c: generated
 # here, never committed), the C core and the tests in <directory>, ready

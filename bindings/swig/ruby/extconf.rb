@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # frozen_string_literal: true
 
 # Builds qsem.so from the SWIG wrapper (generated when the gem was packed)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Pack the qsem gem: pack_gem.sh <repository> <output directory>.
 # Generates the SWIG wrapper (never committed) and lays out the gem's
 # sources in a staging directory, then runs `gem build` there.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # frozen_string_literal: true
 
 # The gem is packed by bindings/swig/ruby/pack_gem.sh, which lays this

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # frozen_string_literal: true
 
 # Qsem: a hardened counting semaphore.  This file adds the Ruby idioms to
