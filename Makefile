@@ -34,7 +34,7 @@ build: deps
 
 demo: build python
 	./$(BUILD)/examples/qsem_demo
-	$(PYTHON) examples/python_demo.py
+	$(PY_VENV)/bin/python examples/python_demo.py
 	LUA_CPATH_5_4="$(BUILD)/bindings/lua/?.so;;" lua5.4 examples/lua_demo.lua
 
 # Every suite: the full build (C and every front end, install tests,

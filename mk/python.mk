@@ -3,10 +3,13 @@
 BINDINGS += -DQSEM_BUILD_PYTHON=ON
 .PHONY: python test-python
 
-# The extension as users get it: pip builds it from setup.py.
+# The extension as users get it: pip builds it from setup.py, into a venv
+# of its own (Debian's python3 refuses installs outside one).
+PY_VENV = $(BUILD)-venv
 python:
 	sh scripts/install-deps.sh core python
-	$(PYTHON) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	$(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall .
 
 test-python:
 	sh scripts/install-deps.sh core python
