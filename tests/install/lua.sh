@@ -81,7 +81,7 @@ so=$(find "$tree" -name qsem.so | head -n 1)
 [ -n "$so" ] || fail "the rock installed no qsem.so"
 exported=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBR]$/ { print $3 }' | sort | tr '\n' ' ')
 [ "$exported" = "luaopen_qsem " ] || fail "qsem.so exports: $exported(want luaopen_qsem alone)"
-if ldd "$so" | grep -q liblua; then fail "qsem.so links liblua: it must not"; fi
+if grep -q liblua <<<"$(ldd "$so")"; then fail "qsem.so links liblua: it must not"; fi
 
 # A program of the user's, outside the repository, with the tree's paths only.
 cat >"$work/app.lua" <<'LUA'

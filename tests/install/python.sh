@@ -42,7 +42,8 @@ mkdir "$work/unpacked"
 tar -xzf "$sdist" -C "$work/unpacked"
 (cd "$work"/unpacked/qsem-* && ${CC:-cc} -std=gnu11 -DQSEM_FORCE_PTHREAD -c csrc/qsem_all.c \
     -o "$work/pthread.o") || fail "the sdist's core does not build with the pthread back end"
-nm "$work/pthread.o" | grep -q qsem_acquire_until || fail "the pthread build has no qsem_acquire_until"
+syms=$(nm "$work/pthread.o")
+grep -q qsem_acquire_until <<<"$syms" || fail "the pthread build has no qsem_acquire_until"
 
 wheel_listing=$("$PYTHON" -m zipfile -l "$wheel")
 grep -q "qsem/__init__.pyi" <<<"$wheel_listing" || fail "the wheel lacks the stubs"
