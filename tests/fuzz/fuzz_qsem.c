@@ -9,10 +9,12 @@
  *
  *   - the exact result of every call, including hostile counts (negative,
  *     0, QSEM_VALUE_MAX, INT64_MIN, INT64_MAX, max + 1);
- *   - which queued waiters a release, a timeout or an interruption served,
- *     against every outcome the dispatcher is allowed (in the default mode
- *     the starvation bound depends on the clock, so the model enumerates
- *     which prefix of the queue is "starving" and accepts any of those);
+ *   - which queued waiters a release, a timeout, an interruption or a
+ *     cancel served, against every outcome the dispatcher is allowed (in
+ *     the default mode the liveness window opens and ends by the clock,
+ *     also between steps, so the model keeps the set of worlds the clock
+ *     allows and accepts only what one of them does: see "The reference
+ *     model" for exactly what became tolerant);
  *   - token conservation: available() == initial + released - acquired;
  *   - no lost wake-up: a queued head whose request fits never stays asleep
  *     (a served waiter that does not return within seconds is a crash);
@@ -634,12 +636,14 @@ static void ws_add(const struct fuzz *f, struct worlds *set, int64_t n, int clam
     }
 }
 
-enum newcomer { NC_TRY, NC_NO_LAST_TRY, NC_QUEUE };
+enum newcomer { NC_TRY, NC_NO_LAST_TRY, NC_QUEUE, NC_QUEUE_TIMED };
 
 /*
  * A newcomer for n tokens.  NC_TRY: try_acquire, which ends a window whose
  * time is up; NC_NO_LAST_TRY: a call whose deadline may pass before the
- * last try; NC_QUEUE: queues if it does not take.  Where the window ends
+ * last try; NC_QUEUE: queues if it does not take; NC_QUEUE_TIMED: the
+ * same, but a short deadline may pass before the last try (the caller
+ * then drops it from the queue).  Where the window ends
  * first, ws_spont before this gives that world.
  */
 static void ws_newcomer(const struct fuzz *f, struct worlds *set, int id, int64_t n, enum newcomer kind)
@@ -648,14 +652,15 @@ static void ws_newcomer(const struct fuzz *f, struct worlds *set, int id, int64_
     for (int i = 0; i < set->n; i++) {
         struct world d = set->w[i];
         const struct world *w = &d;
-        if (!f->fifo && d.win == WIN_EXPIRED && kind != NC_NO_LAST_TRY) {
+        if (!f->fifo && d.win == WIN_EXPIRED && (kind == NC_TRY || kind == NC_QUEUE)) {
             /* Kept off by NOBARGE, it ends the window itself first. */
             world_walk(f, &d);
             d.win = WIN_CLOSED;
         }
         int fits = n <= w->avail;
         int must_queue = f->fifo && w->qn > 0;
-        int held = w->win == WIN_MAYBE || (w->win == WIN_EXPIRED && kind == NC_NO_LAST_TRY);
+        int held = w->win == WIN_MAYBE ||
+                   (w->win == WIN_EXPIRED && (kind == NC_NO_LAST_TRY || kind == NC_QUEUE_TIMED));
         if (fits && !must_queue) {
             struct world c = *w;
             c.avail -= n;
@@ -666,7 +671,7 @@ static void ws_newcomer(const struct fuzz *f, struct worlds *set, int id, int64_
         }
         if (!fits || must_queue || held) {
             struct world c = *w;
-            if (kind == NC_QUEUE)
+            if (kind == NC_QUEUE || kind == NC_QUEUE_TIMED)
                 c.q[c.qn++] = id;
             ws_push(&out, &c);
         }
@@ -950,7 +955,7 @@ static void step_short(struct fuzz *f, int t, int64_t n, int64_t timeout)
     /* It may time out before it queues, or queue, be served by a window's
      * end, or withdraw, which runs the dispatcher. */
     struct worlds set, out = { 0 };
-    newcomer_worlds(f, &set, id, n, NC_QUEUE);
+    newcomer_worlds(f, &set, id, n, NC_QUEUE_TIMED);
     for (int i = 0; i < set.n; i++) {
         struct world c = set.w[i];
         if (world_find(&c, id) < 0) {
