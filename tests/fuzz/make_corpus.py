@@ -115,6 +115,11 @@ SEEDS = {
     "waiter_burst": header(threads=4, initial=0) + wop(W_NEW_START, 0, small(1))
         + wop(W_NEW_START, 1, small(2)) + op(REL, 0, small(4)) + op(BURST)
         + bytes(range(3, 256, 11))[:24] + wop(W_CLAIM_RELEASE, 0) + wop(W_FREE, 1),
+    # One waiter object started twice: granted (notify ran), claimed, then
+    # queued again and cancelled.  Only this start's notifies say whether
+    # the cancel met a grant (a harness bug the fuzzer found).
+    "waiter_restart_cancel": header(fifo=True) + wop(W_NEW_START, 0, small(2))
+        + op(REL, 0, small(2)) + wop(W_CLAIM) + wop(W_START) + wop(W_CANCEL) + wop(W_FREE),
     # The liveness window of the default mode.  The head asks for 3 of the
     # 1 released after it starved: a window opens and holds the token.  After
     # the window's time a try must end it and take the token (a window that
