@@ -746,7 +746,8 @@ static int ws_apply(struct fuzz *f, const struct worlds *set, unsigned served, i
             m = w;
         else if (m->avail != w->avail || m->qn != w->qn)
             FAIL("model: %s: two worlds with one outcome", why);
-        if (w->win > win)
+        /* Union: a window that may still hold wins over one known over. */
+        if (w->win == WIN_MAYBE || (w->win == WIN_EXPIRED && win == WIN_CLOSED))
             win = w->win;
     }
     if (m == NULL) {
