@@ -9,10 +9,12 @@
  *
  *   - the exact result of every call, including hostile counts (negative,
  *     0, QSEM_VALUE_MAX, INT64_MIN, INT64_MAX, max + 1);
- *   - which queued waiters a release, a timeout or an interruption served,
- *     against every outcome the dispatcher is allowed (in the default mode
- *     the starvation bound depends on the clock, so the model enumerates
- *     which prefix of the queue is "starving" and accepts any of those);
+ *   - which queued waiters a release, a timeout, an interruption or a
+ *     cancel served, against every outcome the dispatcher is allowed (in
+ *     the default mode the liveness window opens and ends by the clock,
+ *     also between steps, so the model keeps the set of worlds the clock
+ *     allows and accepts only what one of them does: see "The reference
+ *     model" for exactly what became tolerant);
  *   - token conservation: available() == initial + released - acquired;
  *   - no lost wake-up: a queued head whose request fits never stays asleep
  *     (a served waiter that does not return within seconds is a crash);
@@ -217,8 +219,11 @@ struct fuzz {
     int qn;
     int closed;
     int handles;
-    // possible values of the core's `starving` bit: bit 0 = may be 0, bit 1 = may be 1
-    unsigned starve;
+    // whether a window may be open (default mode; see "The reference model")
+    int win;
+    // when the last step ended: no window's end lies more than
+    // QSEM_WINDOW_NS after it
+    int64_t t_step;
     // totals for conservation; unsigned, since they may wrap over a long
     // schedule of VALUE_MAX-sized calls and only their difference matters;
     // tokens granted to a waiter count as acquired until a cancel gives
@@ -460,35 +465,101 @@ static int valid_count(const struct fuzz *f, int64_t n)
 }
 
 /*
- * What the dispatcher does to the queue with `avail` tokens when the oldest
- * `k` queued requests have passed the starvation bound (qsem__dispatch):
- * the bitmask of served workers, tokens left, and the final `starving`.
+ * The liveness window (docs/design.md, "Fairness and liveness") is where
+ * time decides.  A window opens at a dispatch that finds the head queued
+ * for QSEM_STARVE_NS, and it ends at a dispatch that finds its time up,
+ * which a queued thread runs on its own when it wakes at the window's end
+ * (between the schedule's steps, or during one), or a try-acquire or a
+ * newcomer's last try runs.  The model cannot see the clock, so it keeps a
+ * set of possible worlds for each step and accepts an outcome only if one
+ * of them produces it.  What became tolerant, and only where a window may
+ * be open (`win`):
+ *
+ *   - a step's own dispatch may be strict (the head alone, while the window
+ *     holds) or not (the window ended first);
+ *   - a newcomer whose tokens are free may queue or be refused;
+ *   - once, at any moment, the window's end may run a dispatch that serves
+ *     every queued request that fits, oldest first (WIN_EXPIRED keeps only
+ *     this), if a queued thread is there to run it.
+ *
+ * Everything else stays exact: the result of every call, which requests a
+ * dispatch serves in each world, conservation, waiting(), the head never
+ * fitting, and no queued request fitting when no window can be open.  A
+ * window is known to be over once QSEM_WINDOW_NS has passed since the
+ * last step that could open or extend one (the core sets its end at most
+ * that far after such a dispatch): then a dispatch, a try-acquire and a
+ * blocking newcomer must end it.  A pause step waits for that.
  */
-static unsigned simulate_dispatch(const struct fuzz *f, int k, int64_t *avail_out, int *starving_out)
+enum { WIN_CLOSED, WIN_MAYBE, WIN_EXPIRED };
+
+struct world {
+    int q[MAXT + MAXW];
+    int qn;
+    int64_t avail;
+    // tokens given back to the count during the step (a cancel's clamp)
+    int64_t added;
+    // requests served from the queue, by id
+    unsigned served;
+    int win;
+    // the newcomer took its tokens without being served from the queue
+    int got;
+};
+
+#define MAXWORLDS 64
+struct worlds {
+    int n;
+    struct world w[MAXWORLDS];
+};
+
+static void ws_push(struct worlds *set, const struct world *w)
 {
-    int64_t avail = f->avail;
-    unsigned served = 0;
-    int head = 0;   /* queue index of the oldest unserved request */
-    for (int i = 0; i < f->qn && avail != 0; i++) {
-        int strict = f->fifo || head < k;
-        int64_t n = req_n(f, f->q[i]);
-        if (n <= avail) {
-            avail -= n;
-            served |= 1u << f->q[i];
-            if (i == head) {
-                head++;
-                while (head < f->qn && (served >> f->q[head] & 1))
-                    head++;
-            }
-        } else if (strict) {
+    for (int i = 0; i < set->n; i++)
+        if (memcmp(&set->w[i], w, sizeof *w) == 0)
+            return;
+    if (set->n == MAXWORLDS)
+        FAIL("model: more than %d possible worlds", MAXWORLDS);
+    set->w[set->n++] = *w;
+}
+
+static void world_serve(const struct fuzz *f, struct world *w, int i)
+{
+    w->avail -= req_n(f, w->q[i]);
+    w->served |= 1u << w->q[i];
+    for (int j = i + 1; j < w->qn; j++)
+        w->q[j - 1] = w->q[j];
+    w->q[--w->qn] = 0;
+}
+
+static int world_find(const struct world *w, int id)
+{
+    for (int i = 0; i < w->qn; i++)
+        if (w->q[i] == id)
+            return i;
+    return -1;
+}
+
+static void world_remove(struct world *w, int id)
+{
+    int i = world_find(w, id);
+    if (i < 0)
+        return;
+    for (int j = i + 1; j < w->qn; j++)
+        w->q[j - 1] = w->q[j];
+    w->q[--w->qn] = 0;
+}
+
+/* The dispatcher with no window holding it: every request that fits,
+ * oldest first; in FIFO mode, from the head only. */
+static void world_walk(const struct fuzz *f, struct world *w)
+{
+    for (int i = 0; i < w->qn && w->avail != 0;) {
+        if (req_n(f, w->q[i]) <= w->avail)
+            world_serve(f, w, i);
+        else if (f->fifo)
             break;
-        }
+        else
+            i++;
     }
-    while (head < f->qn && (served >> f->q[head] & 1))
-        head++;
-    *avail_out = avail;
-    *starving_out = !f->fifo && head < f->qn && head < k;
-    return served;
 }
 
 static void model_dequeue(struct fuzz *f, int t)
@@ -504,90 +575,222 @@ static void model_dequeue(struct fuzz *f, int t)
         f->w[t].queued = 0;
 }
 
-/* The core ran the dispatcher (or, if `maybe_none`, perhaps not): find who
- * it served, check that the outcome is one the contract allows, and bring
- * the model up to date. */
-static void observe_dispatch(struct fuzz *f, int maybe_none, const char *why)
+static struct world world_of(const struct fuzz *f)
 {
-    int64_t end = now_ns() + HANG_NS;
-    int64_t still = qsem_waiting(f->s);
-    if (still > f->qn)
-        FAIL("%s: waiting() is %" PRId64 ", model has only %d queued", why, still, f->qn);
-    unsigned served;
-    for (;;) {
-        served = 0;
-        int nserved = 0;
-        for (int i = 0; i < f->qn; i++)
-            if (req_done(f, f->q[i]))
-                served |= 1u << f->q[i], nserved++;
-        if (nserved == f->qn - still)
-            break;
-        if (nserved > f->qn - still)
-            FAIL("%s: %d waiters returned but waiting() is %" PRId64, why, nserved, still);
-        if (now_ns() > end)
-            FAIL("%s: %" PRId64 " waiters dequeued but only %d returned (lost wake-up)",
-                 why, f->qn - still, nserved);
-        sleep_ns(20000);
-    }
+    struct world w;
+    memset(&w, 0, sizeof w);
+    memcpy(w.q, f->q, sizeof f->q[0] * (size_t)f->qn);
+    w.qn = f->qn;
+    w.avail = f->avail;
+    w.win = f->win;
+    w.got = 0;
+    return w;
+}
 
-    unsigned starve = 0;
-    int64_t avail = 0;
-    int ok = 0;
-    for (int k = 0; k <= (f->fifo ? 0 : f->qn); k++) {
-        int64_t a;
-        int st;
-        if (simulate_dispatch(f, k, &a, &st) == served) {
-            ok = 1;
-            avail = a;
-            starve |= 1u << st;
+/* A window's end may run a dispatch that serves whatever fits: a queued
+ * thread that wakes at the window's end runs it (async waiters have no
+ * thread), or, if `any`, the step's own try or last try. */
+static void ws_spont(const struct fuzz *f, struct worlds *set, int any)
+{
+    if (f->fifo)
+        return;
+    int n = set->n;
+    for (int i = 0; i < n; i++) {
+        struct world w = set->w[i];
+        int thread = 0;
+        for (int j = 0; j < w.qn; j++)
+            thread |= !is_waiter(w.q[j]);
+        if (w.win == WIN_CLOSED || !(thread || any))
+            continue;
+        world_walk(f, &w);
+        w.win = WIN_CLOSED;   /* closed by time: barging has its turn */
+        ws_push(set, &w);
+    }
+}
+
+/* A step's own dispatch (release, withdraw, cancel). */
+static void ws_dispatch(const struct fuzz *f, struct worlds *set)
+{
+    struct worlds out = { 0 };
+    for (int i = 0; i < set->n; i++) {
+        struct world w = set->w[i];
+        if (!f->fifo && w.win == WIN_MAYBE && w.qn > 0 && req_n(f, w.q[0]) > w.avail) {
+            struct world held = w;   /* strict: the window keeps the tokens */
+            ws_push(&out, &held);
+        }
+        world_walk(f, &w);
+        /* A window may open for the head that is left. */
+        w.win = (!f->fifo && w.qn > 0) ? WIN_MAYBE : WIN_CLOSED;
+        ws_push(&out, &w);
+    }
+    *set = out;
+}
+
+static void ws_add(const struct fuzz *f, struct worlds *set, int64_t n, int clamp)
+{
+    for (int i = 0; i < set->n; i++) {
+        struct world *w = &set->w[i];
+        int64_t back = clamp && n > f->max - w->avail ? f->max - w->avail : n;
+        w->avail += back;
+        w->added += back;
+    }
+}
+
+enum newcomer { NC_TRY, NC_NO_LAST_TRY, NC_QUEUE, NC_QUEUE_TIMED };
+
+/*
+ * A newcomer for n tokens.  NC_TRY: try_acquire, which ends a window whose
+ * time is up; NC_NO_LAST_TRY: a call whose deadline may pass before the
+ * last try; NC_QUEUE: queues if it does not take; NC_QUEUE_TIMED: the
+ * same, but a short deadline may pass before the last try (the caller
+ * then drops it from the queue).  Where the window ends
+ * first, ws_spont before this gives that world.
+ */
+static void ws_newcomer(const struct fuzz *f, struct worlds *set, int id, int64_t n, enum newcomer kind)
+{
+    struct worlds out = { 0 };
+    for (int i = 0; i < set->n; i++) {
+        struct world d = set->w[i];
+        const struct world *w = &d;
+        if (!f->fifo && d.win == WIN_EXPIRED && (kind == NC_TRY || kind == NC_QUEUE)) {
+            /* Kept off by NOBARGE, it ends the window itself first. */
+            world_walk(f, &d);
+            d.win = WIN_CLOSED;
+        }
+        int fits = n <= w->avail;
+        int must_queue = f->fifo && w->qn > 0;
+        int held = w->win == WIN_MAYBE ||
+                   (w->win == WIN_EXPIRED && (kind == NC_NO_LAST_TRY || kind == NC_QUEUE_TIMED));
+        if (fits && !must_queue) {
+            struct world c = *w;
+            c.avail -= n;
+            c.got = 1;
+            if (c.qn > 0)
+                c.win = WIN_CLOSED;   /* it passed NOBARGE: no window, and no dispatch since */
+            ws_push(&out, &c);
+        }
+        if (!fits || must_queue || held) {
+            struct world c = *w;
+            if (kind == NC_QUEUE || kind == NC_QUEUE_TIMED)
+                c.q[c.qn++] = id;
+            ws_push(&out, &c);
         }
     }
-    if (maybe_none && served == 0) {
-        ok = 1;
-        avail = f->avail;
-        starve |= f->starve;
+    *set = out;
+}
+
+/* Queued requests (the model's queue less `skip`, plus `extra`) that the
+ * core resolved, once waiting() agrees with the threads that returned. */
+static unsigned observe(struct fuzz *f, int extra, int skip, const char *why)
+{
+    int ids[MAXT + MAXW + 1], n = 0;
+    for (int i = 0; i < f->qn; i++)
+        if (f->q[i] != skip)
+            ids[n++] = f->q[i];
+    if (extra >= 0)
+        ids[n++] = extra;
+    int64_t end = now_ns() + HANG_NS;
+    for (;;) {
+        unsigned done = 0;
+        int nd = 0;
+        for (int i = 0; i < n; i++)
+            if (req_done(f, ids[i]))
+                done |= 1u << ids[i], nd++;
+        /* Read after the results: a resolved request was dequeued first. */
+        int64_t still = qsem_waiting(f->s);
+        if (nd == n - still)
+            return done;
+        if (nd > n - still)
+            FAIL("%s: %d waiters returned but waiting() is %" PRId64 " of %d", why, nd, still, n);
+        if (now_ns() > end)
+            FAIL("%s: %" PRId64 " waiters dequeued but only %d returned (lost wake-up)",
+                 why, n - still, nd);
+        sleep_ns(20000);
     }
-    if (!ok) {
-        fprintf(stderr, "queue (oldest first), avail %" PRId64 ", fifo %d:", f->avail, f->fifo);
-        for (int i = 0; i < f->qn; i++)
-            fprintf(stderr, " %s%d:n=%" PRId64, is_waiter(f->q[i]) ? "a" : "w",
-                    f->q[i] % MAXT, req_n(f, f->q[i]));
-        FAIL("\n%s: served set 0x%x is no outcome the dispatcher allows", why, served);
-    }
-    for (int t = 0; t < MAXT + MAXW; t++) {
-        if (!(served >> t & 1))
+}
+
+static void dump_worlds(const struct fuzz *f, const struct worlds *set)
+{
+    fprintf(stderr, "queue (oldest first), avail %" PRId64 ", fifo %d, window %d:", f->avail,
+            f->fifo, f->win);
+    for (int i = 0; i < f->qn; i++)
+        fprintf(stderr, " %s%d:n=%" PRId64, is_waiter(f->q[i]) ? "a" : "w", f->q[i] % MAXT,
+                req_n(f, f->q[i]));
+    fprintf(stderr, "\nallowed:");
+    for (int i = 0; i < set->n; i++)
+        fprintf(stderr, " {served 0x%x got %d avail %" PRId64 "}", set->w[i].served,
+                set->w[i].got, set->w[i].avail);
+    fputc('\n', stderr);
+}
+
+enum { NEW_NONE, NEW_TOOK, NEW_QUEUED, NEW_REFUSED };
+
+/*
+ * The core did one of the worlds in `set`: `served` are the resolved
+ * requests (the newcomer `nid`'s bit included if it was served from the
+ * queue), `got` whether the newcomer returned with its tokens.  Check that
+ * and bring the model up to date; returns what became of the newcomer.
+ */
+static int ws_apply(struct fuzz *f, const struct worlds *set, unsigned served, int nid, int got,
+                    int quiet, const char *why)
+{
+    unsigned nbit = nid >= 0 ? 1u << nid : 0;
+    const struct world *m = NULL;
+    int win = WIN_CLOSED;
+    for (int i = 0; i < set->n; i++) {
+        const struct world *w = &set->w[i];
+        int wgot = w->got || (w->served & nbit) != 0;
+        if ((w->served & ~nbit) != (served & ~nbit) || (nid >= 0 && wgot != got))
             continue;
-        served_one(f, t, "result of a served waiter");
-        f->acquired += req_n(f, t);
-        model_dequeue(f, t);
+        if (m == NULL)
+            m = w;
+        else if (m->avail != w->avail || m->qn != w->qn)
+            FAIL("model: %s: two worlds with one outcome", why);
+        /* Union: a window that may still hold wins over one known over. */
+        if (w->win == WIN_MAYBE || (w->win == WIN_EXPIRED && win == WIN_CLOSED))
+            win = w->win;
     }
-    f->avail = avail;
-    f->starve = f->qn == 0 ? 1u : starve;
+    if (m == NULL) {
+        dump_worlds(f, set);
+        FAIL("%s: served set 0x%x, newcomer got %d: no outcome the dispatcher allows",
+             why, served & ~nbit, got);
+    }
+    for (int t = 0; t < MAXT + MAXW; t++)
+        if ((m->served >> t & 1) && !(quiet && t == nid))
+            served_one(f, t, why);
+    f->acquired += (uint64_t)(f->avail + m->added - m->avail);
+    f->released += (uint64_t)m->added;
+    f->avail = m->avail;
+    memcpy(f->q, m->q, sizeof f->q);
+    f->qn = m->qn;
+    for (int t = 0; t < MAXT; t++)
+        f->w[t].queued = world_find(m, t) >= 0;
+    f->win = f->qn == 0 ? WIN_CLOSED : win;
+    if (nid < 0)
+        return NEW_NONE;
+    if (got)
+        return NEW_TOOK;
+    return world_find(m, nid) >= 0 ? NEW_QUEUED : NEW_REFUSED;
 }
 
-/* A newcomer for n tokens (valid, > 0, open semaphore): 1 if it must take
- * them at once, 0 if it must queue, -1 if either is allowed. */
-static int newcomer_gets(struct fuzz *f, int64_t n)
+/* A window's end may have served requests since the last step. */
+static void absorb(struct fuzz *f, const char *why)
 {
-    if (n > f->avail)
-        return 0;
-    if (f->qn == 0)
-        return 1;
-    if (f->fifo)
-        return 0;
-    if (f->starve == 1u)    /* starving is known to be 0 */
-        return 1;
-    if (f->starve == 2u)
-        return 0;
-    return -1;
+    if (f->fifo || f->win == WIN_CLOSED || f->gone || f->qn == 0)
+        return;
+    struct worlds set = { 0 };
+    struct world w = world_of(f);
+    ws_push(&set, &w);
+    ws_spont(f, &set, 0);
+    ws_apply(f, &set, observe(f, -1, -1, why), -1, 0, 0, why);
 }
 
-/* A successful take by a newcomer when the queue was not empty tells the
- * model that `starving` was 0; a refusal with tokens free, that it was 1. */
-static void learn_starving(struct fuzz *f, int64_t n, int took)
+/* Before a step: a window, if open, has surely ended by time once
+ * QSEM_WINDOW_NS has passed since the last step that could set its end. */
+static void window_age(struct fuzz *f)
 {
-    if (!f->fifo && f->qn > 0 && n <= f->avail)
-        f->starve = took ? 1u : 2u;
+    if (f->win == WIN_MAYBE && now_ns() - f->t_step > QSEM_WINDOW_NS)
+        f->win = WIN_EXPIRED;
 }
 
 static int expected_result(enum wstate st)
@@ -622,16 +825,32 @@ static void check_state(struct fuzz *f, const char *why)
         check_waiters(f, why);
         return;
     }
+    /* A window's end may serve requests at any moment: take those in
+     * until the counts hold still. */
+    int64_t end = now_ns() + HANG_NS;
+    for (;;) {
+        absorb(f, why);
+        if (qsem_available(f->s) == f->avail && qsem_waiting(f->s) == f->qn)
+            break;
+        if (f->fifo || f->win == WIN_CLOSED || now_ns() > end)
+            break;
+        sleep_ns(20000);
+    }
     CHECK_EQ(qsem_available(f->s), f->avail, why);
     CHECK_EQ(qsem_waiting(f->s), f->qn, why);
     CHECK_EQ(qsem_is_closed(f->s), f->closed, why);
     /* Token conservation (docs/contract.md, "Conservation"). */
     if ((uint64_t)f->avail != f->initial + f->released - f->acquired)
         FAIL("%s: conservation: available %" PRId64 " != initial + released - acquired", why, f->avail);
-    /* No lost wake-up: the head is served whenever its request fits. */
+    /* No lost wake-up: the head is served whenever its request fits, and
+     * with no window any queued request that fits. */
     if (f->qn > 0 && req_n(f, f->q[0]) <= f->avail)
         FAIL("%s: head waiter wants %" PRId64 " and %" PRId64 " are free", why,
              req_n(f, f->q[0]), f->avail);
+    for (int i = 0; !f->fifo && f->win == WIN_CLOSED && i < f->qn; i++)
+        if (req_n(f, f->q[i]) <= f->avail)
+            FAIL("%s: queued request for %" PRId64 " with %" PRId64 " free and no window", why,
+                 req_n(f, f->q[i]), f->avail);
     check_waiters(f, why);
 }
 
@@ -662,6 +881,18 @@ static struct worker *idle_worker(struct fuzz *f, int t)
     return NULL;
 }
 
+/* The worlds of a newcomer: a window's end before it, the newcomer, and a
+ * window's end after it. */
+static void newcomer_worlds(struct fuzz *f, struct worlds *set, int id, int64_t n, enum newcomer kind)
+{
+    struct world w = world_of(f);
+    set->n = 0;
+    ws_push(set, &w);
+    ws_spont(f, set, kind != NC_NO_LAST_TRY);
+    ws_newcomer(f, set, id, n, kind);
+    ws_spont(f, set, 0);
+}
+
 /* Start a wait that may queue on an idle worker; return once it either
  * returned or is in the queue. */
 static void step_blocking(struct fuzz *f, int t, enum op_kind kind, int64_t n, int64_t arg)
@@ -671,36 +902,38 @@ static void step_blocking(struct fuzz *f, int t, enum op_kind kind, int64_t n, i
         return;
     int id = (int)(w - f->w);
     int quick = quick_result(f, n);
-    int gets = quick < 0 ? newcomer_gets(f, n) : 1;
     post(w, kind, n, arg);
+    if (quick >= 0) {
+        wait_done(w, "acquire that needs no wait");
+        CHECK_EQ(w->result, quick, "acquire that needs no wait");
+        return;
+    }
     int64_t end = now_ns() + HANG_NS;
     for (;;) {
-        if (is_done(w)) {
-            if (quick >= 0) {
-                CHECK_EQ(w->result, quick, "acquire that needs no wait");
-                return;
-            }
-            if (gets == 0)
-                FAIL("worker %d took %" PRId64 " tokens it had to queue for (result %d)",
-                     id, n, w->result);
-            CHECK_EQ(w->result, 0, "acquire whose tokens were free");
-            learn_starving(f, n, 1);
-            f->avail -= n;
-            f->acquired += n;
-            return;
-        }
-        if (qsem_waiting(f->s) == f->qn + 1)
+        if (is_done(w))
+            break;
+        /* Queued: waiting() counts it beside the model's queue, less the
+         * requests a window's end has served meanwhile. */
+        int nd = 0;
+        for (int i = 0; i < f->qn; i++)
+            nd += req_done(f, f->q[i]);
+        if (qsem_waiting(f->s) == f->qn - nd + 1)
             break;
         if (now_ns() > end)
             FAIL("worker %d neither returned nor queued", id);
         sleep_ns(10000);
     }
-    if (quick >= 0 || gets == 1)
-        FAIL("worker %d queued for %" PRId64 " tokens with %" PRId64 " free", id, n, f->avail);
-    learn_starving(f, n, 0);
-    w->busy = 1;
-    w->queued = 1;
-    f->q[f->qn++] = id;
+    int took = is_done(w);
+    if (took)
+        CHECK_EQ(w->result, 0, "acquire that did not queue");
+    struct worlds set;
+    newcomer_worlds(f, &set, id, n, NC_QUEUE);
+    unsigned served = observe(f, took ? -1 : id, -1, "newcomer");
+    int got = took || (served >> id & 1);
+    if (ws_apply(f, &set, served, id, got, 0, "newcomer acquire") == NEW_QUEUED) {
+        w->busy = 1;
+        w->queued = 1;
+    }
 }
 
 /* A wait with a short timeout: it returns by itself, taking the tokens or
@@ -710,70 +943,85 @@ static void step_short(struct fuzz *f, int t, int64_t n, int64_t timeout)
     struct worker *w = idle_worker(f, t);
     if (w == NULL)
         return;
+    int id = (int)(w - f->w);
     int quick = quick_result(f, n);
-    int gets = quick < 0 ? newcomer_gets(f, n) : 1;
     post(w, OP_ACQUIRE_SHORT, n, timeout);
     wait_done(w, "short timed wait");
     if (quick >= 0) {
         CHECK_EQ(w->result, quick, "short wait that needs no wait");
         return;
     }
-    if (w->result == 0) {
-        if (gets == 0)
-            FAIL("short wait took %" PRId64 " tokens it had to queue for", n);
-        learn_starving(f, n, 1);
-        f->avail -= n;
-        f->acquired += n;
-        return;
+    if (w->result != 0)
+        CHECK_EQ(w->result, ETIMEDOUT, "short wait");
+    /* It may time out before it queues, or queue, be served by a window's
+     * end, or withdraw, which runs the dispatcher. */
+    struct worlds set, out = { 0 };
+    newcomer_worlds(f, &set, id, n, NC_QUEUE_TIMED);
+    for (int i = 0; i < set.n; i++) {
+        struct world c = set.w[i];
+        if (world_find(&c, id) < 0) {
+            ws_push(&out, &c);
+            continue;
+        }
+        world_remove(&c, id);
+        ws_push(&out, &c);
+        struct worlds one = { 0 };
+        ws_push(&one, &c);
+        ws_dispatch(f, &one);
+        for (int j = 0; j < one.n; j++)
+            ws_push(&out, &one.w[j]);
     }
-    CHECK_EQ(w->result, ETIMEDOUT, "short wait");
-    if (gets == 1)
-        FAIL("short wait timed out with %" PRId64 " of %" PRId64 " free", n, f->avail);
-    learn_starving(f, n, 0);
-    /* It may have queued and withdrawn, which runs the dispatcher. */
-    observe_dispatch(f, 1, "withdraw after timeout");
+    ws_spont(f, &out, 0);
+    unsigned served = observe(f, -1, -1, "withdraw after timeout");
+    if (w->result == 0)
+        served |= 1u << id;   /* served from the queue or at once: the same tokens */
+    /* served_one() looks at the newcomer's result too; it is 0 if served. */
+    ws_apply(f, &out, served, id, w->result == 0, 0, "short timed wait");
 }
 
 static void step_try(struct fuzz *f, int64_t n, int via_until)
 {
     int quick = quick_result(f, n);
-    int gets = quick < 0 ? newcomer_gets(f, n) : 1;
     int r = via_until ? qsem_acquire_until(f->s, n, via_until == 1 ? 0 : INT64_MIN, 0)
                       : qsem_try_acquire(f->s, n);
     if (quick >= 0) {
         CHECK_EQ(r, quick, "try with a count that needs no wait");
         return;
     }
-    if (r == 0) {
-        if (gets == 0)
-            FAIL("try took %" PRId64 " tokens with %" PRId64 " free, %d queued", n, f->avail, f->qn);
-        learn_starving(f, n, 1);
-        f->avail -= n;
-        f->acquired += n;
-        return;
-    }
-    CHECK_EQ(r, via_until ? ETIMEDOUT : EAGAIN, "failed try");
-    if (gets == 1)
-        FAIL("try failed with %" PRId64 " of %" PRId64 " free", n, f->avail);
-    learn_starving(f, n, 0);
+    if (r != 0)
+        CHECK_EQ(r, via_until ? ETIMEDOUT : EAGAIN, "failed try");
+    struct worlds set;
+    newcomer_worlds(f, &set, -1, n, via_until ? NC_NO_LAST_TRY : NC_TRY);
+    ws_apply(f, &set, observe(f, -1, -1, "try"), MAXT + MAXW, r == 0, 0, "try");
 }
 
 static void step_release(struct fuzz *f, int64_t n)
 {
-    int want;
-    if (n < 0)
-        want = EINVAL;
-    else if (n > f->max - f->avail)
-        want = EOVERFLOW;
-    else
-        want = 0;
-    int r = qsem_release(f->s, n);
-    CHECK_EQ(r, want, "release");
-    if (r != 0 || n == 0)
+    if (n < 0) {
+        CHECK_EQ(qsem_release(f->s, n), EINVAL, "release");
         return;
-    f->avail += n;
-    f->released += n;
-    observe_dispatch(f, 0, "release");
+    }
+    int r = qsem_release(f->s, n);
+    if (n == 0) {
+        CHECK_EQ(r, 0, "release of 0");
+        return;
+    }
+    /* A window's end before the release may have made room for it. */
+    struct worlds set = { 0 }, ok = { 0 };
+    struct world w0 = world_of(f);
+    ws_push(&set, &w0);
+    ws_spont(f, &set, 0);
+    for (int i = 0; i < set.n; i++)
+        if ((n > f->max - set.w[i].avail ? EOVERFLOW : 0) == r)
+            ws_push(&ok, &set.w[i]);
+    if (ok.n == 0)
+        CHECK_EQ(r, n > f->max - f->avail ? EOVERFLOW : 0, "release");
+    if (r == 0) {
+        ws_add(f, &ok, n, 0);
+        ws_dispatch(f, &ok);
+    }
+    ws_spont(f, &ok, 0);
+    ws_apply(f, &ok, observe(f, -1, -1, "release"), -1, 0, 0, "release");
 }
 
 static void step_interrupt(struct fuzz *f, int t)
@@ -784,12 +1032,16 @@ static void step_interrupt(struct fuzz *f, int t)
     int id = (int)(w - f->w);
     if (w->kind != OP_ACQUIRE_INTR) {
         /* A handler that runs in an ordinary wait is a spurious wake-up:
-         * the wait goes on. */
+         * the wait goes on (unless a window's end served it). */
         pthread_kill(w->tid, INTR_SIG);
         sleep_ns(300000);
-        if (is_done(w))
+        if (is_done(w) && w->result != 0)
             FAIL("worker %d left its wait after a signal (result %d)", id, w->result);
-        CHECK_EQ(qsem_waiting(f->s), f->qn, "waiting() after a signal");
+        struct worlds set = { 0 };
+        struct world w0 = world_of(f);
+        ws_push(&set, &w0);
+        ws_spont(f, &set, 0);
+        ws_apply(f, &set, observe(f, -1, -1, "signal"), -1, 0, 0, "a spurious wake-up");
         return;
     }
     /* A signal that lands before the thread sleeps is not seen by the
@@ -801,14 +1053,51 @@ static void step_interrupt(struct fuzz *f, int t)
             FAIL("worker %d ignores signals in a QSEM_INTR wait", id);
         sleep_ns(200000);
     }
+    struct worlds set = { 0 }, out = { 0 };
+    struct world w0 = world_of(f);
+    ws_push(&set, &w0);
+    ws_spont(f, &set, 0);
+    if (w->result == 0) {
+        /* Served by a window's end before the signal was seen. */
+        ws_apply(f, &set, observe(f, -1, -1, "signal"), -1, 0, 0, "served before EINTR");
+        return;
+    }
     CHECK_EQ(w->result, EINTR, "interrupted wait");
+    for (int i = 0; i < set.n; i++)
+        if (world_find(&set.w[i], id) >= 0) {
+            world_remove(&set.w[i], id);
+            ws_push(&out, &set.w[i]);
+        }
+    ws_dispatch(f, &out);
+    ws_spont(f, &out, 0);
     w->busy = 0;
-    model_dequeue(f, id);
-    observe_dispatch(f, 0, "withdraw after EINTR");
+    ws_apply(f, &out, observe(f, -1, id, "withdraw after EINTR"), -1, 0, 0, "withdraw after EINTR");
+    w->queued = 0;
 }
 
+/* After close: every queued request was resolved with ECANCELED, except
+ * those a window's end served just before. */
 static void close_all(struct fuzz *f, const char *why)
 {
+    unsigned served = 0;
+    for (int i = 0; i < f->qn; i++) {
+        int id = f->q[i];
+        if (is_waiter(id)) {
+            if (qsem_waiter_result(f->ws[id - MAXT].w) == 0)
+                served |= 1u << id;
+        } else {
+            wait_done(&f->w[id], why);
+            if (f->w[id].result == 0)
+                served |= 1u << id;
+        }
+    }
+    if (served != 0) {
+        struct worlds set = { 0 };
+        struct world w0 = world_of(f);
+        ws_push(&set, &w0);
+        ws_spont(f, &set, 0);
+        ws_apply(f, &set, served, -1, 0, 0, why);
+    }
     for (int i = 0; i < f->qn; i++) {
         if (is_waiter(f->q[i])) {
             struct wslot *ws = &f->ws[f->q[i] - MAXT];
@@ -818,21 +1107,19 @@ static void close_all(struct fuzz *f, const char *why)
             continue;
         }
         struct worker *w = &f->w[f->q[i]];
-        wait_done(w, why);
         CHECK_EQ(w->result, ECANCELED, "waiter woken by close");
         w->busy = 0;
         w->queued = 0;
     }
     f->qn = 0;
     f->closed = 1;
-    f->starve = 1u;
+    f->win = WIN_CLOSED;
 }
 
 /* Every idle worker runs a few racing calls at once. */
 static void step_burst(struct fuzz *f, struct input *in)
 {
     int used[MAXT] = {0};
-    int64_t qbefore = f->qn;
     for (int t = 0; t < f->nthreads; t++) {
         struct worker *w = &f->w[t];
         if (w->busy)
@@ -854,29 +1141,17 @@ static void step_burst(struct fuzz *f, struct input *in)
     f->released += (uint64_t)rel;
     f->avail += rel - acq;
     /* Queued waiters that the burst's releases served. */
-    int64_t end = now_ns() + HANG_NS;
-    for (;;) {
-        int64_t still = qsem_waiting(f->s);
-        int n = 0;
-        for (int i = 0; i < f->qn; i++)
-            n += req_done(f, f->q[i]);
-        if (n == qbefore - still)
-            break;
-        if (now_ns() > end)
-            FAIL("burst: %" PRId64 " waiters dequeued, %d returned", qbefore - still, n);
-        sleep_ns(20000);
-    }
-    for (int i = f->qn - 1; i >= 0; i--) {
-        int t = f->q[i];
-        if (!req_done(f, t))
+    unsigned served = observe(f, -1, -1, "burst");
+    for (int t = 0; t < MAXT + MAXW; t++) {
+        if (!(served >> t & 1))
             continue;
         served_one(f, t, "waiter served during a burst");
         f->acquired += req_n(f, t);
         f->avail -= req_n(f, t);
         model_dequeue(f, t);
     }
-    /* Who is starving now depends on timing the model does not see. */
-    f->starve = f->qn == 0 ? 1u : 3u;
+    /* Whether a window is open now depends on timing the model does not see. */
+    f->win = (f->fifo || f->qn == 0) ? WIN_CLOSED : WIN_MAYBE;
 }
 
 /* }====================================================================== */
@@ -931,9 +1206,6 @@ static void waiter_start(struct fuzz *f, int i)
     if (ws->state == W_NONE)
         return;
     int64_t n = ws->n;
-    int gets = -1;
-    if (ws->state == W_IDLE && !f->closed && n > 0)
-        gets = newcomer_gets(f, n);
     /* Allowed before the call: a racing resolution may notify at once. */
     atomic_fetch_add(&ws->tag->allowed, 1);
     int r = qsem_waiter_start(ws->w);
@@ -952,22 +1224,20 @@ static void waiter_start(struct fuzz *f, int i)
         ws->state = W_GRANTED;
         return;
     }
-    if (r == 0) {
-        if (gets == 0)
-            FAIL("waiter start took %" PRId64 " tokens with %" PRId64 " free, %d queued",
-                 n, f->avail, f->qn);
-        learn_starving(f, n, 1);
-        f->avail -= n;
-        f->acquired += n;
-        ws->state = W_GRANTED;
-        return;
-    }
-    CHECK_EQ(r, EINPROGRESS, "qsem_waiter_start");
-    if (gets == 1)
-        FAIL("waiter queued for %" PRId64 " tokens with %" PRId64 " free", n, f->avail);
-    learn_starving(f, n, 0);
-    ws->state = W_QUEUED;
-    f->q[f->qn++] = MAXT + i;
+    if (r != 0)
+        CHECK_EQ(r, EINPROGRESS, "qsem_waiter_start");
+    int id = MAXT + i;
+    struct worlds set;
+    newcomer_worlds(f, &set, id, n, NC_QUEUE);
+    if (r != 0)
+        ws->state = W_QUEUED;   /* for observe() and served_one() */
+    unsigned served = observe(f, r == 0 ? -1 : id, -1, "waiter start");
+    int got = r == 0 || (served >> id & 1);
+    int what = ws_apply(f, &set, served, id, got, 0, "qsem_waiter_start");
+    if (what == NEW_QUEUED)
+        ws->state = W_QUEUED;
+    else if (r == 0)
+        ws->state = W_GRANTED;   /* served from the queue: served_one() set it */
 }
 
 /* claim, cancel and free report what the model says and leave it idle. */
@@ -984,57 +1254,100 @@ static void waiter_claim(struct fuzz *f, int i, int give_back)
         step_release(f, ws->n);   /* the caller's tokens now, released as any */
 }
 
-/* Cancel as qsem_waiter_cancel and qsem_waiter_free do it, in the model. */
-static void model_cancel(struct fuzz *f, struct wslot *ws, int i)
+/*
+ * Cancel and free: a queued waiter leaves the queue, a granted one gives
+ * its tokens back (clamped to max: qsem.h, the bound wins over an
+ * over-release made while the tokens were granted), and the dispatcher
+ * runs.  A window's end may grant a queued waiter until the cancel takes
+ * the lock: then notify ran once and the tokens go back.
+ */
+static void waiter_leave(struct fuzz *f, int i, int do_free)
 {
-    switch (ws->state) {
-    case W_QUEUED:
-        /* Withdrawn before resolution: the start's notify may never run. */
-        atomic_fetch_sub(&ws->tag->allowed, 1);
-        model_dequeue(f, MAXT + i);
-        break;
-    case W_GRANTED: {
-        /* Given back, clamped to max (qsem.h: the bound wins over an
-         * over-release made while the tokens were granted). */
-        int64_t back = ws->n > f->max - f->avail ? f->max - f->avail : ws->n;
-        f->avail += back;
-        f->released += (uint64_t)back;
-        break;
+    struct wslot *ws = &f->ws[i];
+    enum wstate was = ws->state;
+    int id = MAXT + i;
+    int racy = was == W_QUEUED && !f->fifo && f->win != WIN_CLOSED;
+    struct worlds set = { 0 };
+    struct world w0 = world_of(f);
+    ws_push(&set, &w0);
+    ws_spont(f, &set, 0);
+    /* Notifies of earlier starts of this waiter object: a queued start
+     * has had none yet. */
+    int base = atomic_load(&ws->tag->allowed) - (was == W_QUEUED);
+    if (was == W_QUEUED && !racy)
+        atomic_fetch_sub(&ws->tag->allowed, 1);   /* withdrawn before resolution */
+    if (do_free) {
+        qsem_waiter_free(ws->w);
+        atomic_store(&ws->tag->freed, 1);
+    } else {
+        CHECK_EQ(qsem_waiter_cancel(ws->w), 0, "qsem_waiter_cancel");
     }
-    default:
-        break;
+    int total = atomic_load(&ws->tag->notified);
+    /* Whether this start was granted before the cancel took the lock. */
+    int notified = was == W_QUEUED ? total - base : 0;
+    if (racy) {
+        if (notified < 0 || notified > 1)
+            FAIL("waiter %d: notify ran %d times for one start", i, notified);
+        atomic_store(&ws->tag->allowed, total);
     }
+    if (do_free) {
+        int may = atomic_load(&ws->tag->allowed);
+        if (total != may)
+            FAIL("waiter %d freed after %d notifies of %d allowed", i, total, may);
+        ws->w = NULL;
+        ws->state = W_NONE;
+    } else {
+        ws->state = W_IDLE;
+    }
+    if (was != W_QUEUED && was != W_GRANTED)
+        return;
+    if (f->gone) {
+        /* Nobody may look at the semaphore now; close left no queue. */
+        if (was == W_GRANTED) {
+            int64_t back = ws->n > f->max - f->avail ? f->max - f->avail : ws->n;
+            f->avail += back;
+            f->released += (uint64_t)back;
+        }
+        return;
+    }
+    struct worlds out = { 0 };
+    for (int k = 0; k < set.n; k++) {
+        struct world c = set.w[k];
+        int queued = world_find(&c, id) >= 0;
+        if (was == W_QUEUED && queued != !notified)
+            continue;
+        if (queued) {
+            world_remove(&c, id);
+        } else {
+            struct worlds one = { 0 };
+            ws_push(&one, &c);
+            ws_add(f, &one, ws->n, 1);
+            c = one.w[0];
+        }
+        struct worlds one = { 0 };
+        ws_push(&one, &c);
+        ws_dispatch(f, &one);
+        for (int j = 0; j < one.n; j++)
+            ws_push(&out, &one.w[j]);
+    }
+    ws_spont(f, &out, 0);
+    unsigned served = observe(f, -1, id, "dispatch after a waiter's cancel or free");
+    if (was == W_QUEUED && notified)
+        served |= 1u << id;
+    ws_apply(f, &out, served, was == W_QUEUED ? id : -1, was == W_QUEUED && notified, 1,
+             "dispatch after a waiter's cancel or free");
 }
 
 static void waiter_cancel(struct fuzz *f, int i)
 {
-    struct wslot *ws = &f->ws[i];
-    if (ws->state == W_NONE)
-        return;
-    enum wstate was = ws->state;
-    model_cancel(f, ws, i);
-    CHECK_EQ(qsem_waiter_cancel(ws->w), 0, "qsem_waiter_cancel");
-    ws->state = W_IDLE;
-    if (!f->gone && (was == W_QUEUED || was == W_GRANTED))
-        observe_dispatch(f, 1, "dispatch after a waiter's cancel");
+    if (f->ws[i].state != W_NONE)
+        waiter_leave(f, i, 0);
 }
 
 static void waiter_free(struct fuzz *f, int i)
 {
-    struct wslot *ws = &f->ws[i];
-    if (ws->state == W_NONE)
-        return;
-    enum wstate was = ws->state;
-    model_cancel(f, ws, i);
-    qsem_waiter_free(ws->w);
-    atomic_store(&ws->tag->freed, 1);
-    int got = atomic_load(&ws->tag->notified), may = atomic_load(&ws->tag->allowed);
-    if (got != may)
-        FAIL("waiter %d freed after %d notifies of %d allowed", i, got, may);
-    ws->w = NULL;
-    ws->state = W_NONE;
-    if (!f->gone && (was == W_QUEUED || was == W_GRANTED))
-        observe_dispatch(f, 1, "dispatch after a waiter's free");
+    if (f->ws[i].state != W_NONE)
+        waiter_leave(f, i, 1);
 }
 
 static void step_waiter(struct fuzz *f, int slot, enum waiter_op op, int64_t n)
@@ -1106,7 +1419,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f.avail = initial;
     f.initial = (uint64_t)initial;
     f.handles = 1;
-    f.starve = 1u;
+    f.win = WIN_CLOSED;
 
     for (int t = 0; t < f.nthreads; t++) {
         struct worker *w = &f.w[t];
@@ -1124,10 +1437,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t op = next(&in);
         int t = op >> 4;
         int64_t n = decode_count(next(&in), f.max);
+        window_age(&f);
         if ((op & 15) >= 14) {
             /* 14: waiter ops 0-3, 15: waiter ops 4-7; slot from t. */
             step_waiter(&f, t & 3, (enum waiter_op)(((op & 15) - 14) * 4 + (t >> 2)), n);
             check_state(&f, "after a waiter step");
+            f.t_step = now_ns();
             continue;
         }
         if (f.gone)
@@ -1146,6 +1461,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if ((t & 3) == 0) {
                 CHECK_EQ(qsem_close(f.s), 0, "close");
                 close_all(&f, "close");
+            } else if ((t & 3) == 1) {
+                /* Pause: a window, if open, ends by time, and a queued
+                 * head may pass QSEM_STARVE_NS. */
+                sleep_ns(QSEM_WINDOW_NS + QSEM_STARVE_NS);
+                window_age(&f);
             }
             break;
         case 10:
@@ -1172,6 +1492,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 13: step_burst(&f, &in); break;
         }
         check_state(&f, "after a step");
+        f.t_step = now_ns();
     }
 
     if (!f.gone) {

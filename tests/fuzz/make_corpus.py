@@ -35,6 +35,12 @@ def wop(kind, slot=0, count=None):
                   small(1) if count is None else count])
 
 
+def pause():
+    """Wait out a window (QSEM_WINDOW_NS + QSEM_STARVE_NS): the close op
+    with thread bits 1."""
+    return op(CLOSE, 1)
+
+
 def header(threads=3, fifo=False, maximum=8, initial=0):
     return bytes([(1 if fifo else 0) | ((threads - 2) << 1), maximum, initial])
 
@@ -109,6 +115,43 @@ SEEDS = {
     "waiter_burst": header(threads=4, initial=0) + wop(W_NEW_START, 0, small(1))
         + wop(W_NEW_START, 1, small(2)) + op(REL, 0, small(4)) + op(BURST)
         + bytes(range(3, 256, 11))[:24] + wop(W_CLAIM_RELEASE, 0) + wop(W_FREE, 1),
+    # One waiter object started twice: granted (notify ran), claimed, then
+    # queued again and cancelled.  Only this start's notifies say whether
+    # the cancel met a grant (a harness bug the fuzzer found).
+    "waiter_restart_cancel": header(fifo=True) + wop(W_NEW_START, 0, small(2))
+        + op(REL, 0, small(2)) + wop(W_CLAIM) + wop(W_START) + wop(W_CANCEL) + wop(W_FREE),
+    # The liveness window of the default mode.  The head asks for 3 of the
+    # 1 released after it starved: a window opens and holds the token.  After
+    # the window's time a try must end it and take the token (a window that
+    # never closes fails here), and the head is served once 3 are back.
+    "window_try_after_end": header() + op(ACQ, 0, small(3)) + pause() + op(REL, 0, small(1))
+        + op(TRY, 0, small(1)) + pause() + op(TRY, 0, small(1)) + op(REL, 0, small(1))
+        + op(REL, 0, small(2)),
+    # A newcomer queues behind the window's head (or takes, if the window
+    # already ended); the thread that wakes at the window's end serves it.
+    "window_newcomer_served": header() + op(ACQ, 0, small(3)) + pause() + op(REL, 0, small(1))
+        + op(ACQ, 1, small(1)) + pause() + op(ACQ_LONG, 2, small(1)) + op(REL, 0, small(3))
+        + op(REL, 0, small(1)),
+    # An async waiter at the head has no thread to end its window: the next
+    # release, try or newcomer after the window's time does.
+    "window_waiter_head": header() + wop(W_NEW_START, 0, small(3)) + pause() + op(REL, 0, small(1))
+        + wop(W_NEW_START, 1, small(1)) + pause() + op(TRY, 0, small(1)) + wop(W_RESULT, 1)
+        + op(REL, 0, small(2)) + wop(W_CLAIM_RELEASE, 0) + wop(W_CLAIM_RELEASE, 1),
+    # The head leaves during its window: by timeout, by a signal, by a
+    # cancel; the dispatcher then serves whoever fits behind it.
+    "window_head_leaves": header(threads=4) + op(ACQ_INTR, 0, small(3)) + pause()
+        + op(REL, 0, small(1)) + op(ACQ, 1, small(1)) + wop(W_NEW_START, 0, small(2))
+        + op(INTR, 0) + pause() + op(REL, 0, small(1)) + wop(W_CANCEL, 0) + op(ACQ_SHORT, 2, small(4))
+        + op(REL, 0, small(2)),
+    # Found by fuzzing: a short wait that may or may not have queued (and
+    # withdrawn, which can open a window) after the window was known over;
+    # the model must keep the looser of the two.  Pauses, then release(2)
+    # with heads for 3 queued and a 2 behind them.
+    "window_short_withdraw": bytes.fromhex("040800012919099999999999999999999999999999999999990000002f000000990d00000099fefefefefefefefefefefefe999999999923390619"),
+    # Tokens that come back during the window extend it; a burst races it.
+    "window_burst": header(threads=4, initial=1) + op(ACQ, 0, small(3)) + pause()
+        + op(REL, 0, small(1)) + op(BURST) + bytes(range(1, 256, 7))[:24] + pause()
+        + op(REL, 0, small(1)) + op(TRY, 0, small(2)),
 }
 
 
