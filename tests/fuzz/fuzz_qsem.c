@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_qsem.c: a libFuzzer target for the C core.
  *

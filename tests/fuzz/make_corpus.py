@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Write the seed corpus of fuzz_qsem (tests/fuzz/corpus/).
 
 Each seed is a short schedule in the input format of fuzz_qsem.c: a header

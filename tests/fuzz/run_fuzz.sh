@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run fuzz_qsem for a bounded time from the committed seeds.  New inputs go
 # to a scratch corpus in the build tree, never into the source tree; a crash
 # leaves its input there as crash-* for reproduction (fuzz_qsem <file>).
