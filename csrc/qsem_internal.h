@@ -46,11 +46,14 @@
 #if !defined(QSEM_SPIN_YIELDS)
 #define QSEM_SPIN_YIELDS 4
 #endif
-/* A sched_yield() that kept us off the CPU longer than this gave a time
- * slice away to another runnable thread: the CPUs are oversubscribed, and
+/* A sched_yield() that kept us off the CPU longer than this gave a whole
+ * time slice away to a CPU-bound thread: the CPUs are oversubscribed, and
  * yielding only makes waits late.  Nor is a yield started when less than
- * this is left before the deadline. */
-#define QSEM_YIELD_SLOW_NS INT64_C(200000)
+ * this is left before the deadline.  About one CFS slice: a shorter bound
+ * (200 us was tried) also trips when many threads of one program merely
+ * take turns on few CPUs, and turns off the yields that make them fast
+ * (8 producers and 8 consumers on 2 CPUs ran 3 to 4 times slower). */
+#define QSEM_YIELD_SLOW_NS INT64_C(2000000)
 /* After a slow yield, nobody yields for this long (qsem__yield). */
 #define QSEM_YIELD_OFF_NS INT64_C(50000000)
 
