@@ -56,8 +56,8 @@
  * real address), so a proxy deleted on one thread while another thread has
  * already read its pointer leaves that thread with a handle that fails
  * cleanly, never with freed memory.  Each proxy gets a slot of its own
- * (SWIG's Tcl runtime keys ownership by the pointer's value), except that a
- * Perl thread's copies of a proxy share their parent's slot (see CLONE).
+ * (SWIG's Tcl runtime keys ownership by the pointer's value); a Perl object
+ * is one slot for all its copies in every thread (see the Perl block).
  */
 typedef struct Semaphore Semaphore;
 
@@ -1418,61 +1418,127 @@ const char *qsem_backend(void);
 
 #if defined(SWIGPERL)
 %{
-/* CLONE's half in C: `count` more proxies now own the slot of handle
- * `addr`.  The parent thread still owns it while perl clones, so it is live. */
-static void qsem_swig_perl_share(uint64_t addr, int64_t count)
+/*
+ * A Perl object is a blessed reference to a scalar holding its handle,
+ * shared with threads::shared when the program uses threads, as
+ * Thread::Semaphore's objects are.  Such an object survives every way Perl
+ * moves data between ithreads: capture by a new thread, Thread::Queue,
+ * shared_clone, a :shared container.  Each thread sees it through a proxy
+ * of its own, but the shared scalar behind them all is one SV, freed once,
+ * by threads::shared, when the last reference to it goes away in any
+ * thread or container.  That scalar owns the handle: the magic below
+ * drops it from the scalar's free hook.  (A proxy's DESTROY cannot do it:
+ * perl calls DESTROY per proxy, and not at all when the last reference was
+ * a shared container's.)
+ *
+ * Without threads::shared in use the referent is an ordinary scalar, and a
+ * new thread copies it: the dup hook makes each copy an owner of its own.
+ *
+ * The free hook runs in whatever interpreter frees the scalar (for a shared
+ * one, threads::shared's own, under its lock): it only drops the handle,
+ * which at most closes the semaphore and wakes its waiters.
+ */
+static int qsem_swig_perl_owner_free(pTHX_ SV *sv, MAGIC *mg)
 {
-    (void)qsem_handle_share(addr, (long)count);
+    (void)sv;
+    qsem_handle_delete((uint64_t)(uintptr_t)mg->mg_ptr);
+    return 0;
+}
+
+static int qsem_swig_perl_owner_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+    (void)param;
+    /* The parent's copy still owns the slot while perl clones: live. */
+    (void)qsem_handle_share((uint64_t)(uintptr_t)mg->mg_ptr, 1);
+    return 0;
+}
+
+static const MGVTBL qsem_swig_perl_owner_vtbl = {
+    .svt_free = qsem_swig_perl_owner_free,
+    .svt_dup = qsem_swig_perl_owner_dup,
+};
+
+/* A new handle for new() and dup(): 0 with the error recorded. */
+static uint64_t qsem_swig_perl_new(int64_t initial, int64_t max, bool fair)
+{
+    return (uint64_t)(uintptr_t)new_Semaphore(initial, max, fair);
+}
+
+static uint64_t qsem_swig_perl_dup(Semaphore *self)
+{
+    return (uint64_t)(uintptr_t)Semaphore_dup(self);
+}
+
+/*
+ * Make obj's referent the owner of handle h: the shared scalar behind it
+ * if threads::shared shares it, else the referent itself.  Called once,
+ * by the constructor, before any other thread can see the object, so the
+ * shared scalar's magic chain has no other writer.  threads::shared's
+ * bless has made that scalar an object, so it needs no upgrade (which
+ * would take memory from this interpreter's arenas for an SV of another).
+ */
+static void qsem_swig_perl_adopt(SV *obj, uint64_t h)
+{
+    dTHX;
+    SV *target;
+    MAGIC *mg;
+
+    if (!SvROK(obj)) {
+        qsem_handle_delete(h);
+        croak("qsem: internal error: adopt needs a reference");
+    }
+    target = SvRV(obj);
+    mg = SvTYPE(target) >= SVt_PVMG ? mg_find(target, PERL_MAGIC_shared_scalar) : NULL;
+    if (mg != NULL && mg->mg_ptr != NULL) {
+        target = (SV *)mg->mg_ptr;
+        if (SvTYPE(target) < SVt_PVMG) {
+            qsem_handle_delete(h);
+            croak("qsem: internal error: the shared object is not blessed");
+        }
+    }
+    mg = sv_magicext(target, NULL, PERL_MAGIC_ext, &qsem_swig_perl_owner_vtbl,
+                     (const char *)(uintptr_t)h, 0);
+    mg->mg_flags |= MGf_DUP;
 }
 %}
-%noexception qsem_swig_perl_share;
-void qsem_swig_perl_share(uint64_t addr, int64_t count);
+%typemap(in) SV *qsem_obj "$1 = $input;"
+%noexception qsem_swig_perl_adopt;
+uint64_t qsem_swig_perl_new(int64_t initial = 0, int64_t max = QSEM_VALUE_MAX, bool fair = false);
+uint64_t qsem_swig_perl_dup(Semaphore *self);
+void qsem_swig_perl_adopt(SV *qsem_obj, uint64_t h);
 
 %perlcode %{
 package qsem::Semaphore;
 
-# ithreads copy every object into a new thread's interpreter, where a copy
-# that merely borrowed its parent's handle would dangle once the parent let
-# go (docs/contract.md: no use-after-free from any front end).  So ownership is
-# counted per handle and per interpreter in %BOXES, which perl copies along with
-# everything else; CLONE then adds the new interpreter's count to each slot,
-# and DESTROY (replacing SWIG's, whose %OWNER keys change in a copy) drops
-# one.
-our %BOXES;
+# share() and the bless that reaches the shared copy: with them an object
+# is a blessed reference to a shared scalar, as Thread::Semaphore's.  (As
+# for any module, `use threads` must come first; without threads they are
+# perl's plain ones.)
+use threads::shared;
 
-sub _own {
-    my ($self) = @_;
-    return $self unless defined $self;
-    my $inner = tied(%$self);
-    delete $OWNER{"$inner"};
-    $BOXES{$$inner}++;
+# An object for a new handle: the referent owns it (see qsem_swig_perl_adopt).
+sub _adopt {
+    my ($class, $handle) = @_;
+    my $id = $handle;
+    share($id);
+    my $self = bless \$id, $class;
+    qsem::qsem_swig_perl_adopt($self, $handle);
     return $self;
 }
 
 {
     no warnings 'redefine';
-    # SWIG aliases the glob *dup to *qsemc::Semaphore_dup: keep the XS
-    # function before the assignment below replaces both names.
-    my $new = \&new;
-    my $dup = \&qsemc::Semaphore_dup;
-    *new = sub { _own($new->(@_)) };
-    *dup = sub { _own($dup->(@_)) };
-    *DESTROY = sub {
-        return unless $_[0]->isa('HASH');
-        my $inner = tied(%{$_[0]});
-        return unless defined $inner;
-        my $box = $$inner;
-        return unless $BOXES{$box};
-        delete $BOXES{$box} if --$BOXES{$box} == 0;
-        qsemc::delete_Semaphore($inner);
-        # This copy is dead even while other threads' copies keep the
-        # slot: later calls through it pass handle 0, which never pins.
-        $$inner = 0;
+    *new = sub {
+        my $class = shift;
+        return _adopt(ref($class) || $class, qsem::qsem_swig_perl_new(@_));
     };
-}
-
-sub CLONE {
-    qsem::qsem_swig_perl_share($_, $BOXES{$_}) for keys %BOXES;
+    *dup = sub {
+        my $self = shift;
+        return _adopt(ref($self), qsem::qsem_swig_perl_dup($self));
+    };
+    # The handle goes with the object's last reference, in whichever
+    # thread or container that is (see above), never with one copy.
+    *DESTROY = sub { };
 }
 
 # Thread::Semaphore's method names, for code written against it.  The
