@@ -880,15 +880,33 @@ static const char *qsem_swig_message(int err)
  * script with "granted" or "closed" appended.  The script then owns the
  * tokens and gives them back with `release`.  The event and the request
  * are allocated up front, so notify allocates nothing.
+ *
+ * A request that ends without its script running gives its tokens back,
+ * since the waiter does so when freed unclaimed:
+ *   - its interpreter is deleted: a deletion callback cancels the waiter
+ *     at once, granted or not, so a dead interpreter holds no place in the
+ *     semaphore's queue;
+ *   - its thread exits: Tcl discards the thread's queued events unrun
+ *     (after the thread's exit handlers), and drops any event queued to a
+ *     thread that is gone.  So an exit handler cancels every waiter the
+ *     thread still has (after which no notify can queue another event)
+ *     and deletes their queued events itself.
+ * Everything but notify runs on the request's own thread, which keeps its
+ * requests in a list of its own: no lock is needed for the bookkeeping.
+ * A request does not Tcl_Preserve its interpreter, which would put off the
+ * deletion callbacks (and so the cancel) until it let go: the callback
+ * itself is what keeps the request from touching a deleted interpreter.
  */
 struct qsem_swig_tcl_event;
 
 struct qsem_swig_tcl_req {
-    qsem_waiter_t *w;
-    Tcl_Interp *interp;
+    qsem_waiter_t *w;               /* NULL once cancelled */
+    Tcl_Interp *interp;             /* NULL once deleted */
     Tcl_Obj *script;
     Tcl_ThreadId thread;
     struct qsem_swig_tcl_event *ev;
+    int queued;                     /* ev is in the thread's event queue (Tcl frees it) */
+    struct qsem_swig_tcl_req *prev, *next;  /* the thread's unfinished requests */
 };
 
 struct qsem_swig_tcl_event {
@@ -896,12 +914,46 @@ struct qsem_swig_tcl_event {
     struct qsem_swig_tcl_req *req;
 };
 
+typedef struct {
+    struct qsem_swig_tcl_req *head;
+    int exit_handler;               /* qsem_swig_tcl_thread_exit registered */
+} qsem_swig_tcl_thread;
+
+static Tcl_ThreadDataKey qsem_swig_tcl_key;
+
+static qsem_swig_tcl_thread *qsem_swig_tcl_this_thread(void)
+{
+    return (qsem_swig_tcl_thread *)Tcl_GetThreadData(&qsem_swig_tcl_key,
+                                                     sizeof(qsem_swig_tcl_thread));
+}
+
+static void qsem_swig_tcl_interp_gone(ClientData arg, Tcl_Interp *interp);
+
+/* The request is done with: unlink it, give back what it was granted and
+ * did not claim, and free it (not its event: Tcl's or the caller's). */
 static void qsem_swig_tcl_free(struct qsem_swig_tcl_req *r)
 {
-    qsem_waiter_free(r->w);         /* gives back a grant not claimed */
+    qsem_swig_tcl_thread *t = qsem_swig_tcl_this_thread();
+
+    if (r->prev != NULL) {
+        r->prev->next = r->next;
+    } else {
+        t->head = r->next;
+    }
+    if (r->next != NULL) {
+        r->next->prev = r->prev;
+    }
+    qsem_waiter_free(r->w);         /* NULL: already cancelled */
     Tcl_DecrRefCount(r->script);
-    Tcl_Release(r->interp);
     free(r);
+}
+
+/* Cancel the waiter: it leaves the semaphore's queue, a grant not claimed
+ * goes back, and once this returns notify has run or never will. */
+static void qsem_swig_tcl_cancel(struct qsem_swig_tcl_req *r)
+{
+    qsem_waiter_free(r->w);
+    r->w = NULL;
 }
 
 static int qsem_swig_tcl_event_proc(Tcl_Event *e, int flags)
@@ -911,6 +963,11 @@ static int qsem_swig_tcl_event_proc(Tcl_Event *e, int flags)
     int rc;
 
     (void)flags;
+    if (r->w == NULL) {
+        qsem_swig_tcl_free(r);      /* cancelled: its interpreter is gone */
+        return 1;
+    }
+    Tcl_DontCallWhenDeleted(r->interp, qsem_swig_tcl_interp_gone, r);
     if (Tcl_InterpDeleted(r->interp)) {
         qsem_swig_tcl_free(r);      /* nobody to hand the tokens to */
         return 1;
@@ -929,10 +986,56 @@ static int qsem_swig_tcl_event_proc(Tcl_Event *e, int flags)
     return 1;
 }
 
+/* The interpreter is being deleted: no script will run, so cancel now. */
+static void qsem_swig_tcl_interp_gone(ClientData arg, Tcl_Interp *interp)
+{
+    struct qsem_swig_tcl_req *r = arg;
+
+    (void)interp;
+    qsem_swig_tcl_cancel(r);
+    r->interp = NULL;
+    if (!r->queued) {
+        ckfree((char *)r->ev);
+        qsem_swig_tcl_free(r);
+    }                               /* else the event proc frees r */
+}
+
+static int qsem_swig_tcl_is_ours(Tcl_Event *e, ClientData arg)
+{
+    (void)arg;
+    return e->proc == qsem_swig_tcl_event_proc;
+}
+
+/* The thread is ending, its event queue about to be discarded unrun. */
+static void qsem_swig_tcl_thread_exit(ClientData arg)
+{
+    qsem_swig_tcl_thread *t = qsem_swig_tcl_this_thread();
+    struct qsem_swig_tcl_req *r;
+
+    (void)arg;
+    for (r = t->head; r != NULL; r = r->next) {
+        qsem_swig_tcl_cancel(r);    /* after this, no notify queues an event */
+        if (r->interp != NULL) {
+            Tcl_DontCallWhenDeleted(r->interp, qsem_swig_tcl_interp_gone, r);
+            r->interp = NULL;
+        }
+    }
+    Tcl_DeleteEvents(qsem_swig_tcl_is_ours, NULL);   /* Tcl frees those */
+    while (t->head != NULL) {
+        r = t->head;
+        if (!r->queued) {
+            ckfree((char *)r->ev);
+        }
+        qsem_swig_tcl_free(r);
+    }
+    t->exit_handler = 0;
+}
+
 /* Under the semaphore's lock: queue, wake, nothing else. */
 static void qsem_swig_tcl_notify(void *arg)
 {
     struct qsem_swig_tcl_req *r = arg;
+    r->queued = 1;
     Tcl_ThreadQueueEvent(r->thread, &r->ev->header, TCL_QUEUE_TAIL);
     Tcl_ThreadAlert(r->thread);
 }
@@ -942,6 +1045,7 @@ static void Semaphore_acquire_async(Semaphore *self, int64_t n, Tcl_Obj *script,
 {
     qsem_handle_slot *slot;
     qsem_t *s = qsem_swig_enter(self, &slot);
+    qsem_swig_tcl_thread *t;
     struct qsem_swig_tcl_req *r;
     int rc;
 
@@ -968,17 +1072,29 @@ static void Semaphore_acquire_async(Semaphore *self, int64_t n, Tcl_Obj *script,
         goto out;
     }
     Tcl_IncrRefCount(script);
-    Tcl_Preserve(interp);
+    t = qsem_swig_tcl_this_thread();
+    if (!t->exit_handler) {
+        Tcl_CreateThreadExitHandler(qsem_swig_tcl_thread_exit, NULL);
+        t->exit_handler = 1;
+    }
+    r->next = t->head;
+    if (t->head != NULL) {
+        t->head->prev = r;
+    }
+    t->head = r;
     rc = qsem_waiter_start(r->w);
     if (rc == 0) {
         /* Granted at once (notify is not called): the script still runs
          * from the event loop, never inside this command. */
+        r->queued = 1;
         Tcl_QueueEvent(&r->ev->header, TCL_QUEUE_TAIL);
     } else if (rc != EINPROGRESS) {
         qsem_swig_err = rc;         /* closed: nothing queued */
         ckfree((char *)r->ev);
         qsem_swig_tcl_free(r);
+        goto out;
     }
+    Tcl_CallWhenDeleted(interp, qsem_swig_tcl_interp_gone, r);
 out:
     qsem_swig_leave(slot);
 }
