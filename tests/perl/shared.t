@@ -181,4 +181,36 @@ subtest 'copies made by thread creation still own the semaphore' => sub {
     ok(!alive($watch), 'gone with the thread');
 };
 
+# threads::shared stays off when loaded before threads (it warns so): the
+# objects are then plain scalar references, and a new thread's copy owns
+# the handle as well, through the magic's dup hook.
+subtest 'with threads::shared off, a thread copy still owns the semaphore' => sub {
+    my $program = <<'PERL';
+use strict;
+use warnings;
+use qsem;
+use threads;
+my $s = qsem::Semaphore->new(0);
+my $raw = $$s;
+my $watch = bless \$raw, 'qsem::Semaphore';
+print threads::shared::is_shared($$s) ? "shared\n" : "plain\n";
+my $t = threads->create(sub { sleep 0.2; $s->release(1); $s->available });
+undef $s;
+print eval { $watch->available; 1 } ? "alive\n" : "dead\n";
+print $t->join, "\n";
+print eval { $watch->available; 1 } ? "alive\n" : "dead\n";
+PERL
+    # threads::shared's warning about the order goes to /dev/null.
+    open(my $saved, '>&', \*STDERR) or die "dup STDERR: $!";
+    open(STDERR, '>', '/dev/null') or die "/dev/null: $!";
+    my $ok = open(my $child, '-|', $^X, (map { "-I$_" } grep { !ref } @INC),
+                  '-MTime::HiRes=sleep', '-e', $program);
+    open(STDERR, '>&', $saved) or die "restore STDERR: $!";
+    ok($ok, 'a second perl started') or return;
+    my $out = do { local $/; <$child> };
+    close $child;
+    is($out, "plain\nalive\n1\ndead\n",
+       "plain object; open while the thread's copy lives; closed after");
+};
+
 done_testing;
