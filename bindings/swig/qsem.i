@@ -841,6 +841,24 @@ static const char *qsem_swig_message(int err)
 #endif
 
 #if defined(SWIGPERL)
+/* The object: its handle from the proxy's cache when it has one (see
+ * qsem_swig_perl_cached, with the Perl code at the end), else SWIG's own
+ * conversion, type check included. */
+%{
+static int qsem_swig_perl_cached(SV *sv, void **out);
+static void qsem_swig_perl_cache(SV *sv, void *h);
+%}
+%typemap(in) Semaphore *self (void *argp_ = 0, int res_ = 0) {
+  if (!qsem_swig_perl_cached($input, &argp_)) {
+    res_ = SWIG_ConvertPtr($input, &argp_, $descriptor, 0);
+    if (!SWIG_IsOK(res_)) {
+      SWIG_exception_fail(SWIG_ArgError(res_), "in method '$symname', argument $argnum of type '$type'");
+    }
+    qsem_swig_perl_cache($input, argp_);
+  }
+  $1 = (Semaphore *)argp_;
+}
+
 /* SWIG's Perl converters read undef as 0, which made release(undef) a
  * silent no-op: a count or a timeout must be defined. */
 %typemap(in, fragment=SWIG_AsVal_frag(long long)) int64_t n (long long val_, int ecode_) {
@@ -1615,6 +1633,54 @@ static void qsem_swig_perl_adopt(SV *obj, uint64_t h)
     mg = sv_magicext(target, NULL, PERL_MAGIC_ext, &qsem_swig_perl_owner_vtbl,
                      (const char *)(uintptr_t)h, 0);
     mg->mg_flags |= MGf_DUP;
+}
+
+/*
+ * A call finds the handle without threads::shared's process-wide lock.
+ * Reading the shared scalar (SvIV through its get magic) takes that lock,
+ * which every thread's every call would then contend for.  Instead the
+ * first call through a thread's proxy of a shared object reads it once
+ * and caches the handle in magic on the proxy, which belongs to this
+ * thread alone; later calls through the proxy read the cache.  The cached
+ * handle is the one the shared scalar owns, valid (or cleanly dead) for
+ * as long as the proxy, which keeps that scalar alive.  An object that is
+ * not shared (threads::shared off) carries its owner magic itself.
+ */
+static const MGVTBL qsem_swig_perl_cache_vtbl = { 0 };
+
+static int qsem_swig_perl_cached(SV *sv, void **out)
+{
+    dTHX;
+    SV *p;
+    MAGIC *mg;
+
+    if (!SvROK(sv)) {
+        return 0;
+    }
+    p = SvRV(sv);
+    if (SvTYPE(p) < SVt_PVMG || !SvOBJECT(p) || SvTYPE(p) == SVt_PVHV) {
+        return 0;
+    }
+    mg = mg_findext(p, PERL_MAGIC_ext, &qsem_swig_perl_cache_vtbl);
+    if (mg == NULL) {
+        mg = mg_findext(p, PERL_MAGIC_ext, &qsem_swig_perl_owner_vtbl);
+    }
+    if (mg == NULL) {
+        return 0;
+    }
+    *out = mg->mg_ptr;
+    return 1;
+}
+
+/* After a full conversion of sv to handle h: cache h on a shared proxy. */
+static void qsem_swig_perl_cache(SV *sv, void *h)
+{
+    dTHX;
+    SV *p = SvRV(sv);
+
+    if (SvTYPE(p) >= SVt_PVMG && SvOBJECT(p) && mg_find(p, PERL_MAGIC_shared_scalar) != NULL) {
+        (void)sv_magicext(p, NULL, PERL_MAGIC_ext, &qsem_swig_perl_cache_vtbl, (const char *)h, 0);
+    }
 }
 %}
 %typemap(in) SV *qsem_obj "$1 = $input;"
