@@ -1648,6 +1648,14 @@ static void qsem_swig_perl_adopt(SV *obj, uint64_t h)
  */
 static const MGVTBL qsem_swig_perl_cache_vtbl = { 0 };
 
+/* What the cache magic holds (a copy perl makes and frees with it): the
+ * handle, and the shared scalar it was read from, which the proxy must
+ * still stand for when the cache is used. */
+struct qsem_swig_perl_cache {
+    void *handle;
+    const SV *shared;
+};
+
 static int qsem_swig_perl_cached(SV *sv, void **out)
 {
     dTHX;
@@ -1662,9 +1670,16 @@ static int qsem_swig_perl_cached(SV *sv, void **out)
         return 0;
     }
     mg = mg_findext(p, PERL_MAGIC_ext, &qsem_swig_perl_cache_vtbl);
-    if (mg == NULL) {
-        mg = mg_findext(p, PERL_MAGIC_ext, &qsem_swig_perl_owner_vtbl);
+    if (mg != NULL) {
+        const struct qsem_swig_perl_cache *c = (const void *)mg->mg_ptr;
+        MAGIC *shared = mg_find(p, PERL_MAGIC_shared_scalar);
+        if (shared == NULL || (const SV *)shared->mg_ptr != c->shared) {
+            return 0;
+        }
+        *out = c->handle;
+        return 1;
     }
+    mg = mg_findext(p, PERL_MAGIC_ext, &qsem_swig_perl_owner_vtbl);
     if (mg == NULL) {
         return 0;
     }
@@ -1672,15 +1687,24 @@ static int qsem_swig_perl_cached(SV *sv, void **out)
     return 1;
 }
 
-/* After a full conversion of sv to handle h: cache h on a shared proxy. */
+/* After a full conversion of sv to handle h: cache h on a shared proxy
+ * (replacing a cache made for another shared scalar). */
 static void qsem_swig_perl_cache(SV *sv, void *h)
 {
     dTHX;
     SV *p = SvRV(sv);
+    MAGIC *shared;
+    struct qsem_swig_perl_cache c;
 
-    if (SvTYPE(p) >= SVt_PVMG && SvOBJECT(p) && mg_find(p, PERL_MAGIC_shared_scalar) != NULL) {
-        (void)sv_magicext(p, NULL, PERL_MAGIC_ext, &qsem_swig_perl_cache_vtbl, (const char *)h, 0);
+    if (SvTYPE(p) < SVt_PVMG || !SvOBJECT(p)
+        || (shared = mg_find(p, PERL_MAGIC_shared_scalar)) == NULL) {
+        return;
     }
+    c.handle = h;
+    c.shared = (const SV *)shared->mg_ptr;
+    (void)sv_unmagicext(p, PERL_MAGIC_ext, (MGVTBL *)&qsem_swig_perl_cache_vtbl);
+    (void)sv_magicext(p, NULL, PERL_MAGIC_ext, &qsem_swig_perl_cache_vtbl,
+                      (const char *)&c, (I32)sizeof c);
 }
 %}
 %typemap(in) SV *qsem_obj "$1 = $input;"
