@@ -56,8 +56,8 @@
  * real address), so a proxy deleted on one thread while another thread has
  * already read its pointer leaves that thread with a handle that fails
  * cleanly, never with freed memory.  Each proxy gets a slot of its own
- * (SWIG's Tcl runtime keys ownership by the pointer's value), except that a
- * Perl thread's copies of a proxy share their parent's slot (see CLONE).
+ * (SWIG's Tcl runtime keys ownership by the pointer's value); a Perl object
+ * is one slot for all its copies in every thread (see the Perl block).
  */
 typedef struct Semaphore Semaphore;
 
@@ -841,6 +841,24 @@ static const char *qsem_swig_message(int err)
 #endif
 
 #if defined(SWIGPERL)
+/* The object: its handle from the proxy's cache when it has one (see
+ * qsem_swig_perl_cached, with the Perl code at the end), else SWIG's own
+ * conversion, type check included. */
+%{
+static int qsem_swig_perl_cached(SV *sv, void **out);
+static void qsem_swig_perl_cache(SV *sv, void *h);
+%}
+%typemap(in) Semaphore *self (void *argp_ = 0, int res_ = 0) {
+  if (!qsem_swig_perl_cached($input, &argp_)) {
+    res_ = SWIG_ConvertPtr($input, &argp_, $descriptor, 0);
+    if (!SWIG_IsOK(res_)) {
+      SWIG_exception_fail(SWIG_ArgError(res_), "in method '$symname', argument $argnum of type '$type'");
+    }
+    qsem_swig_perl_cache($input, argp_);
+  }
+  $1 = (Semaphore *)argp_;
+}
+
 /* SWIG's Perl converters read undef as 0, which made release(undef) a
  * silent no-op: a count or a timeout must be defined. */
 %typemap(in, fragment=SWIG_AsVal_frag(long long)) int64_t n (long long val_, int ecode_) {
@@ -880,15 +898,33 @@ static const char *qsem_swig_message(int err)
  * script with "granted" or "closed" appended.  The script then owns the
  * tokens and gives them back with `release`.  The event and the request
  * are allocated up front, so notify allocates nothing.
+ *
+ * A request that ends without its script running gives its tokens back,
+ * since the waiter does so when freed unclaimed:
+ *   - its interpreter is deleted: a deletion callback cancels the waiter
+ *     at once, granted or not, so a dead interpreter holds no place in the
+ *     semaphore's queue;
+ *   - its thread exits: Tcl discards the thread's queued events unrun
+ *     (after the thread's exit handlers), and drops any event queued to a
+ *     thread that is gone.  So an exit handler cancels every waiter the
+ *     thread still has (after which no notify can queue another event)
+ *     and deletes their queued events itself.
+ * Everything but notify runs on the request's own thread, which keeps its
+ * requests in a list of its own: no lock is needed for the bookkeeping.
+ * A request does not Tcl_Preserve its interpreter, which would put off the
+ * deletion callbacks (and so the cancel) until it let go: the callback
+ * itself is what keeps the request from touching a deleted interpreter.
  */
 struct qsem_swig_tcl_event;
 
 struct qsem_swig_tcl_req {
-    qsem_waiter_t *w;
-    Tcl_Interp *interp;
+    qsem_waiter_t *w;               /* NULL once cancelled */
+    Tcl_Interp *interp;             /* NULL once deleted */
     Tcl_Obj *script;
     Tcl_ThreadId thread;
     struct qsem_swig_tcl_event *ev;
+    int queued;                     /* ev is in the thread's event queue (Tcl frees it) */
+    struct qsem_swig_tcl_req *prev, *next;  /* the thread's unfinished requests */
 };
 
 struct qsem_swig_tcl_event {
@@ -896,12 +932,46 @@ struct qsem_swig_tcl_event {
     struct qsem_swig_tcl_req *req;
 };
 
+typedef struct {
+    struct qsem_swig_tcl_req *head;
+    int exit_handler;               /* qsem_swig_tcl_thread_exit registered */
+} qsem_swig_tcl_thread;
+
+static Tcl_ThreadDataKey qsem_swig_tcl_key;
+
+static qsem_swig_tcl_thread *qsem_swig_tcl_this_thread(void)
+{
+    return (qsem_swig_tcl_thread *)Tcl_GetThreadData(&qsem_swig_tcl_key,
+                                                     sizeof(qsem_swig_tcl_thread));
+}
+
+static void qsem_swig_tcl_interp_gone(ClientData arg, Tcl_Interp *interp);
+
+/* The request is done with: unlink it, give back what it was granted and
+ * did not claim, and free it (not its event: Tcl's or the caller's). */
 static void qsem_swig_tcl_free(struct qsem_swig_tcl_req *r)
 {
-    qsem_waiter_free(r->w);         /* gives back a grant not claimed */
+    qsem_swig_tcl_thread *t = qsem_swig_tcl_this_thread();
+
+    if (r->prev != NULL) {
+        r->prev->next = r->next;
+    } else {
+        t->head = r->next;
+    }
+    if (r->next != NULL) {
+        r->next->prev = r->prev;
+    }
+    qsem_waiter_free(r->w);         /* NULL: already cancelled */
     Tcl_DecrRefCount(r->script);
-    Tcl_Release(r->interp);
     free(r);
+}
+
+/* Cancel the waiter: it leaves the semaphore's queue, a grant not claimed
+ * goes back, and once this returns notify has run or never will. */
+static void qsem_swig_tcl_cancel(struct qsem_swig_tcl_req *r)
+{
+    qsem_waiter_free(r->w);
+    r->w = NULL;
 }
 
 static int qsem_swig_tcl_event_proc(Tcl_Event *e, int flags)
@@ -911,6 +981,11 @@ static int qsem_swig_tcl_event_proc(Tcl_Event *e, int flags)
     int rc;
 
     (void)flags;
+    if (r->w == NULL) {
+        qsem_swig_tcl_free(r);      /* cancelled: its interpreter is gone */
+        return 1;
+    }
+    Tcl_DontCallWhenDeleted(r->interp, qsem_swig_tcl_interp_gone, r);
     if (Tcl_InterpDeleted(r->interp)) {
         qsem_swig_tcl_free(r);      /* nobody to hand the tokens to */
         return 1;
@@ -929,10 +1004,56 @@ static int qsem_swig_tcl_event_proc(Tcl_Event *e, int flags)
     return 1;
 }
 
+/* The interpreter is being deleted: no script will run, so cancel now. */
+static void qsem_swig_tcl_interp_gone(ClientData arg, Tcl_Interp *interp)
+{
+    struct qsem_swig_tcl_req *r = arg;
+
+    (void)interp;
+    qsem_swig_tcl_cancel(r);
+    r->interp = NULL;
+    if (!r->queued) {
+        ckfree((char *)r->ev);
+        qsem_swig_tcl_free(r);
+    }                               /* else the event proc frees r */
+}
+
+static int qsem_swig_tcl_is_ours(Tcl_Event *e, ClientData arg)
+{
+    (void)arg;
+    return e->proc == qsem_swig_tcl_event_proc;
+}
+
+/* The thread is ending, its event queue about to be discarded unrun. */
+static void qsem_swig_tcl_thread_exit(ClientData arg)
+{
+    qsem_swig_tcl_thread *t = qsem_swig_tcl_this_thread();
+    struct qsem_swig_tcl_req *r;
+
+    (void)arg;
+    for (r = t->head; r != NULL; r = r->next) {
+        qsem_swig_tcl_cancel(r);    /* after this, no notify queues an event */
+        if (r->interp != NULL) {
+            Tcl_DontCallWhenDeleted(r->interp, qsem_swig_tcl_interp_gone, r);
+            r->interp = NULL;
+        }
+    }
+    Tcl_DeleteEvents(qsem_swig_tcl_is_ours, NULL);   /* Tcl frees those */
+    while (t->head != NULL) {
+        r = t->head;
+        if (!r->queued) {
+            ckfree((char *)r->ev);
+        }
+        qsem_swig_tcl_free(r);
+    }
+    t->exit_handler = 0;
+}
+
 /* Under the semaphore's lock: queue, wake, nothing else. */
 static void qsem_swig_tcl_notify(void *arg)
 {
     struct qsem_swig_tcl_req *r = arg;
+    r->queued = 1;
     Tcl_ThreadQueueEvent(r->thread, &r->ev->header, TCL_QUEUE_TAIL);
     Tcl_ThreadAlert(r->thread);
 }
@@ -942,6 +1063,7 @@ static void Semaphore_acquire_async(Semaphore *self, int64_t n, Tcl_Obj *script,
 {
     qsem_handle_slot *slot;
     qsem_t *s = qsem_swig_enter(self, &slot);
+    qsem_swig_tcl_thread *t;
     struct qsem_swig_tcl_req *r;
     int rc;
 
@@ -968,17 +1090,29 @@ static void Semaphore_acquire_async(Semaphore *self, int64_t n, Tcl_Obj *script,
         goto out;
     }
     Tcl_IncrRefCount(script);
-    Tcl_Preserve(interp);
+    t = qsem_swig_tcl_this_thread();
+    if (!t->exit_handler) {
+        Tcl_CreateThreadExitHandler(qsem_swig_tcl_thread_exit, NULL);
+        t->exit_handler = 1;
+    }
+    r->next = t->head;
+    if (t->head != NULL) {
+        t->head->prev = r;
+    }
+    t->head = r;
     rc = qsem_waiter_start(r->w);
     if (rc == 0) {
         /* Granted at once (notify is not called): the script still runs
          * from the event loop, never inside this command. */
+        r->queued = 1;
         Tcl_QueueEvent(&r->ev->header, TCL_QUEUE_TAIL);
     } else if (rc != EINPROGRESS) {
         qsem_swig_err = rc;         /* closed: nothing queued */
         ckfree((char *)r->ev);
         qsem_swig_tcl_free(r);
+        goto out;
     }
+    Tcl_CallWhenDeleted(interp, qsem_swig_tcl_interp_gone, r);
 out:
     qsem_swig_leave(slot);
 }
@@ -1418,61 +1552,199 @@ const char *qsem_backend(void);
 
 #if defined(SWIGPERL)
 %{
-/* CLONE's half in C: `count` more proxies now own the slot of handle
- * `addr`.  The parent thread still owns it while perl clones, so it is live. */
-static void qsem_swig_perl_share(uint64_t addr, int64_t count)
+/*
+ * A Perl object is a blessed reference to a scalar holding its handle,
+ * shared with threads::shared when the program uses threads, as
+ * Thread::Semaphore's objects are.  Such an object survives every way Perl
+ * moves data between ithreads: capture by a new thread, Thread::Queue,
+ * shared_clone, a :shared container.  Each thread sees it through a proxy
+ * of its own, but the shared scalar behind them all is one SV, freed once,
+ * by threads::shared, when the last reference to it goes away in any
+ * thread or container.  That scalar owns the handle: the magic below
+ * drops it from the scalar's free hook.  (A proxy's DESTROY cannot do it:
+ * perl calls DESTROY per proxy, and not at all when the last reference was
+ * a shared container's.)
+ *
+ * Without threads::shared in use the referent is an ordinary scalar, and a
+ * new thread copies it: the dup hook makes each copy an owner of its own.
+ *
+ * The free hook runs in whatever interpreter frees the scalar (for a shared
+ * one, threads::shared's own, under its lock): it only drops the handle,
+ * which at most closes the semaphore and wakes its waiters.
+ */
+static int qsem_swig_perl_owner_free(pTHX_ SV *sv, MAGIC *mg)
 {
-    (void)qsem_handle_share(addr, (long)count);
+    (void)sv;
+    qsem_handle_delete((uint64_t)(uintptr_t)mg->mg_ptr);
+    return 0;
+}
+
+static int qsem_swig_perl_owner_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+    (void)param;
+    /* The parent's copy still owns the slot while perl clones: live. */
+    (void)qsem_handle_share((uint64_t)(uintptr_t)mg->mg_ptr, 1);
+    return 0;
+}
+
+static const MGVTBL qsem_swig_perl_owner_vtbl = {
+    .svt_free = qsem_swig_perl_owner_free,
+    .svt_dup = qsem_swig_perl_owner_dup,
+};
+
+/* A new handle for new() and dup(): 0 with the error recorded. */
+static uint64_t qsem_swig_perl_new(int64_t initial, int64_t max, bool fair)
+{
+    return (uint64_t)(uintptr_t)new_Semaphore(initial, max, fair);
+}
+
+static uint64_t qsem_swig_perl_dup(Semaphore *self)
+{
+    return (uint64_t)(uintptr_t)Semaphore_dup(self);
+}
+
+/*
+ * Make obj's referent the owner of handle h: the shared scalar behind it
+ * if threads::shared shares it, else the referent itself.  Called once,
+ * by the constructor, before any other thread can see the object, so the
+ * shared scalar's magic chain has no other writer.  threads::shared's
+ * bless has made that scalar an object, so it needs no upgrade (which
+ * would take memory from this interpreter's arenas for an SV of another).
+ */
+static void qsem_swig_perl_adopt(SV *obj, uint64_t h)
+{
+    dTHX;
+    SV *target;
+    MAGIC *mg;
+
+    if (!SvROK(obj)) {
+        qsem_handle_delete(h);
+        croak("qsem: internal error: adopt needs a reference");
+    }
+    target = SvRV(obj);
+    mg = SvTYPE(target) >= SVt_PVMG ? mg_find(target, PERL_MAGIC_shared_scalar) : NULL;
+    if (mg != NULL && mg->mg_ptr != NULL) {
+        target = (SV *)mg->mg_ptr;
+        if (SvTYPE(target) < SVt_PVMG) {
+            qsem_handle_delete(h);
+            croak("qsem: internal error: the shared object is not blessed");
+        }
+    }
+    mg = sv_magicext(target, NULL, PERL_MAGIC_ext, &qsem_swig_perl_owner_vtbl,
+                     (const char *)(uintptr_t)h, 0);
+    mg->mg_flags |= MGf_DUP;
+}
+
+/*
+ * A call finds the handle without threads::shared's process-wide lock.
+ * Reading the shared scalar (SvIV through its get magic) takes that lock,
+ * which every thread's every call would then contend for.  Instead the
+ * first call through a thread's proxy of a shared object reads it once
+ * and caches the handle in magic on the proxy, which belongs to this
+ * thread alone; later calls through the proxy read the cache.  The cached
+ * handle is the one the shared scalar owns, valid (or cleanly dead) for
+ * as long as the proxy, which keeps that scalar alive.  An object that is
+ * not shared (threads::shared off) carries its owner magic itself.
+ */
+static const MGVTBL qsem_swig_perl_cache_vtbl = { 0 };
+
+/* What the cache magic holds (a copy perl makes and frees with it): the
+ * handle, and the shared scalar it was read from, which the proxy must
+ * still stand for when the cache is used. */
+struct qsem_swig_perl_cache {
+    void *handle;
+    const SV *shared;
+};
+
+static int qsem_swig_perl_cached(SV *sv, void **out)
+{
+    dTHX;
+    SV *p;
+    MAGIC *mg;
+
+    if (!SvROK(sv)) {
+        return 0;
+    }
+    p = SvRV(sv);
+    if (SvTYPE(p) < SVt_PVMG || !SvOBJECT(p) || SvTYPE(p) == SVt_PVHV) {
+        return 0;
+    }
+    mg = mg_findext(p, PERL_MAGIC_ext, &qsem_swig_perl_cache_vtbl);
+    if (mg != NULL) {
+        const struct qsem_swig_perl_cache *c = (const void *)mg->mg_ptr;
+        MAGIC *shared = mg_find(p, PERL_MAGIC_shared_scalar);
+        if (shared == NULL || (const SV *)shared->mg_ptr != c->shared) {
+            return 0;
+        }
+        *out = c->handle;
+        return 1;
+    }
+    mg = mg_findext(p, PERL_MAGIC_ext, &qsem_swig_perl_owner_vtbl);
+    if (mg == NULL) {
+        return 0;
+    }
+    *out = mg->mg_ptr;
+    return 1;
+}
+
+/* After a full conversion of sv to handle h: cache h on a shared proxy
+ * (replacing a cache made for another shared scalar). */
+static void qsem_swig_perl_cache(SV *sv, void *h)
+{
+    dTHX;
+    SV *p = SvRV(sv);
+    MAGIC *shared;
+    struct qsem_swig_perl_cache c;
+
+    if (SvTYPE(p) < SVt_PVMG || !SvOBJECT(p)
+        || (shared = mg_find(p, PERL_MAGIC_shared_scalar)) == NULL) {
+        return;
+    }
+    c.handle = h;
+    c.shared = (const SV *)shared->mg_ptr;
+    (void)sv_unmagicext(p, PERL_MAGIC_ext, (MGVTBL *)&qsem_swig_perl_cache_vtbl);
+    (void)sv_magicext(p, NULL, PERL_MAGIC_ext, &qsem_swig_perl_cache_vtbl,
+                      (const char *)&c, (I32)sizeof c);
 }
 %}
-%noexception qsem_swig_perl_share;
-void qsem_swig_perl_share(uint64_t addr, int64_t count);
+%typemap(in) SV *qsem_obj "$1 = $input;"
+%noexception qsem_swig_perl_adopt;
+uint64_t qsem_swig_perl_new(int64_t initial = 0, int64_t max = QSEM_VALUE_MAX, bool fair = false);
+uint64_t qsem_swig_perl_dup(Semaphore *self);
+void qsem_swig_perl_adopt(SV *qsem_obj, uint64_t h);
 
 %perlcode %{
 package qsem::Semaphore;
 
-# ithreads copy every object into a new thread's interpreter, where a copy
-# that merely borrowed its parent's handle would dangle once the parent let
-# go (docs/contract.md: no use-after-free from any front end).  So ownership is
-# counted per handle and per interpreter in %BOXES, which perl copies along with
-# everything else; CLONE then adds the new interpreter's count to each slot,
-# and DESTROY (replacing SWIG's, whose %OWNER keys change in a copy) drops
-# one.
-our %BOXES;
+# share() and the bless that reaches the shared copy: with them an object
+# is a blessed reference to a shared scalar, as Thread::Semaphore's.  (As
+# for any module, `use threads` must come first; without threads they are
+# perl's plain ones.)
+use threads::shared;
 
-sub _own {
-    my ($self) = @_;
-    return $self unless defined $self;
-    my $inner = tied(%$self);
-    delete $OWNER{"$inner"};
-    $BOXES{$$inner}++;
+# An object for a new handle: the referent owns it (see qsem_swig_perl_adopt).
+sub _adopt {
+    my ($class, $handle) = @_;
+    my $id = $handle;
+    share($id);
+    my $self = bless \$id, $class;
+    qsem::qsem_swig_perl_adopt($self, $handle);
     return $self;
 }
 
 {
     no warnings 'redefine';
-    # SWIG aliases the glob *dup to *qsemc::Semaphore_dup: keep the XS
-    # function before the assignment below replaces both names.
-    my $new = \&new;
-    my $dup = \&qsemc::Semaphore_dup;
-    *new = sub { _own($new->(@_)) };
-    *dup = sub { _own($dup->(@_)) };
-    *DESTROY = sub {
-        return unless $_[0]->isa('HASH');
-        my $inner = tied(%{$_[0]});
-        return unless defined $inner;
-        my $box = $$inner;
-        return unless $BOXES{$box};
-        delete $BOXES{$box} if --$BOXES{$box} == 0;
-        qsemc::delete_Semaphore($inner);
-        # This copy is dead even while other threads' copies keep the
-        # slot: later calls through it pass handle 0, which never pins.
-        $$inner = 0;
+    *new = sub {
+        my $class = shift;
+        return _adopt(ref($class) || $class, qsem::qsem_swig_perl_new(@_));
     };
-}
-
-sub CLONE {
-    qsem::qsem_swig_perl_share($_, $BOXES{$_}) for keys %BOXES;
+    *dup = sub {
+        my $self = shift;
+        return _adopt(ref($self), qsem::qsem_swig_perl_dup($self));
+    };
+    # The handle goes with the object's last reference, in whichever
+    # thread or container that is (see above), never with one copy.
+    *DESTROY = sub { };
 }
 
 # Thread::Semaphore's method names, for code written against it.  The

@@ -2,7 +2,7 @@
 /*
  * qsem_handle.h: the handle table behind every SWIG proxy.
  *
- * A SWIG proxy (a Java object, a Perl blessed hash, a Tcl command, a Ruby
+ * A SWIG proxy (a Java object, a Perl blessed scalar, a Tcl command, a Ruby
  * object, a C# object) keeps a C pointer that any of its language's threads
  * may read and pass back into a wrapper at any moment, including while
  * another thread deletes the proxy.  If that pointer were the address of a
@@ -52,11 +52,12 @@
  * was kept.  On hosts with 32-bit pointers the handle keeps 20 bits of index
  * and 12 of generation, which makes that 4096 reuses.
  *
- * Owners: a proxy owns its slot.  Perl's ithreads copy a proxy into each new
- * thread, and then several proxies share one slot; qsem_handle_share() adds
- * owners, and only the delete of the last owner kills the slot.  A delete
- * by the same owner twice is the front end's bug to avoid (Perl counts its
- * owners per interpreter); a delete of a dead or stale handle is a no-op.
+ * Owners: a proxy owns its slot.  Where Perl's ithreads copy a proxy into
+ * each new thread (objects not shared with threads::shared), several
+ * proxies share one slot; qsem_handle_share() adds owners, and only the
+ * delete of the last owner kills the slot.  A delete by the same owner
+ * twice is the front end's bug to avoid (Perl's magic deletes once per
+ * copy); a delete of a dead or stale handle is a no-op.
  *
  * The allocator (new slot, chunk growth, free list) takes a mutex: it runs
  * once per constructor and once per retired slot, never on the call path.

@@ -25,6 +25,7 @@ cat > "$tmp/program.pl" <<'PERL'
 use strict;
 use warnings;
 use threads;
+use Thread::Queue;
 use qsem 0.1;
 
 my $want = shift;
@@ -35,6 +36,11 @@ my $sem = qsem::Semaphore->new(0, 2);
 my $t = threads->create(sub { $sem->down(2); 'got' });
 $sem->up(2);
 die "the thread did not get its tokens\n" unless $t->join eq 'got';
+my $q = Thread::Queue->new;
+$q->enqueue($sem);
+my $t2 = threads->create(sub { my $s = $q->dequeue; $s->up(2); 'sent' });
+die "the object did not cross Thread::Queue\n" unless $t2->join eq 'sent' && $sem->available == 2;
+$sem->down(2);
 die "release(undef) was accepted\n" if eval { $sem->release(undef); 1 };
 die "release past max was accepted\n" if eval { $sem->release(3); 1 };
 print "qsem $qsem::VERSION_STRING from $from: ok\n";

@@ -11,6 +11,7 @@ mkdir -p "$dist/core" "$dist/t"
 cp "$src/bindings/swig/perl/Makefile.PL" "$dist/"
 cp "$src"/csrc/*.c "$src"/csrc/*.h "$src/bindings/swig/qsem_handle.h" "$dist/core/"
 mv "$dist/core/qsem_all.c" "$dist/qsem_all.c"
-cp "$src/tests/perl/qsem.t" "$src/tests/perl/delete_race.t" "$dist/t/"
+cp "$src/tests/perl/qsem.t" "$src/tests/perl/delete_race.t" \
+    "$src/tests/perl/shared.t" "$dist/t/"
 swig -perl5 -I"$src/csrc" -I"$src/bindings/swig" -outdir "$dist" \
     -o "$dist/qsem_wrap.c" "$src/bindings/swig/qsem.i"
