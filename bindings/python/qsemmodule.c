@@ -282,6 +282,12 @@ typedef struct {
     // and so resolves others leaves them to the running drain, not to a
     // nested one, however many there are
     int draining;
+    // gil_drops as the last release() saw it, with the GIL held (a hint
+    // for gil_handback(); relaxed atomics, as it is read without the GIL)
+    _Atomic uint64_t release_stamp;
+    // how long gil_handback() waits (ns; an adaptive hint, read and
+    // written without the GIL)
+    _Atomic int64_t handback_ns;
 } SemaphoreObject;
 
 static void drain_pending(SemaphoreObject *self);
@@ -302,6 +308,90 @@ wake_async(SemaphoreObject *self)
         drain_pending(self);
     }
 }
+
+/* {======================================================================
+** Handing the GIL back
+** ======================================================================= */
+
+/*
+ * A thread that a release wakes (or that catches the release while it
+ * spins) has its tokens, but it cannot return before it has the GIL, and
+ * the releasing thread usually still holds it: release() returns, a few
+ * bytecodes run, and only its own next wait drops the GIL.  Asking for
+ * the GIL at once would put the woken thread to sleep on CPython's GIL
+ * condition variable and make the releaser pay a wake-up for it when it
+ * drops the GIL, so every handoff of a ping-pong would cost two sleeps
+ * instead of none.  So the woken thread first waits, awake, without the
+ * GIL, for the next time a qsem call drops it: gil_drops counts those
+ * (bumped just after the GIL is released), and release() records it in
+ * release_stamp with the GIL held.  While gil_drops still equals the stamp
+ * the releaser (or whoever took the GIL from it) holds the GIL.
+ *
+ * The wait is bounded, HANDBACK_MAX_NS at most, and adapts per semaphore
+ * like the core's spin: it doubles when the GIL came back in time and
+ * halves when it did not (the releaser went on computing, or dropped the
+ * GIL in some other way, which gil_drops does not see), down to
+ * HANDBACK_MIN_NS.  Then the thread takes the GIL the usual way.  The
+ * counter is a process-wide hint: with per-interpreter GILs a drop in
+ * another interpreter only ends a wait early, which costs nothing but the
+ * sleep this tries to save.
+ */
+#define HANDBACK_MIN_NS INT64_C(4000)
+#define HANDBACK_INIT_NS INT64_C(20000)
+#define HANDBACK_MAX_NS INT64_C(50000)
+
+static _Atomic uint64_t gil_drops;
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Right after this thread dropped the GIL for a qsem wait. */
+static inline void
+gil_dropped(void)
+{
+    atomic_fetch_add_explicit(&gil_drops, 1, memory_order_relaxed);
+}
+
+/* Halve or double an adaptive budget, within [lo, hi]. */
+static inline void
+adapt(_Atomic int64_t *budget, int64_t used, int success, int64_t lo, int64_t hi)
+{
+    // Relaxed MO: a hint; a lost update only skews the next wait.
+    int64_t next = success ? (used >= hi / 2 ? hi : used * 2) : (used / 2 < lo ? lo : used / 2);
+    atomic_store_explicit(budget, next, memory_order_relaxed);
+}
+
+/* Without the GIL, after this thread took tokens of `self`: wait (bounded)
+ * for the holder of the GIL to drop it, so that taking it does not sleep. */
+static void
+gil_handback(SemaphoreObject *self)
+{
+    uint64_t stamp = atomic_load_explicit(&self->release_stamp, memory_order_relaxed);
+    if (atomic_load_explicit(&gil_drops, memory_order_relaxed) != stamp) {
+        return;
+    }
+    int64_t budget = atomic_load_explicit(&self->handback_ns, memory_order_relaxed);
+    int64_t end = qsem_now_ns() + budget;
+    while (atomic_load_explicit(&gil_drops, memory_order_relaxed) == stamp) {
+        for (int i = 0; i < 16; i++) {
+            cpu_relax();
+        }
+        if (qsem_now_ns() >= end) {
+            adapt(&self->handback_ns, budget, 0, HANDBACK_MIN_NS, HANDBACK_MAX_NS);
+            return;
+        }
+    }
+    adapt(&self->handback_ns, budget, 1, HANDBACK_MIN_NS, HANDBACK_MAX_NS);
+}
+
+/* }====================================================================== */
 
 /* Nonzero, with RuntimeError set, if __init__ has not made the semaphore
  * (a subclass whose __init__ never called ours). */
@@ -395,7 +485,11 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
         // lock can be held when the GIL is taken again.  The core spins and
         // lingers before it sleeps; that is where a handoff is caught.
         Py_BEGIN_ALLOW_THREADS
+        gil_dropped();
         err = qsem_acquire_until(self->sem, n, deadline, QSEM_INTR);
+        if (err == 0) {
+            gil_handback(self);
+        }
         Py_END_ALLOW_THREADS
         wake_async(self);
         switch (err) {
@@ -430,6 +524,10 @@ give_tokens(SemaphoreObject *self, int64_t n)
         PyErr_SetString(PyExc_ValueError, "n must be one or more");
         return -1;
     }
+    // Before the release, so that whoever it serves sees it (gil_handback).
+    atomic_store_explicit(&self->release_stamp,
+                          atomic_load_explicit(&gil_drops, memory_order_relaxed),
+                          memory_order_relaxed);
     int err = qsem_release(self->sem, n);
     if (err != 0) {
         return set_error(self, err, n);
@@ -453,6 +551,8 @@ semaphore_alloc(PyTypeObject *type, int bounded)
     }
     self->bounded = bounded;
     self->sem = NULL;
+    atomic_init(&self->release_stamp, 0);
+    atomic_init(&self->handback_ns, HANDBACK_INIT_NS);
     return (PyObject *)self;
 }
 
