@@ -285,9 +285,13 @@ typedef struct {
     // gil_drops as the last release() saw it, with the GIL held (a hint
     // for gil_handback(); relaxed atomics, as it is read without the GIL)
     _Atomic uint64_t release_stamp;
-    // how long gil_handback() waits (ns; an adaptive hint, read and
-    // written without the GIL)
+    // how long gil_handback() waits, and how long an async wait polls
+    // before it queues (ns; adaptive hints, read and written without the GIL)
     _Atomic int64_t handback_ns;
+    _Atomic int64_t poll_ns;
+    // waits that must pass, once polling turned itself off, before
+    // poll_learn() may turn it on again
+    _Atomic int poll_rest;
 } SemaphoreObject;
 
 static void drain_pending(SemaphoreObject *self);
@@ -310,7 +314,7 @@ wake_async(SemaphoreObject *self)
 }
 
 /* {======================================================================
-** Handing the GIL back
+** Handing the GIL back, and polling for tokens without it
 ** ======================================================================= */
 
 /*
@@ -339,6 +343,14 @@ wake_async(SemaphoreObject *self)
 #define HANDBACK_MIN_NS INT64_C(4000)
 #define HANDBACK_INIT_NS INT64_C(20000)
 #define HANDBACK_MAX_NS INT64_C(50000)
+
+/* An async wait polls for tokens for this long before it queues, when its
+ * event loop has nothing else to run (see Waiter_poll and docs/python.md,
+ * "Decisions"): adaptive in the same way, between these bounds. */
+#define POLL_MIN_NS INT64_C(10000)
+#define POLL_INIT_NS INT64_C(20000)
+#define POLL_MAX_NS INT64_C(50000)
+#define POLL_REST 16
 
 static _Atomic uint64_t gil_drops;
 
@@ -389,6 +401,80 @@ gil_handback(SemaphoreObject *self)
         }
     }
     adapt(&self->handback_ns, budget, 1, HANDBACK_MIN_NS, HANDBACK_MAX_NS);
+}
+
+/* How long the next poll for tokens may last (ns), or 0: do not poll.
+ * A poll that fails halves the budget, and one that fails at POLL_MIN_NS
+ * turns polling off for the semaphore; one that succeeds doubles it, up
+ * to POLL_MAX_NS.  Polling comes back on from what the waits that did not
+ * poll (or polled too briefly) show: poll_learn(). */
+static inline int64_t
+poll_budget(SemaphoreObject *self)
+{
+    return atomic_load_explicit(&self->poll_ns, memory_order_relaxed);
+}
+
+/* An async wait of one token was granted `latency` ns after it began (it
+ * polled in vain, or did not poll).  Had a poll lasted that long it would
+ * have caught the token, and saved the loop's wake-up: if that is within
+ * the bound, poll for twice as long from now on.  Tokens that come back
+ * rarely, or late because the releasing thread was off the CPU, leave
+ * polling off, so that it costs nothing where it cannot win. */
+static void
+poll_learn(SemaphoreObject *self, int64_t latency)
+{
+    if (latency < 0 || latency > POLL_MAX_NS / 2) {
+        return;
+    }
+    // Polling turned itself off a moment ago: those polls missed although
+    // the tokens came soon (a releaser that needs the CPU the poll spins
+    // on, as on a loaded machine).  Rest a while before trying again.
+    int rest = atomic_load_explicit(&self->poll_rest, memory_order_relaxed);
+    if (rest > 0) {
+        atomic_store_explicit(&self->poll_rest, rest - 1, memory_order_relaxed);
+        return;
+    }
+    int64_t want = latency * 2 < POLL_MIN_NS ? POLL_MIN_NS : latency * 2;
+    if (want > atomic_load_explicit(&self->poll_ns, memory_order_relaxed)) {
+        // Relaxed MO: a hint, as in adapt().
+        atomic_store_explicit(&self->poll_ns, want, memory_order_relaxed);
+    }
+}
+
+/* Without the GIL: try for n tokens for `budget` ns (from poll_budget(),
+ * not 0), or until the deadline.  0 (taken), EAGAIN, or ECANCELED/EINVAL
+ * from the core.  Like the core's spin it barges only where a newcomer
+ * may: the core refuses it in a starvation window and, in FIFO mode,
+ * while anyone queues. */
+static int
+poll_tokens_nogil(SemaphoreObject *self, int64_t n, int64_t budget, int64_t deadline)
+{
+    int64_t end = qsem_now_ns() + budget;
+    if (end > deadline) {
+        end = deadline;
+    }
+    int err = EAGAIN;
+    do {
+        for (int i = 0; i < 16 && err == EAGAIN; i++) {
+            cpu_relax();
+            if (qsem_available(self->sem) >= n) {
+                err = qsem_try_acquire(self->sem, n);
+            }
+        }
+    } while (err == EAGAIN && qsem_now_ns() < end);
+    int64_t next;
+    if (err == 0) {
+        next = budget >= POLL_MAX_NS / 2 ? POLL_MAX_NS : 2 * budget;
+    }
+    else {
+        next = budget / 2 < POLL_MIN_NS ? 0 : budget / 2;
+        if (next == 0) {
+            atomic_store_explicit(&self->poll_rest, POLL_REST, memory_order_relaxed);
+        }
+    }
+    // Relaxed MO: a hint, as in adapt().
+    atomic_store_explicit(&self->poll_ns, next, memory_order_relaxed);
+    return err;
 }
 
 /* }====================================================================== */
@@ -553,6 +639,8 @@ semaphore_alloc(PyTypeObject *type, int bounded)
     self->sem = NULL;
     atomic_init(&self->release_stamp, 0);
     atomic_init(&self->handback_ns, HANDBACK_INIT_NS);
+    atomic_init(&self->poll_ns, POLL_INIT_NS);
+    atomic_init(&self->poll_rest, 0);
     return (PyObject *)self;
 }
 
