@@ -72,8 +72,13 @@ waiter_notify(void *arg)
 {
     WaiterObject *wo = arg;
     SemaphoreObject *so = wo->owner;
-    // One clock read (vDSO): when the tokens came, for poll_learn().
-    atomic_store_explicit(&wo->granted_ns, qsem_now_ns(), memory_order_relaxed);
+    // When the tokens came, for poll_learn(): one vDSO clock read, the
+    // clock of qsem_now_ns(), read directly as notify may call no qsem
+    // function.
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    atomic_store_explicit(&wo->granted_ns, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                          memory_order_relaxed);
     atomic_store_explicit(&wo->notified, 1, memory_order_relaxed);
     WaiterObject *head = atomic_load_explicit(&so->pending, memory_order_relaxed);
     do {

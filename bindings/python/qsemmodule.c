@@ -43,6 +43,7 @@
 #include <stdatomic.h>
 #include <stddef.h>     /* offsetof: Python.h no longer brings it in 3.12 */
 #include <stdint.h>
+#include <time.h>
 
 #include "qsem.h"
 
