@@ -291,8 +291,10 @@ typedef struct {
     _Atomic int64_t handback_ns;
     _Atomic int64_t poll_ns;
     // waits that must pass, once polling turned itself off, before
-    // poll_learn() may turn it on again
+    // poll_learn() may turn it on again; and how many the next rest will
+    // be (doubled each time polling turns off without a win in between)
     _Atomic int poll_rest;
+    _Atomic int poll_rest_len;
 } SemaphoreObject;
 
 static void drain_pending(SemaphoreObject *self);
@@ -352,6 +354,7 @@ wake_async(SemaphoreObject *self)
 #define POLL_INIT_NS INT64_C(20000)
 #define POLL_MAX_NS INT64_C(50000)
 #define POLL_REST 16
+#define POLL_REST_MAX 1024
 
 static _Atomic uint64_t gil_drops;
 
@@ -466,11 +469,16 @@ poll_tokens_nogil(SemaphoreObject *self, int64_t n, int64_t budget, int64_t dead
     int64_t next;
     if (err == 0) {
         next = budget >= POLL_MAX_NS / 2 ? POLL_MAX_NS : 2 * budget;
+        atomic_store_explicit(&self->poll_rest_len, POLL_REST, memory_order_relaxed);
     }
     else {
         next = budget / 2 < POLL_MIN_NS ? 0 : budget / 2;
         if (next == 0) {
-            atomic_store_explicit(&self->poll_rest, POLL_REST, memory_order_relaxed);
+            int rest = atomic_load_explicit(&self->poll_rest_len, memory_order_relaxed);
+            atomic_store_explicit(&self->poll_rest, rest, memory_order_relaxed);
+            atomic_store_explicit(&self->poll_rest_len,
+                                  rest >= POLL_REST_MAX / 2 ? POLL_REST_MAX : 2 * rest,
+                                  memory_order_relaxed);
         }
     }
     // Relaxed MO: a hint, as in adapt().
@@ -642,6 +650,7 @@ semaphore_alloc(PyTypeObject *type, int bounded)
     atomic_init(&self->handback_ns, HANDBACK_INIT_NS);
     atomic_init(&self->poll_ns, POLL_INIT_NS);
     atomic_init(&self->poll_rest, 0);
+    atomic_init(&self->poll_rest_len, POLL_REST);
     return (PyObject *)self;
 }
 
