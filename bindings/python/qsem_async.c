@@ -15,7 +15,8 @@
  * the tokens are free returns a Ready awaitable: no trip through the loop.
  * Otherwise it makes a Waiter (a core qsem_waiter_t) and returns the
  * coroutine qsem._async.acquire(waiter, timeout), which finds the running
- * library (asyncio, any loop; trio), starts the waiter with a `wake`
+ * library (asyncio, any loop; trio), polls briefly if an asyncio loop has
+ * nothing else to run (Waiter_poll), starts the waiter with a `wake`
  * callable and sleeps in that library's own way.
  *
  * When the core grants or closes, it calls waiter_notify() on the thread
@@ -46,10 +47,10 @@ typedef struct WaiterObject {
     // qsem_now_ns() when the wait began (poll or start), and when the core
     // granted it (set by waiter_notify()): for poll_learn()
     int64_t began_ns;
+    _Atomic int64_t granted_ns;
     // 1 if poll() spun before start(): such a wait says nothing clean about
     // how soon the tokens come (the spin may have held the releaser up)
     int polled;
-    _Atomic int64_t granted_ns;
     // called with no arguments once the core resolves the waiter; set by start()
     PyObject *wake;
     // link on owner->pending
@@ -245,8 +246,8 @@ Waiter_start(WaiterObject *self, PyObject *wake)
  * microseconds in a handoff, is caught without a trip through the loop's
  * selector and its thread-safe wake-up.  Single tokens only, as the core
  * polls: a larger request queues at once, and its starvation clock starts
- * then.  The poll never runs past the wait's timeout.  True if the tokens were taken (they are the caller's, as after a
- * claim), else False.
+ * then.  The poll never runs past the wait's timeout.  True if the tokens
+ * were taken (they are the caller's, as after a claim), else False.
  */
 static PyObject *
 Waiter_poll(WaiterObject *self, PyObject *timeout)
