@@ -15,7 +15,8 @@
  * the tokens are free returns a Ready awaitable: no trip through the loop.
  * Otherwise it makes a Waiter (a core qsem_waiter_t) and returns the
  * coroutine qsem._async.acquire(waiter, timeout), which finds the running
- * library (asyncio, any loop; trio), starts the waiter with a `wake`
+ * library (asyncio, any loop; trio), polls briefly if an asyncio loop has
+ * nothing else to run (Waiter_poll), starts the waiter with a `wake`
  * callable and sleeps in that library's own way.
  *
  * When the core grants or closes, it calls waiter_notify() on the thread
@@ -41,6 +42,15 @@ typedef struct WaiterObject {
     struct HoldObject *hold;
     // the core's waiter; freed in dealloc
     qsem_waiter_t *w;
+    // tokens asked for
+    int64_t n;
+    // qsem_now_ns() when the wait began (poll or start), and when the core
+    // granted it (set by waiter_notify()): for poll_learn()
+    int64_t began_ns;
+    _Atomic int64_t granted_ns;
+    // 1 if poll() spun before start(): such a wait says nothing clean about
+    // how soon the tokens come (the spin may have held the releaser up)
+    int polled;
     // called with no arguments once the core resolves the waiter; set by start()
     PyObject *wake;
     // link on owner->pending
@@ -63,6 +73,13 @@ waiter_notify(void *arg)
 {
     WaiterObject *wo = arg;
     SemaphoreObject *so = wo->owner;
+    // When the tokens came, for poll_learn(): one vDSO clock read, the
+    // clock of qsem_now_ns(), read directly as notify may call no qsem
+    // function.
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    atomic_store_explicit(&wo->granted_ns, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                          memory_order_relaxed);
     atomic_store_explicit(&wo->notified, 1, memory_order_relaxed);
     WaiterObject *head = atomic_load_explicit(&so->pending, memory_order_relaxed);
     do {
@@ -131,6 +148,10 @@ waiter_create(SemaphoreObject *owner, int64_t n, struct HoldObject *hold)
     self->hold = (struct HoldObject *)Py_XNewRef((PyObject *)hold);
     self->wake = NULL;
     self->next = NULL;
+    self->n = n;
+    self->began_ns = 0;
+    self->polled = 0;
+    atomic_init(&self->granted_ns, 0);
     atomic_init(&self->notified, 0);
     self->queued = self->started = self->done = self->claimed = 0;
     self->w = qsem_waiter_new(owner->sem, n, waiter_notify, self);
@@ -194,6 +215,9 @@ Waiter_start(WaiterObject *self, PyObject *wake)
         return NULL;
     }
     self->started = 1;
+    if (self->began_ns == 0) {
+        self->began_ns = qsem_now_ns();
+    }
     Py_XSETREF(self->wake, Py_NewRef(wake));
     // Queued before the core can see it: a notify from another thread
     // needs the GIL to get any further than `pending`, and we hold it.
@@ -214,6 +238,52 @@ Waiter_start(WaiterObject *self, PyObject *wake)
     return (set_error(self->owner, err, 0), NULL);
 }
 
+/*
+ * Poll for the tokens, with the GIL released, for a bounded and adaptive
+ * time (poll_tokens_nogil), before the waiter is started.  qsem._async
+ * calls it only when the task's event loop has nothing else ready to run,
+ * so that a release from another thread, which usually comes within a few
+ * microseconds in a handoff, is caught without a trip through the loop's
+ * selector and its thread-safe wake-up.  Single tokens only, as the core
+ * polls: a larger request queues at once, and its starvation clock starts
+ * then.  The poll never runs past the wait's timeout.  True if the tokens
+ * were taken (they are the caller's, as after a claim), else False.
+ */
+static PyObject *
+Waiter_poll(WaiterObject *self, PyObject *timeout)
+{
+    if (self->started || self->w == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a Waiter serves one wait");
+        return NULL;
+    }
+    SemaphoreObject *owner = self->owner;
+    int64_t rel_ns, budget;
+    if (convert_timeout(timeout, &rel_ns) < 0) {
+        return NULL;
+    }
+    self->began_ns = qsem_now_ns();
+    if (rel_ns == WAIT_NONE || self->n != 1 || qsem_is_closed(owner->sem) ||
+        (budget = poll_budget(owner)) == 0) {
+        Py_RETURN_FALSE;
+    }
+    int err;
+    self->polled = 1;
+    Py_BEGIN_ALLOW_THREADS
+    gil_dropped();
+    err = poll_tokens_nogil(owner, self->n, budget, qsem_deadline_after(rel_ns));
+    if (err == 0) {
+        gil_handback(owner);
+    }
+    Py_END_ALLOW_THREADS
+    if (err != 0) {
+        // A close seen here is for start() to report.
+        Py_RETURN_FALSE;
+    }
+    self->started = 1;
+    waiter_claimed(self);
+    Py_RETURN_TRUE;
+}
+
 static PyObject *
 Waiter_claim(WaiterObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -226,6 +296,11 @@ Waiter_claim(WaiterObject *self, PyObject *Py_UNUSED(ignored))
     int err = qsem_waiter_claim(self->w);
     switch (err) {
     case 0:
+        // notify has finished: granted_ns is set.
+        if (self->n == 1 && !self->polled) {
+            poll_learn(self->owner, atomic_load_explicit(&self->granted_ns, memory_order_relaxed) -
+                                        self->began_ns);
+        }
         waiter_claimed(self);
         Py_RETURN_TRUE;
     case EINPROGRESS:
@@ -288,6 +363,11 @@ static PyMethodDef Waiter_methods[] = {
      PyDoc_STR("start($self, wake, /)\n--\n\n"
                "Take the tokens now (True) or queue (False); wake() is called once the\n"
                "waiter is resolved.  Raises ClosedError if closed.")},
+    {"poll", (PyCFunction)Waiter_poll, METH_O,
+     PyDoc_STR("poll($self, timeout, /)\n--\n\n"
+               "Before start(): wait briefly (never past timeout, in seconds or None),\n"
+               "without the GIL, for the tokens to come free and take them (True),\n"
+               "else False.  For an event loop with nothing else to run.")},
     {"claim", (PyCFunction)Waiter_claim, METH_NOARGS,
      PyDoc_STR("claim($self, /)\n--\n\n"
                "Take granted tokens over: True; False if not granted (yet); ClosedError.")},

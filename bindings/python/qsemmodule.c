@@ -43,6 +43,8 @@
 #include <stdatomic.h>
 #include <stddef.h>     /* offsetof: Python.h no longer brings it in 3.12 */
 #include <stdint.h>
+#include <sched.h>
+#include <time.h>
 
 #include "qsem.h"
 
@@ -282,6 +284,18 @@ typedef struct {
     // and so resolves others leaves them to the running drain, not to a
     // nested one, however many there are
     int draining;
+    // gil_drops as the last release() saw it, with the GIL held (a hint
+    // for gil_handback(); relaxed atomics, as it is read without the GIL)
+    _Atomic uint64_t release_stamp;
+    // how long gil_handback() waits, and how long an async wait polls
+    // before it queues (ns; adaptive hints, read and written without the GIL)
+    _Atomic int64_t handback_ns;
+    _Atomic int64_t poll_ns;
+    // waits that must pass, once polling turned itself off, before
+    // poll_learn() may turn it on again; and how many the next rest will
+    // be (doubled each time polling turns off without a win in between)
+    _Atomic int poll_rest;
+    _Atomic int poll_rest_len;
 } SemaphoreObject;
 
 static void drain_pending(SemaphoreObject *self);
@@ -302,6 +316,222 @@ wake_async(SemaphoreObject *self)
         drain_pending(self);
     }
 }
+
+/* {======================================================================
+** Handing the GIL back, and polling for tokens without it
+** ======================================================================= */
+
+/*
+ * A thread that a release wakes (or that catches the release while it
+ * spins) has its tokens, but it cannot return before it has the GIL, and
+ * the releasing thread usually still holds it: release() returns, a few
+ * bytecodes run, and only its own next wait drops the GIL.  Asking for
+ * the GIL at once would put the woken thread to sleep on CPython's GIL
+ * condition variable and make the releaser pay a wake-up for it when it
+ * drops the GIL, so every handoff of a ping-pong would cost two sleeps
+ * instead of none.  So the woken thread first waits, awake, without the
+ * GIL, for the next time a qsem call drops it: gil_drops counts those
+ * (bumped just after the GIL is released), and release() records it in
+ * release_stamp with the GIL held.  While gil_drops still equals the stamp
+ * the releaser (or whoever took the GIL from it) holds the GIL.
+ *
+ * The wait is bounded, HANDBACK_MAX_NS at most, and adapts per semaphore
+ * like the core's spin: it doubles when the GIL came back in time and
+ * halves when it did not (the releaser went on computing, or dropped the
+ * GIL in some other way, which gil_drops does not see), down to
+ * HANDBACK_MIN_NS.  Then the thread takes the GIL the usual way.  The
+ * counter is a process-wide hint: with per-interpreter GILs a drop in
+ * another interpreter only ends a wait early, which costs nothing but the
+ * sleep this tries to save.
+ */
+#define HANDBACK_MIN_NS INT64_C(4000)
+#define HANDBACK_INIT_NS INT64_C(20000)
+#define HANDBACK_MAX_NS INT64_C(50000)
+
+/* An async wait polls for tokens for this long before it queues, when its
+ * event loop has nothing else to run (see Waiter_poll and docs/python.md,
+ * "Decisions"): adaptive in the same way, between these bounds. */
+#define POLL_MIN_NS INT64_C(10000)
+#define POLL_INIT_NS INT64_C(20000)
+#define POLL_MAX_NS INT64_C(50000)
+#define POLL_REST 16
+#define POLL_REST_MAX 1024
+
+static _Atomic uint64_t gil_drops;
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Right after this thread dropped the GIL for a qsem wait. */
+static inline void
+gil_dropped(void)
+{
+    atomic_fetch_add_explicit(&gil_drops, 1, memory_order_relaxed);
+}
+
+/* Halve or double an adaptive budget, within [lo, hi]. */
+static inline void
+adapt(_Atomic int64_t *budget, int64_t used, int success, int64_t lo, int64_t hi)
+{
+    // Relaxed MO: a hint; a lost update only skews the next wait.
+    int64_t next = success ? (used >= hi / 2 ? hi : used * 2) : (used / 2 < lo ? lo : used / 2);
+    atomic_store_explicit(budget, next, memory_order_relaxed);
+}
+
+/* Without the GIL, after this thread took tokens of `self`: wait (bounded)
+ * for the holder of the GIL to drop it, so that taking it does not sleep. */
+static void
+gil_handback(SemaphoreObject *self)
+{
+    uint64_t stamp = atomic_load_explicit(&self->release_stamp, memory_order_relaxed);
+    if (atomic_load_explicit(&gil_drops, memory_order_relaxed) != stamp) {
+        return;
+    }
+    int64_t budget = atomic_load_explicit(&self->handback_ns, memory_order_relaxed);
+    int64_t end = qsem_now_ns() + budget;
+    while (atomic_load_explicit(&gil_drops, memory_order_relaxed) == stamp) {
+        for (int i = 0; i < 16; i++) {
+            cpu_relax();
+        }
+        if (qsem_now_ns() >= end) {
+            adapt(&self->handback_ns, budget, 0, HANDBACK_MIN_NS, HANDBACK_MAX_NS);
+            return;
+        }
+    }
+    adapt(&self->handback_ns, budget, 1, HANDBACK_MIN_NS, HANDBACK_MAX_NS);
+}
+
+/* How long the next poll for tokens may last (ns), or 0: do not poll.
+ * A poll that fails halves the budget, and one that fails at POLL_MIN_NS
+ * turns polling off for the semaphore; one that succeeds doubles it, up
+ * to POLL_MAX_NS.  Polling comes back on from what the waits that did not
+ * poll (or polled too briefly) show: poll_learn(). */
+static inline int64_t
+poll_budget(SemaphoreObject *self)
+{
+    return atomic_load_explicit(&self->poll_ns, memory_order_relaxed);
+}
+
+/* An async wait of one token was granted `latency` ns after it began (it
+ * polled in vain, or did not poll).  Had a poll lasted that long it would
+ * have caught the token, and saved the loop's wake-up: if that is within
+ * the bound, poll for twice as long from now on.  Tokens that come back
+ * rarely, or late because the releasing thread was off the CPU, leave
+ * polling off, so that it costs nothing where it cannot win. */
+static void
+poll_learn(SemaphoreObject *self, int64_t latency)
+{
+    if (latency < 0 || latency > POLL_MAX_NS / 2) {
+        return;
+    }
+    // Polling turned itself off a moment ago: those polls missed although
+    // the tokens came soon (a releaser that needs the CPU the poll spins
+    // on, as on a loaded machine).  Rest a while before trying again.
+    int rest = atomic_load_explicit(&self->poll_rest, memory_order_relaxed);
+    if (rest > 0) {
+        atomic_store_explicit(&self->poll_rest, rest - 1, memory_order_relaxed);
+        return;
+    }
+    int64_t want = latency * 2 < POLL_MIN_NS ? POLL_MIN_NS : latency * 2;
+    if (want > atomic_load_explicit(&self->poll_ns, memory_order_relaxed)) {
+        // Relaxed MO: a hint, as in adapt().
+        atomic_store_explicit(&self->poll_ns, want, memory_order_relaxed);
+    }
+}
+
+/*
+ * Between looks at the count, a poll yields its CPU: when the thread that
+ * will release is runnable on this CPU (two busy cores, or one) it runs
+ * at once, instead of after the poll has spun its budget away.  But when
+ * CPU-bound threads are runnable too, the scheduler may give each a whole
+ * time slice first: a yield that took longer than POLL_YIELD_SLOW_NS
+ * ends the poll and turns yielding off for every poll, for
+ * POLL_YIELD_OFF_NS at first and twice as long after each slow one, up to
+ * 64 times that; a quick one turns it back on.  With yielding off polls
+ * only spin.  (The core's wait does the same with its own hint.)  Returns
+ * 0 if the poll should end.
+ */
+#define POLL_YIELD_SLOW_NS INT64_C(200000)
+#define POLL_YIELD_OFF_NS INT64_C(100000000)
+
+static _Atomic int64_t poll_yield_off_until;
+static _Atomic int64_t poll_yield_off_ns;
+
+static int
+poll_yield(void)
+{
+    int64_t now = qsem_now_ns();
+    // Relaxed MO throughout: hints.
+    if (now < atomic_load_explicit(&poll_yield_off_until, memory_order_relaxed)) {
+        return 1;
+    }
+    sched_yield();
+    int64_t after = qsem_now_ns();
+    int64_t off = atomic_load_explicit(&poll_yield_off_ns, memory_order_relaxed);
+    if (after - now > POLL_YIELD_SLOW_NS) {
+        off = off == 0 ? POLL_YIELD_OFF_NS : off < 64 * POLL_YIELD_OFF_NS ? 2 * off : off;
+        atomic_store_explicit(&poll_yield_off_ns, off, memory_order_relaxed);
+        atomic_store_explicit(&poll_yield_off_until, after + off, memory_order_relaxed);
+        return 0;
+    }
+    if (off != 0) {
+        atomic_store_explicit(&poll_yield_off_ns, 0, memory_order_relaxed);
+    }
+    return 1;
+}
+
+/* Without the GIL: try for n tokens for `budget` ns (from poll_budget(),
+ * not 0), or until the deadline.  0 (taken), EAGAIN, or ECANCELED/EINVAL
+ * from the core.  Like the core's spin it barges only where a newcomer
+ * may: the core refuses it in a starvation window and, in FIFO mode,
+ * while anyone queues. */
+static int
+poll_tokens_nogil(SemaphoreObject *self, int64_t n, int64_t budget, int64_t deadline)
+{
+    int64_t end = qsem_now_ns() + budget;
+    if (end > deadline) {
+        end = deadline;
+    }
+    int err = EAGAIN;
+    do {
+        for (int i = 0; i < 16 && err == EAGAIN; i++) {
+            cpu_relax();
+            if (qsem_available(self->sem) >= n) {
+                err = qsem_try_acquire(self->sem, n);
+            }
+        }
+        if (err == EAGAIN && !poll_yield()) {
+            break;
+        }
+    } while (err == EAGAIN && qsem_now_ns() < end);
+    int64_t next;
+    if (err == 0) {
+        next = budget >= POLL_MAX_NS / 2 ? POLL_MAX_NS : 2 * budget;
+        atomic_store_explicit(&self->poll_rest_len, POLL_REST, memory_order_relaxed);
+    }
+    else {
+        next = budget / 2 < POLL_MIN_NS ? 0 : budget / 2;
+        if (next == 0) {
+            int rest = atomic_load_explicit(&self->poll_rest_len, memory_order_relaxed);
+            atomic_store_explicit(&self->poll_rest, rest, memory_order_relaxed);
+            atomic_store_explicit(&self->poll_rest_len,
+                                  rest >= POLL_REST_MAX / 2 ? POLL_REST_MAX : 2 * rest,
+                                  memory_order_relaxed);
+        }
+    }
+    // Relaxed MO: a hint, as in adapt().
+    atomic_store_explicit(&self->poll_ns, next, memory_order_relaxed);
+    return err;
+}
+
+/* }====================================================================== */
 
 /* Nonzero, with RuntimeError set, if __init__ has not made the semaphore
  * (a subclass whose __init__ never called ours). */
@@ -395,7 +625,11 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
         // lock can be held when the GIL is taken again.  The core spins and
         // lingers before it sleeps; that is where a handoff is caught.
         Py_BEGIN_ALLOW_THREADS
+        gil_dropped();
         err = qsem_acquire_until(self->sem, n, deadline, QSEM_INTR);
+        if (err == 0) {
+            gil_handback(self);
+        }
         Py_END_ALLOW_THREADS
         wake_async(self);
         switch (err) {
@@ -430,6 +664,10 @@ give_tokens(SemaphoreObject *self, int64_t n)
         PyErr_SetString(PyExc_ValueError, "n must be one or more");
         return -1;
     }
+    // Before the release, so that whoever it serves sees it (gil_handback).
+    atomic_store_explicit(&self->release_stamp,
+                          atomic_load_explicit(&gil_drops, memory_order_relaxed),
+                          memory_order_relaxed);
     int err = qsem_release(self->sem, n);
     if (err != 0) {
         return set_error(self, err, n);
@@ -453,6 +691,11 @@ semaphore_alloc(PyTypeObject *type, int bounded)
     }
     self->bounded = bounded;
     self->sem = NULL;
+    atomic_init(&self->release_stamp, 0);
+    atomic_init(&self->handback_ns, HANDBACK_INIT_NS);
+    atomic_init(&self->poll_ns, POLL_INIT_NS);
+    atomic_init(&self->poll_rest, 0);
+    atomic_init(&self->poll_rest_len, POLL_REST);
     return (PyObject *)self;
 }
 

@@ -4,8 +4,10 @@
 The C module tries first and only calls in here when the tokens are not
 free: it passes a Waiter (the core's async waiter, already bound to the
 semaphore and the count) and the timeout in seconds, or None.  Here the
-running library is found (an asyncio loop, else trio), the waiter started
-with a `wake` callable, and the task sleeps in its library's own way.  `wake` runs on whichever thread
+running library is found (an asyncio loop, else trio); an asyncio loop
+with nothing else ready polls briefly (Waiter.poll); then the waiter is
+started with a `wake` callable, and the task sleeps in its library's own
+way.  `wake` runs on whichever thread
 resolved the waiter, holding the GIL: on the waiter's own thread it
 reschedules the task directly, elsewhere it hands over through the loop's
 thread-safe entry (call_soon_threadsafe, trio's run_sync_soon).
@@ -18,6 +20,7 @@ and not claimed.
 import sys
 import threading
 from asyncio import _get_running_loop
+from collections import deque
 
 _get_ident = threading.get_ident
 
@@ -46,6 +49,13 @@ async def acquire(waiter, timeout):
 
     timer = None
     try:
+        # A loop with nothing else to run would only go to sleep in its
+        # selector: poll a little first (bounded; see Waiter.poll and
+        # docs/python.md).  Only asyncio's own loops say so (`_ready`);
+        # uvloop keeps its queue in C, and never polls here.
+        ready = getattr(loop, "_ready", None)
+        if type(ready) is deque and not ready and waiter.poll(timeout):
+            return True
         if waiter.start(wake):
             return True
         if timeout is not None:
