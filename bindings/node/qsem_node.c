@@ -247,14 +247,24 @@ struct state {
  * flight, little memory when a burst of waits has passed. */
 #define SPARE_OPS 16
 
+/* Thread-local storage in a dlopen()ed module costs a __tls_get_addr()
+ * call per access in the default model; the initial-exec model reads it
+ * straight from the thread pointer, out of the small reserve that the
+ * dynamic loader keeps for modules loaded late (16 bytes here). */
+#if defined(__GNUC__) && defined(__ELF__)
+#define QSEM_NODE_TLS __thread __attribute__((tls_model("initial-exec")))
+#else
+#define QSEM_NODE_TLS __thread
+#endif
+
 /* The state of the environment whose call runs on this thread, as last
  * found by get_state(): every call asks for it, and Node runs one environment per thread,
  * so this spares a Node-API call each time.  An embedder that runs several
  * on one thread still gets the right one (the env is compared), and
  * state_cleanup() forgets a state before it is freed, so that a new
  * environment at the same address cannot find it. */
-static __thread napi_env cached_env;
-static __thread struct state *cached_state;
+static QSEM_NODE_TLS napi_env cached_env;
+static QSEM_NODE_TLS struct state *cached_state;
 
 /* io[]: slot, n, id, timeout (ms, Infinity for none), guard (0 or 1). */
 enum { IO_SLOT, IO_N, IO_ID, IO_MS, IO_GUARD, IO_LEN };
