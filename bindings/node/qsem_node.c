@@ -190,6 +190,10 @@ struct handle {
     struct entry *e;
     // tokens taken by guards (hold()) and not yet given back
     int64_t held;
+    // a finished wait's op whose core waiter is idle (unstarted, holding
+    // nothing), kept for this handle's next wait of the same size: a
+    // handoff then allocates nothing, in the core or here
+    struct op *idle;
     // the index of this handle in its thread's slot table
     int32_t slot;
 };
@@ -303,6 +307,11 @@ handle_drop(struct handle *h)
     if (h->e == NULL) {
         return;
     }
+    if (h->idle != NULL) {
+        qsem_waiter_free(h->idle->w);  // idle: holds nothing
+        free(h->idle);
+        h->idle = NULL;
+    }
     if (h->held > 0) {
         // Cannot fail: these tokens were taken from this semaphore.
         (void)qsem_release(h->e->sem, h->held);
@@ -340,21 +349,72 @@ op_free(struct state *st, struct op *op)
     st->nspare_ops++;
 }
 
-/* Forget a queued wait: its waiter goes (giving back any grant), and the
- * op goes too unless a posted call still refers to it. */
+static void op_notify(void *arg);
+
+/* An op for a wait of n tokens through h, with a core waiter bound to it:
+ * the handle's idle one if it is for n tokens, else a new one.  NULL with
+ * errno set (EINVAL: n above the semaphore's max; ENOMEM). */
+static struct op *
+op_get(struct state *st, struct handle *h, int64_t n)
+{
+    struct op *op = h->idle;
+    int err;
+
+    if (op != NULL && op->n == n) {
+        h->idle = NULL;
+        return op;
+    }
+    if ((op = op_alloc(st)) == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if ((op->w = qsem_waiter_new(h->e->sem, n, op_notify, op)) == NULL) {
+        err = errno;
+        op_free(st, op);
+        errno = err;
+        return NULL;
+    }
+    op->h = h;
+    op->n = n;
+    return op;
+}
+
+/* Done with an op that nothing else refers to, its waiter idle: keep both
+ * for the handle's next wait, or free them. */
+static void
+op_put(struct state *st, struct op *op)
+{
+    struct handle *h = op->h;
+
+    if (!st->dead && h->e != NULL && h->idle == NULL) {
+        h->idle = op;
+        return;
+    }
+    qsem_waiter_free(op->w);
+    op->w = NULL;
+    op_free(st, op);
+}
+
+/* Forget a queued wait: its waiter goes back to idle (giving back any
+ * grant not claimed), and the op is kept or freed by op_put() unless a
+ * posted call still refers to it. */
 static void
 op_finish(struct op *op)
 {
     struct state *st = op->st;
 
-    qsem_waiter_free(op->w);  // once it returns, notify has finished
-    op->w = NULL;
+    // Once it returns, notify has finished, so op->posted is final.
+    (void)qsem_waiter_cancel(op->w);  // always 0
     list_unlink_op(op);
     if (--st->nops == 0 && !st->dead) {
         (void)napi_unref_threadsafe_function(st->env, st->tsfn);
     }
-    if (!op->posted) {
-        op_free(st, op);
+    if (op->posted) {
+        // The posted call frees op, and must find no waiter to claim.
+        qsem_waiter_free(op->w);
+        op->w = NULL;
+    } else {
+        op_put(st, op);
     }
 }
 
@@ -979,23 +1039,15 @@ Acquire(napi_env env, napi_callback_info info)
         return NULL;
     }
 
-    op = op_alloc(st);
-    if (op == NULL) {
-        st->io[0] = ENOMEM;
+    if ((op = op_get(st, h, n)) == NULL) {
+        st->io[0] = errno;
         return NULL;
     }
     op->st = st;
-    op->h = h;
     op->id = id;
-    op->n = n;
     op->deadline = deadline;
     op->guard = guard;
-    op->w = qsem_waiter_new(h->e->sem, n, op_notify, op);
-    if (op->w == NULL) {
-        st->io[0] = errno;
-        op_free(st, op);
-        return NULL;
-    }
+    op->posted = 0;
     r = qsem_waiter_start(op->w);
     if (r != EINPROGRESS) {
         // Served (0) or closed at once; notify is not called.
@@ -1005,8 +1057,7 @@ Acquire(napi_env env, napi_callback_info info)
         if (r == 0 && guard) {
             h->held += n;
         }
-        qsem_waiter_free(op->w);
-        op_free(st, op);
+        op_put(st, op);  // its waiter is idle again
         st->io[0] = r;
         return NULL;
     }
