@@ -182,6 +182,9 @@ struct op {
 };
 
 struct handle {
+    // the semaphore (e->sem, one load nearer for the hot calls), or NULL
+    // once dropped
+    qsem_t *sem;
     // neighbours in the thread's list of handles
     struct handle *prev, *next;
     // the thread that owns the handle; NULL after teardown
@@ -314,11 +317,12 @@ handle_drop(struct handle *h)
     }
     if (h->held > 0) {
         // Cannot fail: these tokens were taken from this semaphore.
-        (void)qsem_release(h->e->sem, h->held);
+        (void)qsem_release(h->sem, h->held);
         h->held = 0;
     }
     registry_drop(h->e);
     h->e = NULL;
+    h->sem = NULL;
 }
 
 /* A zeroed op, or NULL. */
@@ -368,7 +372,7 @@ op_get(struct state *st, struct handle *h, int64_t n)
         errno = ENOMEM;
         return NULL;
     }
-    if ((op->w = qsem_waiter_new(h->e->sem, n, op_notify, op)) == NULL) {
+    if ((op->w = qsem_waiter_new(h->sem, n, op_notify, op)) == NULL) {
         err = errno;
         op_free(st, op);
         errno = err;
@@ -672,7 +676,7 @@ get_handle_object(napi_env env, napi_value v)
 
 /* The handle in slot `slot` of this thread, or NULL with an error thrown.
  * A double, so that a slot read from the io buffer is checked too. */
-static struct handle *
+static inline struct handle *
 slot_handle(napi_env env, struct state *st, double slot)
 {
     struct handle *h = NULL;
@@ -680,7 +684,7 @@ slot_handle(napi_env env, struct state *st, double slot)
     if (st != NULL && slot >= 0 && slot < st->nslots) {
         h = st->slots[(int32_t)slot];
     }
-    if (h == NULL || h->e == NULL || h->slot != slot) {
+    if (h == NULL || h->sem == NULL || h->slot != slot) {
         napi_throw_error(env, "ERR_QSEM_DEAD", "no such qsem handle");
         return NULL;
     }
@@ -807,6 +811,7 @@ wrap_handle(napi_env env, struct state *st, struct entry *e)
         return NULL;
     }
     h->e = e;
+    h->sem = e->sem;
     h->st = st;
     h->prev = h->next = h;
     if (napi_create_object(env, &obj) != napi_ok ||
@@ -972,7 +977,7 @@ Open(napi_env env, napi_callback_info info)
 }
 
 /* The io calls' state and handle, or NULL with an error thrown. */
-static struct handle *
+static inline struct handle *
 io_handle(napi_env env, struct state **stp)
 {
     struct state *st = get_state(env);
@@ -998,7 +1003,7 @@ TryAcquire(napi_env env, napi_callback_info info)
     if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0) {
         return NULL;
     }
-    st->io[0] = qsem_try_acquire(h->e->sem, n);
+    st->io[0] = qsem_try_acquire(h->sem, n);
     return NULL;
 }
 
@@ -1027,7 +1032,7 @@ Acquire(napi_env env, napi_callback_info info)
     // The deadline is fixed before anything else, so time spent here counts.
     deadline = qsem_deadline_after(timeout_ns);
 
-    r = qsem_try_acquire(h->e->sem, n);
+    r = qsem_try_acquire(h->sem, n);
     if (r == EAGAIN) {
         r = timeout_ns == 0 ? ETIMEDOUT : EINPROGRESS;
     }
@@ -1145,11 +1150,13 @@ Release(napi_env env, napi_callback_info info)
         st->io[0] = EINVAL;
         return NULL;
     }
-    r = qsem_release(h->e->sem, n);
+    r = qsem_release(h->sem, n);
     if (r == 0 && guard) {
         h->held -= n;
     }
-    drain_ready(env, st);
+    if (st->ready != NULL) {
+        drain_ready(env, st);
+    }
     st->io[0] = r;
     return NULL;
 }
@@ -1163,7 +1170,7 @@ Close(napi_env env, napi_callback_info info)
     if (!get_args(env, info, 1, argv) || (h = get_handle(env, argv[0])) == NULL) {
         return NULL;
     }
-    (void)qsem_close(h->e->sem);  // idempotent; always 0
+    (void)qsem_close(h->sem);  // idempotent; always 0
     drain_ready(env, h->st);
     return NULL;
 }
@@ -1181,10 +1188,10 @@ Close(napi_env env, napi_callback_info info)
         return expr;                                                      \
     }
 
-GETTER(Available, make_int(env, qsem_available(h->e->sem)))
-GETTER(Waiting, make_int(env, qsem_waiting(h->e->sem)))
-GETTER(Max, make_int(env, qsem_max(h->e->sem)))
-GETTER(Closed, make_bool(env, qsem_is_closed(h->e->sem)))
+GETTER(Available, make_int(env, qsem_available(h->sem)))
+GETTER(Waiting, make_int(env, qsem_waiting(h->sem)))
+GETTER(Max, make_int(env, qsem_max(h->sem)))
+GETTER(Closed, make_bool(env, qsem_is_closed(h->sem)))
 GETTER(Held, make_int(env, h->held))
 
 /* }====================================================================== */
