@@ -14,6 +14,7 @@
  *     tryAcquire()   io: slot, n    -> io[0] = code
  *     acquire()      io: slot, n, id, ms, guard
  *                                    -> io[0] = code (EINPROGRESS: queued as id)
+ *     acquireForever()  io: slot, n, id  (acquire() with no timeout, no guard)
  *     expire(id) -> ms left (0: timed out and cancelled; -1: no such wait)
  *     cancel(id) -> bool;  release()  io: slot, n, guard -> io[0] = code
  *     close(slot); available/waiting/max/closed/held(slot)
@@ -1011,6 +1012,9 @@ TryAcquire(napi_env env, napi_callback_info info)
     return NULL;
 }
 
+static int queue_wait(napi_env env, struct state *st, struct handle *h, int64_t n,
+                      int64_t id, int64_t deadline, int guard);
+
 /* acquire(): io[] = slot, n, id, ms, guard; io[0] := 0 (taken),
  * EINPROGRESS (queued as id), ETIMEDOUT (ms == 0 and not free now),
  * ECANCELED, EINVAL or ENOMEM. */
@@ -1019,7 +1023,6 @@ Acquire(napi_env env, napi_callback_info info)
 {
     struct state *st;
     struct handle *h;
-    struct op *op;
     int64_t n, id, timeout_ns, deadline;
     int guard, r;
 
@@ -1047,10 +1050,21 @@ Acquire(napi_env env, napi_callback_info info)
         st->io[0] = r;
         return NULL;
     }
+    st->io[0] = queue_wait(env, st, h, n, id, deadline, guard);
+    return NULL;
+}
+
+/* Queue a wait for n tokens through h as `id`: EINPROGRESS, or 0 or
+ * ECANCELED if served or closed at once, or EINVAL or ENOMEM. */
+static int
+queue_wait(napi_env env, struct state *st, struct handle *h, int64_t n, int64_t id,
+           int64_t deadline, int guard)
+{
+    struct op *op;
+    int r;
 
     if ((op = op_get(st, h, n)) == NULL) {
-        st->io[0] = errno;
-        return NULL;
+        return errno;
     }
     op->st = st;
     op->id = id;
@@ -1067,8 +1081,7 @@ Acquire(napi_env env, napi_callback_info info)
             h->held += n;
         }
         op_put(st, op);  // its waiter is idle again
-        st->io[0] = r;
-        return NULL;
+        return r;
     }
     op->next = &st->ops;
     op->prev = st->ops.prev;
@@ -1078,7 +1091,32 @@ Acquire(napi_env env, napi_callback_info info)
         // A queued wait keeps the loop alive, as a pending timer does.
         (void)napi_ref_threadsafe_function(env, st->tsfn);
     }
-    st->io[0] = EINPROGRESS;
+    return EINPROGRESS;
+}
+
+/* acquireForever(): acquire() with no timeout and no guard, the common
+ * call, which reads only io[] = slot, n, id; io[0] := 0, EINPROGRESS,
+ * ECANCELED, EINVAL or ENOMEM.  With no timeout to check, nothing but
+ * the try comes before the tokens are taken. */
+static napi_value
+AcquireForever(napi_env env, napi_callback_info info)
+{
+    struct state *st;
+    struct handle *h;
+    int64_t n, id, timeout_ns;
+    int r;
+
+    (void)info;
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0 ||
+        (id = count_of(env, st->io[IO_ID])) < 0) {
+        return NULL;
+    }
+    r = qsem_try_acquire(h->sem, n);
+    if (r == EAGAIN) {
+        (void)qsem_timeout_from_sec(INFINITY, &timeout_ns);  // forever: 0
+        r = queue_wait(env, st, h, n, id, qsem_deadline_after(timeout_ns), 0);
+    }
+    st->io[0] = r;
     return NULL;
 }
 
@@ -1229,7 +1267,7 @@ module_init(napi_env env, napi_value exports)
     CHECK(napi_create_double(env, registry_key(), &key));
     napi_property_descriptor props[] = {
         FN("init", Init), FN("create", Create), FN("slot", Slot), FN("share", Share), FN("open", Open),
-        FN("tryAcquire", TryAcquire), FN("acquire", Acquire), FN("expire", Expire),
+        FN("tryAcquire", TryAcquire), FN("acquire", Acquire), FN("acquireForever", AcquireForever), FN("expire", Expire),
         FN("cancel", Cancel), FN("release", Release), FN("close", Close),
         FN("available", Available), FN("waiting", Waiting), FN("max", Max),
         FN("closed", Closed), FN("held", Held),

@@ -207,3 +207,39 @@ test('a wait after a timed-out, an aborted and a closed one takes only its own',
   await assert.rejects(s.acquire(1), { name: 'ClosedError' });
   assert.equal(s.waiting, 0);
 });
+
+test('waits queued by acquire(n) and by acquire(n, options) keep apart', async () => {
+  // acquire(n) without options takes its own native call, which reads only
+  // slot, n and id: each wait must still get its own id and count.
+  const s = new Semaphore(0, { fair: true });
+  try {
+    const settled = [];
+    const note = (name) => () => settled.push(name);
+    const waits = [
+      s.acquire(1).then(note('plain 1')),
+      s.acquire(1, { timeout: 60000 }).then(note('timed 1')),
+      s.acquire(2).then(note('plain 2')),
+      s.hold(1).then((guard) => { settled.push('guard 1'); return guard; }),
+      s.acquire().then(note('plain default')),
+    ];
+    assert.equal(s.waiting, 5);
+    const after = [['plain 1'], ['plain 1', 'timed 1'], ['plain 1', 'timed 1'],
+                   ['plain 1', 'timed 1', 'plain 2'], ['plain 1', 'timed 1', 'plain 2', 'guard 1'],
+                   ['plain 1', 'timed 1', 'plain 2', 'guard 1', 'plain default']];
+    // The third token waits in the semaphore for the fourth: plain 2 is first.
+    const left = [0, 0, 1, 0, 0, 0];
+    for (const [k, expected] of after.entries()) {
+      s.release(1);
+      await tick();
+      assert.deepEqual(settled, expected, `after release ${k + 1}`);
+      assert.equal(s.available, left[k], `after release ${k + 1}`);
+    }
+    const guard = await waits[3];
+    await Promise.all(waits);
+    assert.equal(s.waiting, 0);
+    guard.release();
+    assert.equal(s.available, 1);
+  } finally {
+    s.close();  // a failed check must not leave waits keeping the loop alive
+  }
+});
