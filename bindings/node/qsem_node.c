@@ -261,9 +261,10 @@ struct state {
 
 /* Thread-local storage in a dlopen()ed module costs a __tls_get_addr()
  * call per access in the default model; the initial-exec model reads it
- * straight from the thread pointer, out of the small reserve that the
- * dynamic loader keeps for modules loaded late (16 bytes here). */
-#if defined(__GNUC__) && defined(__ELF__)
+ * straight from the thread pointer, out of the small reserve that glibc's
+ * dynamic loader keeps for modules loaded late (16 bytes here).  Other C
+ * libraries keep the default model: not every one keeps that reserve. */
+#if defined(__GLIBC__) && defined(__GNUC__) && defined(__ELF__)
 #define QSEM_NODE_TLS __thread __attribute__((tls_model("initial-exec")))
 #else
 #define QSEM_NODE_TLS __thread
