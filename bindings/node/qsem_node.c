@@ -1098,7 +1098,8 @@ queue_wait(napi_env env, struct state *st, struct handle *h, int64_t n, int64_t 
 /* acquireForever(): acquire() with no timeout and no guard, the common
  * call, which reads only io[] = slot, n, id; io[0] := 0, EINPROGRESS,
  * ECANCELED, EINVAL or ENOMEM.  With no timeout to check, nothing but
- * the try comes before the tokens are taken. */
+ * the try comes before the tokens are taken; the id, which only a queued
+ * wait needs, is checked before the wait is queued. */
 static napi_value
 AcquireForever(napi_env env, napi_callback_info info)
 {
@@ -1108,12 +1109,14 @@ AcquireForever(napi_env env, napi_callback_info info)
     int r;
 
     (void)info;
-    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0 ||
-        (id = count_of(env, st->io[IO_ID])) < 0) {
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0) {
         return NULL;
     }
     r = qsem_try_acquire(h->sem, n);
     if (r == EAGAIN) {
+        if ((id = count_of(env, st->io[IO_ID])) < 0) {
+            return NULL;
+        }
         (void)qsem_timeout_from_sec(INFINITY, &timeout_ns);  // forever: 0
         r = queue_wait(env, st, h, n, id, qsem_deadline_after(timeout_ns), 0);
     }
