@@ -255,7 +255,13 @@ class Semaphore {
   acquire(n = 1, options = undefined) {
     // acquire() and acquire(n), the common calls, skip the option checks.
     if (options === undefined && Number.isInteger(n) && n >= 0 && n <= MAX_COUNT) {
-      return this.#start(n, Infinity, false, undefined);
+      const id = freeIds.length !== 0 ? freeIds[freeIds.length - 1] : pending.length;
+      io[IO_SLOT] = this.#s;
+      io[IO_N] = n;
+      io[IO_ID] = id;
+      native.acquireForever();
+      const code = io[0];
+      return code === 0 ? RESOLVED : this.#queued(code, id, n, Infinity, undefined);
     }
     return this.#wait(n, options, false);
   }
@@ -322,7 +328,12 @@ class Semaphore {
     io[IO_GUARD] = guard ? 1 : 0;
     native.acquire();
     const code = io[0];
-    if (code === 0) return RESOLVED;
+    return code === 0 ? RESOLVED : this.#queued(code, id, n, timeout, signal);
+  }
+
+  // The promise of an acquire not served at once: `code` is what the
+  // native call left in io[0], EINPROGRESS when it queued the wait as id.
+  #queued(code, id, n, timeout, signal) {
     if (code !== EINPROGRESS) return Promise.reject(errorFor(code, 'n', n));
     newId();
     return new Promise((resolve, reject) => {

@@ -14,6 +14,7 @@
  *     tryAcquire()   io: slot, n    -> io[0] = code
  *     acquire()      io: slot, n, id, ms, guard
  *                                    -> io[0] = code (EINPROGRESS: queued as id)
+ *     acquireForever()  io: slot, n, id  (acquire() with no timeout, no guard)
  *     expire(id) -> ms left (0: timed out and cancelled; -1: no such wait)
  *     cancel(id) -> bool;  release()  io: slot, n, guard -> io[0] = code
  *     close(slot); available/waiting/max/closed/held(slot)
@@ -182,6 +183,9 @@ struct op {
 };
 
 struct handle {
+    // the semaphore (e->sem, one load nearer for the hot calls), or NULL
+    // once dropped
+    qsem_t *sem;
     // neighbours in the thread's list of handles
     struct handle *prev, *next;
     // the thread that owns the handle; NULL after teardown
@@ -190,6 +194,10 @@ struct handle {
     struct entry *e;
     // tokens taken by guards (hold()) and not yet given back
     int64_t held;
+    // a finished wait's op whose core waiter is idle (unstarted, holding
+    // nothing), kept for this handle's next wait of the same size: a
+    // handoff then allocates nothing, in the core or here
+    struct op *idle;
     // the index of this handle in its thread's slot table
     int32_t slot;
 };
@@ -206,7 +214,11 @@ struct state {
     // live handles (a list with a dummy head)
     struct handle handles;
     // live handles by slot, the number index.js passes to every call: a
-    // bounds check finds them, where unwrapping an object costs 5x more
+    // bounds check finds them, where unwrapping an object costs 5x more.
+    // (Functions made per semaphore, the handle as their data, would need
+    // no slot; but a call site that meets several of them no longer calls
+    // native code directly, and one such call cost 27-55 ns against 8-14
+    // for a shared function in a bare addon.)
     struct handle **slots;
     // size of slots[]
     int32_t nslots;
@@ -247,14 +259,25 @@ struct state {
  * flight, little memory when a burst of waits has passed. */
 #define SPARE_OPS 16
 
+/* Thread-local storage in a dlopen()ed module costs a __tls_get_addr()
+ * call per access in the default model; the initial-exec model reads it
+ * straight from the thread pointer, out of the small reserve that glibc's
+ * dynamic loader keeps for modules loaded late (16 bytes here).  Other C
+ * libraries keep the default model: not every one keeps that reserve. */
+#if defined(__GLIBC__) && defined(__GNUC__) && defined(__ELF__)
+#define QSEM_NODE_TLS __thread __attribute__((tls_model("initial-exec")))
+#else
+#define QSEM_NODE_TLS __thread
+#endif
+
 /* The state of the environment whose call runs on this thread, as last
  * found by get_state(): every call asks for it, and Node runs one environment per thread,
  * so this spares a Node-API call each time.  An embedder that runs several
  * on one thread still gets the right one (the env is compared), and
  * state_cleanup() forgets a state before it is freed, so that a new
  * environment at the same address cannot find it. */
-static __thread napi_env cached_env;
-static __thread struct state *cached_state;
+static QSEM_NODE_TLS napi_env cached_env;
+static QSEM_NODE_TLS struct state *cached_state;
 
 /* io[]: slot, n, id, timeout (ms, Infinity for none), guard (0 or 1). */
 enum { IO_SLOT, IO_N, IO_ID, IO_MS, IO_GUARD, IO_LEN };
@@ -293,13 +316,19 @@ handle_drop(struct handle *h)
     if (h->e == NULL) {
         return;
     }
+    if (h->idle != NULL) {
+        qsem_waiter_free(h->idle->w);  // idle: holds nothing
+        free(h->idle);
+        h->idle = NULL;
+    }
     if (h->held > 0) {
         // Cannot fail: these tokens were taken from this semaphore.
-        (void)qsem_release(h->e->sem, h->held);
+        (void)qsem_release(h->sem, h->held);
         h->held = 0;
     }
     registry_drop(h->e);
     h->e = NULL;
+    h->sem = NULL;
 }
 
 /* A zeroed op, or NULL. */
@@ -330,21 +359,72 @@ op_free(struct state *st, struct op *op)
     st->nspare_ops++;
 }
 
-/* Forget a queued wait: its waiter goes (giving back any grant), and the
- * op goes too unless a posted call still refers to it. */
+static void op_notify(void *arg);
+
+/* An op for a wait of n tokens through h, with a core waiter bound to it:
+ * the handle's idle one if it is for n tokens, else a new one.  NULL with
+ * errno set (EINVAL: n above the semaphore's max; ENOMEM). */
+static struct op *
+op_get(struct state *st, struct handle *h, int64_t n)
+{
+    struct op *op = h->idle;
+    int err;
+
+    if (op != NULL && op->n == n) {
+        h->idle = NULL;
+        return op;
+    }
+    if ((op = op_alloc(st)) == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if ((op->w = qsem_waiter_new(h->sem, n, op_notify, op)) == NULL) {
+        err = errno;
+        op_free(st, op);
+        errno = err;
+        return NULL;
+    }
+    op->h = h;
+    op->n = n;
+    return op;
+}
+
+/* Done with an op that nothing else refers to, its waiter idle: keep both
+ * for the handle's next wait, or free them. */
+static void
+op_put(struct state *st, struct op *op)
+{
+    struct handle *h = op->h;
+
+    if (!st->dead && h->e != NULL && h->idle == NULL) {
+        h->idle = op;
+        return;
+    }
+    qsem_waiter_free(op->w);
+    op->w = NULL;
+    op_free(st, op);
+}
+
+/* Forget a queued wait: its waiter goes back to idle (giving back any
+ * grant not claimed), and the op is kept or freed by op_put() unless a
+ * posted call still refers to it. */
 static void
 op_finish(struct op *op)
 {
     struct state *st = op->st;
 
-    qsem_waiter_free(op->w);  // once it returns, notify has finished
-    op->w = NULL;
+    // Once it returns, notify has finished, so op->posted is final.
+    (void)qsem_waiter_cancel(op->w);  // always 0
     list_unlink_op(op);
     if (--st->nops == 0 && !st->dead) {
         (void)napi_unref_threadsafe_function(st->env, st->tsfn);
     }
-    if (!op->posted) {
-        op_free(st, op);
+    if (op->posted) {
+        // The posted call frees op, and must find no waiter to claim.
+        qsem_waiter_free(op->w);
+        op->w = NULL;
+    } else {
+        op_put(st, op);
     }
 }
 
@@ -602,7 +682,7 @@ get_handle_object(napi_env env, napi_value v)
 
 /* The handle in slot `slot` of this thread, or NULL with an error thrown.
  * A double, so that a slot read from the io buffer is checked too. */
-static struct handle *
+static inline struct handle *
 slot_handle(napi_env env, struct state *st, double slot)
 {
     struct handle *h = NULL;
@@ -610,7 +690,7 @@ slot_handle(napi_env env, struct state *st, double slot)
     if (st != NULL && slot >= 0 && slot < st->nslots) {
         h = st->slots[(int32_t)slot];
     }
-    if (h == NULL || h->e == NULL || h->slot != slot) {
+    if (h == NULL || h->sem == NULL || h->slot != slot) {
         napi_throw_error(env, "ERR_QSEM_DEAD", "no such qsem handle");
         return NULL;
     }
@@ -737,6 +817,7 @@ wrap_handle(napi_env env, struct state *st, struct entry *e)
         return NULL;
     }
     h->e = e;
+    h->sem = e->sem;
     h->st = st;
     h->prev = h->next = h;
     if (napi_create_object(env, &obj) != napi_ok ||
@@ -902,7 +983,7 @@ Open(napi_env env, napi_callback_info info)
 }
 
 /* The io calls' state and handle, or NULL with an error thrown. */
-static struct handle *
+static inline struct handle *
 io_handle(napi_env env, struct state **stp)
 {
     struct state *st = get_state(env);
@@ -928,9 +1009,12 @@ TryAcquire(napi_env env, napi_callback_info info)
     if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0) {
         return NULL;
     }
-    st->io[0] = qsem_try_acquire(h->e->sem, n);
+    st->io[0] = qsem_try_acquire(h->sem, n);
     return NULL;
 }
+
+static int queue_wait(napi_env env, struct state *st, struct handle *h, int64_t n,
+                      int64_t id, int64_t deadline, int guard);
 
 /* acquire(): io[] = slot, n, id, ms, guard; io[0] := 0 (taken),
  * EINPROGRESS (queued as id), ETIMEDOUT (ms == 0 and not free now),
@@ -940,7 +1024,6 @@ Acquire(napi_env env, napi_callback_info info)
 {
     struct state *st;
     struct handle *h;
-    struct op *op;
     int64_t n, id, timeout_ns, deadline;
     int guard, r;
 
@@ -957,7 +1040,7 @@ Acquire(napi_env env, napi_callback_info info)
     // The deadline is fixed before anything else, so time spent here counts.
     deadline = qsem_deadline_after(timeout_ns);
 
-    r = qsem_try_acquire(h->e->sem, n);
+    r = qsem_try_acquire(h->sem, n);
     if (r == EAGAIN) {
         r = timeout_ns == 0 ? ETIMEDOUT : EINPROGRESS;
     }
@@ -968,24 +1051,27 @@ Acquire(napi_env env, napi_callback_info info)
         st->io[0] = r;
         return NULL;
     }
+    st->io[0] = queue_wait(env, st, h, n, id, deadline, guard);
+    return NULL;
+}
 
-    op = op_alloc(st);
-    if (op == NULL) {
-        st->io[0] = ENOMEM;
-        return NULL;
+/* Queue a wait for n tokens through h as `id`: EINPROGRESS, or 0 or
+ * ECANCELED if served or closed at once, or EINVAL or ENOMEM. */
+static int
+queue_wait(napi_env env, struct state *st, struct handle *h, int64_t n, int64_t id,
+           int64_t deadline, int guard)
+{
+    struct op *op;
+    int r;
+
+    if ((op = op_get(st, h, n)) == NULL) {
+        return errno;
     }
     op->st = st;
-    op->h = h;
     op->id = id;
-    op->n = n;
     op->deadline = deadline;
     op->guard = guard;
-    op->w = qsem_waiter_new(h->e->sem, n, op_notify, op);
-    if (op->w == NULL) {
-        st->io[0] = errno;
-        op_free(st, op);
-        return NULL;
-    }
+    op->posted = 0;
     r = qsem_waiter_start(op->w);
     if (r != EINPROGRESS) {
         // Served (0) or closed at once; notify is not called.
@@ -995,10 +1081,8 @@ Acquire(napi_env env, napi_callback_info info)
         if (r == 0 && guard) {
             h->held += n;
         }
-        qsem_waiter_free(op->w);
-        op_free(st, op);
-        st->io[0] = r;
-        return NULL;
+        op_put(st, op);  // its waiter is idle again
+        return r;
     }
     op->next = &st->ops;
     op->prev = st->ops.prev;
@@ -1008,7 +1092,35 @@ Acquire(napi_env env, napi_callback_info info)
         // A queued wait keeps the loop alive, as a pending timer does.
         (void)napi_ref_threadsafe_function(env, st->tsfn);
     }
-    st->io[0] = EINPROGRESS;
+    return EINPROGRESS;
+}
+
+/* acquireForever(): acquire() with no timeout and no guard, the common
+ * call, which reads only io[] = slot, n, id; io[0] := 0, EINPROGRESS,
+ * ECANCELED, EINVAL or ENOMEM.  With no timeout to check, nothing but
+ * the try comes before the tokens are taken; the id, which only a queued
+ * wait needs, is checked before the wait is queued. */
+static napi_value
+AcquireForever(napi_env env, napi_callback_info info)
+{
+    struct state *st;
+    struct handle *h;
+    int64_t n, id, timeout_ns;
+    int r;
+
+    (void)info;
+    if ((h = io_handle(env, &st)) == NULL || (n = count_of(env, st->io[IO_N])) < 0) {
+        return NULL;
+    }
+    r = qsem_try_acquire(h->sem, n);
+    if (r == EAGAIN) {
+        if ((id = count_of(env, st->io[IO_ID])) < 0) {
+            return NULL;
+        }
+        (void)qsem_timeout_from_sec(INFINITY, &timeout_ns);  // forever: 0
+        r = queue_wait(env, st, h, n, id, qsem_deadline_after(timeout_ns), 0);
+    }
+    st->io[0] = r;
     return NULL;
 }
 
@@ -1084,11 +1196,13 @@ Release(napi_env env, napi_callback_info info)
         st->io[0] = EINVAL;
         return NULL;
     }
-    r = qsem_release(h->e->sem, n);
+    r = qsem_release(h->sem, n);
     if (r == 0 && guard) {
         h->held -= n;
     }
-    drain_ready(env, st);
+    if (st->ready != NULL) {
+        drain_ready(env, st);
+    }
     st->io[0] = r;
     return NULL;
 }
@@ -1102,7 +1216,7 @@ Close(napi_env env, napi_callback_info info)
     if (!get_args(env, info, 1, argv) || (h = get_handle(env, argv[0])) == NULL) {
         return NULL;
     }
-    (void)qsem_close(h->e->sem);  // idempotent; always 0
+    (void)qsem_close(h->sem);  // idempotent; always 0
     drain_ready(env, h->st);
     return NULL;
 }
@@ -1120,10 +1234,10 @@ Close(napi_env env, napi_callback_info info)
         return expr;                                                      \
     }
 
-GETTER(Available, make_int(env, qsem_available(h->e->sem)))
-GETTER(Waiting, make_int(env, qsem_waiting(h->e->sem)))
-GETTER(Max, make_int(env, qsem_max(h->e->sem)))
-GETTER(Closed, make_bool(env, qsem_is_closed(h->e->sem)))
+GETTER(Available, make_int(env, qsem_available(h->sem)))
+GETTER(Waiting, make_int(env, qsem_waiting(h->sem)))
+GETTER(Max, make_int(env, qsem_max(h->sem)))
+GETTER(Closed, make_bool(env, qsem_is_closed(h->sem)))
 GETTER(Held, make_int(env, h->held))
 
 /* }====================================================================== */
@@ -1157,7 +1271,7 @@ module_init(napi_env env, napi_value exports)
     CHECK(napi_create_double(env, registry_key(), &key));
     napi_property_descriptor props[] = {
         FN("init", Init), FN("create", Create), FN("slot", Slot), FN("share", Share), FN("open", Open),
-        FN("tryAcquire", TryAcquire), FN("acquire", Acquire), FN("expire", Expire),
+        FN("tryAcquire", TryAcquire), FN("acquire", Acquire), FN("acquireForever", AcquireForever), FN("expire", Expire),
         FN("cancel", Cancel), FN("release", Release), FN("close", Close),
         FN("available", Available), FN("waiting", Waiting), FN("max", Max),
         FN("closed", Closed), FN("held", Held),

@@ -131,3 +131,115 @@ test('each queued wait settles exactly once, in its turn', async () => {
   await late;
   assert.equal(s.available, 0);
 });
+
+// A finished wait's record (and its core waiter) stays with its handle for
+// the next wait of the same size.  A record reused for another size,
+// another semaphore, or with a grant left in it would move the wrong
+// tokens; these tests watch every count while records are reused.
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+function settledFlag(promise) {
+  const flag = { settled: false };
+  promise.then(() => { flag.settled = true; }, () => { flag.settled = true; });
+  return flag;
+}
+
+test('a wait for 2 after a wait for 1 waits for 2', async () => {
+  const s = new Semaphore(0);
+  for (let round = 0; round < 3; round++) {
+    const one = s.acquire(1);
+    s.release(1);
+    await one;
+    const two = s.acquire(2);
+    const flag = settledFlag(two);
+    s.release(1);
+    await tick();
+    assert.equal(flag.settled, false, `round ${round}: served by 1 token`);
+    assert.equal(s.waiting, 1);
+    assert.equal(s.available, 1);
+    s.release(1);
+    await two;
+    assert.equal(s.available, 0);
+    assert.equal(s.waiting, 0);
+  }
+});
+
+test('a wait on one semaphore is not granted by another\'s release', async () => {
+  const a = new Semaphore(0);
+  const b = new Semaphore(0);
+  for (let round = 0; round < 3; round++) {
+    const wa = a.acquire();
+    a.release();
+    await wa;  // a's record is idle now
+    const wb = b.acquire();
+    const flag = settledFlag(wb);
+    a.release();
+    await tick();
+    assert.equal(flag.settled, false, `round ${round}: b's wait granted by a`);
+    assert.equal(a.available, 1);
+    assert.equal(b.waiting, 1);
+    b.release();
+    await wb;
+    assert.equal(a.tryAcquire(), true);
+    assert.deepEqual([a.available, b.available, a.waiting, b.waiting], [0, 0, 0, 0]);
+  }
+});
+
+test('a wait after a timed-out, an aborted and a closed one takes only its own', async () => {
+  const s = new Semaphore(0);
+  for (let round = 0; round < 3; round++) {
+    await assert.rejects(s.acquire(1, { timeout: 5 }), { name: 'TimeoutError' });
+    const ac = new AbortController();
+    const aborted = s.acquire(1, { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(aborted, { name: 'AbortError' });
+    assert.equal(s.waiting, 0);
+    assert.equal(s.available, 0);
+    const w = s.acquire(1);
+    s.release(2);
+    await w;
+    assert.equal(s.available, 1, `round ${round}`);
+    assert.equal(s.tryAcquire(1), true);
+  }
+  const queued = s.acquire(1);
+  s.close();
+  await assert.rejects(queued, { name: 'ClosedError' });
+  await assert.rejects(s.acquire(1), { name: 'ClosedError' });
+  assert.equal(s.waiting, 0);
+});
+
+test('waits queued by acquire(n) and by acquire(n, options) keep apart', async () => {
+  // acquire(n) without options takes its own native call, which reads only
+  // slot, n and id: each wait must still get its own id and count.
+  const s = new Semaphore(0, { fair: true });
+  try {
+    const settled = [];
+    const note = (name) => () => settled.push(name);
+    const waits = [
+      s.acquire(1).then(note('plain 1')),
+      s.acquire(1, { timeout: 60000 }).then(note('timed 1')),
+      s.acquire(2).then(note('plain 2')),
+      s.hold(1).then((guard) => { settled.push('guard 1'); return guard; }),
+      s.acquire().then(note('plain default')),
+    ];
+    assert.equal(s.waiting, 5);
+    const after = [['plain 1'], ['plain 1', 'timed 1'], ['plain 1', 'timed 1'],
+                   ['plain 1', 'timed 1', 'plain 2'], ['plain 1', 'timed 1', 'plain 2', 'guard 1'],
+                   ['plain 1', 'timed 1', 'plain 2', 'guard 1', 'plain default']];
+    // The third token waits in the semaphore for the fourth: plain 2 is first.
+    const left = [0, 0, 1, 0, 0, 0];
+    for (const [k, expected] of after.entries()) {
+      s.release(1);
+      await tick();
+      assert.deepEqual(settled, expected, `after release ${k + 1}`);
+      assert.equal(s.available, left[k], `after release ${k + 1}`);
+    }
+    const guard = await waits[3];
+    await Promise.all(waits);
+    assert.equal(s.waiting, 0);
+    guard.release();
+    assert.equal(s.available, 1);
+  } finally {
+    s.close();  // a failed check must not leave waits keeping the loop alive
+  }
+});
