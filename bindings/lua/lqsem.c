@@ -82,7 +82,7 @@ typedef struct lqsem_Sem {
   qsem_t *s;
 } lqsem_Sem;
 
-#define tosem(L)  ((lqsem_Sem *)luaL_checkudata(L, 1, LQSEM_SEMAPHORE))
+#define tosem(L)  ((lqsem_Sem *)checkudata(L, 1, CTX_SEMAPHORE, LQSEM_SEMAPHORE))
 
 
 /* The native semaphore of the handle at 1; raises if it was dropped. */
@@ -114,7 +114,7 @@ static void checkfits (lua_State *L, qsem_t *s, int64_t n, int arg) {
 static lqsem_Sem *newsem (lua_State *L) {
   lqsem_Sem *h = (lqsem_Sem *)lua_newuserdatauv(L, sizeof *h, 0);
   h->s = NULL;   /* dropped until the caller fills it in */
-  luaL_setmetatable(L, LQSEM_SEMAPHORE);
+  setmeta(L, CTX_SEMAPHORE);
   return h;
 }
 
@@ -265,7 +265,7 @@ static int lqsem_is_closed (lua_State *L) {
 ** Guards: `local g <close> = s:hold(n [, timeout])`
 ** ======================================================================= */
 
-#define toguard(L)  ((lqsem_Guard *)luaL_checkudata(L, 1, LQSEM_GUARD))
+#define toguard(L)  ((lqsem_Guard *)checkudata(L, 1, CTX_GUARD, LQSEM_GUARD))
 
 
 /* Push a guard that holds nothing yet; acquire fills it in once the tokens are taken. */
@@ -273,7 +273,7 @@ static void newguard (lua_State *L) {
   lqsem_Guard *g = (lqsem_Guard *)lua_newuserdatauv(L, sizeof *g, 0);
   g->s = NULL;
   g->n = 0;
-  luaL_setmetatable(L, LQSEM_GUARD);
+  setmeta(L, CTX_GUARD);
 }
 
 
@@ -378,7 +378,7 @@ static lqsem_Name **names_find (const char *name, size_t len) {
 static int lqsem_publish (lua_State *L) {
   size_t len;
   const char *name = luaL_checklstring(L, 1, &len);
-  lqsem_Sem *h = (lqsem_Sem *)luaL_checkudata(L, 2, LQSEM_SEMAPHORE);
+  lqsem_Sem *h = (lqsem_Sem *)checkudata(L, 2, CTX_SEMAPHORE, LQSEM_SEMAPHORE);
   luaL_argcheck(L, h->s != NULL, 2, "dropped semaphore");
   lqsem_Name *e = (lqsem_Name *)malloc(sizeof *e + len + 1);
   if (e == NULL)
@@ -523,24 +523,46 @@ static void pin_library (void) {
 static pthread_once_t lqsem_pinned = PTHREAD_ONCE_INIT;
 
 
+/* Set the functions of 'l' in the table at the top, as closures over the context at 'ctx'. */
+static void setfuncs (lua_State *L, int ctx, const luaL_Reg *l) {
+  lua_pushvalue(L, ctx);
+  luaL_setfuncs(L, l, 1);
+}
+
+
 /*
 ** A metatable whose '__index' is a table of methods, as liolib's
-** 'createmeta'; leaves the method table on the stack.  '__name' is set
-** here for Lua 5.1, whose luaL_newmetatable does not.
+** 'createmeta', kept in the context at 'ctx' at 'slot'; leaves the method
+** table on the stack.  '__name' is set here for Lua 5.1, whose
+** luaL_newmetatable does not.
 */
-static void createmeta (lua_State *L, const char *name, const luaL_Reg *metameth,
-                        const luaL_Reg *meths) {
+static void createmeta (lua_State *L, int ctx, int slot, const char *name,
+                        const luaL_Reg *metameth, const luaL_Reg *meths) {
   luaL_newmetatable(L, name);
   lua_pushstring(L, name);
   lua_setfield(L, -2, "__name");
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, name);   /* the key the checks use */
-  luaL_setfuncs(L, metameth, 0);
+  lua_rawseti(L, ctx, slot);   /* where the checks look */
+  setfuncs(L, ctx, metameth);
   lua_newtable(L);
-  luaL_setfuncs(L, meths, 0);
+  setfuncs(L, ctx, meths);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "__index");
   lua_remove(L, -2);
+}
+
+
+/*
+** Push the module's context (lqsem.h): the one this state made when it
+** first loaded the module, or a new one.
+*/
+static void pushcontext (lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY) == LUA_TTABLE)
+    return;
+  lua_pop(L, 1);
+  lua_createtable(L, CTX_N, 0);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY);
 }
 
 
@@ -578,20 +600,31 @@ static void runchunk (lua_State *L, const char *code, size_t len, const char *na
 }
 
 
-/* The methods written in Lua, in the method table at the top of the stack. */
-static void addluamethods (lua_State *L) {
+/*
+** The methods written in Lua, in the method table at the top of the stack;
+** the context is at 'ctx'.
+*/
+static void addluamethods (lua_State *L, int ctx) {
   lua_pushvalue(L, -1);
   runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1);
-#if !LQSEM_TBC
+#if LQSEM_TBC
+  (void)ctx;
+#else
   lua_pushvalue(L, -1);
-  lua_pushcfunction(L, lqsem_acquire);
-  lua_pushcfunction(L, lqsem_hold);
-  lua_pushcfunction(L, lqsem_step);
-  lua_pushcfunction(L, lqsem_wait_finish);
+  lua_pushvalue(L, ctx);   /* the upvalue of each function below */
+  lua_pushcclosure(L, lqsem_acquire, 1);
+  lua_pushvalue(L, ctx);
+  lua_pushcclosure(L, lqsem_hold, 1);
+  lua_pushvalue(L, ctx);
+  lua_pushcclosure(L, lqsem_step, 1);
+  lua_pushvalue(L, ctx);
+  lua_pushcclosure(L, lqsem_wait_finish, 1);
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
-  lua_pushcfunction(L, lqsem_try_acquire);
-  lua_pushcfunction(L, lqsem_release);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SEMAPHORE);
+  lua_pushvalue(L, ctx);
+  lua_pushcclosure(L, lqsem_try_acquire, 1);
+  lua_pushvalue(L, ctx);
+  lua_pushcclosure(L, lqsem_release, 1);
+  lua_rawgeti(L, ctx, CTX_SEMAPHORE);
   lua_pushlightuserdata(L, (void *)&lqsem_ffi);
   runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 10);
 #endif
@@ -600,16 +633,19 @@ static void addluamethods (lua_State *L) {
 
 LQSEM_API int luaopen_qsem (lua_State *L) {
   (void)pthread_once(&lqsem_pinned, pin_library);
-  createmeta(L, LQSEM_SEMAPHORE, lqsem_metameth, lqsem_meths);
-  addluamethods(L);
-  createmeta(L, LQSEM_GUARD, lqsem_guard_metameth, lqsem_guard_meths);
-  createmeta(L, LQSEM_WAITER, lqsem_wait_metameth, lqsem_wait_meths);
+  pushcontext(L);
+  int ctx = lua_gettop(L);
+  createmeta(L, ctx, CTX_SEMAPHORE, LQSEM_SEMAPHORE, lqsem_metameth, lqsem_meths);
+  addluamethods(L, ctx);
+  createmeta(L, ctx, CTX_GUARD, LQSEM_GUARD, lqsem_guard_metameth, lqsem_guard_meths);
+  createmeta(L, ctx, CTX_WAITER, LQSEM_WAITER, lqsem_wait_metameth, lqsem_wait_meths);
   lua_pop(L, 3);
   luaL_newmetatable(L, LQSEM_HUB);
-  lua_pushcfunction(L, hub_gc);
+  lua_pushcfunction(L, hub_gc);   /* needs no context */
   lua_setfield(L, -2, "__gc");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HUB);
-  luaL_newlib(L, lqsem_funcs);
+  lua_pop(L, 1);
+  luaL_newlibtable(L, lqsem_funcs);
+  setfuncs(L, ctx, lqsem_funcs);
   lqsem_pushcount(L, QSEM_VALUE_MAX);   /* under Lua 5.1, the largest double below it */
   lua_setfield(L, -2, "VALUE_MAX");
   lua_pushliteral(L, QSEM_VERSION_STRING);

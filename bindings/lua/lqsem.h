@@ -274,27 +274,54 @@ static void lqsem_pushint (lua_State *L, int64_t v) {
 
 
 /*
-** Metatables and registry entries.  Each name is a static array whose
-** address is its registry key (lua_rawgetp: no string to hash or compare
-** on every call) and whose text names it in messages; a metatable is also
-** registered under its name (luaL_newmetatable), for code that looks it up
-** that way.
+** Metatable names: each metatable is registered under its name
+** (luaL_newmetatable, which also sets '__name'), for code that looks it up
+** that way and for messages.
 */
 static const char LQSEM_SEMAPHORE[] = "qsem.Semaphore";
 static const char LQSEM_GUARD[]     = "qsem.Guard";
 static const char LQSEM_WAITER[]    = "qsem.Waiter";
 static const char LQSEM_HUB[]       = "qsem.Hub";
 
-static const char LQSEM_HUBKEY[]     = "qsem.hub";      /* the state's hub userdata */
-static const char LQSEM_WAITSKEY[]   = "qsem.waits";    /* weak: lightuserdata -> live waiter */
-static const char LQSEM_HOSTEDKEY[]  = "qsem.hosted";   /* weak keys: coroutines of a generic host */
-static const char LQSEM_PARKEDKEY[]  = "qsem.parked";   /* strong: parked coroutine -> its waiter */
-static const char LQSEM_CQPARKEDKEY[] = "qsem.cqparked"; /* weak keys: the same, under cqueues */
-static const char LQSEM_SPAREKEY[]   = "qsem.spare";    /* weak keys: coroutine -> its finished wait */
-static const char LQSEM_CQKEY[]      = "qsem.cqueues";  /* the cqueues glue's wait function */
-static const char LQSEM_CQWAKEKEY[]  = "qsem.cqwake";   /* the glue's function that signals one wait */
-static const char LQSEM_CQLEAVEKEY[] = "qsem.cqleave";  /* the glue's function for a wait that stops polling */
-static const char LQSEM_CQRUNKEY[]   = "qsem.cqrunning"; /* cqueues.running, once the program loaded it */
+/* The registry key of the module's context (below): its address. */
+static const char LQSEM_CTXKEY[]    = "qsem.context";
+
+/*
+** The module's context: one table per Lua state, the first upvalue of
+** every C function that the module hands to Lua (the luaL_Reg tables, and
+** pushfunc() for the others), so that a method finds its metatables and
+** the state's tables at an array index of an upvalue, not by hashing a
+** key into the registry on every call.  The registry keeps the table too
+** (LQSEM_CTXKEY), so that loading the module again in the same state
+** shares it, and with it the metatables that earlier objects carry.
+*/
+enum {
+  CTX_SEMAPHORE = 1,   /* the metatable of semaphores */
+  CTX_GUARD,           /* of guards */
+  CTX_WAITER,          /* of waits */
+  CTX_HUB,             /* the state's hub userdata, once made (gethub) */
+  CTX_WAITS,           /* weak values: lightuserdata -> live waiter */
+  CTX_HOSTED,          /* weak keys: coroutines of a generic host */
+  CTX_PARKED,          /* strong: parked coroutine -> its waiter */
+  CTX_CQPARKED,        /* weak keys: the same, under cqueues */
+  CTX_SPARE,           /* weak keys: coroutine -> its finished wait */
+  CTX_CQWAIT,          /* the cqueues glue's wait function */
+  CTX_CQWAKE,          /* the glue's function that signals one wait */
+  CTX_CQLEAVE,         /* the glue's function for a wait that stops polling */
+  CTX_CQRUN,           /* cqueues.running, once the program loaded it */
+  CTX_N = CTX_CQRUN
+};
+
+/* The context, as seen from a C function of the module. */
+#define CTX  lua_upvalueindex(1)
+#define ctx_get(L, slot)  lua_rawgeti(L, CTX, slot)   /* pushes; returns its type */
+#define ctx_set(L, slot)  lua_rawseti(L, CTX, slot)   /* pops the value */
+
+/* Push 'f' as a function of the module: a closure over the context. */
+static void pushfunc (lua_State *L, lua_CFunction f) {
+  lua_pushvalue(L, CTX);
+  lua_pushcclosure(L, f, 1);
+}
 
 /* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
 static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
@@ -306,32 +333,30 @@ static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
   return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
 }
 
-/* The userdata at 'idx' if its metatable is the one registered at 'tname', else NULL. */
-static void *lqsem_testudata (lua_State *L, int idx, const char *tname) {
+/* The userdata at 'idx' if its metatable is the context's at 'slot', else NULL. */
+static void *testudata (lua_State *L, int idx, int slot) {
   void *p = lua_touserdata(L, idx);
   if (p == NULL || !lua_getmetatable(L, idx))
     return NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, tname);
+  ctx_get(L, slot);
   int same = lua_rawequal(L, -1, -2);
   lua_pop(L, 2);
   return same ? p : NULL;
 }
 
-static void *lqsem_checkudata (lua_State *L, int idx, const char *tname) {
-  void *p = lqsem_testudata(L, idx, tname);
+/* The same, or an argument error that names the expected type 'tname'. */
+static void *checkudata (lua_State *L, int idx, int slot, const char *tname) {
+  void *p = testudata(L, idx, slot);
   if (p == NULL)
     lqsem_typeerror(L, idx, tname);
   return p;
 }
 
-static void lqsem_setmetatable (lua_State *L, const char *tname) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, tname);
+/* Give the value at the top of the stack the context's metatable at 'slot'. */
+static void setmeta (lua_State *L, int slot) {
+  ctx_get(L, slot);
   lua_setmetatable(L, -2);
 }
-
-#define luaL_testudata(L, idx, tname)  lqsem_testudata(L, idx, tname)
-#define luaL_checkudata(L, idx, tname)  lqsem_checkudata(L, idx, tname)
-#define luaL_setmetatable(L, tname)  lqsem_setmetatable(L, tname)
 
 /* A wait ended from outside (qsem.cancel, or the host ended the waiter). */
 #define LQSEM_ECANCELLED (-1)

@@ -153,13 +153,13 @@ static void newweaktable (lua_State *L, const char *mode) {
 
 
 /*
-** The state's hub, created on first use.  It lives in the registry until
+** The state's hub, created on first use.  It lives in the context until
 ** lua_close; because it is created (and marked for finalization) before
 ** any wait that points to it, lua_close finalizes those waits first.
 */
 static lqsem_Hub *gethub (lua_State *L) {
   lqsem_Hub *h;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA) {
+  if (ctx_get(L, CTX_HUB) == LUA_TUSERDATA) {
     h = (lqsem_Hub *)lua_touserdata(L, -1);
     lua_pop(L, 1);
     return h;
@@ -172,21 +172,22 @@ static lqsem_Hub *gethub (lua_State *L) {
   if (err != 0)
     luaL_error(L, "cannot create the notification fd: %s", strerror(err));
   pthread_mutex_init(&h->mu, NULL);
-  luaL_setmetatable(L, LQSEM_HUB);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
+  luaL_getmetatable(L, LQSEM_HUB);
+  lua_setmetatable(L, -2);
+  ctx_set(L, CTX_HUB);
   /* waits by address, so that a drain can push the userdata of each */
   newweaktable(L, "v");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  ctx_set(L, CTX_WAITS);
   /* parked coroutines of generic hosts, held until resumed or cancelled
      (docs/lua.md); those of cqueues, which holds them itself, so that a
      controller dropped with its coroutines takes their waits along */
   lua_newtable(L);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
+  ctx_set(L, CTX_PARKED);
   newweaktable(L, "k");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQPARKEDKEY);
+  ctx_set(L, CTX_CQPARKED);
   /* each coroutine's last finished wait, kept for its next one */
   newweaktable(L, "k");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY);
+  ctx_set(L, CTX_SPARE);
   return h;
 }
 
@@ -208,7 +209,7 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
   pthread_mutex_unlock(&h->mu);
   lua_createtable(L, n, 0);
   int t = lua_gettop(L);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  ctx_get(L, CTX_WAITS);
   luaL_checkstack(L, 2, NULL);
   pthread_mutex_lock(&h->mu);
   hub_disarm(h);
@@ -243,7 +244,7 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
 static int release_direct (lua_State *L, qsem_t *s, int64_t n) {
   lqsem_Hub *h = NULL;
   if (qsem_waiting(s) > 0) {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA)
+    if (ctx_get(L, CTX_HUB) == LUA_TUSERDATA)
       h = (lqsem_Hub *)lua_touserdata(L, -1);
     lua_pop(L, 1);
   }

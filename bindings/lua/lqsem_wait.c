@@ -16,9 +16,9 @@
 **     qsem.pollfd() and resumes what qsem.ready() returns (docs/lua.md).
 **
 ** From the start of a wait to its end the state keeps the coroutine of a
-** generic host (registry "qsem.parked"), so a host cannot lose it; cqueues
+** generic host (context slot CTX_PARKED), so a host cannot lose it; cqueues
 ** keeps its coroutines itself, and a controller dropped with them takes
-** their waits along (registry "qsem.cqparked", weak).  A wait ends when its
+** their waits along (CTX_CQPARKED, weak).  A wait ends when its
 ** acquire returns, when qsem.cancel() or the host ends it, or when its
 ** coroutine is closed; whichever comes first gives unclaimed tokens back.
 */
@@ -30,7 +30,7 @@
 /* The sentinel that a waiting coroutine yields to a generic host. */
 static const char lqsem_wait_sentinel = 0;
 
-#define towait(L)  ((lqsem_Wait *)luaL_checkudata(L, 1, LQSEM_WAITER))
+#define towait(L)  ((lqsem_Wait *)checkudata(L, 1, CTX_WAITER, LQSEM_WAITER))
 
 
 /* Seconds left before 'deadline' (never negative), or nil for none. */
@@ -48,9 +48,9 @@ static void pushleft (lua_State *L, int64_t deadline) {
 ** Waiter objects
 ** ======================================================================= */
 
-/* The table of parked coroutines for waits of 'kind'. */
-static const char *parkedkey (int kind) {
-  return kind == LQSEM_CQUEUES ? LQSEM_CQPARKEDKEY : LQSEM_PARKEDKEY;
+/* The context's slot of the parked coroutines for waits of 'kind'. */
+static int parkedkey (int kind) {
+  return kind == LQSEM_CQUEUES ? CTX_CQPARKED : CTX_PARKED;
 }
 
 
@@ -60,7 +60,7 @@ static const char *parkedkey (int kind) {
 */
 static void unpark (lua_State *L, int idx, int kind) {
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind)) == LUA_TTABLE &&
+  if (ctx_get(L, parkedkey(kind)) == LUA_TTABLE &&
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
     lua_pushvalue(L, -1);
     if (lua_rawget(L, -3) == LUA_TUSERDATA && lua_rawequal(L, -1, idx)) {
@@ -76,7 +76,7 @@ static void unpark (lua_State *L, int idx, int kind) {
 /* Tell the cqueues glue that the wait at 'idx' no longer polls. */
 static void cq_leave (lua_State *L, int idx) {
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY) == LUA_TFUNCTION) {
+  if (ctx_get(L, CTX_CQLEAVE) == LUA_TFUNCTION) {
     lua_pushvalue(L, idx);
     (void)lua_pcall(L, 1, 0, 0);   /* it cannot fail but on memory; a finalizer must not raise */
   }
@@ -85,8 +85,8 @@ static void cq_leave (lua_State *L, int idx) {
 
 
 /*
-** Keep the finished wait at 'idx' for its coroutine's next wait (registry
-** "qsem.spare", weak keys): the next acquire of that coroutine on the same
+** Keep the finished wait at 'idx' for its coroutine's next wait (context
+** slot CTX_SPARE, weak keys): the next acquire of that coroutine on the same
 ** semaphore and count restarts its idle waiter instead of making a wait
 ** userdata and a waiter afresh (coop_park).  Where weak keys are not
 ** ephemerons (Lua 5.1) the wait forgets its coroutine, so that the
@@ -96,7 +96,7 @@ static void cq_leave (lua_State *L, int idx) {
 */
 static void keepspare (lua_State *L, int idx) {
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY) == LUA_TTABLE &&
+  if (ctx_get(L, CTX_SPARE) == LUA_TTABLE &&
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
     lua_pushvalue(L, idx);
     lua_rawset(L, -3);   /* spare[co] = wait */
@@ -130,7 +130,7 @@ static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
     pthread_mutex_unlock(&wt->hub->mu);
     wt->hub = NULL;
     if (!keep) {
-      if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
+      if (ctx_get(L, CTX_WAITS) == LUA_TTABLE) {
         lua_pushnil(L);
         lua_rawsetp(L, -2, wt);
       }
@@ -202,14 +202,14 @@ static int lqsem_wait_tostring (lua_State *L) {
 #include "lqsem_cqueues_glue_lua.h"   /* lqsem_cqueues_glue_lua[]: cqueues_glue.lua, embedded */
 
 static int lqsem_cqueues_drain (lua_State *L) {
-  hub_drain(L, (lqsem_Hub *)lua_touserdata(L, lua_upvalueindex(1)), LQSEM_CQUEUES, 0);
+  hub_drain(L, gethub(L), LQSEM_CQUEUES, 0);
   return 1;
 }
 
 
 /* Push the glue's wait function, loading cqueues_glue.lua on first use. */
 static void pushcqwait (lua_State *L, lqsem_Hub *h) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQKEY) == LUA_TFUNCTION)
+  if (ctx_get(L, CTX_CQWAIT) == LUA_TFUNCTION)
     return;
   lua_pop(L, 1);
   if (luaL_loadbuffer(L, lqsem_cqueues_glue_lua, sizeof lqsem_cqueues_glue_lua - 1, "=qsem.cqueues") != 0)
@@ -220,14 +220,13 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "cqueues.condition");
   lua_call(L, 1, 1);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
-  lua_pushcclosure(L, lqsem_cqueues_drain, 1);
+  pushfunc(L, lqsem_cqueues_drain);
   lua_pushinteger(L, h->rfd);
   lua_call(L, 4, 3);   /* wait, wake, leave */
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY);
+  ctx_set(L, CTX_CQLEAVE);
+  ctx_set(L, CTX_CQWAKE);
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQKEY);
+  ctx_set(L, CTX_CQWAIT);
 }
 
 
@@ -240,8 +239,8 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
 static void wake_direct (lua_State *L, lqsem_Hub *h) {
   int top = lua_gettop(L);
   if (!lua_checkstack(L, 4) ||
-      lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY) != LUA_TFUNCTION ||
-      lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) != LUA_TTABLE) {
+      ctx_get(L, CTX_CQWAKE) != LUA_TFUNCTION ||
+      ctx_get(L, CTX_WAITS) != LUA_TTABLE) {
     pthread_mutex_lock(&h->mu);
     hub_arm(h);
     pthread_mutex_unlock(&h->mu);
@@ -292,7 +291,7 @@ static int waitkind (lua_State *L) {
   int top = lua_gettop(L), kind = LQSEM_BLOCK;
   if (!lua_isyieldable(L))
     return LQSEM_BLOCK;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) == LUA_TTABLE) {
+  if (ctx_get(L, CTX_HOSTED) == LUA_TTABLE) {
     lua_pushthread(L);
     if (lua_rawget(L, -2) != LUA_TNIL)
       kind = LQSEM_GENERIC;
@@ -302,7 +301,7 @@ static int waitkind (lua_State *L) {
     return kind;
   /* cqueues, only if the program loaded it: its running() says whether this
      very coroutine is the one its controller resumed */
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQRUNKEY) != LUA_TFUNCTION) {
+  if (ctx_get(L, CTX_CQRUN) != LUA_TFUNCTION) {
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     if (lua_getfield(L, -1, "cqueues") != LUA_TTABLE ||
         lua_getfield(L, -1, "running") != LUA_TFUNCTION) {
@@ -310,7 +309,7 @@ static int waitkind (lua_State *L) {
       return kind;
     }
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQRUNKEY);
+    ctx_set(L, CTX_CQRUN);
   }
   lua_call(L, 0, 2);
   if (!lua_isnil(L, -2) && lua_toboolean(L, -1))
@@ -367,7 +366,7 @@ static int coop_look (lqsem_Wait *wt) {
 */
 static lqsem_Wait *takespare (lua_State *L, qsem_t *s, int64_t n) {
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY) == LUA_TTABLE) {
+  if (ctx_get(L, CTX_SPARE) == LUA_TTABLE) {
     lua_pushthread(L);
     if (lua_rawget(L, -2) == LUA_TUSERDATA) {
       lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, -1);
@@ -406,7 +405,7 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   if (fresh) {
     wt = (lqsem_Wait *)lua_newuserdatauv(L, sizeof *wt, 1);
     memset(wt, 0, sizeof *wt);
-    luaL_setmetatable(L, LQSEM_WAITER);
+    setmeta(L, CTX_WAITER);
   }
   int idx = lua_gettop(L);
   qsem_waiter_t *spare = wt->spare;   /* an idle waiter for s and n, or NULL */
@@ -422,12 +421,12 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
     lua_setiuservalue(L, idx, 1);
   }
   if (fresh) {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+    ctx_get(L, CTX_WAITS);
     lua_pushvalue(L, idx);
     lua_rawsetp(L, -2, wt);
     lua_pop(L, 1);
   }
-  lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind));
+  ctx_get(L, parkedkey(kind));
   lua_pushthread(L);
   lua_pushvalue(L, idx);
   lua_rawset(L, -3);
@@ -509,13 +508,13 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
 static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
   int r = coop_park(L, s, n, deadline, hold, kind);   /* at SLOT_WAIT */
   if (r == 0) {
-    lua_pushcfunction(L, lqsem_wait_finish);
+    pushfunc(L, lqsem_wait_finish);
     lua_pushvalue(L, SLOT_WAIT);
     lua_call(L, 1, 0);
     return granted(L, s, n, hold ? SLOT_GUARD : 0);
   }
   if (r != EINPROGRESS) {
-    lua_pushcfunction(L, lqsem_wait_finish);
+    pushfunc(L, lqsem_wait_finish);
     lua_pushvalue(L, SLOT_WAIT);
     lua_call(L, 1, 0);
     return failresult(L, r);
@@ -582,7 +581,7 @@ static int acquire_common (lua_State *L, int hold) {
     /* A signal handler ran.  The standalone interpreter's SIGINT handler
        sets a hook that raises "interrupted!" at the next call: make one,
        so Ctrl-C stops a blocked acquire; no token was taken. */
-    lua_pushcfunction(L, lqsem_waiting);
+    pushfunc(L, lqsem_waiting);
     lua_pushvalue(L, 1);
     lua_call(L, 1, 0);
   }
@@ -612,11 +611,11 @@ static int lqsem_hold (lua_State *L) {
 static int lqsem_hosted (lua_State *L) {
   luaL_checktype(L, 1, LUA_TTHREAD);
   int on = lua_isnoneornil(L, 2) ? 1 : (luaL_checktype(L, 2, LUA_TBOOLEAN), lua_toboolean(L, 2));
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) != LUA_TTABLE) {
+  if (ctx_get(L, CTX_HOSTED) != LUA_TTABLE) {
     lua_pop(L, 1);
     newweaktable(L, "k");
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY);
+    ctx_set(L, CTX_HOSTED);
   }
   lua_pushvalue(L, 1);
   if (on) lua_pushboolean(L, 1); else lua_pushnil(L);
@@ -637,10 +636,10 @@ static int lqsem_cancel (lua_State *L) {
   lua_settop(L, 1);
   lqsem_Wait *wt = NULL;
   for (int kind = LQSEM_GENERIC; kind <= LQSEM_CQUEUES && wt == NULL; kind++) {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind)) == LUA_TTABLE) {
+    if (ctx_get(L, parkedkey(kind)) == LUA_TTABLE) {
       lua_pushvalue(L, 1);
       lua_rawget(L, -2);
-      wt = (lqsem_Wait *)luaL_testudata(L, -1, LQSEM_WAITER);
+      wt = (lqsem_Wait *)testudata(L, -1, CTX_WAITER);
     }
     lua_settop(L, 1);
   }
