@@ -297,7 +297,8 @@ static const char LQSEM_CTXKEY[]    = "qsem.context";
 */
 enum {
   CTX_SEMAPHORE = 1,   /* the metatable of semaphores */
-  CTX_GUARD,           /* of guards */
+  CTX_GUARD,           /* of guards that hold tokens (with '__gc') */
+  CTX_GUARD_DONE,      /* of released guards: the same without '__gc' */
   CTX_WAITER,          /* of waits */
   CTX_HUB,             /* the state's hub userdata, once made (gethub) */
   CTX_WAITS,           /* weak values: lightuserdata -> live waiter */

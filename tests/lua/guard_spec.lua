@@ -62,6 +62,29 @@ describe("hold()", function ()
     assert.equals(3, s:available())
   end)
 
+  it("leaves the collector no finalizer to run once released", function ()
+    local s = qsem.new(2)
+    local g = s:hold(1)
+    assert.is_function(getmetatable(g).__gc)   -- the safety net while it holds
+    do local _ <close> = g end
+    assert.is_nil(getmetatable(g).__gc)
+    assert.equals(getmetatable(s:hold(1)).__index, getmetatable(g).__index)
+    -- still a guard in every other way: methods, name, tostring, close
+    assert.equals(0, g:count())
+    g:release()
+    do local _ <close> = g end
+    assert.matches("^qsem%.Guard %(released%)", tostring(g))
+    assert.equals("qsem.Guard", getmetatable(g).__name)
+    assert.error_matches(function () s.available(g) end, "qsem.Semaphore expected, got qsem.Guard")
+    local h = s:hold(1)
+    h:release()
+    assert.is_nil(getmetatable(h).__gc)
+    assert.equals(1, s:available())   -- the guard nobody closed, above, holds one
+    collectgarbage()
+    collectgarbage()
+    assert.equals(2, s:available())   -- and its finalizer gave it back
+  end)
+
   it("outlives the semaphore's handle", function ()
     local s = qsem.new(1)
     local g = s:hold(1)

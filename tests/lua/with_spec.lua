@@ -17,6 +17,15 @@ describe("s:hold() and g:release()", function ()
     assert.equals(3, s:available())
   end)
 
+  it("leave no finalizer to run once released", function ()
+    local g = qsem.new(1):hold(1)
+    assert.is_function(getmetatable(g).__gc)
+    g:release()
+    assert.is_nil(getmetatable(g).__gc)
+    assert.equals("qsem.Guard", getmetatable(g).__name)
+    assert.equals(0, g:count())
+  end)
+
   it("give back through the collector when nobody released", function ()
     local s = qsem.new(1)
     do local g = s:hold(1) end
