@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -406,12 +407,16 @@ struct lqsem_Wait {
   int kind;
   // the acquire returns a guard (hold) rather than true
   int hold;
-  // set by notify: the waiter is resolved and notify is done with this wait
-  int notified;
+  // set by notify, last, with release order: the waiter is resolved and
+  // notify touches this wait no more (read with acquire order, no lock)
+  atomic_int notified;
   // on the hub's list (under hub->mu)
   int queued;
   // ended by qsem.cancel(): the acquire returns fail, "cancelled"
   int cancelled;
+  // the coroutine's entry in CTX_SPARE is this wait (keepspare), so a
+  // wait that restarts it need not set it again
+  int kept;
   lqsem_Wait *prev, *next;
 };
 

@@ -87,16 +87,16 @@ static void hub_disarm (lqsem_Hub *h) {
 /*
 ** The semaphore's notify callback: runs on the releasing or closing
 ** thread with the semaphore's lock held, so it only queues the wait and
-** arms the fd.  'notified' is written under hub->mu and is the owner's
-** only evidence that notify is done with 'wt': the core calls notify
-** after it has published the result, so an owner that trusted
-** qsem_waiter_result() alone could free 'wt' under notify's feet.
+** arms the fd.  'notified', stored last, is the owner's evidence that
+** notify is done with 'wt': the core calls notify after it has published
+** the result, so an owner that trusted qsem_waiter_result() alone could
+** free 'wt' under notify's feet.  Release order, paired with coop_look's
+** acquire load: an owner that sees it also sees the wait queued.
 */
 static void lqsem_notify (void *arg) {
   lqsem_Wait *wt = (lqsem_Wait *)arg;
   lqsem_Hub *h = wt->hub;
   pthread_mutex_lock(&h->mu);
-  wt->notified = 1;
   hub_enqueue(h, wt);
   /* A release of this very state wakes its cqueues waits itself; its
      generic waits wait on the list for qsem.ready() if the host said it
@@ -107,7 +107,8 @@ static void lqsem_notify (void *arg) {
     h->direct = 1;
   else if (!h->drains)
     hub_arm(h);
-  pthread_mutex_unlock(&h->mu);
+  atomic_store_explicit(&wt->notified, 1, memory_order_release);
+  pthread_mutex_unlock(&h->mu);   /* touches the hub, which outlives 'wt' */
 }
 
 
@@ -251,13 +252,12 @@ static int release_direct (lua_State *L, qsem_t *s, int64_t n) {
   lqsem_releasing = h;
   int r = qsem_release(s, n);
   lqsem_releasing = NULL;
-  if (h != NULL) {
-    pthread_mutex_lock(&h->mu);
-    int direct = h->direct;
+  /* 'direct' needs no lock here: only a notify inside this very release
+     (lqsem_releasing, this thread) or qsem.cancel() of this state sets it,
+     both on the thread that runs this state */
+  if (h != NULL && h->direct) {
     h->direct = 0;
-    pthread_mutex_unlock(&h->mu);
-    if (direct)
-      wake_direct(L, h);
+    wake_direct(L, h);
   }
   return r;
 }

@@ -95,11 +95,20 @@ static void cq_leave (lua_State *L, int idx) {
 ** values) stays too: only waits on the hub's list are looked up there.
 */
 static void keepspare (lua_State *L, int idx) {
+  lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, idx);
   int top = lua_gettop(L);
+  if (wt->kept) {   /* restarted from the entry, which is still there */
+#if LUA_VERSION_NUM < 502
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, 1);
+#endif
+    return;
+  }
   if (ctx_get(L, CTX_SPARE) == LUA_TTABLE &&
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
     lua_pushvalue(L, idx);
     lua_rawset(L, -3);   /* spare[co] = wait */
+    wt->kept = 1;
 #if LUA_VERSION_NUM < 502
     lua_pushnil(L);
     lua_setiuservalue(L, idx, 1);
@@ -346,10 +355,7 @@ static int granted (lua_State *L, qsem_t *s, int64_t n, int guard) {
 static int coop_look (lqsem_Wait *wt) {
   if (wt->w == NULL || wt->cancelled)   /* ended by '__close', '__gc' or qsem.cancel() */
     return LQSEM_ECANCELLED;
-  pthread_mutex_lock(&wt->hub->mu);
-  int notified = wt->notified;
-  pthread_mutex_unlock(&wt->hub->mu);
-  if (notified)
+  if (atomic_load_explicit(&wt->notified, memory_order_acquire))
     return qsem_waiter_claim(wt->w);   /* 0 or ECANCELED */
   if (wt->deadline != QSEM_FOREVER && qsem_now_ns() >= wt->deadline) {
     (void)qsem_waiter_cancel(wt->w);   /* always 0; gives back a late grant */
@@ -362,7 +368,9 @@ static int coop_look (lqsem_Wait *wt) {
 /*
 ** The running coroutine's last finished wait, pushed, if its idle waiter
 ** is for 's' and 'n' (the count of a waiter is fixed at its creation);
-** else NULL, with nothing pushed.
+** else NULL, with nothing pushed.  A wait taken keeps its entry in
+** CTX_SPARE ('kept'): the coroutine waits on nothing else until it ends,
+** and it is kept again then (keepspare).
 */
 static lqsem_Wait *takespare (lua_State *L, qsem_t *s, int64_t n) {
   int top = lua_gettop(L);
@@ -370,14 +378,15 @@ static lqsem_Wait *takespare (lua_State *L, qsem_t *s, int64_t n) {
     lua_pushthread(L);
     if (lua_rawget(L, -2) == LUA_TUSERDATA) {
       lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, -1);
-      lua_pushthread(L);
-      lua_pushnil(L);
-      lua_rawset(L, -4);   /* spare[co] = nil: this wait is no longer spare */
-      if (wt->spare != NULL && wt->s == s && wt->n == n) {
+      if (wt->w == NULL && wt->spare != NULL && wt->s == s && wt->n == n) {
         lua_replace(L, top + 1);
         lua_settop(L, top + 1);
         return wt;
       }
+      lua_pushthread(L);
+      lua_pushnil(L);
+      lua_rawset(L, -4);   /* spare[co] = nil: this wait is no longer spare */
+      wt->kept = 0;
       /* a waiter for another semaphore or count: let it go now, so that it
          does not keep that semaphore's memory until the wait is collected */
       qsem_waiter_free(wt->spare);
@@ -409,8 +418,10 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   }
   int idx = lua_gettop(L);
   qsem_waiter_t *spare = wt->spare;   /* an idle waiter for s and n, or NULL */
+  int kept = wt->kept;
   memset(wt, 0, sizeof *wt);
   wt->spare = spare;   /* '__gc' frees it if anything below fails */
+  wt->kept = kept;
   wt->s = s;
   wt->n = n;
   wt->deadline = deadline;
