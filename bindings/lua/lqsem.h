@@ -110,6 +110,7 @@ static void lua_rawsetp (lua_State *L, int idx, const void *p) {
 }
 
 #define luaL_len(L, idx)  ((lua_Integer)lua_objlen(L, idx))
+#define lua_rawlen(L, idx)  lua_objlen(L, idx)
 
 /* The value at 'idx' as text, pushed (only for messages: no '__tostring'). */
 static const char *luaL_tolstring (lua_State *L, int idx, size_t *len) {
@@ -441,7 +442,7 @@ static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_unlink (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_requeue (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_arm (lqsem_Hub *h);
-static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads);
+static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads, int into);
 static int release_direct (lua_State *L, qsem_t *s, int64_t n);
 
 /* lqsem_wait.c */

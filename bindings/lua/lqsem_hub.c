@@ -195,20 +195,33 @@ static lqsem_Hub *gethub (lua_State *L) {
 
 /*
 ** Take the resolved waits of one kind off the hub and push them as an
-** array of waiter userdata, or of their coroutines if 'threads'.  Nothing
-** under the mutex may raise or run a finalizer (a finalizer of a wait
-** takes the mutex), so the array is sized first and filled without
-** allocating.  The fd stays readable while waits remain, so the host of
-** the other kind still gets its wake-up.
+** array of waiter userdata, or of their coroutines if 'threads': a new
+** array, or, if 'into' is not 0, the table at 'into' with them appended
+** after its border.  Nothing under the mutex may raise or run a finalizer
+** (a finalizer of a wait takes the mutex), so the slots are made first
+** (a new array is sized; a given table gets placeholders, and those left
+** over are cleared after) and filled without allocating.  The fd stays
+** readable while waits remain, so the host of the other kind still gets
+** its wake-up.
 */
-static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
+static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads, int into) {
   int n = 0, i = 0;
   lqsem_Wait *wt;
   pthread_mutex_lock(&h->mu);
   for (wt = h->head; wt != NULL; wt = wt->next)
     n += (wt->kind == kind);
   pthread_mutex_unlock(&h->mu);
-  lua_createtable(L, n, 0);
+  lua_Integer base = 0;
+  if (into == 0)
+    lua_createtable(L, n, 0);
+  else {
+    lua_pushvalue(L, into);
+    base = (lua_Integer)lua_rawlen(L, -1);
+    for (int k = 1; k <= n; k++) {   /* may allocate: outside the mutex */
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, -2, base + k);
+    }
+  }
   int t = lua_gettop(L);
   ctx_get(L, CTX_WAITS);
   luaL_checkstack(L, 2, NULL);
@@ -224,9 +237,9 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
         lua_remove(L, -2);
       }
       if (!lua_isnil(L, -1))
-        lua_rawseti(L, t, ++i);   /* within the array part: no allocation */
+        lua_rawseti(L, t, base + ++i);   /* a slot made above: no allocation */
       else
-        lua_pop(L, 1);            /* being finalized: nobody to wake */
+        lua_pop(L, 1);                   /* being finalized: nobody to wake */
     }
     wt = next;
   }
@@ -234,6 +247,10 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
     hub_arm(h);
   pthread_mutex_unlock(&h->mu);
   lua_pop(L, 1);
+  while (i < n) {   /* placeholders of waits that left meanwhile */
+    lua_pushnil(L);
+    lua_rawseti(L, t, base + n--);
+  }
 }
 
 

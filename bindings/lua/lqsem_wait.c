@@ -211,7 +211,7 @@ static int lqsem_wait_tostring (lua_State *L) {
 #include "lqsem_cqueues_glue_lua.h"   /* lqsem_cqueues_glue_lua[]: cqueues_glue.lua, embedded */
 
 static int lqsem_cqueues_drain (lua_State *L) {
-  hub_drain(L, gethub(L), LQSEM_CQUEUES, 0);
+  hub_drain(L, gethub(L), LQSEM_CQUEUES, 0, 0);
   return 1;
 }
 
@@ -703,9 +703,18 @@ static int lqsem_pollfd (lua_State *L) {
 }
 
 
-/* qsem.ready(): the coroutines whose waits were resolved since last asked. */
+/*
+** qsem.ready([t]): the coroutines whose waits were resolved since last
+** asked, as a new array, or appended to the host's own table 't' (its run
+** queue, say), which is returned: no table to make and collect per call.
+*/
 static int lqsem_ready (lua_State *L) {
-  hub_drain(L, gethub(L), LQSEM_GENERIC, 1);
+  int into = 0;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    into = 1;
+  }
+  hub_drain(L, gethub(L), LQSEM_GENERIC, 1, into);
   return 1;
 }
 
