@@ -175,7 +175,8 @@ end
 -- parked coroutines resumed when qsem.ready() lists them.  Both sides
 -- release before they wait, so something is always ready and the host
 -- never needs to poll the fd; it drains before it would, so it says so
--- (qsem.drains), and releases within the state skip the fd.
+-- (qsem.drains), and releases within the state skip the fd.  It has
+-- qsem.ready() append to its run queue, as the floor's host appends.
 local function generic_qsem ()
   qsem.drains(true)
   return time(HANDOFFS, function (n)
@@ -187,7 +188,7 @@ local function generic_qsem ()
     local parked, live = {}, #runq
     while live > 0 do
       if #runq == 0 then
-        runq = qsem.ready()
+        runq = qsem.ready(runq)   -- appended to the run queue: no new table
         assert(#runq > 0, "nothing ready")
       end
       local co = table.remove(runq, 1)
