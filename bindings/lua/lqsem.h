@@ -415,6 +415,9 @@ struct lqsem_Wait {
   int queued;
   // ended by qsem.cancel(): the acquire returns fail, "cancelled"
   int cancelled;
+  // under cqueues, the glue's wait may be polling for it: ending the wait
+  // must tell the glue (cq_leave); Lua 5.1 cannot tell when it returned
+  int polling;
   // the coroutine's entry in CTX_SPARE is this wait (keepspare), so a
   // wait that restarts it need not set it again
   int kept;

@@ -25,7 +25,8 @@
 
 /* Fixed stack slots of acquire()/hold() once they may wait. */
 #define SLOT_GUARD 4
-#define SLOT_WAIT  5
+#define SLOT_CTL   5   /* the cqueues controller that runs the wait (waitkind), or nil */
+#define SLOT_WAIT  6
 
 /* The sentinel that a waiting coroutine yields to a generic host. */
 static const char lqsem_wait_sentinel = 0;
@@ -146,7 +147,7 @@ static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
       lua_pop(L, 1);
     }
     unpark(L, 1, wt->kind);
-    if (wt->kind == LQSEM_CQUEUES)
+    if (wt->polling)   /* its coroutine was closed while the glue's wait polled */
       cq_leave(L, 1);
     if (keep)
       keepspare(L, 1);
@@ -295,35 +296,42 @@ static void wake_direct (lua_State *L, lqsem_Hub *h) {
 ** How a wait in the running coroutine must proceed.  A coroutine that no
 ** host claims blocks its OS thread like plain Lua code, so a coroutine used
 ** as a generator never hands its consumer a value of ours (docs/lua.md).
+** Pushes one value: the cqueues controller that runs the coroutine (the
+** glue's wait takes it, so it need not ask cqueues again), or nil.
 */
 static int waitkind (lua_State *L) {
   int top = lua_gettop(L), kind = LQSEM_BLOCK;
-  if (!lua_isyieldable(L))
-    return LQSEM_BLOCK;
-  if (ctx_get(L, CTX_HOSTED) == LUA_TTABLE) {
-    lua_pushthread(L);
-    if (lua_rawget(L, -2) != LUA_TNIL)
-      kind = LQSEM_GENERIC;
-  }
-  lua_settop(L, top);
-  if (kind != LQSEM_BLOCK)
-    return kind;
-  /* cqueues, only if the program loaded it: its running() says whether this
-     very coroutine is the one its controller resumed */
-  if (ctx_get(L, CTX_CQRUN) != LUA_TFUNCTION) {
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    if (lua_getfield(L, -1, "cqueues") != LUA_TTABLE ||
-        lua_getfield(L, -1, "running") != LUA_TFUNCTION) {
-      lua_settop(L, top);
-      return kind;
+  if (lua_isyieldable(L)) {
+    if (ctx_get(L, CTX_HOSTED) == LUA_TTABLE) {
+      lua_pushthread(L);
+      if (lua_rawget(L, -2) != LUA_TNIL)
+        kind = LQSEM_GENERIC;
     }
-    lua_pushvalue(L, -1);
-    ctx_set(L, CTX_CQRUN);
+    lua_settop(L, top);
   }
-  lua_call(L, 0, 2);
-  if (!lua_isnil(L, -2) && lua_toboolean(L, -1))
-    kind = LQSEM_CQUEUES;
+  if (kind == LQSEM_BLOCK && lua_isyieldable(L)) {
+    /* cqueues, only if the program loaded it: its running() says whether
+       this very coroutine is the one its controller resumed */
+    if (ctx_get(L, CTX_CQRUN) == LUA_TFUNCTION) {
+      lua_call(L, 0, 2);
+      if (!lua_isnil(L, -2) && lua_toboolean(L, -1)) {
+        kind = LQSEM_CQUEUES;
+        lua_pop(L, 1);   /* keep the controller */
+        return kind;
+      }
+    }
+    else {
+      lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+      if (lua_getfield(L, -1, "cqueues") == LUA_TTABLE &&
+          lua_getfield(L, -1, "running") == LUA_TFUNCTION) {
+        ctx_set(L, CTX_CQRUN);
+        lua_settop(L, top);
+        return waitkind(L);   /* once per state: cqueues.running is kept now */
+      }
+    }
+  }
   lua_settop(L, top);
+  lua_pushnil(L);
   return kind;
 }
 
@@ -475,6 +483,7 @@ static int coop_step (lua_State *L, lua_KContext ctx);
 static int coop_k (lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   lua_settop(L, SLOT_WAIT);   /* drop what the host resumed us with */
+  ((lqsem_Wait *)lua_touserdata(L, SLOT_WAIT))->polling = 0;   /* the glue left */
   return coop_step(L, ctx);
 }
 
@@ -495,7 +504,9 @@ static int coop_step (lua_State *L, lua_KContext ctx) {
   pushcqwait(L, wt->hub);
   lua_pushvalue(L, SLOT_WAIT);
   pushleft(L, wt->deadline);
-  lua_callk(L, 2, 0, ctx, coop_k);
+  lua_pushvalue(L, SLOT_CTL);
+  wt->polling = 1;   /* until the glue's wait returns (coop_k) */
+  lua_callk(L, 3, 0, ctx, coop_k);
   return coop_k(L, LUA_OK, ctx);
 }
 
@@ -555,6 +566,7 @@ static int lqsem_step (lua_State *L) {
     return 1;
   pushcqwait(L, wt->hub);
   pushleft(L, wt->deadline);
+  wt->polling = 1;   /* from now on: the driver does not say when it returned */
   return 3;
 }
 
