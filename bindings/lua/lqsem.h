@@ -381,6 +381,9 @@ typedef struct lqsem_Hub {
   int armed;
   // resolved waits, oldest first
   lqsem_Wait *head, *tail;
+  // how many of them there are of each kind (LQSEM_GENERIC, LQSEM_CQUEUES):
+  // written under 'mu', read without it as a hint (hub_drain)
+  atomic_int nqueued[3];
   // waits were queued without arming the fd: the releasing call of this
   // state wakes them (see lqsem_releasing)
   int direct;

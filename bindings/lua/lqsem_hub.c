@@ -25,9 +25,18 @@
 static _Thread_local lqsem_Hub *lqsem_releasing;
 
 
+/* Under h->mu: count 'wt' in or out ('d') of the waits of its kind. */
+static void hub_count (lqsem_Hub *h, lqsem_Wait *wt, int d) {
+  atomic_store_explicit(&h->nqueued[wt->kind],
+                        atomic_load_explicit(&h->nqueued[wt->kind], memory_order_relaxed) + d,
+                        memory_order_relaxed);
+}
+
+
 /* Under h->mu: put 'wt' at the end of the resolved waits, once. */
 static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt) {
   if (!wt->queued) {
+    hub_count(h, wt, 1);
     wt->queued = 1;
     wt->next = NULL;
     wt->prev = h->tail;
@@ -39,6 +48,7 @@ static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt) {
 
 /* Under h->mu: put 'wt' back at the front, to be delivered first. */
 static void hub_requeue (lqsem_Hub *h, lqsem_Wait *wt) {
+  hub_count(h, wt, 1);
   wt->queued = 1;
   wt->prev = NULL;
   wt->next = h->head;
@@ -48,6 +58,7 @@ static void hub_requeue (lqsem_Hub *h, lqsem_Wait *wt) {
 
 
 static void hub_unlink (lqsem_Hub *h, lqsem_Wait *wt) {
+  hub_count(h, wt, -1);
   if (wt->prev) wt->prev->next = wt->next; else h->head = wt->next;
   if (wt->next) wt->next->prev = wt->prev; else h->tail = wt->prev;
   wt->prev = wt->next = NULL;
@@ -198,19 +209,17 @@ static lqsem_Hub *gethub (lua_State *L) {
 ** array of waiter userdata, or of their coroutines if 'threads': a new
 ** array, or, if 'into' is not 0, the table at 'into' with them appended
 ** after its border.  Nothing under the mutex may raise or run a finalizer
-** (a finalizer of a wait takes the mutex), so the slots are made first
-** (a new array is sized; a given table gets placeholders, and those left
-** over are cleared after) and filled without allocating.  The fd stays
-** readable while waits remain, so the host of the other kind still gets
-** its wake-up.
+** (a finalizer of a wait takes the mutex), so the slots are made first,
+** for as many waits as the count read without the lock says (a new array
+** is sized; a given table gets placeholders, and those left over are
+** cleared after), and filled without allocating.  Waits that the count
+** missed stay listed, and the fd stays readable while waits remain, so
+** they are not lost, and the host of the other kind still gets its
+** wake-up.
 */
 static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads, int into) {
-  int n = 0, i = 0;
+  int n = atomic_load_explicit(&h->nqueued[kind], memory_order_relaxed), i = 0;
   lqsem_Wait *wt;
-  pthread_mutex_lock(&h->mu);
-  for (wt = h->head; wt != NULL; wt = wt->next)
-    n += (wt->kind == kind);
-  pthread_mutex_unlock(&h->mu);
   lua_Integer base = 0;
   if (into == 0)
     lua_createtable(L, n, 0);

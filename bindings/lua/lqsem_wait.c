@@ -56,19 +56,17 @@ static int parkedkey (int kind) {
 
 
 /*
-** Forget the parked coroutine of the wait at 'idx', if it is still this
-** wait's: the coroutine is again only its host's to keep.
+** Forget the parked coroutine of the wait at 'idx': the coroutine is
+** again only its host's to keep.  The entry is this wait's: a coroutine
+** has at most one wait that has not ended (each ends before its acquire
+** returns, by '__close' or the 5.1 driver), and this one ends once.
 */
 static void unpark (lua_State *L, int idx, int kind) {
   int top = lua_gettop(L);
   if (ctx_get(L, parkedkey(kind)) == LUA_TTABLE &&
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, -3) == LUA_TUSERDATA && lua_rawequal(L, -1, idx)) {
-      lua_pop(L, 1);
-      lua_pushnil(L);
-      lua_rawset(L, -3);   /* parked[co] = nil */
-    }
+    lua_pushnil(L);
+    lua_rawset(L, -3);   /* parked[co] = nil */
   }
   lua_settop(L, top);
 }
@@ -134,10 +132,15 @@ static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
     wt->w = NULL;
   }
   if (wt->hub != NULL) {
-    pthread_mutex_lock(&wt->hub->mu);
-    if (wt->queued)
+    /* 'queued' is read without the lock: notify, the only writer on
+       another thread, is done with 'wt' once the cancel above returned
+       (or the waiter never started); the others run on this state's
+       thread.  The list itself is shared, so unlinking takes the lock. */
+    if (wt->queued) {
+      pthread_mutex_lock(&wt->hub->mu);
       hub_unlink(wt->hub, wt);
-    pthread_mutex_unlock(&wt->hub->mu);
+      pthread_mutex_unlock(&wt->hub->mu);
+    }
     wt->hub = NULL;
     if (!keep) {
       if (ctx_get(L, CTX_WAITS) == LUA_TTABLE) {
