@@ -316,8 +316,8 @@ static int lqsem_guard_release (lua_State *L) {
   if (g->s == NULL)
     return 0;   /* released before */
   int r = guard_release(L, g);
-  lua_settop(L, 1);
-  setmeta(L, CTX_GUARD_DONE);
+  ctx_get(L, CTX_GUARD_DONE);
+  lua_setmetatable(L, 1);
   if (r != 0)
     return raise_release(L, r);
   return 0;

@@ -275,13 +275,15 @@ static int release_direct (lua_State *L, qsem_t *s, int64_t n) {
       h = (lqsem_Hub *)lua_touserdata(L, -1);
     lua_pop(L, 1);
   }
+  if (h == NULL)   /* lqsem_releasing is NULL already: spare the TLS accesses */
+    return qsem_release(s, n);
   lqsem_releasing = h;
   int r = qsem_release(s, n);
   lqsem_releasing = NULL;
   /* 'direct' needs no lock here: only a notify inside this very release
      (lqsem_releasing, this thread) or qsem.cancel() of this state sets it,
      both on the thread that runs this state */
-  if (h != NULL && h->direct) {
+  if (h->direct) {
     h->direct = 0;
     wake_direct(L, h);
   }
