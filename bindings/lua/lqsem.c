@@ -542,10 +542,32 @@ static void pin_library (void) {
 static pthread_once_t lqsem_pinned = PTHREAD_ONCE_INIT;
 
 
-/* Set the functions of 'l' in the table at the top, as closures over the context at 'ctx'. */
+/*
+** Set the functions of 'l' in the table at the top, as closures over the
+** context at 'ctx' (its table; its lqsem_Ctx is at 'ctx' + 1).
+*/
 static void setfuncs (lua_State *L, int ctx, const luaL_Reg *l) {
   lua_pushvalue(L, ctx);
-  luaL_setfuncs(L, l, 1);
+  lua_pushvalue(L, ctx + 1);
+  luaL_setfuncs(L, l, 2);
+}
+
+
+#if !LQSEM_TBC
+/* Push 'f' as a closure over the context at 'ctx' (see setfuncs). */
+static void pushfuncat (lua_State *L, int ctx, lua_CFunction f) {
+  lua_pushvalue(L, ctx);
+  lua_pushvalue(L, ctx + 1);
+  lua_pushcclosure(L, f, 2);
+}
+#endif
+
+
+/* Keep the address of the metatable at the top in the context at 'ctx', for testudata. */
+static void keepmeta (lua_State *L, int ctx, int slot) {
+  ((lqsem_Ctx *)lua_touserdata(L, ctx + 1))->mt[slot] = lua_topointer(L, -1);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, ctx, slot);
 }
 
 
@@ -560,8 +582,7 @@ static void createmeta (lua_State *L, int ctx, int slot, const char *name,
   luaL_newmetatable(L, name);
   lua_pushstring(L, name);
   lua_setfield(L, -2, "__name");
-  lua_pushvalue(L, -1);
-  lua_rawseti(L, ctx, slot);   /* where the checks look */
+  keepmeta(L, ctx, slot);   /* where the checks look */
   setfuncs(L, ctx, metameth);
   lua_newtable(L);
   setfuncs(L, ctx, meths);
@@ -580,8 +601,7 @@ static void guarddone (lua_State *L, int ctx) {
   if (lua_rawgeti(L, ctx, CTX_GUARD_DONE) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, ctx, CTX_GUARD_DONE);
+    keepmeta(L, ctx, CTX_GUARD_DONE);
   }
   lua_pushstring(L, LQSEM_GUARD);
   lua_setfield(L, -2, "__name");
@@ -593,15 +613,21 @@ static void guarddone (lua_State *L, int ctx) {
 
 
 /*
-** Push the module's context (lqsem.h): the one this state made when it
-** first loaded the module, or a new one.
+** Push the module's context (lqsem.h), its table and then its lqsem_Ctx:
+** the one this state made when it first loaded the module, or a new one.
 */
 static void pushcontext (lua_State *L) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY) == LUA_TTABLE)
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, CTX_CSTATE);
     return;
+  }
   lua_pop(L, 1);
   lua_createtable(L, CTX_N, 0);
+  lqsem_Ctx *c = (lqsem_Ctx *)lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
   lua_pushvalue(L, -1);
+  lua_rawseti(L, -3, CTX_CSTATE);
+  lua_pushvalue(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY);
 }
 
@@ -651,19 +677,13 @@ static void addluamethods (lua_State *L, int ctx) {
   (void)ctx;
 #else
   lua_pushvalue(L, -1);
-  lua_pushvalue(L, ctx);   /* the upvalue of each function below */
-  lua_pushcclosure(L, lqsem_acquire, 1);
-  lua_pushvalue(L, ctx);
-  lua_pushcclosure(L, lqsem_hold, 1);
-  lua_pushvalue(L, ctx);
-  lua_pushcclosure(L, lqsem_step, 1);
-  lua_pushvalue(L, ctx);
-  lua_pushcclosure(L, lqsem_wait_finish, 1);
+  pushfuncat(L, ctx, lqsem_acquire);
+  pushfuncat(L, ctx, lqsem_hold);
+  pushfuncat(L, ctx, lqsem_step);
+  pushfuncat(L, ctx, lqsem_wait_finish);
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
-  lua_pushvalue(L, ctx);
-  lua_pushcclosure(L, lqsem_try_acquire, 1);
-  lua_pushvalue(L, ctx);
-  lua_pushcclosure(L, lqsem_release, 1);
+  pushfuncat(L, ctx, lqsem_try_acquire);
+  pushfuncat(L, ctx, lqsem_release);
   lua_rawgeti(L, ctx, CTX_SEMAPHORE);
   lua_pushlightuserdata(L, (void *)&lqsem_ffi);
   runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 10);
@@ -674,7 +694,7 @@ static void addluamethods (lua_State *L, int ctx) {
 LQSEM_API int luaopen_qsem (lua_State *L) {
   (void)pthread_once(&lqsem_pinned, pin_library);
   pushcontext(L);
-  int ctx = lua_gettop(L);
+  int ctx = lua_gettop(L) - 1;   /* the table; its lqsem_Ctx above it */
   createmeta(L, ctx, CTX_SEMAPHORE, LQSEM_SEMAPHORE, lqsem_metameth, lqsem_meths);
   addluamethods(L, ctx);
   createmeta(L, ctx, CTX_GUARD, LQSEM_GUARD, lqsem_guard_metameth, lqsem_guard_meths);

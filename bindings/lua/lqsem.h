@@ -293,9 +293,12 @@ static const char LQSEM_CTXKEY[]    = "qsem.context";
 ** every C function that the module hands to Lua (the luaL_Reg tables, and
 ** pushfunc() for the others), so that a method finds its metatables and
 ** the state's tables at an array index of an upvalue, not by hashing a
-** key into the registry on every call.  The registry keeps the table too
-** (LQSEM_CTXKEY), so that loading the module again in the same state
-** shares it, and with it the metatables that earlier objects carry.
+** key into the registry on every call.  The second upvalue is a userdata
+** (lqsem_Ctx) with what the hottest paths need as C pointers: the
+** metatables' addresses, for the type checks, and the hub.  The registry
+** keeps the table (LQSEM_CTXKEY), and the table the userdata, so that
+** loading the module again in the same state shares them, and with them
+** the metatables that earlier objects carry.
 */
 enum {
   CTX_SEMAPHORE = 1,   /* the metatable of semaphores */
@@ -312,18 +315,30 @@ enum {
   CTX_CQWAKE,          /* the glue's function that signals one wait */
   CTX_CQLEAVE,         /* the glue's function for a wait that stops polling */
   CTX_CQRUN,           /* cqueues.running, once the program loaded it */
-  CTX_N = CTX_CQRUN
+  CTX_CSTATE,          /* the lqsem_Ctx userdata (below), kept alive here */
+  CTX_N = CTX_CSTATE
 };
 
+typedef struct lqsem_Ctx {
+  // the addresses of the metatables at CTX_SEMAPHORE .. CTX_WAITER (Lua's
+  // collector never moves an object, and the context keeps them alive)
+  const void *mt[CTX_WAITER + 1];
+  // the state's hub, once made (gethub); kept alive at CTX_HUB
+  struct lqsem_Hub *hub;
+} lqsem_Ctx;
+
 /* The context, as seen from a C function of the module. */
-#define CTX  lua_upvalueindex(1)
+#define CTX   lua_upvalueindex(1)
+#define CTXC  lua_upvalueindex(2)
 #define ctx_get(L, slot)  lua_rawgeti(L, CTX, slot)   /* pushes; returns its type */
 #define ctx_set(L, slot)  lua_rawseti(L, CTX, slot)   /* pops the value */
+#define getctx(L)  ((lqsem_Ctx *)lua_touserdata(L, CTXC))
 
 /* Push 'f' as a function of the module: a closure over the context. */
 static void pushfunc (lua_State *L, lua_CFunction f) {
   lua_pushvalue(L, CTX);
-  lua_pushcclosure(L, f, 1);
+  lua_pushvalue(L, CTXC);
+  lua_pushcclosure(L, f, 2);
 }
 
 /* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
@@ -336,15 +351,18 @@ static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
   return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
 }
 
-/* The userdata at 'idx' if its metatable is the context's at 'slot', else NULL. */
+/*
+** The userdata at 'idx' if its metatable is the context's at 'slot', else
+** NULL.  Compared by address: fewer calls than fetching the metatable and
+** lua_rawequal, on every method call.
+*/
 static void *testudata (lua_State *L, int idx, int slot) {
   void *p = lua_touserdata(L, idx);
   if (p == NULL || !lua_getmetatable(L, idx))
     return NULL;
-  ctx_get(L, slot);
-  int same = lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
-  return same ? p : NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt == getctx(L)->mt[slot] ? p : NULL;
 }
 
 /* The same, or an argument error that names the expected type 'tname'. */

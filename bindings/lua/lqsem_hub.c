@@ -170,14 +170,10 @@ static void newweaktable (lua_State *L, const char *mode) {
 ** any wait that points to it, lua_close finalizes those waits first.
 */
 static lqsem_Hub *gethub (lua_State *L) {
-  lqsem_Hub *h;
-  if (ctx_get(L, CTX_HUB) == LUA_TUSERDATA) {
-    h = (lqsem_Hub *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return h;
-  }
-  lua_pop(L, 1);
-  h = (lqsem_Hub *)lua_newuserdatauv(L, sizeof *h, 0);
+  lqsem_Ctx *c = getctx(L);
+  if (c->hub != NULL)
+    return c->hub;
+  lqsem_Hub *h = (lqsem_Hub *)lua_newuserdatauv(L, sizeof *h, 0);
   memset(h, 0, sizeof *h);
   h->rfd = h->wfd = -1;   /* consistent for hub_gc if what follows fails */
   int err = hub_openfd(h);
@@ -200,6 +196,7 @@ static lqsem_Hub *gethub (lua_State *L) {
   /* each coroutine's last finished wait, kept for its next one */
   newweaktable(L, "k");
   ctx_set(L, CTX_SPARE);
+  c->hub = h;   /* last: the hub is complete */
   return h;
 }
 
@@ -269,12 +266,7 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads, int in
 ** call, so a release that finds nobody waiting skips the hub.
 */
 static int release_direct (lua_State *L, qsem_t *s, int64_t n) {
-  lqsem_Hub *h = NULL;
-  if (qsem_waiting(s) > 0) {
-    if (ctx_get(L, CTX_HUB) == LUA_TUSERDATA)
-      h = (lqsem_Hub *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-  }
+  lqsem_Hub *h = qsem_waiting(s) > 0 ? getctx(L)->hub : NULL;
   if (h == NULL)   /* lqsem_releasing is NULL already: spare the TLS accesses */
     return qsem_release(s, n);
   lqsem_releasing = h;
