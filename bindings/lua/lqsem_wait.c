@@ -296,6 +296,28 @@ static void wake_direct (lua_State *L, lqsem_Hub *h) {
 ** ======================================================================= */
 
 /*
+** Push cqueues.running, kept in the context once the program has loaded
+** cqueues; 0, with nothing pushed, if it has not.
+*/
+static int pushcqrunning (lua_State *L) {
+  int top = lua_gettop(L);
+  if (ctx_get(L, CTX_CQRUN) == LUA_TFUNCTION)
+    return 1;
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "cqueues") != LUA_TTABLE ||
+      lua_getfield(L, -1, "running") != LUA_TFUNCTION) {
+    lua_settop(L, top);
+    return 0;
+  }
+  lua_replace(L, top + 1);
+  lua_settop(L, top + 1);
+  lua_pushvalue(L, -1);
+  ctx_set(L, CTX_CQRUN);
+  return 1;
+}
+
+
+/*
 ** How a wait in the running coroutine must proceed.  A coroutine that no
 ** host claims blocks its OS thread like plain Lua code, so a coroutine used
 ** as a generator never hands its consumer a value of ours (docs/lua.md).
@@ -311,25 +333,13 @@ static int waitkind (lua_State *L) {
         kind = LQSEM_GENERIC;
     }
     lua_settop(L, top);
-  }
-  if (kind == LQSEM_BLOCK && lua_isyieldable(L)) {
     /* cqueues, only if the program loaded it: its running() says whether
        this very coroutine is the one its controller resumed */
-    if (ctx_get(L, CTX_CQRUN) == LUA_TFUNCTION) {
+    if (kind == LQSEM_BLOCK && pushcqrunning(L)) {
       lua_call(L, 0, 2);
       if (!lua_isnil(L, -2) && lua_toboolean(L, -1)) {
-        kind = LQSEM_CQUEUES;
         lua_pop(L, 1);   /* keep the controller */
-        return kind;
-      }
-    }
-    else {
-      lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-      if (lua_getfield(L, -1, "cqueues") == LUA_TTABLE &&
-          lua_getfield(L, -1, "running") == LUA_TFUNCTION) {
-        ctx_set(L, CTX_CQRUN);
-        lua_settop(L, top);
-        return waitkind(L);   /* once per state: cqueues.running is kept now */
+        return LQSEM_CQUEUES;
       }
     }
   }
