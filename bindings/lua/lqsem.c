@@ -265,36 +265,175 @@ static int lqsem_is_closed (lua_State *L) {
 ** Guards: `local g <close> = s:hold(n [, timeout])`
 ** ======================================================================= */
 
-/* The guard at 1, holding or released (the two metatables of guards). */
-static lqsem_Guard *toguard (lua_State *L) {
-  lqsem_Guard *g = (lqsem_Guard *)testudata(L, 1, CTX_GUARD);
-  if (g == NULL)
-    g = (lqsem_Guard *)checkudata(L, 1, CTX_GUARD_DONE, LQSEM_GUARD);
-  return g;
+#define toguard(L)  ((lqsem_Guard *)checkudata(L, 1, CTX_GUARD, LQSEM_GUARD))
+
+
+/* The slot that the guard 'g' holds in 'hs', or NULL if it holds none (released). */
+static lqsem_Hold *guard_hold (lqsem_Holds *hs, const lqsem_Guard *g) {
+  if (hs == NULL || g->slot >= hs->cap)
+    return NULL;
+  lqsem_Hold *r = &hs->rec[g->slot];
+  return r->next == LQSEM_HOLD_USED && r->gen == g->gen && r->s != NULL ? r : NULL;
 }
 
 
-/* Push a guard that holds nothing yet; acquire fills it in once the tokens are taken. */
-static void newguard (lua_State *L) {
-  lqsem_Guard *g = (lqsem_Guard *)lua_newuserdatauv(L, sizeof *g, 0);
-  g->s = NULL;
-  g->n = 0;
-  setmeta(L, CTX_GUARD);
+/* Free slot 'i' of 'hs': it no longer belongs to any guard. */
+static void holds_free (lqsem_Holds *hs, uint32_t i) {
+  lqsem_Hold *r = &hs->rec[i];
+  r->s = NULL;
+  r->n = 0;
+  r->gen++;
+  r->next = hs->free;
+  hs->free = i + 1;
 }
 
 
 /*
-** Give the tokens back once; 0 or the result of qsem_release.  'L' is
-** NULL in a finalizer, which leaves wake-ups to the fd.
+** Give back the tokens of slot 'i', and free it; 0 or the result of
+** qsem_release.  'L' is NULL in a finalizer, which leaves wake-ups to the
+** fd.  The slot is freed first: a failed release is not retried.
 */
-static int guard_release (lua_State *L, lqsem_Guard *g) {
-  qsem_t *s = g->s;
+static int holds_release (lua_State *L, lqsem_Holds *hs, uint32_t i) {
+  qsem_t *s = hs->rec[i].s;
+  int64_t n = hs->rec[i].n;
+  holds_free(hs, i);
   if (s == NULL)
     return 0;
-  g->s = NULL;   /* a failed release must not be retried by __gc */
-  int r = L != NULL ? release_direct(L, s, g->n) : qsem_release(s, g->n);
+  int r = L != NULL ? release_direct(L, s, n) : qsem_release(s, n);
   qsem_unref(s);
   return r;
+}
+
+
+/*
+** The collector's sentinel: finalized once per cycle, after the weak
+** entries of the guards that died were cleared.  Gives back what those
+** guards held, then arms itself again: Lua 5.3 and 5.4 mark an object for
+** finalization again when it gets a metatable with '__gc' in its own
+** finalizer; Lua 5.1 and LuaJIT finalize an object once, so there a new
+** sentinel is made.
+*/
+static int holds_sweep (lua_State *L) {
+  lqsem_Ctx *c = getctx(L);
+  lqsem_Holds *hs = c->holds;
+  c->armed = 0;
+  if (hs != NULL && ctx_get(L, CTX_GUARDS) == LUA_TTABLE) {
+    int t = lua_gettop(L);
+    for (uint32_t i = 0; i < hs->cap; i++) {
+      if (hs->rec[i].next != LQSEM_HOLD_USED)
+        continue;
+      int alive = lua_rawgeti(L, t, (lua_Integer)i + 1) == LUA_TUSERDATA;
+      lua_pop(L, 1);
+      if (!alive)
+        (void)holds_release(NULL, hs, i);   /* a finalizer has nobody to tell */
+    }
+  }
+  lua_settop(L, 1);
+#if LUA_VERSION_NUM >= 503
+  ctx_get(L, CTX_SWEEPMT);
+  lua_setmetatable(L, 1);
+#else
+  (void)lua_newuserdata(L, 0);
+  ctx_get(L, CTX_SWEEPMT);
+  lua_setmetatable(L, -2);
+#endif
+  c->armed = 1;
+  return 0;
+}
+
+
+/* Make a sentinel, unless one is armed; may raise (memory). */
+static void holds_arm (lua_State *L, lqsem_Ctx *c) {
+  if (!c->armed) {
+    (void)lua_newuserdatauv(L, 0, 0);
+    ctx_get(L, CTX_SWEEPMT);
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);   /* garbage from now on: the next cycle finalizes it */
+    c->armed = 1;
+  }
+}
+
+
+/*
+** The ledger of guards with a free slot: made, or replaced by one twice
+** as big, if needed.  Called before any slot is taken: what allocates
+** here may run a collector step, and with it the sentinel, which must
+** find every taken slot with its guard's entry in CTX_GUARDS.  The weak
+** table gets the new slots' entries ('false') here too.  May raise
+** (memory).
+*/
+static lqsem_Holds *holds_room (lua_State *L, lqsem_Ctx *c) {
+  if (c->holds != NULL && c->holds->free != 0)
+    return c->holds;
+  uint32_t old = c->holds != NULL ? c->holds->cap : 0;
+  if (old >= (UINT32_C(1) << 30))
+    luaL_error(L, "too many guards");
+  uint32_t cap = old ? 2 * old : 16;
+  lqsem_Holds *nh = (lqsem_Holds *)lua_newuserdatauv(L, sizeof *nh + cap * sizeof nh->rec[0], 0);
+  lqsem_Holds *hs = c->holds;   /* as the collector may have left it */
+  memcpy(nh->rec, hs ? hs->rec : nh->rec, old * sizeof nh->rec[0]);
+  for (uint32_t i = old; i < cap; i++) {
+    nh->rec[i].s = NULL;
+    nh->rec[i].n = 0;
+    nh->rec[i].gen = 0;
+    nh->rec[i].next = i + 1 < cap ? i + 2 : (hs ? hs->free : 0);
+  }
+  nh->cap = cap;
+  nh->free = old + 1;
+  ctx_set(L, CTX_HOLDS);   /* the old one is garbage now */
+  c->holds = nh;
+  if (ctx_get(L, CTX_GUARDS) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    newweaktable(L, "v");
+    lua_pushvalue(L, -1);
+    ctx_set(L, CTX_GUARDS);
+  }
+  for (uint32_t i = old; i < cap; i++) {
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_pop(L, 1);
+  return nh;
+}
+
+
+/*
+** Push a guard that holds nothing yet; acquire fills it in (guard_fill)
+** once the tokens are taken.  Takes its slot here, before any token is
+** ours, so that a memory error cannot strand them.
+*/
+static void newguard (lua_State *L) {
+  lqsem_Ctx *c = getctx(L);
+  lqsem_Holds *hs;
+  if (!c->armed)
+    holds_arm(L, c);
+  if (c->holds == NULL || c->holds->free == 0)
+    (void)holds_room(L, c);
+  lqsem_Guard *g = (lqsem_Guard *)lua_newuserdatauv(L, sizeof *g, 0);
+  g->slot = UINT32_MAX;   /* none, until the slot is taken below */
+  setmeta(L, CTX_GUARD);
+  hs = c->holds;   /* as the collector may have left it */
+  if (hs->free == 0)
+    hs = holds_room(L, c);   /* the guard is on the stack: it stays */
+  uint32_t i = hs->free - 1;
+  lqsem_Hold *r = &hs->rec[i];
+  hs->free = r->next;
+  r->next = LQSEM_HOLD_USED;
+  g->slot = i;
+  g->gen = r->gen;
+  ctx_get(L, CTX_GUARDS);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, (lua_Integer)i + 1);   /* no collector step in a raw set */
+  lua_pop(L, 1);
+}
+
+
+/* The guard at 'idx' now holds 'n' tokens of 's' (never fails). */
+static void guard_fill (lua_State *L, int idx, qsem_t *s, int64_t n) {
+  const lqsem_Guard *g = (const lqsem_Guard *)lua_touserdata(L, idx);
+  lqsem_Hold *r = &getctx(L)->holds->rec[g->slot];
+  r->s = qsem_ref(s);
+  r->n = n;
 }
 
 
@@ -305,46 +444,51 @@ static int raise_release (lua_State *L, int r) {
 }
 
 
-/*
-** 'release' and '__close': give the tokens back now.  A released guard
-** takes the metatable without '__gc': nothing is left for a finalizer to
-** do, and a guard that was closed (the usual end of a guard) then costs
-** the collector no finalizer call, which was about a third of a hold.
-*/
+/* 'release' and '__close': give the tokens back now, once. */
 static int lqsem_guard_release (lua_State *L) {
   lqsem_Guard *g = toguard(L);
-  if (g->s == NULL)
+  lqsem_Holds *hs = getctx(L)->holds;
+  if (guard_hold(hs, g) == NULL)
     return 0;   /* released before */
-  int r = guard_release(L, g);
-  ctx_get(L, CTX_GUARD_DONE);
-  lua_setmetatable(L, 1);
+  /* its entry in CTX_GUARDS may stay: the sweep looks only at taken slots,
+     and the next guard to take this one replaces it */
+  int r = holds_release(L, hs, g->slot);
   if (r != 0)
     return raise_release(L, r);
   return 0;
 }
 
 
-/* '__gc': a guard nobody closed still gives its tokens back. */
-static int lqsem_guard_gc (lua_State *L) {
-  (void)guard_release(NULL, toguard(L));   /* a finalizer has nobody to tell */
+/*
+** '__gc' of the context, which only lua_close finalizes: the guards that
+** nobody released give their tokens back.
+*/
+static int ctx_close (lua_State *L) {
+  lqsem_Ctx *c = (lqsem_Ctx *)lua_touserdata(L, 1);
+  lqsem_Holds *hs = c != NULL ? c->holds : NULL;
+  for (uint32_t i = 0; hs != NULL && i < hs->cap; i++) {
+    if (hs->rec[i].next == LQSEM_HOLD_USED)
+      (void)holds_release(NULL, hs, i);   /* a finalizer has nobody to tell */
+  }
   return 0;
 }
 
 
 static int lqsem_guard_count (lua_State *L) {
-  lqsem_Guard *g = toguard(L);
-  lqsem_pushcount(L, g->s ? g->n : 0);
+  lqsem_Hold *r = guard_hold(getctx(L)->holds, toguard(L));
+  lqsem_pushcount(L, r != NULL ? r->n : 0);
   return 1;
 }
 
 
 static int lqsem_guard_tostring (lua_State *L) {
   lqsem_Guard *g = toguard(L);
-  if (g->s == NULL)
+  lqsem_Hold *r = guard_hold(getctx(L)->holds, g);
+  if (r == NULL)
     lua_pushfstring(L, "qsem.Guard (released): %p", (void *)g);
   else
   {
-    lqsem_pushint(L, g->n);
+    lqsem_pushint(L, r->n);
     lua_pushfstring(L, "qsem.Guard (%s held): %p", lua_tostring(L, -1), (void *)g);
   }
   return 1;
@@ -486,15 +630,12 @@ static const luaL_Reg lqsem_guard_meths[] = {
   {NULL, NULL}
 };
 
+/* No '__gc': a guard nobody released is found by holds_sweep. */
 static const luaL_Reg lqsem_guard_metameth[] = {
-  {"__gc", lqsem_guard_gc},
   {"__close", lqsem_guard_release},
   {"__tostring", lqsem_guard_tostring},
   {NULL, NULL}
 };
-
-/* Those of a released guard (lqsem_guard_release): all but '__gc'. */
-#define LQSEM_GUARD_DONE_METAMETH  (lqsem_guard_metameth + 1)
 
 static const luaL_Reg lqsem_wait_meths[] = {
   {"timeout", lqsem_wait_timeout},
@@ -593,22 +734,16 @@ static void createmeta (lua_State *L, int ctx, int slot, const char *name,
 
 
 /*
-** The metatable of released guards, in the context at 'ctx': the guards'
-** own without '__gc', sharing their methods (at the top of the stack).
-** Not registered by name: luaL_newmetatable's name is the guards'.
+** The metatable of the collector's sentinel (holds_sweep), in the context
+** at 'ctx', and a first sentinel.
 */
-static void guarddone (lua_State *L, int ctx) {
-  if (lua_rawgeti(L, ctx, CTX_GUARD_DONE) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    keepmeta(L, ctx, CTX_GUARD_DONE);
-  }
-  lua_pushstring(L, LQSEM_GUARD);
-  lua_setfield(L, -2, "__name");
-  setfuncs(L, ctx, LQSEM_GUARD_DONE_METAMETH);
-  lua_pushvalue(L, -2);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+static void sweepmeta (lua_State *L, int ctx) {
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, ctx);
+  lua_pushvalue(L, ctx + 1);
+  lua_pushcclosure(L, holds_sweep, 2);
+  lua_setfield(L, -2, "__gc");
+  lua_rawseti(L, ctx, CTX_SWEEPMT);
 }
 
 
@@ -625,10 +760,15 @@ static void pushcontext (lua_State *L) {
   lua_createtable(L, CTX_N, 0);
   lqsem_Ctx *c = (lqsem_Ctx *)lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
+  lua_createtable(L, 0, 1);   /* its metatable: lua_close gives back the guards' tokens */
+  lua_pushcfunction(L, ctx_close);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawseti(L, -3, CTX_CSTATE);
   lua_pushvalue(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY);
+  sweepmeta(L, lua_gettop(L) - 1);
 }
 
 
@@ -698,7 +838,6 @@ LQSEM_API int luaopen_qsem (lua_State *L) {
   createmeta(L, ctx, CTX_SEMAPHORE, LQSEM_SEMAPHORE, lqsem_metameth, lqsem_meths);
   addluamethods(L, ctx);
   createmeta(L, ctx, CTX_GUARD, LQSEM_GUARD, lqsem_guard_metameth, lqsem_guard_meths);
-  guarddone(L, ctx);
   createmeta(L, ctx, CTX_WAITER, LQSEM_WAITER, lqsem_wait_metameth, lqsem_wait_meths);
   lua_pop(L, 3);
   luaL_newmetatable(L, LQSEM_HUB);

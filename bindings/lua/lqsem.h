@@ -302,8 +302,7 @@ static const char LQSEM_CTXKEY[]    = "qsem.context";
 */
 enum {
   CTX_SEMAPHORE = 1,   /* the metatable of semaphores */
-  CTX_GUARD,           /* of guards that hold tokens (with '__gc') */
-  CTX_GUARD_DONE,      /* of released guards: the same without '__gc' */
+  CTX_GUARD,           /* of guards (no '__gc': see lqsem_Holds) */
   CTX_WAITER,          /* of waits */
   CTX_HUB,             /* the state's hub userdata, once made (gethub) */
   CTX_WAITS,           /* weak values: lightuserdata -> live waiter */
@@ -316,8 +315,45 @@ enum {
   CTX_CQLEAVE,         /* the glue's function for a wait that stops polling */
   CTX_CQRUN,           /* cqueues.running, once the program loaded it */
   CTX_CSTATE,          /* the lqsem_Ctx userdata (below), kept alive here */
-  CTX_N = CTX_CSTATE
+  CTX_HOLDS,           /* the lqsem_Holds userdata, once a guard was made */
+  CTX_GUARDS,          /* weak values: slot + 1 -> the guard that owns it */
+  CTX_SWEEPMT,         /* the metatable of the collector's sentinel (holds_sweep) */
+  CTX_N = CTX_SWEEPMT
 };
+
+/*
+** The tokens of the guards of a state (lqsem.c, "Guards").  A guard is a
+** userdata without '__gc', so that making one costs the collector no
+** finalizer; what it holds is a slot here.  A guard nobody released is
+** found by a sentinel that the collector finalizes once per cycle: its
+** guard's entry in CTX_GUARDS (weak values) is gone, and the sentinel
+** gives its tokens back.  The slots live in Lua memory (a userdata kept at
+** CTX_HOLDS, replaced by a bigger one when full), so they stay valid in
+** any finalizer, even during lua_close, which gives back whatever is
+** still held (ctx_close).
+*/
+typedef struct lqsem_Hold {
+  // a handle of its own, so the guard outlives the semaphore's userdata;
+  // NULL while reserved by a guard that has not taken its tokens yet
+  qsem_t *s;
+  // the tokens it gives back
+  int64_t n;
+  // bumped each time the slot is freed: a guard of an earlier use of the
+  // slot no longer matches, and holds nothing
+  uint32_t gen;
+  // LQSEM_HOLD_USED, or the next free slot + 1 (0: none)
+  uint32_t next;
+} lqsem_Hold;
+
+#define LQSEM_HOLD_USED UINT32_MAX
+
+typedef struct lqsem_Holds {
+  // slots in 'rec'
+  uint32_t cap;
+  // the first free slot + 1 (0: none)
+  uint32_t free;
+  lqsem_Hold rec[];
+} lqsem_Holds;
 
 typedef struct lqsem_Ctx {
   // the addresses of the metatables at CTX_SEMAPHORE .. CTX_WAITER (Lua's
@@ -325,6 +361,10 @@ typedef struct lqsem_Ctx {
   const void *mt[CTX_WAITER + 1];
   // the state's hub, once made (gethub); kept alive at CTX_HUB
   struct lqsem_Hub *hub;
+  // the ledger of guards, once a guard was made; kept alive at CTX_HOLDS
+  lqsem_Holds *holds;
+  // a sentinel is armed: the collector will call holds_sweep
+  int armed;
 } lqsem_Ctx;
 
 /* The context, as seen from a C function of the module. */
@@ -446,11 +486,10 @@ struct lqsem_Wait {
 };
 
 typedef struct lqsem_Guard {
-  // a handle of its own, so the guard outlives the semaphore's userdata;
-  // NULL until the tokens are taken and once they are given back
-  qsem_t *s;
-  // the tokens it gives back
-  int64_t n;
+  // its slot in the state's lqsem_Holds; UINT32_MAX for none
+  uint32_t slot;
+  // the slot's 'gen' when the guard took it: another means released
+  uint32_t gen;
 } lqsem_Guard;
 
 

@@ -358,9 +358,7 @@ static int granted (lua_State *L, qsem_t *s, int64_t n, int guard) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  lqsem_Guard *g = (lqsem_Guard *)lua_touserdata(L, guard);
-  g->s = qsem_ref(s);
-  g->n = n;
+  guard_fill(L, guard, s, n);
   lua_pushvalue(L, guard);
   return 1;
 }
