@@ -7,8 +7,10 @@
 ** what each part does.
 **
 ** A semaphore is a userdata holding one handle (qsem_ref) on the native
-** object; a guard holds a handle of its own and the tokens it gives back.
-** Semaphores are shared between Lua states, in one process, by name.
+** object; a guard holds a slot of its state's ledger of guards, which
+** keeps a handle of its own and the tokens it gives back (lqsem.h,
+** lqsem_Holds).  Semaphores are shared between Lua states, in one
+** process, by name.
 */
 
 #include "lqsem.h"
