@@ -175,7 +175,10 @@ end
 -- parked coroutines resumed when qsem.ready() lists them.  Both sides
 -- release before they wait, so something is always ready and the host
 -- never needs to poll the fd; it drains before it would, so it says so
--- (qsem.drains), and releases within the state skip the fd.
+-- (qsem.drains), and releases within the state skip the fd.  It has
+-- qsem.ready() append to its run queue, as the floor's host appends, and
+-- keeps no table of parked coroutines: the Lua state keeps them until
+-- qsem.ready() lists them (docs/lua.md, "The host protocol").
 local function generic_qsem ()
   qsem.drains(true)
   return time(HANDOFFS, function (n)
@@ -184,18 +187,17 @@ local function generic_qsem ()
       qsem.hosted(coroutine.create(function () for _ = 1, n do ping:release(); pong:acquire() end end)),
       qsem.hosted(coroutine.create(function () for _ = 1, n do ping:acquire(); pong:release() end end)),
     }
-    local parked, live = {}, #runq
+    local live, WAIT = #runq, qsem.WAIT
     while live > 0 do
       if #runq == 0 then
-        runq = qsem.ready()
+        runq = qsem.ready(runq)   -- appended to the run queue: no new table
         assert(#runq > 0, "nothing ready")
       end
       local co = table.remove(runq, 1)
-      parked[co] = nil
       local ok, v = coroutine.resume(co)
       assert(ok, v)
       if coroutine.status(co) == "dead" then live = live - 1
-      else assert(v == qsem.WAIT); parked[co] = true end
+      else assert(v == WAIT) end   -- parked: the Lua state keeps it until ready() lists it
     end
   end) / 2
 end

@@ -5,7 +5,8 @@
 --
 -- Arguments: the cqueues module, cqueues.condition, drain() (the resolved
 -- cqueues waits of this state, as an array of waiter objects) and the
--- state's notification fd.  Returns wait(w, timeout), wake(w) and leave(w).
+-- state's notification fd.  Returns wait(w, timeout [, controller]),
+-- wake(w) and leave(w).
 
 local cqueues, condition, drain, hubfd = ...
 local running, poll = cqueues.running, cqueues.poll
@@ -18,8 +19,6 @@ local conds = setmetatable({}, { __mode = "k" })
 local polling = setmetatable({}, { __mode = "k" })
 -- controller -> its dispatcher's record { n = waits polling, wake = condition }
 local loops = setmetatable({}, { __mode = "k" })
--- conditions to reuse (see wait)
-local spare = {}
 
 -- One dispatcher per controller while any of its coroutines waits: it
 -- turns the state's fd into signals on the conditions that were resolved,
@@ -53,30 +52,30 @@ local function wake (w)
   if c then c:signal() end
 end
 
-local function wait (w, timeout)
-  local ctl = running()
+-- 'ctl' is the controller that runs this coroutine, if the caller knows
+-- it (the C side asked cqueues.running() already).
+local function wait (w, timeout, ctl)
+  ctl = ctl or running()
   local d = loops[ctl]
   if d == nil then
     d = { n = 0, wake = condition.new() }
     loops[ctl] = d
     ctl:wrap(dispatch, ctl, d)
   end
-  -- A condition serves one wait until its poll returns, then goes back to
-  -- 'spare': from then until this coroutine polls again nothing can signal
-  -- it (a state runs one coroutine at a time), and a wait that polls again
-  -- takes one afresh.  Saves making and collecting a condition per wait.
+  -- A waiter keeps its condition: a coroutine's waits on one semaphore
+  -- reuse one waiter object (lqsem_wait.c, keepspare), so its next wait
+  -- polls the same condition, made once.  A signal nobody polls is lost
+  -- (cqueues conditions do not latch), and a wake-up too many only makes
+  -- the C side look again, so nothing stale can end a later wait.
   local c = conds[w]
   if c == nil then
-    local k = #spare
-    if k > 0 then c = spare[k]; spare[k] = nil else c = condition.new() end
+    c = condition.new()
     conds[w] = c
   end
   d.n = d.n + 1
   polling[w] = d
   if timeout then poll(c, timeout) else poll(c) end
   leave(w)
-  conds[w] = nil
-  if #spare < 64 then spare[#spare + 1] = c end
 end
 
 return wait, wake, leave

@@ -7,8 +7,10 @@
 ** what each part does.
 **
 ** A semaphore is a userdata holding one handle (qsem_ref) on the native
-** object; a guard holds a handle of its own and the tokens it gives back.
-** Semaphores are shared between Lua states, in one process, by name.
+** object; a guard holds a slot of its state's ledger of guards, which
+** keeps a handle of its own and the tokens it gives back (lqsem.h,
+** lqsem_Holds).  Semaphores are shared between Lua states, in one
+** process, by name.
 */
 
 #include "lqsem.h"
@@ -82,7 +84,7 @@ typedef struct lqsem_Sem {
   qsem_t *s;
 } lqsem_Sem;
 
-#define tosem(L)  ((lqsem_Sem *)luaL_checkudata(L, 1, LQSEM_SEMAPHORE))
+#define tosem(L)  ((lqsem_Sem *)checkudata(L, 1, CTX_SEMAPHORE, LQSEM_SEMAPHORE))
 
 
 /* The native semaphore of the handle at 1; raises if it was dropped. */
@@ -114,7 +116,7 @@ static void checkfits (lua_State *L, qsem_t *s, int64_t n, int arg) {
 static lqsem_Sem *newsem (lua_State *L) {
   lqsem_Sem *h = (lqsem_Sem *)lua_newuserdatauv(L, sizeof *h, 0);
   h->s = NULL;   /* dropped until the caller fills it in */
-  luaL_setmetatable(L, LQSEM_SEMAPHORE);
+  setmeta(L, CTX_SEMAPHORE);
   return h;
 }
 
@@ -265,30 +267,175 @@ static int lqsem_is_closed (lua_State *L) {
 ** Guards: `local g <close> = s:hold(n [, timeout])`
 ** ======================================================================= */
 
-#define toguard(L)  ((lqsem_Guard *)luaL_checkudata(L, 1, LQSEM_GUARD))
+#define toguard(L)  ((lqsem_Guard *)checkudata(L, 1, CTX_GUARD, LQSEM_GUARD))
 
 
-/* Push a guard that holds nothing yet; acquire fills it in once the tokens are taken. */
-static void newguard (lua_State *L) {
-  lqsem_Guard *g = (lqsem_Guard *)lua_newuserdatauv(L, sizeof *g, 0);
-  g->s = NULL;
-  g->n = 0;
-  luaL_setmetatable(L, LQSEM_GUARD);
+/* The slot that the guard 'g' holds in 'hs', or NULL if it holds none (released). */
+static lqsem_Hold *guard_hold (lqsem_Holds *hs, const lqsem_Guard *g) {
+  if (hs == NULL || g->slot >= hs->cap)
+    return NULL;
+  lqsem_Hold *r = &hs->rec[g->slot];
+  return r->next == LQSEM_HOLD_USED && r->gen == g->gen && r->s != NULL ? r : NULL;
+}
+
+
+/* Free slot 'i' of 'hs': it no longer belongs to any guard. */
+static void holds_free (lqsem_Holds *hs, uint32_t i) {
+  lqsem_Hold *r = &hs->rec[i];
+  r->s = NULL;
+  r->n = 0;
+  r->gen++;
+  r->next = hs->free;
+  hs->free = i + 1;
 }
 
 
 /*
-** Give the tokens back once; 0 or the result of qsem_release.  'L' is
-** NULL in a finalizer, which leaves wake-ups to the fd.
+** Give back the tokens of slot 'i', and free it; 0 or the result of
+** qsem_release.  'L' is NULL in a finalizer, which leaves wake-ups to the
+** fd.  The slot is freed first: a failed release is not retried.
 */
-static int guard_release (lua_State *L, lqsem_Guard *g) {
-  qsem_t *s = g->s;
+static int holds_release (lua_State *L, lqsem_Holds *hs, uint32_t i) {
+  qsem_t *s = hs->rec[i].s;
+  int64_t n = hs->rec[i].n;
+  holds_free(hs, i);
   if (s == NULL)
     return 0;
-  g->s = NULL;   /* a failed release must not be retried by __gc */
-  int r = L != NULL ? release_direct(L, s, g->n) : qsem_release(s, g->n);
+  int r = L != NULL ? release_direct(L, s, n) : qsem_release(s, n);
   qsem_unref(s);
   return r;
+}
+
+
+/*
+** The collector's sentinel: finalized once per cycle, after the weak
+** entries of the guards that died were cleared.  Gives back what those
+** guards held, then arms itself again: Lua 5.3 and 5.4 mark an object for
+** finalization again when it gets a metatable with '__gc' in its own
+** finalizer; Lua 5.1 and LuaJIT finalize an object once, so there a new
+** sentinel is made.
+*/
+static int holds_sweep (lua_State *L) {
+  lqsem_Ctx *c = getctx(L);
+  lqsem_Holds *hs = c->holds;
+  c->armed = 0;
+  if (hs != NULL && ctx_get(L, CTX_GUARDS) == LUA_TTABLE) {
+    int t = lua_gettop(L);
+    for (uint32_t i = 0; i < hs->cap; i++) {
+      if (hs->rec[i].next != LQSEM_HOLD_USED)
+        continue;
+      int alive = lua_rawgeti(L, t, (lua_Integer)i + 1) == LUA_TUSERDATA;
+      lua_pop(L, 1);
+      if (!alive)
+        (void)holds_release(NULL, hs, i);   /* a finalizer has nobody to tell */
+    }
+  }
+  lua_settop(L, 1);
+#if LUA_VERSION_NUM >= 503
+  ctx_get(L, CTX_SWEEPMT);
+  lua_setmetatable(L, 1);
+#else
+  (void)lua_newuserdata(L, 0);
+  ctx_get(L, CTX_SWEEPMT);
+  lua_setmetatable(L, -2);
+#endif
+  c->armed = 1;
+  return 0;
+}
+
+
+/* Make a sentinel, unless one is armed; may raise (memory). */
+static void holds_arm (lua_State *L, lqsem_Ctx *c) {
+  if (!c->armed) {
+    (void)lua_newuserdatauv(L, 0, 0);
+    ctx_get(L, CTX_SWEEPMT);
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);   /* garbage from now on: the next cycle finalizes it */
+    c->armed = 1;
+  }
+}
+
+
+/*
+** The ledger of guards with a free slot: made, or replaced by one twice
+** as big, if needed.  Called before any slot is taken: what allocates
+** here may run a collector step, and with it the sentinel, which must
+** find every taken slot with its guard's entry in CTX_GUARDS.  The weak
+** table gets the new slots' entries ('false') here too.  May raise
+** (memory).
+*/
+static lqsem_Holds *holds_room (lua_State *L, lqsem_Ctx *c) {
+  if (c->holds != NULL && c->holds->free != 0)
+    return c->holds;
+  uint32_t old = c->holds != NULL ? c->holds->cap : 0;
+  if (old >= (UINT32_C(1) << 30))
+    luaL_error(L, "too many guards");
+  uint32_t cap = old ? 2 * old : 16;
+  lqsem_Holds *nh = (lqsem_Holds *)lua_newuserdatauv(L, sizeof *nh + cap * sizeof nh->rec[0], 0);
+  lqsem_Holds *hs = c->holds;   /* as the collector may have left it */
+  memcpy(nh->rec, hs ? hs->rec : nh->rec, old * sizeof nh->rec[0]);
+  for (uint32_t i = old; i < cap; i++) {
+    nh->rec[i].s = NULL;
+    nh->rec[i].n = 0;
+    nh->rec[i].gen = 0;
+    nh->rec[i].next = i + 1 < cap ? i + 2 : (hs ? hs->free : 0);
+  }
+  nh->cap = cap;
+  nh->free = old + 1;
+  ctx_set(L, CTX_HOLDS);   /* the old one is garbage now */
+  c->holds = nh;
+  if (ctx_get(L, CTX_GUARDS) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    newweaktable(L, "v");
+    lua_pushvalue(L, -1);
+    ctx_set(L, CTX_GUARDS);
+  }
+  for (uint32_t i = old; i < cap; i++) {
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_pop(L, 1);
+  return nh;
+}
+
+
+/*
+** Push a guard that holds nothing yet; acquire fills it in (guard_fill)
+** once the tokens are taken.  Takes its slot here, before any token is
+** ours, so that a memory error cannot strand them.
+*/
+static void newguard (lua_State *L) {
+  lqsem_Ctx *c = getctx(L);
+  lqsem_Holds *hs;
+  if (!c->armed)
+    holds_arm(L, c);
+  if (c->holds == NULL || c->holds->free == 0)
+    (void)holds_room(L, c);
+  lqsem_Guard *g = (lqsem_Guard *)lua_newuserdatauv(L, sizeof *g, 0);
+  g->slot = UINT32_MAX;   /* none, until the slot is taken below */
+  setmeta(L, CTX_GUARD);
+  hs = c->holds;   /* as the collector may have left it */
+  if (hs->free == 0)
+    hs = holds_room(L, c);   /* the guard is on the stack: it stays */
+  uint32_t i = hs->free - 1;
+  lqsem_Hold *r = &hs->rec[i];
+  hs->free = r->next;
+  r->next = LQSEM_HOLD_USED;
+  g->slot = i;
+  g->gen = r->gen;
+  ctx_get(L, CTX_GUARDS);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, (lua_Integer)i + 1);   /* no collector step in a raw set */
+  lua_pop(L, 1);
+}
+
+
+/* The guard at 'idx' now holds 'n' tokens of 's' (never fails). */
+static void guard_fill (lua_State *L, int idx, qsem_t *s, int64_t n) {
+  const lqsem_Guard *g = (const lqsem_Guard *)lua_touserdata(L, idx);
+  lqsem_Hold *r = &getctx(L)->holds->rec[g->slot];
+  r->s = qsem_ref(s);
+  r->n = n;
 }
 
 
@@ -299,36 +446,51 @@ static int raise_release (lua_State *L, int r) {
 }
 
 
-/* 'release' and '__close': give the tokens back now. */
+/* 'release' and '__close': give the tokens back now, once. */
 static int lqsem_guard_release (lua_State *L) {
-  int r = guard_release(L, toguard(L));
+  lqsem_Guard *g = toguard(L);
+  lqsem_Holds *hs = getctx(L)->holds;
+  if (guard_hold(hs, g) == NULL)
+    return 0;   /* released before */
+  /* its entry in CTX_GUARDS may stay: the sweep looks only at taken slots,
+     and the next guard to take this one replaces it */
+  int r = holds_release(L, hs, g->slot);
   if (r != 0)
     return raise_release(L, r);
   return 0;
 }
 
 
-/* '__gc': a guard nobody closed still gives its tokens back. */
-static int lqsem_guard_gc (lua_State *L) {
-  (void)guard_release(NULL, toguard(L));   /* a finalizer has nobody to tell */
+/*
+** '__gc' of the context, which only lua_close finalizes: the guards that
+** nobody released give their tokens back.
+*/
+static int ctx_close (lua_State *L) {
+  lqsem_Ctx *c = (lqsem_Ctx *)lua_touserdata(L, 1);
+  lqsem_Holds *hs = c != NULL ? c->holds : NULL;
+  for (uint32_t i = 0; hs != NULL && i < hs->cap; i++) {
+    if (hs->rec[i].next == LQSEM_HOLD_USED)
+      (void)holds_release(NULL, hs, i);   /* a finalizer has nobody to tell */
+  }
   return 0;
 }
 
 
 static int lqsem_guard_count (lua_State *L) {
-  lqsem_Guard *g = toguard(L);
-  lqsem_pushcount(L, g->s ? g->n : 0);
+  lqsem_Hold *r = guard_hold(getctx(L)->holds, toguard(L));
+  lqsem_pushcount(L, r != NULL ? r->n : 0);
   return 1;
 }
 
 
 static int lqsem_guard_tostring (lua_State *L) {
   lqsem_Guard *g = toguard(L);
-  if (g->s == NULL)
+  lqsem_Hold *r = guard_hold(getctx(L)->holds, g);
+  if (r == NULL)
     lua_pushfstring(L, "qsem.Guard (released): %p", (void *)g);
   else
   {
-    lqsem_pushint(L, g->n);
+    lqsem_pushint(L, r->n);
     lua_pushfstring(L, "qsem.Guard (%s held): %p", lua_tostring(L, -1), (void *)g);
   }
   return 1;
@@ -378,7 +540,7 @@ static lqsem_Name **names_find (const char *name, size_t len) {
 static int lqsem_publish (lua_State *L) {
   size_t len;
   const char *name = luaL_checklstring(L, 1, &len);
-  lqsem_Sem *h = (lqsem_Sem *)luaL_checkudata(L, 2, LQSEM_SEMAPHORE);
+  lqsem_Sem *h = (lqsem_Sem *)checkudata(L, 2, CTX_SEMAPHORE, LQSEM_SEMAPHORE);
   luaL_argcheck(L, h->s != NULL, 2, "dropped semaphore");
   lqsem_Name *e = (lqsem_Name *)malloc(sizeof *e + len + 1);
   if (e == NULL)
@@ -470,8 +632,8 @@ static const luaL_Reg lqsem_guard_meths[] = {
   {NULL, NULL}
 };
 
+/* No '__gc': a guard nobody released is found by holds_sweep. */
 static const luaL_Reg lqsem_guard_metameth[] = {
-  {"__gc", lqsem_guard_gc},
   {"__close", lqsem_guard_release},
   {"__tostring", lqsem_guard_tostring},
   {NULL, NULL}
@@ -524,23 +686,91 @@ static pthread_once_t lqsem_pinned = PTHREAD_ONCE_INIT;
 
 
 /*
-** A metatable whose '__index' is a table of methods, as liolib's
-** 'createmeta'; leaves the method table on the stack.  '__name' is set
-** here for Lua 5.1, whose luaL_newmetatable does not.
+** Set the functions of 'l' in the table at the top, as closures over the
+** context at 'ctx' (its table; its lqsem_Ctx is at 'ctx' + 1).
 */
-static void createmeta (lua_State *L, const char *name, const luaL_Reg *metameth,
-                        const luaL_Reg *meths) {
+static void setfuncs (lua_State *L, int ctx, const luaL_Reg *l) {
+  lua_pushvalue(L, ctx);
+  lua_pushvalue(L, ctx + 1);
+  luaL_setfuncs(L, l, 2);
+}
+
+
+#if !LQSEM_TBC
+/* Push 'f' as a closure over the context at 'ctx' (see setfuncs). */
+static void pushfuncat (lua_State *L, int ctx, lua_CFunction f) {
+  lua_pushvalue(L, ctx);
+  lua_pushvalue(L, ctx + 1);
+  lua_pushcclosure(L, f, 2);
+}
+#endif
+
+
+/* Keep the address of the metatable at the top in the context at 'ctx', for testudata. */
+static void keepmeta (lua_State *L, int ctx, int slot) {
+  ((lqsem_Ctx *)lua_touserdata(L, ctx + 1))->mt[slot] = lua_topointer(L, -1);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, ctx, slot);
+}
+
+
+/*
+** A metatable whose '__index' is a table of methods, as liolib's
+** 'createmeta', kept in the context at 'ctx' at 'slot'; leaves the method
+** table on the stack.  '__name' is set here for Lua 5.1, whose
+** luaL_newmetatable does not.
+*/
+static void createmeta (lua_State *L, int ctx, int slot, const char *name,
+                        const luaL_Reg *metameth, const luaL_Reg *meths) {
   luaL_newmetatable(L, name);
   lua_pushstring(L, name);
   lua_setfield(L, -2, "__name");
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, name);   /* the key the checks use */
-  luaL_setfuncs(L, metameth, 0);
+  keepmeta(L, ctx, slot);   /* where the checks look */
+  setfuncs(L, ctx, metameth);
   lua_newtable(L);
-  luaL_setfuncs(L, meths, 0);
+  setfuncs(L, ctx, meths);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "__index");
   lua_remove(L, -2);
+}
+
+
+/*
+** The metatable of the collector's sentinel (holds_sweep), in the context
+** at 'ctx', and a first sentinel.
+*/
+static void sweepmeta (lua_State *L, int ctx) {
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, ctx);
+  lua_pushvalue(L, ctx + 1);
+  lua_pushcclosure(L, holds_sweep, 2);
+  lua_setfield(L, -2, "__gc");
+  lua_rawseti(L, ctx, CTX_SWEEPMT);
+}
+
+
+/*
+** Push the module's context (lqsem.h), its table and then its lqsem_Ctx:
+** the one this state made when it first loaded the module, or a new one.
+*/
+static void pushcontext (lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, CTX_CSTATE);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, CTX_N, 0);
+  lqsem_Ctx *c = (lqsem_Ctx *)lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  lua_createtable(L, 0, 1);   /* its metatable: lua_close gives back the guards' tokens */
+  lua_pushcfunction(L, ctx_close);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, -3, CTX_CSTATE);
+  lua_pushvalue(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY);
+  sweepmeta(L, lua_gettop(L) - 1);
 }
 
 
@@ -578,20 +808,25 @@ static void runchunk (lua_State *L, const char *code, size_t len, const char *na
 }
 
 
-/* The methods written in Lua, in the method table at the top of the stack. */
-static void addluamethods (lua_State *L) {
+/*
+** The methods written in Lua, in the method table at the top of the stack;
+** the context is at 'ctx'.
+*/
+static void addluamethods (lua_State *L, int ctx) {
   lua_pushvalue(L, -1);
   runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1);
-#if !LQSEM_TBC
+#if LQSEM_TBC
+  (void)ctx;
+#else
   lua_pushvalue(L, -1);
-  lua_pushcfunction(L, lqsem_acquire);
-  lua_pushcfunction(L, lqsem_hold);
-  lua_pushcfunction(L, lqsem_step);
-  lua_pushcfunction(L, lqsem_wait_finish);
+  pushfuncat(L, ctx, lqsem_acquire);
+  pushfuncat(L, ctx, lqsem_hold);
+  pushfuncat(L, ctx, lqsem_step);
+  pushfuncat(L, ctx, lqsem_wait_finish);
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
-  lua_pushcfunction(L, lqsem_try_acquire);
-  lua_pushcfunction(L, lqsem_release);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SEMAPHORE);
+  pushfuncat(L, ctx, lqsem_try_acquire);
+  pushfuncat(L, ctx, lqsem_release);
+  lua_rawgeti(L, ctx, CTX_SEMAPHORE);
   lua_pushlightuserdata(L, (void *)&lqsem_ffi);
   runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 10);
 #endif
@@ -600,16 +835,19 @@ static void addluamethods (lua_State *L) {
 
 LQSEM_API int luaopen_qsem (lua_State *L) {
   (void)pthread_once(&lqsem_pinned, pin_library);
-  createmeta(L, LQSEM_SEMAPHORE, lqsem_metameth, lqsem_meths);
-  addluamethods(L);
-  createmeta(L, LQSEM_GUARD, lqsem_guard_metameth, lqsem_guard_meths);
-  createmeta(L, LQSEM_WAITER, lqsem_wait_metameth, lqsem_wait_meths);
+  pushcontext(L);
+  int ctx = lua_gettop(L) - 1;   /* the table; its lqsem_Ctx above it */
+  createmeta(L, ctx, CTX_SEMAPHORE, LQSEM_SEMAPHORE, lqsem_metameth, lqsem_meths);
+  addluamethods(L, ctx);
+  createmeta(L, ctx, CTX_GUARD, LQSEM_GUARD, lqsem_guard_metameth, lqsem_guard_meths);
+  createmeta(L, ctx, CTX_WAITER, LQSEM_WAITER, lqsem_wait_metameth, lqsem_wait_meths);
   lua_pop(L, 3);
   luaL_newmetatable(L, LQSEM_HUB);
-  lua_pushcfunction(L, hub_gc);
+  lua_pushcfunction(L, hub_gc);   /* needs no context */
   lua_setfield(L, -2, "__gc");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HUB);
-  luaL_newlib(L, lqsem_funcs);
+  lua_pop(L, 1);
+  luaL_newlibtable(L, lqsem_funcs);
+  setfuncs(L, ctx, lqsem_funcs);
   lqsem_pushcount(L, QSEM_VALUE_MAX);   /* under Lua 5.1, the largest double below it */
   lua_setfield(L, -2, "VALUE_MAX");
   lua_pushliteral(L, QSEM_VERSION_STRING);

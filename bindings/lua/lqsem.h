@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,6 +110,7 @@ static void lua_rawsetp (lua_State *L, int idx, const void *p) {
 }
 
 #define luaL_len(L, idx)  ((lua_Integer)lua_objlen(L, idx))
+#define lua_rawlen(L, idx)  lua_objlen(L, idx)
 
 /* The value at 'idx' as text, pushed (only for messages: no '__tostring'). */
 static const char *luaL_tolstring (lua_State *L, int idx, size_t *len) {
@@ -274,27 +276,110 @@ static void lqsem_pushint (lua_State *L, int64_t v) {
 
 
 /*
-** Metatables and registry entries.  Each name is a static array whose
-** address is its registry key (lua_rawgetp: no string to hash or compare
-** on every call) and whose text names it in messages; a metatable is also
-** registered under its name (luaL_newmetatable), for code that looks it up
-** that way.
+** Metatable names: each metatable is registered under its name
+** (luaL_newmetatable, which also sets '__name'), for code that looks it up
+** that way and for messages.
 */
 static const char LQSEM_SEMAPHORE[] = "qsem.Semaphore";
 static const char LQSEM_GUARD[]     = "qsem.Guard";
 static const char LQSEM_WAITER[]    = "qsem.Waiter";
 static const char LQSEM_HUB[]       = "qsem.Hub";
 
-static const char LQSEM_HUBKEY[]     = "qsem.hub";      /* the state's hub userdata */
-static const char LQSEM_WAITSKEY[]   = "qsem.waits";    /* weak: lightuserdata -> live waiter */
-static const char LQSEM_HOSTEDKEY[]  = "qsem.hosted";   /* weak keys: coroutines of a generic host */
-static const char LQSEM_PARKEDKEY[]  = "qsem.parked";   /* strong: parked coroutine -> its waiter */
-static const char LQSEM_CQPARKEDKEY[] = "qsem.cqparked"; /* weak keys: the same, under cqueues */
-static const char LQSEM_SPAREKEY[]   = "qsem.spare";    /* weak keys: coroutine -> its finished wait */
-static const char LQSEM_CQKEY[]      = "qsem.cqueues";  /* the cqueues glue's wait function */
-static const char LQSEM_CQWAKEKEY[]  = "qsem.cqwake";   /* the glue's function that signals one wait */
-static const char LQSEM_CQLEAVEKEY[] = "qsem.cqleave";  /* the glue's function for a wait that stops polling */
-static const char LQSEM_CQRUNKEY[]   = "qsem.cqrunning"; /* cqueues.running, once the program loaded it */
+/* The registry key of the module's context (below): its address. */
+static const char LQSEM_CTXKEY[]    = "qsem.context";
+
+/*
+** The module's context: one table per Lua state, the first upvalue of
+** every C function that the module hands to Lua (the luaL_Reg tables, and
+** pushfunc() for the others), so that a method finds its metatables and
+** the state's tables at an array index of an upvalue, not by hashing a
+** key into the registry on every call.  The second upvalue is a userdata
+** (lqsem_Ctx) with what the hottest paths need as C pointers: the
+** metatables' addresses, for the type checks, and the hub.  The registry
+** keeps the table (LQSEM_CTXKEY), and the table the userdata, so that
+** loading the module again in the same state shares them, and with them
+** the metatables that earlier objects carry.
+*/
+enum {
+  CTX_SEMAPHORE = 1,   /* the metatable of semaphores */
+  CTX_GUARD,           /* of guards (no '__gc': see lqsem_Holds) */
+  CTX_WAITER,          /* of waits */
+  CTX_HUB,             /* the state's hub userdata, once made (gethub) */
+  CTX_WAITS,           /* weak values: lightuserdata -> live waiter */
+  CTX_HOSTED,          /* weak keys: coroutines of a generic host */
+  CTX_PARKED,          /* strong: parked coroutine -> its waiter */
+  CTX_CQPARKED,        /* weak keys: the same, under cqueues */
+  CTX_SPARE,           /* weak keys: coroutine -> its finished wait */
+  CTX_CQWAIT,          /* the cqueues glue's wait function */
+  CTX_CQWAKE,          /* the glue's function that signals one wait */
+  CTX_CQLEAVE,         /* the glue's function for a wait that stops polling */
+  CTX_CQRUN,           /* cqueues.running, once the program loaded it */
+  CTX_CSTATE,          /* the lqsem_Ctx userdata (below), kept alive here */
+  CTX_HOLDS,           /* the lqsem_Holds userdata, once a guard was made */
+  CTX_GUARDS,          /* weak values: slot + 1 -> the guard that owns it */
+  CTX_SWEEPMT,         /* the metatable of the collector's sentinel (holds_sweep) */
+  CTX_N = CTX_SWEEPMT
+};
+
+/*
+** The tokens of the guards of a state (lqsem.c, "Guards").  A guard is a
+** userdata without '__gc', so that making one costs the collector no
+** finalizer; what it holds is a slot here.  A guard nobody released is
+** found by a sentinel that the collector finalizes once per cycle: its
+** guard's entry in CTX_GUARDS (weak values) is gone, and the sentinel
+** gives its tokens back.  The slots live in Lua memory (a userdata kept at
+** CTX_HOLDS, replaced by a bigger one when full), so they stay valid in
+** any finalizer, even during lua_close, which gives back whatever is
+** still held (ctx_close).
+*/
+typedef struct lqsem_Hold {
+  // a handle of its own, so the guard outlives the semaphore's userdata;
+  // NULL while reserved by a guard that has not taken its tokens yet
+  qsem_t *s;
+  // the tokens it gives back
+  int64_t n;
+  // bumped each time the slot is freed: a guard of an earlier use of the
+  // slot no longer matches, and holds nothing
+  uint32_t gen;
+  // LQSEM_HOLD_USED, or the next free slot + 1 (0: none)
+  uint32_t next;
+} lqsem_Hold;
+
+#define LQSEM_HOLD_USED UINT32_MAX
+
+typedef struct lqsem_Holds {
+  // slots in 'rec'
+  uint32_t cap;
+  // the first free slot + 1 (0: none)
+  uint32_t free;
+  lqsem_Hold rec[];
+} lqsem_Holds;
+
+typedef struct lqsem_Ctx {
+  // the addresses of the metatables at CTX_SEMAPHORE .. CTX_WAITER (Lua's
+  // collector never moves an object, and the context keeps them alive)
+  const void *mt[CTX_WAITER + 1];
+  // the state's hub, once made (gethub); kept alive at CTX_HUB
+  struct lqsem_Hub *hub;
+  // the ledger of guards, once a guard was made; kept alive at CTX_HOLDS
+  lqsem_Holds *holds;
+  // a sentinel is armed: the collector will call holds_sweep
+  int armed;
+} lqsem_Ctx;
+
+/* The context, as seen from a C function of the module. */
+#define CTX   lua_upvalueindex(1)
+#define CTXC  lua_upvalueindex(2)
+#define ctx_get(L, slot)  lua_rawgeti(L, CTX, slot)   /* pushes; returns its type */
+#define ctx_set(L, slot)  lua_rawseti(L, CTX, slot)   /* pops the value */
+#define getctx(L)  ((lqsem_Ctx *)lua_touserdata(L, CTXC))
+
+/* Push 'f' as a function of the module: a closure over the context. */
+static void pushfunc (lua_State *L, lua_CFunction f) {
+  lua_pushvalue(L, CTX);
+  lua_pushvalue(L, CTXC);
+  lua_pushcclosure(L, f, 2);
+}
 
 /* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
 static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
@@ -306,32 +391,33 @@ static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
   return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
 }
 
-/* The userdata at 'idx' if its metatable is the one registered at 'tname', else NULL. */
-static void *lqsem_testudata (lua_State *L, int idx, const char *tname) {
+/*
+** The userdata at 'idx' if its metatable is the context's at 'slot', else
+** NULL.  Compared by address: fewer calls than fetching the metatable and
+** lua_rawequal, on every method call.
+*/
+static void *testudata (lua_State *L, int idx, int slot) {
   void *p = lua_touserdata(L, idx);
   if (p == NULL || !lua_getmetatable(L, idx))
     return NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, tname);
-  int same = lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
-  return same ? p : NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt == getctx(L)->mt[slot] ? p : NULL;
 }
 
-static void *lqsem_checkudata (lua_State *L, int idx, const char *tname) {
-  void *p = lqsem_testudata(L, idx, tname);
+/* The same, or an argument error that names the expected type 'tname'. */
+static void *checkudata (lua_State *L, int idx, int slot, const char *tname) {
+  void *p = testudata(L, idx, slot);
   if (p == NULL)
     lqsem_typeerror(L, idx, tname);
   return p;
 }
 
-static void lqsem_setmetatable (lua_State *L, const char *tname) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, tname);
+/* Give the value at the top of the stack the context's metatable at 'slot'. */
+static void setmeta (lua_State *L, int slot) {
+  ctx_get(L, slot);
   lua_setmetatable(L, -2);
 }
-
-#define luaL_testudata(L, idx, tname)  lqsem_testudata(L, idx, tname)
-#define luaL_checkudata(L, idx, tname)  lqsem_checkudata(L, idx, tname)
-#define luaL_setmetatable(L, tname)  lqsem_setmetatable(L, tname)
 
 /* A wait ended from outside (qsem.cancel, or the host ended the waiter). */
 #define LQSEM_ECANCELLED (-1)
@@ -353,6 +439,9 @@ typedef struct lqsem_Hub {
   int armed;
   // resolved waits, oldest first
   lqsem_Wait *head, *tail;
+  // how many of them there are of each kind (LQSEM_GENERIC, LQSEM_CQUEUES):
+  // written under 'mu', read without it as a hint (hub_drain)
+  atomic_int nqueued[3];
   // waits were queued without arming the fd: the releasing call of this
   // state wakes them (see lqsem_releasing)
   int direct;
@@ -380,21 +469,27 @@ struct lqsem_Wait {
   int kind;
   // the acquire returns a guard (hold) rather than true
   int hold;
-  // set by notify: the waiter is resolved and notify is done with this wait
-  int notified;
+  // set by notify, last, with release order: the waiter is resolved and
+  // notify touches this wait no more (read with acquire order, no lock)
+  atomic_int notified;
   // on the hub's list (under hub->mu)
   int queued;
   // ended by qsem.cancel(): the acquire returns fail, "cancelled"
   int cancelled;
+  // under cqueues, the glue's wait may be polling for it: ending the wait
+  // must tell the glue (cq_leave); Lua 5.1 cannot tell when it returned
+  int polling;
+  // the coroutine's entry in CTX_SPARE is this wait (keepspare), so a
+  // wait that restarts it need not set it again
+  int kept;
   lqsem_Wait *prev, *next;
 };
 
 typedef struct lqsem_Guard {
-  // a handle of its own, so the guard outlives the semaphore's userdata;
-  // NULL until the tokens are taken and once they are given back
-  qsem_t *s;
-  // the tokens it gives back
-  int64_t n;
+  // its slot in the state's lqsem_Holds; UINT32_MAX for none
+  uint32_t slot;
+  // the slot's 'gen' when the guard took it: another means released
+  uint32_t gen;
 } lqsem_Guard;
 
 
@@ -410,7 +505,7 @@ static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_unlink (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_requeue (lqsem_Hub *h, lqsem_Wait *wt);
 static void hub_arm (lqsem_Hub *h);
-static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads);
+static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads, int into);
 static int release_direct (lua_State *L, qsem_t *s, int64_t n);
 
 /* lqsem_wait.c */

@@ -25,9 +25,18 @@
 static _Thread_local lqsem_Hub *lqsem_releasing;
 
 
+/* Under h->mu: count 'wt' in or out ('d') of the waits of its kind. */
+static void hub_count (lqsem_Hub *h, lqsem_Wait *wt, int d) {
+  atomic_store_explicit(&h->nqueued[wt->kind],
+                        atomic_load_explicit(&h->nqueued[wt->kind], memory_order_relaxed) + d,
+                        memory_order_relaxed);
+}
+
+
 /* Under h->mu: put 'wt' at the end of the resolved waits, once. */
 static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt) {
   if (!wt->queued) {
+    hub_count(h, wt, 1);
     wt->queued = 1;
     wt->next = NULL;
     wt->prev = h->tail;
@@ -39,6 +48,7 @@ static void hub_enqueue (lqsem_Hub *h, lqsem_Wait *wt) {
 
 /* Under h->mu: put 'wt' back at the front, to be delivered first. */
 static void hub_requeue (lqsem_Hub *h, lqsem_Wait *wt) {
+  hub_count(h, wt, 1);
   wt->queued = 1;
   wt->prev = NULL;
   wt->next = h->head;
@@ -48,6 +58,7 @@ static void hub_requeue (lqsem_Hub *h, lqsem_Wait *wt) {
 
 
 static void hub_unlink (lqsem_Hub *h, lqsem_Wait *wt) {
+  hub_count(h, wt, -1);
   if (wt->prev) wt->prev->next = wt->next; else h->head = wt->next;
   if (wt->next) wt->next->prev = wt->prev; else h->tail = wt->prev;
   wt->prev = wt->next = NULL;
@@ -87,16 +98,16 @@ static void hub_disarm (lqsem_Hub *h) {
 /*
 ** The semaphore's notify callback: runs on the releasing or closing
 ** thread with the semaphore's lock held, so it only queues the wait and
-** arms the fd.  'notified' is written under hub->mu and is the owner's
-** only evidence that notify is done with 'wt': the core calls notify
-** after it has published the result, so an owner that trusted
-** qsem_waiter_result() alone could free 'wt' under notify's feet.
+** arms the fd.  'notified', stored last, is the owner's evidence that
+** notify is done with 'wt': the core calls notify after it has published
+** the result, so an owner that trusted qsem_waiter_result() alone could
+** free 'wt' under notify's feet.  Release order, paired with coop_look's
+** acquire load: an owner that sees it also sees the wait queued.
 */
 static void lqsem_notify (void *arg) {
   lqsem_Wait *wt = (lqsem_Wait *)arg;
   lqsem_Hub *h = wt->hub;
   pthread_mutex_lock(&h->mu);
-  wt->notified = 1;
   hub_enqueue(h, wt);
   /* A release of this very state wakes its cqueues waits itself; its
      generic waits wait on the list for qsem.ready() if the host said it
@@ -107,7 +118,8 @@ static void lqsem_notify (void *arg) {
     h->direct = 1;
   else if (!h->drains)
     hub_arm(h);
-  pthread_mutex_unlock(&h->mu);
+  atomic_store_explicit(&wt->notified, 1, memory_order_release);
+  pthread_mutex_unlock(&h->mu);   /* touches the hub, which outlives 'wt' */
 }
 
 
@@ -153,62 +165,71 @@ static void newweaktable (lua_State *L, const char *mode) {
 
 
 /*
-** The state's hub, created on first use.  It lives in the registry until
+** The state's hub, created on first use.  It lives in the context until
 ** lua_close; because it is created (and marked for finalization) before
 ** any wait that points to it, lua_close finalizes those waits first.
 */
 static lqsem_Hub *gethub (lua_State *L) {
-  lqsem_Hub *h;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA) {
-    h = (lqsem_Hub *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return h;
-  }
-  lua_pop(L, 1);
-  h = (lqsem_Hub *)lua_newuserdatauv(L, sizeof *h, 0);
+  lqsem_Ctx *c = getctx(L);
+  if (c->hub != NULL)
+    return c->hub;
+  lqsem_Hub *h = (lqsem_Hub *)lua_newuserdatauv(L, sizeof *h, 0);
   memset(h, 0, sizeof *h);
   h->rfd = h->wfd = -1;   /* consistent for hub_gc if what follows fails */
   int err = hub_openfd(h);
   if (err != 0)
     luaL_error(L, "cannot create the notification fd: %s", strerror(err));
   pthread_mutex_init(&h->mu, NULL);
-  luaL_setmetatable(L, LQSEM_HUB);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
+  luaL_getmetatable(L, LQSEM_HUB);
+  lua_setmetatable(L, -2);
+  ctx_set(L, CTX_HUB);
   /* waits by address, so that a drain can push the userdata of each */
   newweaktable(L, "v");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  ctx_set(L, CTX_WAITS);
   /* parked coroutines of generic hosts, held until resumed or cancelled
      (docs/lua.md); those of cqueues, which holds them itself, so that a
      controller dropped with its coroutines takes their waits along */
   lua_newtable(L);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_PARKEDKEY);
+  ctx_set(L, CTX_PARKED);
   newweaktable(L, "k");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQPARKEDKEY);
+  ctx_set(L, CTX_CQPARKED);
   /* each coroutine's last finished wait, kept for its next one */
   newweaktable(L, "k");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY);
+  ctx_set(L, CTX_SPARE);
+  c->hub = h;   /* last: the hub is complete */
   return h;
 }
 
 
 /*
 ** Take the resolved waits of one kind off the hub and push them as an
-** array of waiter userdata, or of their coroutines if 'threads'.  Nothing
-** under the mutex may raise or run a finalizer (a finalizer of a wait
-** takes the mutex), so the array is sized first and filled without
-** allocating.  The fd stays readable while waits remain, so the host of
-** the other kind still gets its wake-up.
+** array of waiter userdata, or of their coroutines if 'threads': a new
+** array, or, if 'into' is not 0, the table at 'into' with them appended
+** after its border.  Nothing under the mutex may raise or run a finalizer
+** (a finalizer of a wait takes the mutex), so the slots are made first,
+** for as many waits as the count read without the lock says (a new array
+** is sized; a given table gets placeholders, and those left over are
+** cleared after), and filled without allocating.  Waits that the count
+** missed stay listed, and the fd stays readable while waits remain, so
+** they are not lost, and the host of the other kind still gets its
+** wake-up.
 */
-static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
-  int n = 0, i = 0;
+static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads, int into) {
+  int n = atomic_load_explicit(&h->nqueued[kind], memory_order_relaxed), i = 0;
   lqsem_Wait *wt;
-  pthread_mutex_lock(&h->mu);
-  for (wt = h->head; wt != NULL; wt = wt->next)
-    n += (wt->kind == kind);
-  pthread_mutex_unlock(&h->mu);
-  lua_createtable(L, n, 0);
+  lua_Integer base = 0;
+  if (into == 0)
+    lua_createtable(L, n, 0);
+  else {
+    lua_pushvalue(L, into);
+    base = (lua_Integer)lua_rawlen(L, -1);
+    for (int k = 1; k <= n; k++) {   /* may allocate: outside the mutex */
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, -2, base + k);
+    }
+  }
   int t = lua_gettop(L);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+  ctx_get(L, CTX_WAITS);
   luaL_checkstack(L, 2, NULL);
   pthread_mutex_lock(&h->mu);
   hub_disarm(h);
@@ -222,9 +243,9 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
         lua_remove(L, -2);
       }
       if (!lua_isnil(L, -1))
-        lua_rawseti(L, t, ++i);   /* within the array part: no allocation */
+        lua_rawseti(L, t, base + ++i);   /* a slot made above: no allocation */
       else
-        lua_pop(L, 1);            /* being finalized: nobody to wake */
+        lua_pop(L, 1);                   /* being finalized: nobody to wake */
     }
     wt = next;
   }
@@ -232,6 +253,10 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
     hub_arm(h);
   pthread_mutex_unlock(&h->mu);
   lua_pop(L, 1);
+  while (i < n) {   /* placeholders of waits that left meanwhile */
+    lua_pushnil(L);
+    lua_rawseti(L, t, base + n--);
+  }
 }
 
 
@@ -241,22 +266,18 @@ static void hub_drain (lua_State *L, lqsem_Hub *h, int kind, int threads) {
 ** call, so a release that finds nobody waiting skips the hub.
 */
 static int release_direct (lua_State *L, qsem_t *s, int64_t n) {
-  lqsem_Hub *h = NULL;
-  if (qsem_waiting(s) > 0) {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA)
-      h = (lqsem_Hub *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-  }
+  lqsem_Hub *h = qsem_waiting(s) > 0 ? getctx(L)->hub : NULL;
+  if (h == NULL)   /* lqsem_releasing is NULL already: spare the TLS accesses */
+    return qsem_release(s, n);
   lqsem_releasing = h;
   int r = qsem_release(s, n);
   lqsem_releasing = NULL;
-  if (h != NULL) {
-    pthread_mutex_lock(&h->mu);
-    int direct = h->direct;
+  /* 'direct' needs no lock here: only a notify inside this very release
+     (lqsem_releasing, this thread) or qsem.cancel() of this state sets it,
+     both on the thread that runs this state */
+  if (h->direct) {
     h->direct = 0;
-    pthread_mutex_unlock(&h->mu);
-    if (direct)
-      wake_direct(L, h);
+    wake_direct(L, h);
   }
   return r;
 }

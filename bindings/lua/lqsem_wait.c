@@ -16,21 +16,22 @@
 **     qsem.pollfd() and resumes what qsem.ready() returns (docs/lua.md).
 **
 ** From the start of a wait to its end the state keeps the coroutine of a
-** generic host (registry "qsem.parked"), so a host cannot lose it; cqueues
+** generic host (context slot CTX_PARKED), so a host cannot lose it; cqueues
 ** keeps its coroutines itself, and a controller dropped with them takes
-** their waits along (registry "qsem.cqparked", weak).  A wait ends when its
+** their waits along (CTX_CQPARKED, weak).  A wait ends when its
 ** acquire returns, when qsem.cancel() or the host ends it, or when its
 ** coroutine is closed; whichever comes first gives unclaimed tokens back.
 */
 
 /* Fixed stack slots of acquire()/hold() once they may wait. */
 #define SLOT_GUARD 4
-#define SLOT_WAIT  5
+#define SLOT_CTL   5   /* the cqueues controller that runs the wait (waitkind), or nil */
+#define SLOT_WAIT  6
 
 /* The sentinel that a waiting coroutine yields to a generic host. */
 static const char lqsem_wait_sentinel = 0;
 
-#define towait(L)  ((lqsem_Wait *)luaL_checkudata(L, 1, LQSEM_WAITER))
+#define towait(L)  ((lqsem_Wait *)checkudata(L, 1, CTX_WAITER, LQSEM_WAITER))
 
 
 /* Seconds left before 'deadline' (never negative), or nil for none. */
@@ -48,26 +49,24 @@ static void pushleft (lua_State *L, int64_t deadline) {
 ** Waiter objects
 ** ======================================================================= */
 
-/* The table of parked coroutines for waits of 'kind'. */
-static const char *parkedkey (int kind) {
-  return kind == LQSEM_CQUEUES ? LQSEM_CQPARKEDKEY : LQSEM_PARKEDKEY;
+/* The context's slot of the parked coroutines for waits of 'kind'. */
+static int parkedkey (int kind) {
+  return kind == LQSEM_CQUEUES ? CTX_CQPARKED : CTX_PARKED;
 }
 
 
 /*
-** Forget the parked coroutine of the wait at 'idx', if it is still this
-** wait's: the coroutine is again only its host's to keep.
+** Forget the parked coroutine of the wait at 'idx': the coroutine is
+** again only its host's to keep.  The entry is this wait's: a coroutine
+** has at most one wait that has not ended (each ends before its acquire
+** returns, by '__close' or the 5.1 driver), and this one ends once.
 */
 static void unpark (lua_State *L, int idx, int kind) {
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind)) == LUA_TTABLE &&
+  if (ctx_get(L, parkedkey(kind)) == LUA_TTABLE &&
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, -3) == LUA_TUSERDATA && lua_rawequal(L, -1, idx)) {
-      lua_pop(L, 1);
-      lua_pushnil(L);
-      lua_rawset(L, -3);   /* parked[co] = nil */
-    }
+    lua_pushnil(L);
+    lua_rawset(L, -3);   /* parked[co] = nil */
   }
   lua_settop(L, top);
 }
@@ -76,7 +75,7 @@ static void unpark (lua_State *L, int idx, int kind) {
 /* Tell the cqueues glue that the wait at 'idx' no longer polls. */
 static void cq_leave (lua_State *L, int idx) {
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY) == LUA_TFUNCTION) {
+  if (ctx_get(L, CTX_CQLEAVE) == LUA_TFUNCTION) {
     lua_pushvalue(L, idx);
     (void)lua_pcall(L, 1, 0, 0);   /* it cannot fail but on memory; a finalizer must not raise */
   }
@@ -85,8 +84,8 @@ static void cq_leave (lua_State *L, int idx) {
 
 
 /*
-** Keep the finished wait at 'idx' for its coroutine's next wait (registry
-** "qsem.spare", weak keys): the next acquire of that coroutine on the same
+** Keep the finished wait at 'idx' for its coroutine's next wait (context
+** slot CTX_SPARE, weak keys): the next acquire of that coroutine on the same
 ** semaphore and count restarts its idle waiter instead of making a wait
 ** userdata and a waiter afresh (coop_park).  Where weak keys are not
 ** ephemerons (Lua 5.1) the wait forgets its coroutine, so that the
@@ -95,11 +94,20 @@ static void cq_leave (lua_State *L, int idx) {
 ** values) stays too: only waits on the hub's list are looked up there.
 */
 static void keepspare (lua_State *L, int idx) {
+  lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, idx);
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY) == LUA_TTABLE &&
+  if (wt->kept) {   /* restarted from the entry, which is still there */
+#if LUA_VERSION_NUM < 502
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, 1);
+#endif
+    return;
+  }
+  if (ctx_get(L, CTX_SPARE) == LUA_TTABLE &&
       lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
     lua_pushvalue(L, idx);
     lua_rawset(L, -3);   /* spare[co] = wait */
+    wt->kept = 1;
 #if LUA_VERSION_NUM < 502
     lua_pushnil(L);
     lua_setiuservalue(L, idx, 1);
@@ -124,20 +132,25 @@ static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
     wt->w = NULL;
   }
   if (wt->hub != NULL) {
-    pthread_mutex_lock(&wt->hub->mu);
-    if (wt->queued)
+    /* 'queued' is read without the lock: notify, the only writer on
+       another thread, is done with 'wt' once the cancel above returned
+       (or the waiter never started); the others run on this state's
+       thread.  The list itself is shared, so unlinking takes the lock. */
+    if (wt->queued) {
+      pthread_mutex_lock(&wt->hub->mu);
       hub_unlink(wt->hub, wt);
-    pthread_mutex_unlock(&wt->hub->mu);
+      pthread_mutex_unlock(&wt->hub->mu);
+    }
     wt->hub = NULL;
     if (!keep) {
-      if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) == LUA_TTABLE) {
+      if (ctx_get(L, CTX_WAITS) == LUA_TTABLE) {
         lua_pushnil(L);
         lua_rawsetp(L, -2, wt);
       }
       lua_pop(L, 1);
     }
     unpark(L, 1, wt->kind);
-    if (wt->kind == LQSEM_CQUEUES)
+    if (wt->polling)   /* its coroutine was closed while the glue's wait polled */
       cq_leave(L, 1);
     if (keep)
       keepspare(L, 1);
@@ -202,14 +215,14 @@ static int lqsem_wait_tostring (lua_State *L) {
 #include "lqsem_cqueues_glue_lua.h"   /* lqsem_cqueues_glue_lua[]: cqueues_glue.lua, embedded */
 
 static int lqsem_cqueues_drain (lua_State *L) {
-  hub_drain(L, (lqsem_Hub *)lua_touserdata(L, lua_upvalueindex(1)), LQSEM_CQUEUES, 0);
+  hub_drain(L, gethub(L), LQSEM_CQUEUES, 0, 0);
   return 1;
 }
 
 
 /* Push the glue's wait function, loading cqueues_glue.lua on first use. */
 static void pushcqwait (lua_State *L, lqsem_Hub *h) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQKEY) == LUA_TFUNCTION)
+  if (ctx_get(L, CTX_CQWAIT) == LUA_TFUNCTION)
     return;
   lua_pop(L, 1);
   if (luaL_loadbuffer(L, lqsem_cqueues_glue_lua, sizeof lqsem_cqueues_glue_lua - 1, "=qsem.cqueues") != 0)
@@ -220,14 +233,13 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "cqueues.condition");
   lua_call(L, 1, 1);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY);
-  lua_pushcclosure(L, lqsem_cqueues_drain, 1);
+  pushfunc(L, lqsem_cqueues_drain);
   lua_pushinteger(L, h->rfd);
   lua_call(L, 4, 3);   /* wait, wake, leave */
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQLEAVEKEY);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY);
+  ctx_set(L, CTX_CQLEAVE);
+  ctx_set(L, CTX_CQWAKE);
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQKEY);
+  ctx_set(L, CTX_CQWAIT);
 }
 
 
@@ -240,8 +252,8 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
 static void wake_direct (lua_State *L, lqsem_Hub *h) {
   int top = lua_gettop(L);
   if (!lua_checkstack(L, 4) ||
-      lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQWAKEKEY) != LUA_TFUNCTION ||
-      lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY) != LUA_TTABLE) {
+      ctx_get(L, CTX_CQWAKE) != LUA_TFUNCTION ||
+      ctx_get(L, CTX_WAITS) != LUA_TTABLE) {
     pthread_mutex_lock(&h->mu);
     hub_arm(h);
     pthread_mutex_unlock(&h->mu);
@@ -284,38 +296,55 @@ static void wake_direct (lua_State *L, lqsem_Hub *h) {
 ** ======================================================================= */
 
 /*
+** Push cqueues.running, kept in the context once the program has loaded
+** cqueues; 0, with nothing pushed, if it has not.
+*/
+static int pushcqrunning (lua_State *L) {
+  int top = lua_gettop(L);
+  if (ctx_get(L, CTX_CQRUN) == LUA_TFUNCTION)
+    return 1;
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "cqueues") != LUA_TTABLE ||
+      lua_getfield(L, -1, "running") != LUA_TFUNCTION) {
+    lua_settop(L, top);
+    return 0;
+  }
+  lua_replace(L, top + 1);
+  lua_settop(L, top + 1);
+  lua_pushvalue(L, -1);
+  ctx_set(L, CTX_CQRUN);
+  return 1;
+}
+
+
+/*
 ** How a wait in the running coroutine must proceed.  A coroutine that no
 ** host claims blocks its OS thread like plain Lua code, so a coroutine used
 ** as a generator never hands its consumer a value of ours (docs/lua.md).
+** Pushes one value: the cqueues controller that runs the coroutine (the
+** glue's wait takes it, so it need not ask cqueues again), or nil.
 */
 static int waitkind (lua_State *L) {
   int top = lua_gettop(L), kind = LQSEM_BLOCK;
-  if (!lua_isyieldable(L))
-    return LQSEM_BLOCK;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) == LUA_TTABLE) {
-    lua_pushthread(L);
-    if (lua_rawget(L, -2) != LUA_TNIL)
-      kind = LQSEM_GENERIC;
-  }
-  lua_settop(L, top);
-  if (kind != LQSEM_BLOCK)
-    return kind;
-  /* cqueues, only if the program loaded it: its running() says whether this
-     very coroutine is the one its controller resumed */
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CQRUNKEY) != LUA_TFUNCTION) {
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    if (lua_getfield(L, -1, "cqueues") != LUA_TTABLE ||
-        lua_getfield(L, -1, "running") != LUA_TFUNCTION) {
-      lua_settop(L, top);
-      return kind;
+  if (lua_isyieldable(L)) {
+    if (ctx_get(L, CTX_HOSTED) == LUA_TTABLE) {
+      lua_pushthread(L);
+      if (lua_rawget(L, -2) != LUA_TNIL)
+        kind = LQSEM_GENERIC;
     }
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CQRUNKEY);
+    lua_settop(L, top);
+    /* cqueues, only if the program loaded it: its running() says whether
+       this very coroutine is the one its controller resumed */
+    if (kind == LQSEM_BLOCK && pushcqrunning(L)) {
+      lua_call(L, 0, 2);
+      if (!lua_isnil(L, -2) && lua_toboolean(L, -1)) {
+        lua_pop(L, 1);   /* keep the controller */
+        return LQSEM_CQUEUES;
+      }
+    }
   }
-  lua_call(L, 0, 2);
-  if (!lua_isnil(L, -2) && lua_toboolean(L, -1))
-    kind = LQSEM_CQUEUES;
   lua_settop(L, top);
+  lua_pushnil(L);
   return kind;
 }
 
@@ -329,9 +358,7 @@ static int granted (lua_State *L, qsem_t *s, int64_t n, int guard) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  lqsem_Guard *g = (lqsem_Guard *)lua_touserdata(L, guard);
-  g->s = qsem_ref(s);
-  g->n = n;
+  guard_fill(L, guard, s, n);
   lua_pushvalue(L, guard);
   return 1;
 }
@@ -347,10 +374,7 @@ static int granted (lua_State *L, qsem_t *s, int64_t n, int guard) {
 static int coop_look (lqsem_Wait *wt) {
   if (wt->w == NULL || wt->cancelled)   /* ended by '__close', '__gc' or qsem.cancel() */
     return LQSEM_ECANCELLED;
-  pthread_mutex_lock(&wt->hub->mu);
-  int notified = wt->notified;
-  pthread_mutex_unlock(&wt->hub->mu);
-  if (notified)
+  if (atomic_load_explicit(&wt->notified, memory_order_acquire))
     return qsem_waiter_claim(wt->w);   /* 0 or ECANCELED */
   if (wt->deadline != QSEM_FOREVER && qsem_now_ns() >= wt->deadline) {
     (void)qsem_waiter_cancel(wt->w);   /* always 0; gives back a late grant */
@@ -363,22 +387,25 @@ static int coop_look (lqsem_Wait *wt) {
 /*
 ** The running coroutine's last finished wait, pushed, if its idle waiter
 ** is for 's' and 'n' (the count of a waiter is fixed at its creation);
-** else NULL, with nothing pushed.
+** else NULL, with nothing pushed.  A wait taken keeps its entry in
+** CTX_SPARE ('kept'): the coroutine waits on nothing else until it ends,
+** and it is kept again then (keepspare).
 */
 static lqsem_Wait *takespare (lua_State *L, qsem_t *s, int64_t n) {
   int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SPAREKEY) == LUA_TTABLE) {
+  if (ctx_get(L, CTX_SPARE) == LUA_TTABLE) {
     lua_pushthread(L);
     if (lua_rawget(L, -2) == LUA_TUSERDATA) {
       lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, -1);
-      lua_pushthread(L);
-      lua_pushnil(L);
-      lua_rawset(L, -4);   /* spare[co] = nil: this wait is no longer spare */
-      if (wt->spare != NULL && wt->s == s && wt->n == n) {
+      if (wt->w == NULL && wt->spare != NULL && wt->s == s && wt->n == n) {
         lua_replace(L, top + 1);
         lua_settop(L, top + 1);
         return wt;
       }
+      lua_pushthread(L);
+      lua_pushnil(L);
+      lua_rawset(L, -4);   /* spare[co] = nil: this wait is no longer spare */
+      wt->kept = 0;
       /* a waiter for another semaphore or count: let it go now, so that it
          does not keep that semaphore's memory until the wait is collected */
       qsem_waiter_free(wt->spare);
@@ -406,12 +433,14 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   if (fresh) {
     wt = (lqsem_Wait *)lua_newuserdatauv(L, sizeof *wt, 1);
     memset(wt, 0, sizeof *wt);
-    luaL_setmetatable(L, LQSEM_WAITER);
+    setmeta(L, CTX_WAITER);
   }
   int idx = lua_gettop(L);
   qsem_waiter_t *spare = wt->spare;   /* an idle waiter for s and n, or NULL */
+  int kept = wt->kept;
   memset(wt, 0, sizeof *wt);
   wt->spare = spare;   /* '__gc' frees it if anything below fails */
+  wt->kept = kept;
   wt->s = s;
   wt->n = n;
   wt->deadline = deadline;
@@ -422,12 +451,12 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
     lua_setiuservalue(L, idx, 1);
   }
   if (fresh) {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_WAITSKEY);
+    ctx_get(L, CTX_WAITS);
     lua_pushvalue(L, idx);
     lua_rawsetp(L, -2, wt);
     lua_pop(L, 1);
   }
-  lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind));
+  ctx_get(L, parkedkey(kind));
   lua_pushthread(L);
   lua_pushvalue(L, idx);
   lua_rawset(L, -3);
@@ -465,6 +494,7 @@ static int coop_step (lua_State *L, lua_KContext ctx);
 static int coop_k (lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   lua_settop(L, SLOT_WAIT);   /* drop what the host resumed us with */
+  ((lqsem_Wait *)lua_touserdata(L, SLOT_WAIT))->polling = 0;   /* the glue left */
   return coop_step(L, ctx);
 }
 
@@ -485,7 +515,9 @@ static int coop_step (lua_State *L, lua_KContext ctx) {
   pushcqwait(L, wt->hub);
   lua_pushvalue(L, SLOT_WAIT);
   pushleft(L, wt->deadline);
-  lua_callk(L, 2, 0, ctx, coop_k);
+  lua_pushvalue(L, SLOT_CTL);
+  wt->polling = 1;   /* until the glue's wait returns (coop_k) */
+  lua_callk(L, 3, 0, ctx, coop_k);
   return coop_k(L, LUA_OK, ctx);
 }
 
@@ -509,13 +541,13 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
 static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
   int r = coop_park(L, s, n, deadline, hold, kind);   /* at SLOT_WAIT */
   if (r == 0) {
-    lua_pushcfunction(L, lqsem_wait_finish);
+    pushfunc(L, lqsem_wait_finish);
     lua_pushvalue(L, SLOT_WAIT);
     lua_call(L, 1, 0);
     return granted(L, s, n, hold ? SLOT_GUARD : 0);
   }
   if (r != EINPROGRESS) {
-    lua_pushcfunction(L, lqsem_wait_finish);
+    pushfunc(L, lqsem_wait_finish);
     lua_pushvalue(L, SLOT_WAIT);
     lua_call(L, 1, 0);
     return failresult(L, r);
@@ -545,6 +577,7 @@ static int lqsem_step (lua_State *L) {
     return 1;
   pushcqwait(L, wt->hub);
   pushleft(L, wt->deadline);
+  wt->polling = 1;   /* from now on: the driver does not say when it returned */
   return 3;
 }
 
@@ -582,7 +615,7 @@ static int acquire_common (lua_State *L, int hold) {
     /* A signal handler ran.  The standalone interpreter's SIGINT handler
        sets a hook that raises "interrupted!" at the next call: make one,
        so Ctrl-C stops a blocked acquire; no token was taken. */
-    lua_pushcfunction(L, lqsem_waiting);
+    pushfunc(L, lqsem_waiting);
     lua_pushvalue(L, 1);
     lua_call(L, 1, 0);
   }
@@ -612,11 +645,11 @@ static int lqsem_hold (lua_State *L) {
 static int lqsem_hosted (lua_State *L) {
   luaL_checktype(L, 1, LUA_TTHREAD);
   int on = lua_isnoneornil(L, 2) ? 1 : (luaL_checktype(L, 2, LUA_TBOOLEAN), lua_toboolean(L, 2));
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY) != LUA_TTABLE) {
+  if (ctx_get(L, CTX_HOSTED) != LUA_TTABLE) {
     lua_pop(L, 1);
     newweaktable(L, "k");
     lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_HOSTEDKEY);
+    ctx_set(L, CTX_HOSTED);
   }
   lua_pushvalue(L, 1);
   if (on) lua_pushboolean(L, 1); else lua_pushnil(L);
@@ -637,10 +670,10 @@ static int lqsem_cancel (lua_State *L) {
   lua_settop(L, 1);
   lqsem_Wait *wt = NULL;
   for (int kind = LQSEM_GENERIC; kind <= LQSEM_CQUEUES && wt == NULL; kind++) {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, parkedkey(kind)) == LUA_TTABLE) {
+    if (ctx_get(L, parkedkey(kind)) == LUA_TTABLE) {
       lua_pushvalue(L, 1);
       lua_rawget(L, -2);
-      wt = (lqsem_Wait *)luaL_testudata(L, -1, LQSEM_WAITER);
+      wt = (lqsem_Wait *)testudata(L, -1, CTX_WAITER);
     }
     lua_settop(L, 1);
   }
@@ -693,9 +726,18 @@ static int lqsem_pollfd (lua_State *L) {
 }
 
 
-/* qsem.ready(): the coroutines whose waits were resolved since last asked. */
+/*
+** qsem.ready([t]): the coroutines whose waits were resolved since last
+** asked, as a new array, or appended to the host's own table 't' (its run
+** queue, say), which is returned: no table to make and collect per call.
+*/
 static int lqsem_ready (lua_State *L) {
-  hub_drain(L, gethub(L), LQSEM_GENERIC, 1);
+  int into = 0;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    into = 1;
+  }
+  hub_drain(L, gethub(L), LQSEM_GENERIC, 1, into);
   return 1;
 }
 

@@ -62,6 +62,28 @@ describe("hold()", function ()
     assert.equals(3, s:available())
   end)
 
+  it("carries no finalizer, and still gives back a guard nobody closed", function ()
+    local s = qsem.new(2)
+    local g = s:hold(1)
+    assert.is_nil(getmetatable(g).__gc)   -- nothing for the collector to call per guard
+    do local _ <close> = g end
+    assert.equals(2, s:available())
+    assert.equals(getmetatable(s:hold(1)).__index, getmetatable(g).__index)
+    -- a released guard in every way: methods, name, tostring, close
+    assert.equals(0, g:count())
+    g:release()
+    do local _ <close> = g end
+    assert.matches("^qsem%.Guard %(released%)", tostring(g))
+    assert.equals("qsem.Guard", getmetatable(g).__name)
+    assert.error_matches(function () s.available(g) end, "qsem.Semaphore expected, got qsem.Guard")
+    local h = s:hold(1)
+    h:release()
+    assert.equals(1, s:available())   -- the guard nobody closed, above, holds one
+    collectgarbage()
+    collectgarbage()
+    assert.equals(2, s:available())   -- and the collector gave it back
+  end)
+
   it("outlives the semaphore's handle", function ()
     local s = qsem.new(1)
     local g = s:hold(1)

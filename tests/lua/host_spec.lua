@@ -54,6 +54,25 @@ describe("the host protocol", function ()
     assert.equals(0, s:available())
   end)
 
+  it("appends to the host's own table when ready() is given one, and returns it", function ()
+    local s = qsem.new(0)
+    local a = spawn(function () return s:acquire() end)
+    local b = spawn(function () return s:acquire() end)
+    coroutine.resume(a)
+    coroutine.resume(b)
+    local runq = { "x" }
+    assert.equals(runq, qsem.ready(runq))   -- nothing yet: left as it was
+    assert.same({ "x" }, runq)
+    s:release(2)
+    assert.error_matches(function () qsem.ready("x") end,
+      "bad argument #1 to 'ready' %(table expected, got string%)")
+    assert.equals(runq, qsem.ready(runq))   -- the bad call took nothing
+    assert.same({ "x", a, b }, runq)
+    assert.same({}, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(a) })
+    assert.same({ true, true }, { coroutine.resume(b) })
+  end)
+
   it("makes pollfd() readable when a wait is resolved, and drains it in ready()", function ()
     local cqueues = require "cqueues"
     local fdobj = { pollfd = qsem.pollfd(), events = "r" }

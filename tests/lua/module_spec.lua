@@ -20,6 +20,26 @@ describe("require 'qsem'", function ()
     assert.is_nil(getmetatable(qsem.WAIT))
   end)
 
+  it("shares its objects, metatables and hub with a second require in one state", function ()
+    local s = qsem.new(2)
+    local g = s:hold(1)
+    g:release()
+    package.loaded.qsem = nil
+    local ok, q2 = pcall(require, "qsem")
+    package.loaded.qsem = qsem
+    assert.is_true(ok, q2)
+    assert.are_not.equal(qsem, q2)
+    assert.equals(qsem.pollfd(), q2.pollfd())
+    local t = q2.new(1)
+    assert.equals(getmetatable(s), getmetatable(t))
+    local h = t:hold(1)
+    h:release()
+    assert.equals(getmetatable(g), getmetatable(h))   -- released guards too
+    assert.equals(2, t.available(s))   -- each one's methods take the other's objects
+    assert.equals(1, s.available(t))
+    assert.equals(0, h.count(g))
+  end)
+
   it("does not set globals", function ()
     assert.is_nil(rawget(_G, "qsem"))
   end)
@@ -53,13 +73,14 @@ describe("the semaphore metatable", function ()
 end)
 
 describe("the guard metatable", function ()
-  it("has __name, __index, __tostring, __gc and __close", function ()
+  it("has __name, __index, __tostring and __close, and no __gc", function ()
     local g = qsem.new(1):hold(1)
     local mt = getmetatable(g)
     assert.equals("qsem.Guard", mt.__name)
-    for _, k in ipairs { "__tostring", "__gc", "__close" } do
+    for _, k in ipairs { "__tostring", "__close" } do
       assert.equals("function", type(mt[k]), k)
     end
+    assert.is_nil(mt.__gc)   -- the collector's sentinel gives back unreleased guards
     assert.equals("function", type(mt.__index.release))
     assert.equals("function", type(mt.__index.count))
   end)

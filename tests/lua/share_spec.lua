@@ -91,6 +91,21 @@ describe("qsem.publish() / qsem.open() / qsem.unpublish()", function ()
     qsem.unpublish("share.pool")
   end)
 
+  it("get back the tokens of guards that a closed state still held", function ()
+    local s = qsem.new(3)
+    assert(qsem.publish("share.closing", s))
+    local join = helper.thread(function (name)
+      local q = require "qsem"
+      local t = assert(q.open(name))
+      collectgarbage("stop")   -- so that only closing the state can give them back
+      _G.kept = { t:hold(1), t:hold(1) }
+      assert(t:available() == 1)
+    end, "share.closing")
+    join()   -- the thread's state is closed once it has joined
+    assert.equals(3, s:available())
+    qsem.unpublish("share.closing")
+  end)
+
   it("let a state opened later outlive the state that published", function ()
     local s = qsem.new(0)
     qsem.publish("share.late", s)

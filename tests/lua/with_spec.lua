@@ -17,6 +17,65 @@ describe("s:hold() and g:release()", function ()
     assert.equals(3, s:available())
   end)
 
+  it("carry no finalizer, held or released", function ()
+    local g = qsem.new(1):hold(1)
+    assert.is_nil(getmetatable(g).__gc)
+    g:release()
+    assert.is_nil(getmetatable(g).__gc)
+    assert.equals("qsem.Guard", getmetatable(g).__name)
+    assert.equals(0, g:count())
+  end)
+
+  it("give back every token of guards dropped unreleased, however many", function ()
+    local s = qsem.new(1000)
+    local kept = {}
+    for round = 1, 20 do
+      for i = 1, 50 do
+        local g = s:hold(1)
+        if i % 3 == 0 then g:release()                    -- released
+        elseif i % 3 == 1 then kept[#kept + 1] = g end     -- kept; the rest dropped
+      end
+      if round % 5 == 0 then collectgarbage() end
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.equals(1000 - #kept, s:available())
+    for _, g in ipairs(kept) do
+      assert.equals(1, g:count())
+      g:release()
+    end
+    assert.equals(1000, s:available())
+  end)
+
+  it("cannot give back twice through a guard the collector reclaimed", function ()
+    local s = qsem.new(2)
+    local saved
+    local function keeper (f)   -- an object whose finalizer runs f
+      if _VERSION == "Lua 5.1" then   -- no '__gc' for tables: a userdata
+        local p = newproxy(true)
+        getmetatable(p).__gc = f
+        return p
+      end
+      return setmetatable({}, { __gc = f })
+    end
+    do
+      local g = s:hold(1)
+      -- a finalizer that keeps the guard: it is reclaimed, then used again
+      keeper(function () saved = g end)
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.equals(2, s:available())
+    assert.is_not_nil(saved)
+    assert.equals(0, saved:count())
+    local h = s:hold(2)   -- may take the slot that 'saved' had
+    saved:release()
+    assert.equals(0, s:available())
+    assert.equals(2, h:count())
+    h:release()
+    assert.equals(2, s:available())
+  end)
+
   it("give back through the collector when nobody released", function ()
     local s = qsem.new(1)
     do local g = s:hold(1) end
