@@ -10,9 +10,10 @@
 -- through the FFI (see 'fast' below): calls through the Lua C API cannot
 -- be compiled by the JIT, FFI calls can.
 
-local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry = ...
+local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry,
+      guard_release = ...
 local yield, pcall, error = coroutine.yield, pcall, error
-local getmetatable, type, floor = getmetatable, type, math.floor
+local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.floor, tonumber, tostring
 
 local function loop (w)
   while true do
@@ -58,12 +59,15 @@ meths.hold = wrap(hold)
 -- bad argument) goes on to the C method, which checks, raises or waits as
 -- always.
 local ok, ffi = pcall(require, "ffi")
-if not (ok and jit and entry) then return end
+if not (ok and jit and entry) then return nil end
 
 local E = ffi.cast(ffi.typeof([[const struct {
   int (*try_acquire) (void *s, int64_t n);
   int (*release) (void *s, int64_t n);
   int64_t (*waiting) (const void *s);
+  void *(*ref) (void *s);
+  void (*unref) (void *s);
+  int eoverflow;
 } *]]), entry)
 local HANDLE = ffi.typeof("void **")   -- a semaphore userdata starts with its qsem_t pointer
 local VALUE_MAX = 2^62 - 512           -- the largest double below QSEM_VALUE_MAX + 1
@@ -105,4 +109,123 @@ function meths.release (s, n)
   local qsem_c_method = release
   qsem_c_method(s, n)
 end
+
+-- {---------------------------------------------------------------------
+-- Guards as FFI cdata
+-- ----------------------------------------------------------------------
+-- Under LuaJIT a guard is a cdata struct laid out as lqsem_Guard (lqsem.c
+-- checks it): the handle it owns (qsem_ref, so the semaphore stays open
+-- while it holds tokens, as a guard made in C does) and its count, in
+-- fields that are private ('_s', '_n').  The JIT compiles making one, its
+-- release, and the registration of its finalizer (ffi.gc), which is the
+-- safety net for a guard nobody released and most of what a guard costs;
+-- a guard userdata made by the C method cost calls through the Lua C API
+-- that the JIT cannot compile.  The handle is NULL until the tokens are
+-- taken and once they are given back: a guard gives back exactly its
+-- tokens, once.
+local GUARD = ffi.typeof("struct { void *_s; int64_t _n; }")
+local GUARD_PTR = ffi.typeof("struct { void *s; int64_t n; } *")
+local istype, gc, errorf = ffi.istype, ffi.gc, error
+
+-- The name of a value's type in messages, as lqsem.h's lqsem_typeerror.
+local function typename (v)
+  if istype(GUARD, v) then return "qsem.Guard" end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
+end
+
+local function bad_self (name, g)
+  errorf(("bad argument #1 to '%s' (qsem.Guard expected, got %s)"):format(name, typename(g)), 3)
+end
+
+-- As lqsem.c's raise_release: the guard counts as released either way.
+local function raise_release (r)
+  if r == E.eoverflow then
+    errorf("guard release would pass the semaphore's maximum", 0)
+  end
+  errorf(("qsem: unexpected result %d"):format(r), 0)
+end
+
+local guard = {}
+
+-- g:release(): give the tokens back now; a second call does nothing.  A
+-- release that may have a wait of this state to wake goes to the C
+-- function, which wakes it directly (lqsem_hub.c, release_direct).
+function guard.release (g)
+  if not istype(GUARD, g) then bad_self("release", g) end
+  local h = g._s
+  if h == nil then return end
+  if E.waiting(h) ~= 0 then return guard_release(g) end
+  g._s = nil   -- released even if the release fails: never twice
+  gc(g, nil)
+  local r = E.release(h, g._n)
+  E.unref(h)
+  if r ~= 0 then raise_release(r) end
+end
+
+function guard.count (g)
+  if not istype(GUARD, g) then bad_self("count", g) end
+  return g._s ~= nil and tonumber(g._n) or 0
+end
+
+-- A guard nobody released gives its tokens back when collected.  A
+-- finalizer has no state to wake waits in: they get the fd (lqsem.c,
+-- lqsem_guard_gc).
+local function finalize (g)
+  local h = g._s
+  if h ~= nil then
+    g._s = nil
+    E.release(h, g._n)
+    E.unref(h)
+  end
+end
+
+local guard_mt = {
+  __index = guard,
+  __name = "qsem.Guard",
+  __tostring = function (g)
+    local addr = tostring(ffi.cast("void *", g)):match("0x%x+")
+    if g._s == nil then return "qsem.Guard (released): " .. addr end
+    return ("qsem.Guard (%d held): %s"):format(tonumber(g._n), addr)
+  end,
+}
+ffi.metatype(GUARD, guard_mt)
+
+-- A guard userdata that the C method made (after a wait) becomes a cdata
+-- guard: its handle moves over, and the userdata, holding nothing, finds
+-- nothing to give back when collected.
+local function adopt (g, err)
+  if type(g) ~= "userdata" then return g, err end
+  local c = gc(GUARD(), finalize)
+  local u = ffi.cast(GUARD_PTR, g)
+  c._n = u.n
+  c._s, u.s = u.s, nil
+  return c
+end
+
+local slow_hold = meths.hold
+
+function meths.hold (s, n, timeout)
+  if timeout == nil or (type(timeout) == "number" and timeout >= 0) then
+    local h, k = fast(s, n)
+    if h then
+      -- made and registered before any token is ours, so that a memory
+      -- error strands none
+      local g = gc(GUARD(), finalize)
+      if E.try_acquire(h, k) == 0 then
+        g._s, g._n = E.ref(h), k
+        return g
+      end
+      gc(g, nil)
+    end
+  end
+  return adopt(slow_hold(s, n, timeout))
+end
+-- }---------------------------------------------------------------------
 -- }=====================================================================
+
+-- What lqsem.h's lqsem_typeerror calls to name a cdata value.
+return function (v)
+  if istype(GUARD, v) then return "qsem.Guard" end
+end

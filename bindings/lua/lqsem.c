@@ -562,26 +562,55 @@ typedef struct lqsem_FFI {
   int (*try_acquire) (qsem_t *s, int64_t n);
   int (*release) (qsem_t *s, int64_t n);
   int64_t (*waiting) (const qsem_t *s);
+  /* a guard made by drive51.lua owns a handle, as one made here does */
+  qsem_t *(*ref) (qsem_t *s);
+  void (*unref) (qsem_t *s);
+  /* what release returns when the count would pass the maximum */
+  int eoverflow;
 } lqsem_FFI;
 
-static const lqsem_FFI lqsem_ffi = { qsem_try_acquire, qsem_release, qsem_waiting };
+static const lqsem_FFI lqsem_ffi = {
+  qsem_try_acquire, qsem_release, qsem_waiting, qsem_ref, qsem_unref, EOVERFLOW
+};
 
 _Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");
+/* drive51.lua declares a guard as struct { void *_s; int64_t _n; } */
+_Static_assert(offsetof(lqsem_Guard, s) == 0 && offsetof(lqsem_Guard, n) == sizeof(void *) &&
+               sizeof(lqsem_Guard) == sizeof(void *) + sizeof(int64_t),
+               "drive51.lua's guard has lqsem_Guard's layout");
+
+
+/*
+** Release of a guard that drive51.lua made as FFI cdata (same layout as
+** lqsem_Guard), when a wait of this state may need waking: the driver
+** checked that 1 is such a guard; lua_topointer gives LuaJIT's cdata
+** payload.  As 'release' of a userdata guard.
+*/
+static int lqsem_ffi_guard_release (lua_State *L) {
+  lqsem_Guard *g = (lqsem_Guard *)lua_topointer(L, 1);
+  if (g == NULL)
+    return luaL_argerror(L, 1, "qsem.Guard expected");
+  int r = guard_release(L, g);
+  if (r != 0)
+    return raise_release(L, r);
+  return 0;
+}
 #endif
 
-/* Run an embedded chunk with the 'nargs' values on the stack. */
-static void runchunk (lua_State *L, const char *code, size_t len, const char *name, int nargs) {
+/* Run an embedded chunk with the 'nargs' values on the stack; push 'nres' results. */
+static void runchunk (lua_State *L, const char *code, size_t len, const char *name, int nargs,
+                      int nres) {
   if (luaL_loadbuffer(L, code, len, name) != 0)
     lua_error(L);
   lua_insert(L, -nargs - 1);
-  lua_call(L, nargs, 0);
+  lua_call(L, nargs, nres);
 }
 
 
 /* The methods written in Lua, in the method table at the top of the stack. */
 static void addluamethods (lua_State *L) {
   lua_pushvalue(L, -1);
-  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1);
+  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1, 0);
 #if !LQSEM_TBC
   lua_pushvalue(L, -1);
   lua_pushcfunction(L, lqsem_acquire);
@@ -593,7 +622,9 @@ static void addluamethods (lua_State *L) {
   lua_pushcfunction(L, lqsem_release);
   lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SEMAPHORE);
   lua_pushlightuserdata(L, (void *)&lqsem_ffi);
-  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 10);
+  lua_pushcfunction(L, lqsem_ffi_guard_release);
+  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 11, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CDATANAMEKEY);   /* nil but under LuaJIT */
 #endif
 }
 

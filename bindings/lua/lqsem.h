@@ -295,14 +295,26 @@ static const char LQSEM_CQKEY[]      = "qsem.cqueues";  /* the cqueues glue's wa
 static const char LQSEM_CQWAKEKEY[]  = "qsem.cqwake";   /* the glue's function that signals one wait */
 static const char LQSEM_CQLEAVEKEY[] = "qsem.cqleave";  /* the glue's function for a wait that stops polling */
 static const char LQSEM_CQRUNKEY[]   = "qsem.cqrunning"; /* cqueues.running, once the program loaded it */
+static const char LQSEM_CDATANAMEKEY[] = "qsem.cdataname"; /* LuaJIT: drive51.lua's name of a cdata guard */
 
-/* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
+/*
+** As Lua 5.4's luaL_typeerror: the type got is named by its '__name' (or,
+** for LuaJIT cdata, by drive51.lua, whose guards are cdata).
+*/
 static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
   const char *got = luaL_typename(L, arg);
   if (luaL_getmetafield(L, arg, "__name")) {   /* pushes nothing if absent */
     if (lua_type(L, -1) == LUA_TSTRING)
       got = lua_tostring(L, -1);
   }
+#if !LQSEM_TBC
+  else if (strcmp(got, "cdata") == 0 &&
+           lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CDATANAMEKEY) == LUA_TFUNCTION) {
+    lua_pushvalue(L, arg);
+    if (lua_pcall(L, 1, 1, 0) == 0 && lua_type(L, -1) == LUA_TSTRING)
+      got = lua_tostring(L, -1);   /* stays on the stack until the error */
+  }
+#endif
   return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
 }
 
