@@ -21,6 +21,10 @@ local C = {}
 C[upvalue(S.try_acquire, "try_acquire")] = "try_acquire"
 C[upvalue(S.release, "release")] = "release"
 C[upvalue(upvalue(S.acquire, "slow_acquire"), "qsem_c_method")] = "acquire"
+C[upvalue(upvalue(S.hold, "slow_hold"), "qsem_c_method")] = "hold"
+local G = qsem.new(1):hold(1)   -- a guard's methods, from its metatype
+C[upvalue(G.release, "guard_release")] = "guard release"
+G:release()
 
 -- Run f; return the number of calls of the C methods, then f's results.
 local function ccalls (f, ...)
@@ -149,5 +153,44 @@ describe("the FFI fast paths", function ()
     end
     s:release(held)
     assert.equals(5, s:available())
+  end)
+end)
+
+describe("the FFI guard", function ()
+  it("is made and released without the C methods when nobody waits", function ()
+    local s = qsem.new(3, { max = 3 })
+    local n, ok = ccalls(function ()
+      for i = 1, 200 do
+        local g = s:hold(2)
+        assert.equals("cdata", type(g))
+        assert.equals(2, g:count())
+        assert.equals(1, s:available())
+        g:release()
+        g:release()
+        assert(s:hold(0, 0)):release()
+        assert.equals(3, s:available(), i)
+      end
+    end)
+    assert.is_true(ok)
+    assert.equals(0, n)
+  end)
+
+  it("leaves a release with a waiter to the C function, which wakes it", function ()
+    local s = qsem.new(1)
+    local g = s:hold(1)
+    local co = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
+    assert.equals(qsem.WAIT, select(2, coroutine.resume(co)))
+    assert.same({ 1, true }, { ccalls(g.release, g) })
+    assert.same({ co }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(co) })
+    assert.equals(0, s:available())
+  end)
+
+  it("leaves a hold that cannot be served at once to the C method", function ()
+    local s = qsem.new(1, { max = 2 })
+    assert.same({ 1, true, nil, "timeout" }, { ccalls(s.hold, s, 2, 0) })
+    s:close()
+    assert.same({ 1, true, nil, "closed" }, { ccalls(s.hold, s, 1) })
+    assert.equals(1, s:available())
   end)
 end)
