@@ -15,7 +15,14 @@ local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE,
 local yield, pcall, error = coroutine.yield, pcall, error
 local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.floor, tonumber, tostring
 
+-- LuaJIT (below): whether the wait 'w' is a generic host's.  Its first
+-- look would only find what the C method has just found (the tokens were
+-- not free), so it yields at once; the host resumes it when qsem.ready()
+-- lists it or its deadline comes, as for any wait.
+local generic = nil
+
 local function loop (w)
+  if generic and generic(w) then yield(WAIT, w) end
   while true do
     local a, b, c = step(w)
     if a ~= WAIT then return a, b end
@@ -68,7 +75,10 @@ local E = ffi.cast(ffi.typeof([[const struct {
   void *(*ref) (void *s);
   void (*unref) (void *s);
   int eoverflow;
+  int (*generic) (const void *w);
 } *]]), entry)
+function generic (w) return E.generic(w) ~= 0 end
+
 local HANDLE = ffi.typeof("void **")   -- a semaphore userdata starts with its qsem_t pointer
 local VALUE_MAX = 2^62 - 512           -- the largest double below QSEM_VALUE_MAX + 1
 

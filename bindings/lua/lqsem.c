@@ -567,10 +567,17 @@ typedef struct lqsem_FFI {
   void (*unref) (qsem_t *s);
   /* what release returns when the count would pass the maximum */
   int eoverflow;
+  /* whether a wait userdata (lqsem_Wait) is a generic host's */
+  int (*generic) (const lqsem_Wait *wt);
 } lqsem_FFI;
 
+static int lqsem_ffi_generic (const lqsem_Wait *wt) {
+  return wt->kind == LQSEM_GENERIC;
+}
+
 static const lqsem_FFI lqsem_ffi = {
-  qsem_try_acquire, qsem_release, qsem_waiting, qsem_ref, qsem_unref, EOVERFLOW
+  qsem_try_acquire, qsem_release, qsem_waiting, qsem_ref, qsem_unref, EOVERFLOW,
+  lqsem_ffi_generic
 };
 
 _Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");

@@ -25,6 +25,8 @@ C[upvalue(upvalue(S.hold, "slow_hold"), "qsem_c_method")] = "hold"
 local G = qsem.new(1):hold(1)   -- a guard's methods, from its metatype
 C[upvalue(G.release, "guard_release")] = "guard release"
 G:release()
+local step = upvalue(upvalue(upvalue(S.acquire, "slow_acquire"), "loop"), "step")
+C[step] = "step"
 
 -- Run f; return the number of calls of the C methods, then f's results.
 local function ccalls (f, ...)
@@ -192,5 +194,26 @@ describe("the FFI guard", function ()
     s:close()
     assert.same({ 1, true, nil, "closed" }, { ccalls(s.hold, s, 1) })
     assert.equals(1, s:available())
+  end)
+end)
+
+describe("a generic host's wait", function ()
+  it("yields before its first look, and looks once per resume", function ()
+    local s = qsem.new(0)
+    local co = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
+    local n, _, ok, v = ccalls(coroutine.resume, co)
+    assert.is_true(ok)
+    assert.equals(qsem.WAIT, v)
+    assert.equals(1, n)   -- acquire; no step
+    n, _, ok, v = ccalls(coroutine.resume, co)   -- early: still waiting
+    assert.equals(qsem.WAIT, v)
+    assert.equals(1, n)   -- step
+    s:release(1)
+    assert.same({ co }, qsem.ready())
+    n, _, ok, v = ccalls(coroutine.resume, co)
+    assert.is_true(ok)
+    assert.is_true(v)
+    assert.equals(1, n)   -- step, which finds the grant
+    assert.equals(0, s:available())
   end)
 end)
