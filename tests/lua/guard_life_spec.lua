@@ -57,6 +57,42 @@ describe("a guard nobody released", function ()
   end)
 end)
 
+describe("guards in several OS threads", function ()
+  it("lose and create no token, released or dropped, on a shared semaphore", function ()
+    local s = qsem.new(4, { max = 4 })
+    assert(qsem.publish("guard_life.threads", s))
+    local function churn (name, seed)
+      local q = require "qsem"
+      local t = assert(q.open(name))
+      math.randomseed(seed)
+      local kept = {}
+      for i = 1, 3000 do
+        local k = math.random(0, 2)
+        local g = t:hold(k, i % 8 == 0 and 0.002 or 0)
+        if g then
+          if g:count() ~= k then error("guard holds " .. g:count() .. ", not " .. k) end
+          local r = math.random(3)
+          if r == 1 then g:release(); g:release()
+          elseif r == 2 then kept[#kept + 1] = g
+          end
+        end
+        if i % 25 == 0 then kept = {}; collectgarbage() end
+      end
+      kept = nil
+      collectgarbage()
+      collectgarbage()
+    end
+    local joins = {}
+    for i = 1, 3 do joins[i] = helper.thread(churn, "guard_life.threads", i) end
+    churn("guard_life.threads", 4)
+    for i = 1, 3 do joins[i]() end
+    collect()
+    assert(qsem.unpublish("guard_life.threads"))
+    assert.equals(0, s:waiting())
+    assert.equals(4, s:available())
+  end)
+end)
+
 describe("g:release() twice", function ()
   it("gives back once, never the tokens of a later hold", function ()
     local s = qsem.new(2, { max = 2 })
