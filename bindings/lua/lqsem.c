@@ -590,12 +590,13 @@ _Static_assert(offsetof(lqsem_Guard, s) == 0 && offsetof(lqsem_Guard, n) == size
 /*
 ** Release of a guard that drive51.lua made as FFI cdata (same layout as
 ** lqsem_Guard), when a wait of this state may need waking: the driver
-** checked that 1 is such a guard; lua_topointer gives LuaJIT's cdata
-** payload.  As 'release' of a userdata guard.
+** checked that 1 is such a guard (only the debug library could pass this
+** function anything else, and then at least a cdata); lua_topointer gives
+** LuaJIT's cdata payload.  As 'release' of a userdata guard.
 */
 static int lqsem_ffi_guard_release (lua_State *L) {
   lqsem_Guard *g = (lqsem_Guard *)lua_topointer(L, 1);
-  if (g == NULL)
+  if (g == NULL || strcmp(luaL_typename(L, 1), "cdata") != 0)
     return luaL_argerror(L, 1, "qsem.Guard expected");
   int r = guard_release(L, g);
   if (r != 0)
