@@ -188,6 +188,15 @@ describe("the FFI guard", function ()
     assert.equals(0, s:available())
   end)
 
+  it("has a C release that takes nothing but a cdata, even through the debug library", function ()
+    local f = upvalue(G.release, "guard_release")
+    for _, v in ipairs({ {}, "guard", 1 }) do
+      local ok, err = pcall(f, v)
+      assert.is_false(ok)
+      assert.matches("qsem.Guard expected", err, 1, true)
+    end
+  end)
+
   it("leaves a hold that cannot be served at once to the C method", function ()
     local s = qsem.new(1, { max = 2 })
     assert.same({ 1, true, nil, "timeout" }, { ccalls(s.hold, s, 2, 0) })
