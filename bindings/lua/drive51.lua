@@ -6,9 +6,11 @@
 -- asks step() until the wait is over, yielding to the host (or polling
 -- under cqueues) in between.  Lua 5.4 does the same in C (lqsem_wait.c).
 --
--- Under LuaJIT, acquire, try_acquire and release first try a fast path
--- through the FFI (see 'fast' below): calls through the Lua C API cannot
--- be compiled by the JIT, FFI calls can.
+-- Under LuaJIT, acquire, try_acquire, hold and release first try a fast
+-- path through the FFI (see 'fast' below), and a guard is FFI cdata whose
+-- release does the same: calls through the Lua C API cannot be compiled
+-- by the JIT, FFI calls can.  The chunk returns what lqsem.h's
+-- lqsem_typeerror calls to name a cdata (nil but under LuaJIT).
 
 local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry,
       guard_release = ...
@@ -77,7 +79,7 @@ local E = ffi.cast(ffi.typeof([[const struct {
   int eoverflow;
   int (*generic) (const void *w);
 } *]]), entry)
-function generic (w) return E.generic(w) ~= 0 end
+generic = function (w) return E.generic(w) ~= 0 end
 
 local HANDLE = ffi.typeof("void **")   -- a semaphore userdata starts with its qsem_t pointer
 local VALUE_MAX = 2^62 - 512           -- the largest double below QSEM_VALUE_MAX + 1
