@@ -123,15 +123,31 @@ static const char *luaL_tolstring (lua_State *L, int idx, size_t *len) {
 
 /*
 ** The one user value of a userdata: Lua 5.1 keeps it in a table that is the
-** userdata's environment.
+** userdata's environment.  The first call makes the table and marks it as
+** this module's at [2] (a new userdata has its creator's environment,
+** which must not be written to); later calls reuse it, so that a wait
+** kept and restarted for a coroutine's next handoff allocates nothing.
 */
+static const char lqsem_uservalue_mark = 0;
+
 static void lua_setiuservalue (lua_State *L, int idx, int n) {
   (void)n;
   idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
-  lua_createtable(L, 1, 0);
+  lua_getfenv(L, idx);
+  lua_rawgeti(L, -1, 2);
+  int ours = lua_touserdata(L, -1) == (void *)&lqsem_uservalue_mark;
+  lua_pop(L, 1);
+  if (!ours) {
+    lua_pop(L, 1);
+    lua_createtable(L, 2, 0);
+    lua_pushlightuserdata(L, (void *)&lqsem_uservalue_mark);
+    lua_rawseti(L, -2, 2);
+    lua_pushvalue(L, -1);
+    lua_setfenv(L, idx);
+  }
   lua_insert(L, -2);
-  lua_rawseti(L, -2, 1);
-  lua_setfenv(L, idx);
+  lua_rawseti(L, -2, 1);   /* fenv[1] = the value */
+  lua_pop(L, 1);
 }
 
 static int lua_getiuservalue (lua_State *L, int idx, int n) {
