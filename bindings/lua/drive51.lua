@@ -13,7 +13,7 @@
 -- lqsem_typeerror calls to name a cdata (nil but under LuaJIT).
 
 local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry,
-      guard_release = ...
+      hub, wake = ...
 local yield, pcall, error = coroutine.yield, pcall, error
 local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.floor, tonumber, tostring
 
@@ -78,6 +78,7 @@ local E = ffi.cast(ffi.typeof([[const struct {
   void (*unref) (void *s);
   int eoverflow;
   int (*generic) (const void *w);
+  int (*release_here) (void *hub, void *s, int64_t n, int *direct);
 } *]]), entry)
 generic = function (w) return E.generic(w) ~= 0 end
 
@@ -113,13 +114,34 @@ function meths.acquire (s, n, timeout)
   return slow_acquire(s, n, timeout)
 end
 
--- A release that finds nobody waiting has no wait of this state to wake
--- (as in lqsem_hub.c, release_direct).
+-- Give back k tokens to the handle h, as lqsem_hub.c's release_direct: a
+-- release that finds nobody waiting has no wait of this state to wake;
+-- one that does names this state's hub, so that the waits of this state
+-- it resolves are queued without the fd, and signals the cqueues ones
+-- after ('wake', in C).  0, or EOVERFLOW with nothing changed.
+local HUB = nil                    -- this state's hub, once it has one
+local direct = ffi.new("int[1]")   -- release_here's answer: waits to wake
+
+local function give (h, k)
+  if E.waiting(h) ~= 0 then
+    if HUB == nil then
+      local p = hub()
+      if p ~= nil then HUB = ffi.cast("void *", p) end
+    end
+    if HUB ~= nil then
+      local r = E.release_here(HUB, h, k, direct)
+      if direct[0] ~= 0 then wake() end
+      return r
+    end
+  end
+  return E.release(h, k)
+end
+
 function meths.release (s, n)
   local h, k = fast(s, n)
-  if h and E.waiting(h) == 0 and E.release(h, k) == 0 then return end
+  if h and give(h, k) == 0 then return end
   local qsem_c_method = release
-  qsem_c_method(s, n)
+  qsem_c_method(s, n)   -- raises (the count would pass max), changing nothing
 end
 
 -- {---------------------------------------------------------------------
@@ -161,17 +183,15 @@ end
 
 local guard = {}
 
--- g:release(): give the tokens back now; a second call does nothing.  A
--- release that may have a wait of this state to wake goes to the C
--- function, which wakes it directly (lqsem_hub.c, release_direct).
+-- g:release(): give the tokens back now, waking the waits of this state
+-- that they resolve (give); a second call does nothing.
 function guard.release (g)
   if not istype(GUARD, g) then bad_self("release", g) end
   local h = g._s
   if h == nil then return end
-  if E.waiting(h) ~= 0 then return guard_release(g) end
   g._s = nil   -- released even if the release fails: never twice
   gc(g, nil)
-  local r = E.release(h, g._n)
+  local r = give(h, g._n)
   E.unref(h)
   if r ~= 0 then raise_release(r) end
 end

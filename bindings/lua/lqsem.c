@@ -569,15 +569,37 @@ typedef struct lqsem_FFI {
   int eoverflow;
   /* whether a wait userdata (lqsem_Wait) is a generic host's */
   int (*generic) (const lqsem_Wait *wt);
+  /* release_direct's release, given this state's hub (below) */
+  int (*release_here) (lqsem_Hub *h, qsem_t *s, int64_t n, int *direct);
 } lqsem_FFI;
+
 
 static int lqsem_ffi_generic (const lqsem_Wait *wt) {
   return wt->kind == LQSEM_GENERIC;
 }
 
+
+/*
+** The release of release_direct (lqsem_hub.c), for drive51.lua, given
+** the hub 'h' of the calling state: the waits of this state that it
+** resolves are queued without arming the fd (lqsem_notify).  0 or
+** EOVERFLOW (nothing changed); '*direct' says whether cqueues waits were
+** left for the C function 'wake' (lqsem_ffi_wake) to signal.
+*/
+static int lqsem_ffi_release_here (lqsem_Hub *h, qsem_t *s, int64_t n, int *direct) {
+  lqsem_releasing = h;
+  int r = qsem_release(s, n);
+  lqsem_releasing = NULL;
+  pthread_mutex_lock(&h->mu);
+  *direct = h->direct;
+  h->direct = 0;
+  pthread_mutex_unlock(&h->mu);
+  return r;
+}
+
 static const lqsem_FFI lqsem_ffi = {
   qsem_try_acquire, qsem_release, qsem_waiting, qsem_ref, qsem_unref, EOVERFLOW,
-  lqsem_ffi_generic
+  lqsem_ffi_generic, lqsem_ffi_release_here
 };
 
 _Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");
@@ -588,19 +610,22 @@ _Static_assert(offsetof(lqsem_Guard, s) == 0 && offsetof(lqsem_Guard, n) == size
 
 
 /*
-** Release of a guard that drive51.lua made as FFI cdata (same layout as
-** lqsem_Guard), when a wait of this state may need waking: the driver
-** checked that 1 is such a guard (only the debug library could pass this
-** function anything else, and then at least a cdata); lua_topointer gives
-** LuaJIT's cdata payload.  As 'release' of a userdata guard.
+** drive51.lua's 'hub': this state's hub as a light userdata, or nil if it
+** has none yet (then no wait of this state can need waking).
 */
-static int lqsem_ffi_guard_release (lua_State *L) {
-  lqsem_Guard *g = (lqsem_Guard *)lua_topointer(L, 1);
-  if (g == NULL || strcmp(luaL_typename(L, 1), "cdata") != 0)
-    return luaL_argerror(L, 1, "qsem.Guard expected");
-  int r = guard_release(L, g);
-  if (r != 0)
-    return raise_release(L, r);
+static int lqsem_ffi_hub (lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA)
+    lua_pushlightuserdata(L, lua_touserdata(L, -1));
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+
+/* drive51.lua's 'wake': signal the cqueues waits that release_here left. */
+static int lqsem_ffi_wake (lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_HUBKEY) == LUA_TUSERDATA)
+    wake_direct(L, (lqsem_Hub *)lua_touserdata(L, -1));
   return 0;
 }
 #endif
@@ -630,8 +655,9 @@ static void addluamethods (lua_State *L) {
   lua_pushcfunction(L, lqsem_release);
   lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_SEMAPHORE);
   lua_pushlightuserdata(L, (void *)&lqsem_ffi);
-  lua_pushcfunction(L, lqsem_ffi_guard_release);
-  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 11, 1);
+  lua_pushcfunction(L, lqsem_ffi_hub);
+  lua_pushcfunction(L, lqsem_ffi_wake);
+  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 12, 1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, LQSEM_CDATANAMEKEY);   /* nil but under LuaJIT */
 #endif
 }

@@ -22,9 +22,8 @@ C[upvalue(S.try_acquire, "try_acquire")] = "try_acquire"
 C[upvalue(S.release, "release")] = "release"
 C[upvalue(upvalue(S.acquire, "slow_acquire"), "qsem_c_method")] = "acquire"
 C[upvalue(upvalue(S.hold, "slow_hold"), "qsem_c_method")] = "hold"
-local G = qsem.new(1):hold(1)   -- a guard's methods, from its metatype
-C[upvalue(G.release, "guard_release")] = "guard release"
-G:release()
+C[upvalue(upvalue(S.release, "give"), "wake")] = "wake"
+C[upvalue(upvalue(S.release, "give"), "hub")] = "hub"
 local step = upvalue(upvalue(upvalue(S.acquire, "slow_acquire"), "loop"), "step")
 C[step] = "step"
 
@@ -126,13 +125,20 @@ describe("the FFI fast paths", function ()
     end
   end)
 
-  it("leave a release to the C method when a wait may need waking", function ()
+  it("release to a wait of this state, queued without the fd, without C functions", function ()
+    qsem.drains(true)   -- the ready list, not the fd, tells the host
     local s = qsem.new(0)
     local co = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
     assert.equals(qsem.WAIT, select(2, coroutine.resume(co)))
     local n = ccalls(s.release, s, 1)
-    assert.equals(1, n)
+    assert.is_true(n <= 1)   -- at most 'hub', once: the state's hub is then known
+    local co2 = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
     assert.same({ co }, qsem.ready())
+    assert.equals(qsem.WAIT, select(2, coroutine.resume(co2)))
+    assert.equals(0, ccalls(s.release, s, 1))
+    assert.same({ co2 }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(co2) })
+    qsem.drains(false)
     assert.same({ true, true }, { coroutine.resume(co) })
     assert.equals(0, s:available())
   end)
@@ -177,24 +183,27 @@ describe("the FFI guard", function ()
     assert.equals(0, n)
   end)
 
-  it("leaves a release with a waiter to the C function, which wakes it", function ()
+  it("wakes a cqueues wait of this state through 'wake' only", function ()
+    local cqueues = require "cqueues"
     local s = qsem.new(1)
     local g = s:hold(1)
-    local co = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
-    assert.equals(qsem.WAIT, select(2, coroutine.resume(co)))
-    assert.same({ 1, true }, { ccalls(g.release, g) })
-    assert.same({ co }, qsem.ready())
-    assert.same({ true, true }, { coroutine.resume(co) })
+    local cq = cqueues.new()
+    local got, n
+    local warm = qsem.hosted(coroutine.create(function () assert(s:acquire(1)); s:release(1) end))
+    coroutine.resume(warm)   -- a release to a wait of this state: the hub is known
+    g:release()
+    qsem.ready()
+    assert.is_true(coroutine.resume(warm))
+    g = s:hold(1, 0)
     assert.equals(0, s:available())
-  end)
-
-  it("has a C release that takes nothing but a cdata, even through the debug library", function ()
-    local f = upvalue(G.release, "guard_release")
-    for _, v in ipairs({ {}, "guard", 1 }) do
-      local ok, err = pcall(f, v)
-      assert.is_false(ok)
-      assert.matches("qsem.Guard expected", err, 1, true)
-    end
+    cq:wrap(function () got = s:acquire(1, 5) end)
+    assert(cq:step(0))
+    assert.equals(1, s:waiting())
+    cq:wrap(function () n = ccalls(g.release, g) end)
+    assert(cq:loop(30))
+    assert.is_true(got)
+    assert.equals(1, n)   -- 'wake': the cqueues wait is signalled in C
+    assert.equals(0, s:available())
   end)
 
   it("leaves a hold that cannot be served at once to the C method", function ()
