@@ -64,7 +64,7 @@ meths.hold = wrap(hold)
 -- count in range (the core rejects one above the maximum) and, for
 -- acquire, no timeout or a number >= 0 (NaN is not).  Only an outcome
 -- that the C method would return unchanged is returned; anything else
--- (no tokens, closed, a dropped handle, waiters to wake in this state, a
+-- (no tokens, closed, a dropped handle, a count that would pass max, a
 -- bad argument) goes on to the C method, which checks, raises or waits as
 -- always.
 local ok, ffi = pcall(require, "ffi")
