@@ -6,15 +6,25 @@
 -- asks step() until the wait is over, yielding to the host (or polling
 -- under cqueues) in between.  Lua 5.4 does the same in C (lqsem_wait.c).
 --
--- Under LuaJIT, acquire, try_acquire and release first try a fast path
--- through the FFI (see 'fast' below): calls through the Lua C API cannot
--- be compiled by the JIT, FFI calls can.
+-- Under LuaJIT, acquire, try_acquire, hold and release first try a fast
+-- path through the FFI (see 'fast' below), and a guard is FFI cdata whose
+-- release does the same: calls through the Lua C API cannot be compiled
+-- by the JIT, FFI calls can.  The chunk returns what lqsem.h's
+-- lqsem_typeerror calls to name a cdata (nil but under LuaJIT).
 
-local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry = ...
+local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry,
+      hub, wake, take = ...
 local yield, pcall, error = coroutine.yield, pcall, error
-local getmetatable, type, floor = getmetatable, type, math.floor
+local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.floor, tonumber, tostring
+
+-- LuaJIT (below): whether the wait 'w' is a generic host's.  Its first
+-- look would only find what the C method has just found (the tokens were
+-- not free), so it yields at once; the host resumes it when qsem.ready()
+-- lists it or its deadline comes, as for any wait.
+local generic = nil
 
 local function loop (w)
+  if generic and generic(w) then yield(WAIT, w) end
   while true do
     local a, b, c = step(w)
     if a ~= WAIT then return a, b end
@@ -54,17 +64,24 @@ meths.hold = wrap(hold)
 -- count in range (the core rejects one above the maximum) and, for
 -- acquire, no timeout or a number >= 0 (NaN is not).  Only an outcome
 -- that the C method would return unchanged is returned; anything else
--- (no tokens, closed, a dropped handle, waiters to wake in this state, a
+-- (no tokens, closed, a dropped handle, a count that would pass max, a
 -- bad argument) goes on to the C method, which checks, raises or waits as
 -- always.
 local ok, ffi = pcall(require, "ffi")
-if not (ok and jit and entry) then return end
+if not (ok and jit and entry) then return nil end
 
 local E = ffi.cast(ffi.typeof([[const struct {
   int (*try_acquire) (void *s, int64_t n);
   int (*release) (void *s, int64_t n);
   int64_t (*waiting) (const void *s);
+  void *(*ref) (void *s);
+  void (*unref) (void *s);
+  int eoverflow;
+  int (*generic) (const void *w);
+  int (*release_here) (void *hub, void *s, int64_t n, int *direct);
 } *]]), entry)
+generic = function (w) return E.generic(w) ~= 0 end
+
 local HANDLE = ffi.typeof("void **")   -- a semaphore userdata starts with its qsem_t pointer
 local VALUE_MAX = 2^62 - 512           -- the largest double below QSEM_VALUE_MAX + 1
 
@@ -97,12 +114,152 @@ function meths.acquire (s, n, timeout)
   return slow_acquire(s, n, timeout)
 end
 
--- A release that finds nobody waiting has no wait of this state to wake
--- (as in lqsem_hub.c, release_direct).
+-- Give back k tokens to the handle h, as lqsem_hub.c's release_direct: a
+-- release that finds nobody waiting has no wait of this state to wake;
+-- one that does names this state's hub, so that the waits of this state
+-- it resolves are queued without the fd, and signals the cqueues ones
+-- after ('wake', in C).  0, or EOVERFLOW with nothing changed.
+local HUB = nil                    -- this state's hub, once it has one
+local direct = ffi.new("int[1]")   -- release_here's answer: waits to wake
+
+local function give (h, k)
+  if E.waiting(h) ~= 0 then
+    if HUB == nil then
+      local p = hub()
+      if p ~= nil then HUB = ffi.cast("void *", p) end
+    end
+    if HUB ~= nil then
+      local r = E.release_here(HUB, h, k, direct)
+      if direct[0] ~= 0 then wake() end
+      return r
+    end
+  end
+  return E.release(h, k)
+end
+
 function meths.release (s, n)
   local h, k = fast(s, n)
-  if h and E.waiting(h) == 0 and E.release(h, k) == 0 then return end
+  if h and give(h, k) == 0 then return end
   local qsem_c_method = release
-  qsem_c_method(s, n)
+  qsem_c_method(s, n)   -- raises (the count would pass max), changing nothing
 end
+
+-- {---------------------------------------------------------------------
+-- Guards as FFI cdata
+-- ----------------------------------------------------------------------
+-- Under LuaJIT a guard is a cdata struct: the handle it owns (qsem_ref,
+-- so the semaphore stays open while it holds tokens, as a guard made in C
+-- does) and its count, in fields that are private ('_s', '_n').  The JIT compiles making one, its
+-- release, and the registration of its finalizer (ffi.gc), which is the
+-- safety net for a guard nobody released and most of what a guard costs;
+-- a guard userdata made by the C method cost calls through the Lua C API
+-- that the JIT cannot compile.  The handle is NULL until the tokens are
+-- taken and once they are given back: a guard gives back exactly its
+-- tokens, once.
+local GUARD = ffi.typeof("struct { void *_s; int64_t _n; }")
+local istype, gc, errorf = ffi.istype, ffi.gc, error
+
+-- The name of a value's type in messages, as lqsem.h's lqsem_typeerror.
+local function typename (v)
+  if istype(GUARD, v) then return "qsem.Guard" end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
+end
+
+local function bad_self (name, g)
+  errorf(("bad argument #1 to '%s' (qsem.Guard expected, got %s)"):format(name, typename(g)), 3)
+end
+
+-- As lqsem.c's raise_release: the guard counts as released either way.
+local function raise_release (r)
+  if r == E.eoverflow then
+    errorf("guard release would pass the semaphore's maximum", 0)
+  end
+  errorf(("qsem: unexpected result %d"):format(r), 0)
+end
+
+local guard = {}
+
+-- g:release(): give the tokens back now, waking the waits of this state
+-- that they resolve (give); a second call does nothing.
+function guard.release (g)
+  if not istype(GUARD, g) then bad_self("release", g) end
+  local h = g._s
+  if h == nil then return end
+  g._s = nil   -- released even if the release fails: never twice
+  gc(g, nil)
+  local r = give(h, g._n)
+  E.unref(h)
+  if r ~= 0 then raise_release(r) end
+end
+
+function guard.count (g)
+  if not istype(GUARD, g) then bad_self("count", g) end
+  return g._s ~= nil and tonumber(g._n) or 0
+end
+
+-- A guard nobody released gives its tokens back when collected.  A
+-- finalizer has no state to wake waits in: they get the fd (lqsem.c,
+-- holds_sweep).
+local function finalize (g)
+  local h = g._s
+  if h ~= nil then
+    g._s = nil
+    E.release(h, g._n)
+    E.unref(h)
+  end
+end
+
+local guard_mt = {
+  __index = guard,
+  __name = "qsem.Guard",
+  __tostring = function (g)
+    local addr = tostring(ffi.cast("void *", g)):match("0x%x+")
+    if g._s == nil then return "qsem.Guard (released): " .. addr end
+    return ("qsem.Guard (%d held): %s"):format(tonumber(g._n), addr)
+  end,
+}
+ffi.metatype(GUARD, guard_mt)
+
+-- A guard userdata that the C method made (after a wait) becomes a cdata
+-- guard: 'take' (lqsem.c) moves its handle and count over, and the
+-- userdata then holds nothing.  The cdata is made and registered first,
+-- so that a memory error strands no token.
+local INT64_PTR = ffi.typeof("const int64_t *")
+
+local function adopt (g, err)
+  if type(g) ~= "userdata" then return g, err end
+  local c = gc(GUARD(), finalize)
+  local h, n = take(g)
+  if h == nil then gc(c, nil) return g end
+  c._n = ffi.cast(INT64_PTR, n)[0]
+  c._s = h
+  return c
+end
+
+local slow_hold = meths.hold
+
+function meths.hold (s, n, timeout)
+  if timeout == nil or (type(timeout) == "number" and timeout >= 0) then
+    local h, k = fast(s, n)
+    if h then
+      -- made and registered before any token is ours, so that a memory
+      -- error strands none
+      local g = gc(GUARD(), finalize)
+      if E.try_acquire(h, k) == 0 then
+        g._s, g._n = E.ref(h), k
+        return g
+      end
+      gc(g, nil)
+    end
+  end
+  return adopt(slow_hold(s, n, timeout))
+end
+-- }---------------------------------------------------------------------
 -- }=====================================================================
+
+-- What lqsem.h's lqsem_typeerror calls to name a cdata value.
+return function (v)
+  if istype(GUARD, v) then return "qsem.Guard" end
+end

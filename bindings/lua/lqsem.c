@@ -792,19 +792,101 @@ typedef struct lqsem_FFI {
   int (*try_acquire) (qsem_t *s, int64_t n);
   int (*release) (qsem_t *s, int64_t n);
   int64_t (*waiting) (const qsem_t *s);
+  /* a guard made by drive51.lua owns a handle, as one made here does */
+  qsem_t *(*ref) (qsem_t *s);
+  void (*unref) (qsem_t *s);
+  /* what release returns when the count would pass the maximum */
+  int eoverflow;
+  /* whether a wait userdata (lqsem_Wait) is a generic host's */
+  int (*generic) (const lqsem_Wait *wt);
+  /* release_direct's release, given this state's hub (below) */
+  int (*release_here) (lqsem_Hub *h, qsem_t *s, int64_t n, int *direct);
 } lqsem_FFI;
 
-static const lqsem_FFI lqsem_ffi = { qsem_try_acquire, qsem_release, qsem_waiting };
+
+static int lqsem_ffi_generic (const lqsem_Wait *wt) {
+  return wt->kind == LQSEM_GENERIC;
+}
+
+
+/*
+** The release of release_direct (lqsem_hub.c), for drive51.lua, given
+** the hub 'h' of the calling state: the waits of this state that it
+** resolves are queued without arming the fd (lqsem_notify).  0 or
+** EOVERFLOW (nothing changed); '*direct' says whether cqueues waits were
+** left for the C function 'wake' (lqsem_ffi_wake) to signal.
+*/
+static int lqsem_ffi_release_here (lqsem_Hub *h, qsem_t *s, int64_t n, int *direct) {
+  lqsem_releasing = h;
+  int r = qsem_release(s, n);
+  lqsem_releasing = NULL;
+  pthread_mutex_lock(&h->mu);
+  *direct = h->direct;
+  h->direct = 0;
+  pthread_mutex_unlock(&h->mu);
+  return r;
+}
+
+static const lqsem_FFI lqsem_ffi = {
+  qsem_try_acquire, qsem_release, qsem_waiting, qsem_ref, qsem_unref, EOVERFLOW,
+  lqsem_ffi_generic, lqsem_ffi_release_here
+};
 
 _Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");
+
+
+/*
+** drive51.lua's 'hub': this state's hub as a light userdata, or nil if it
+** has none yet (then no wait of this state can need waking).
+*/
+static int lqsem_ffi_hub (lua_State *L) {
+  lqsem_Hub *h = getctx(L)->hub;
+  if (h != NULL)
+    lua_pushlightuserdata(L, h);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+
+/* drive51.lua's 'wake': signal the cqueues waits that release_here left. */
+static int lqsem_ffi_wake (lua_State *L) {
+  lqsem_Hub *h = getctx(L)->hub;
+  if (h != NULL)
+    wake_direct(L, h);
+  return 0;
+}
+
+
+/*
+** drive51.lua's 'take': move what the guard userdata at 1 holds (made by
+** the C method after a wait) into a cdata guard, whose handle and count
+** are pushed as a light userdata and a string of the count's 8 bytes (a
+** Lua 5.1 number cannot carry every int64_t).  The userdata then holds
+** nothing; nothing is pushed for a guard that holds nothing.
+*/
+static int lqsem_ffi_take (lua_State *L) {
+  lqsem_Guard *g = toguard(L);
+  lqsem_Holds *hs = getctx(L)->holds;
+  lqsem_Hold *r = guard_hold(hs, g);
+  if (r == NULL)
+    return 0;
+  qsem_t *s = r->s;
+  int64_t n = r->n;
+  holds_free(hs, g->slot);
+  lua_pushlightuserdata(L, s);
+  lua_pushlstring(L, (const char *)&n, sizeof n);
+  return 2;
+}
 #endif
 
-/* Run an embedded chunk with the 'nargs' values on the stack. */
-static void runchunk (lua_State *L, const char *code, size_t len, const char *name, int nargs) {
+/* Run an embedded chunk with the 'nargs' values on the stack; push 'nres' results. */
+static void runchunk (lua_State *L, const char *code, size_t len, const char *name, int nargs,
+                      int nres) {
   if (luaL_loadbuffer(L, code, len, name) != 0)
     lua_error(L);
   lua_insert(L, -nargs - 1);
-  lua_call(L, nargs, 0);
+  lua_call(L, nargs, nres);
 }
 
 
@@ -814,7 +896,7 @@ static void runchunk (lua_State *L, const char *code, size_t len, const char *na
 */
 static void addluamethods (lua_State *L, int ctx) {
   lua_pushvalue(L, -1);
-  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1);
+  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1, 0);
 #if LQSEM_TBC
   (void)ctx;
 #else
@@ -828,7 +910,11 @@ static void addluamethods (lua_State *L, int ctx) {
   pushfuncat(L, ctx, lqsem_release);
   lua_rawgeti(L, ctx, CTX_SEMAPHORE);
   lua_pushlightuserdata(L, (void *)&lqsem_ffi);
-  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 10);
+  pushfuncat(L, ctx, lqsem_ffi_hub);
+  pushfuncat(L, ctx, lqsem_ffi_wake);
+  pushfuncat(L, ctx, lqsem_ffi_take);
+  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 13, 1);
+  lua_rawseti(L, ctx, CTX_CDATANAME);   /* nil but under LuaJIT */
 #endif
 }
 

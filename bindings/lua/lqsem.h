@@ -125,15 +125,31 @@ static const char *luaL_tolstring (lua_State *L, int idx, size_t *len) {
 
 /*
 ** The one user value of a userdata: Lua 5.1 keeps it in a table that is the
-** userdata's environment.
+** userdata's environment.  The first call makes the table and marks it as
+** this module's at [2] (a new userdata has its creator's environment,
+** which must not be written to); later calls reuse it, so that a wait
+** kept and restarted for a coroutine's next handoff allocates nothing.
 */
+static const char lqsem_uservalue_mark = 0;
+
 static void lua_setiuservalue (lua_State *L, int idx, int n) {
   (void)n;
   idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
-  lua_createtable(L, 1, 0);
+  lua_getfenv(L, idx);
+  lua_rawgeti(L, -1, 2);
+  int ours = lua_touserdata(L, -1) == (void *)&lqsem_uservalue_mark;
+  lua_pop(L, 1);
+  if (!ours) {
+    lua_pop(L, 1);
+    lua_createtable(L, 2, 0);
+    lua_pushlightuserdata(L, (void *)&lqsem_uservalue_mark);
+    lua_rawseti(L, -2, 2);
+    lua_pushvalue(L, -1);
+    lua_setfenv(L, idx);
+  }
   lua_insert(L, -2);
-  lua_rawseti(L, -2, 1);
-  lua_setfenv(L, idx);
+  lua_rawseti(L, -2, 1);   /* fenv[1] = the value */
+  lua_pop(L, 1);
 }
 
 static int lua_getiuservalue (lua_State *L, int idx, int n) {
@@ -318,7 +334,8 @@ enum {
   CTX_HOLDS,           /* the lqsem_Holds userdata, once a guard was made */
   CTX_GUARDS,          /* weak values: slot + 1 -> the guard that owns it */
   CTX_SWEEPMT,         /* the metatable of the collector's sentinel (holds_sweep) */
-  CTX_N = CTX_SWEEPMT
+  CTX_CDATANAME,       /* LuaJIT: drive51.lua's function naming a cdata guard */
+  CTX_N = CTX_CDATANAME
 };
 
 /*
@@ -381,13 +398,25 @@ static void pushfunc (lua_State *L, lua_CFunction f) {
   lua_pushcclosure(L, f, 2);
 }
 
-/* As Lua 5.4's luaL_typeerror: the type got is named by its '__name'. */
+/*
+** As Lua 5.4's luaL_typeerror: the type got is named by its '__name' (or,
+** for LuaJIT cdata, by drive51.lua, whose guards are cdata).
+*/
 static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
   const char *got = luaL_typename(L, arg);
   if (luaL_getmetafield(L, arg, "__name")) {   /* pushes nothing if absent */
     if (lua_type(L, -1) == LUA_TSTRING)
       got = lua_tostring(L, -1);
   }
+#if !LQSEM_TBC
+  else if (strcmp(got, "cdata") == 0 &&
+           lua_rawgetp(L, LUA_REGISTRYINDEX, LQSEM_CTXKEY) == LUA_TTABLE &&
+           lua_rawgeti(L, -1, CTX_CDATANAME) == LUA_TFUNCTION) {   /* an error path: no hurry */
+    lua_pushvalue(L, arg);
+    if (lua_pcall(L, 1, 1, 0) == 0 && lua_type(L, -1) == LUA_TSTRING)
+      got = lua_tostring(L, -1);   /* stays on the stack until the error */
+  }
+#endif
   return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
 }
 

@@ -217,7 +217,7 @@ describe("cancellation under cqueues", function ()
     end)
     loop(cq)
     assert.same({ n = 2, nil, "cancelled" }, results[1])
-    assert.equals("qsem.Guard", getmetatable(results[2][1]).__name)
+    assert.matches("^qsem%.Guard ", tostring(results[2][1]))
     assert.equals(2, s:available())
   end)
 

@@ -21,6 +21,11 @@ local C = {}
 C[upvalue(S.try_acquire, "try_acquire")] = "try_acquire"
 C[upvalue(S.release, "release")] = "release"
 C[upvalue(upvalue(S.acquire, "slow_acquire"), "qsem_c_method")] = "acquire"
+C[upvalue(upvalue(S.hold, "slow_hold"), "qsem_c_method")] = "hold"
+C[upvalue(upvalue(S.release, "give"), "wake")] = "wake"
+C[upvalue(upvalue(S.release, "give"), "hub")] = "hub"
+local step = upvalue(upvalue(upvalue(S.acquire, "slow_acquire"), "loop"), "step")
+C[step] = "step"
 
 -- Run f; return the number of calls of the C methods, then f's results.
 local function ccalls (f, ...)
@@ -120,13 +125,20 @@ describe("the FFI fast paths", function ()
     end
   end)
 
-  it("leave a release to the C method when a wait may need waking", function ()
+  it("release to a wait of this state, queued without the fd, without C functions", function ()
+    qsem.drains(true)   -- the ready list, not the fd, tells the host
     local s = qsem.new(0)
     local co = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
     assert.equals(qsem.WAIT, select(2, coroutine.resume(co)))
     local n = ccalls(s.release, s, 1)
-    assert.equals(1, n)
+    assert.is_true(n <= 1)   -- at most 'hub', once: the state's hub is then known
+    local co2 = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
     assert.same({ co }, qsem.ready())
+    assert.equals(qsem.WAIT, select(2, coroutine.resume(co2)))
+    assert.equals(0, ccalls(s.release, s, 1))
+    assert.same({ co2 }, qsem.ready())
+    assert.same({ true, true }, { coroutine.resume(co2) })
+    qsem.drains(false)
     assert.same({ true, true }, { coroutine.resume(co) })
     assert.equals(0, s:available())
   end)
@@ -149,5 +161,77 @@ describe("the FFI fast paths", function ()
     end
     s:release(held)
     assert.equals(5, s:available())
+  end)
+end)
+
+describe("the FFI guard", function ()
+  it("is made and released without the C methods when nobody waits", function ()
+    local s = qsem.new(3, { max = 3 })
+    local n, ok = ccalls(function ()
+      for i = 1, 200 do
+        local g = s:hold(2)
+        assert.equals("cdata", type(g))
+        assert.equals(2, g:count())
+        assert.equals(1, s:available())
+        g:release()
+        g:release()
+        assert(s:hold(0, 0)):release()
+        assert.equals(3, s:available(), i)
+      end
+    end)
+    assert.is_true(ok)
+    assert.equals(0, n)
+  end)
+
+  it("wakes a cqueues wait of this state through 'wake' only", function ()
+    local cqueues = require "cqueues"
+    local s = qsem.new(1)
+    local g = s:hold(1)
+    local cq = cqueues.new()
+    local got, n
+    local warm = qsem.hosted(coroutine.create(function () assert(s:acquire(1)); s:release(1) end))
+    coroutine.resume(warm)   -- a release to a wait of this state: the hub is known
+    g:release()
+    qsem.ready()
+    assert.is_true(coroutine.resume(warm))
+    g = s:hold(1, 0)
+    assert.equals(0, s:available())
+    cq:wrap(function () got = s:acquire(1, 5) end)
+    assert(cq:step(0))
+    assert.equals(1, s:waiting())
+    cq:wrap(function () n = ccalls(g.release, g) end)
+    assert(cq:loop(30))
+    assert.is_true(got)
+    assert.equals(1, n)   -- 'wake': the cqueues wait is signalled in C
+    assert.equals(0, s:available())
+  end)
+
+  it("leaves a hold that cannot be served at once to the C method", function ()
+    local s = qsem.new(1, { max = 2 })
+    assert.same({ 1, true, nil, "timeout" }, { ccalls(s.hold, s, 2, 0) })
+    s:close()
+    assert.same({ 1, true, nil, "closed" }, { ccalls(s.hold, s, 1) })
+    assert.equals(1, s:available())
+  end)
+end)
+
+describe("a generic host's wait", function ()
+  it("yields before its first look, and looks once per resume", function ()
+    local s = qsem.new(0)
+    local co = qsem.hosted(coroutine.create(function () return s:acquire(1) end))
+    local n, _, ok, v = ccalls(coroutine.resume, co)
+    assert.is_true(ok)
+    assert.equals(qsem.WAIT, v)
+    assert.equals(1, n)   -- acquire; no step
+    n, _, ok, v = ccalls(coroutine.resume, co)   -- early: still waiting
+    assert.equals(qsem.WAIT, v)
+    assert.equals(1, n)   -- step
+    s:release(1)
+    assert.same({ co }, qsem.ready())
+    n, _, ok, v = ccalls(coroutine.resume, co)
+    assert.is_true(ok)
+    assert.is_true(v)
+    assert.equals(1, n)   -- step, which finds the grant
+    assert.equals(0, s:available())
   end)
 end)

@@ -75,6 +75,13 @@ end)
 describe("the guard metatable", function ()
   it("has __name, __index, __tostring and __close, and no __gc", function ()
     local g = qsem.new(1):hold(1)
+    if jit then   -- LuaJIT: an FFI cdata guard (drive51.lua) has no such metatable
+      assert.equals("cdata", type(g))
+      assert.matches("^qsem%.Guard %(1 held%): 0x%x+$", tostring(g))
+      assert.equals("function", type(g.release))
+      assert.equals("function", type(g.count))
+      return
+    end
     local mt = getmetatable(g)
     assert.equals("qsem.Guard", mt.__name)
     for _, k in ipairs { "__tostring", "__close" } do

@@ -8,7 +8,7 @@ describe("s:hold() and g:release()", function ()
   it("take and give back exactly n tokens, once", function ()
     local s = qsem.new(3)
     local g = s:hold(2)
-    assert.equals("qsem.Guard", getmetatable(g).__name)
+    assert.matches("^qsem%.Guard %(2 held%): ", tostring(g))
     assert.equals(2, g:count())
     assert.equals(1, s:available())
     g:release()
@@ -17,14 +17,15 @@ describe("s:hold() and g:release()", function ()
     assert.equals(3, s:available())
   end)
 
-  it("carry no finalizer, held or released", function ()
+  -- Under LuaJIT a guard is FFI cdata whose finalizer is its ffi.gc (module_spec).
+  if not jit then it("carry no finalizer, held or released", function ()
     local g = qsem.new(1):hold(1)
     assert.is_nil(getmetatable(g).__gc)
     g:release()
     assert.is_nil(getmetatable(g).__gc)
     assert.equals("qsem.Guard", getmetatable(g).__name)
     assert.equals(0, g:count())
-  end)
+  end) end
 
   it("give back every token of guards dropped unreleased, however many", function ()
     local s = qsem.new(1000)
@@ -65,8 +66,14 @@ describe("s:hold() and g:release()", function ()
     end
     collectgarbage()
     collectgarbage()
-    assert.equals(2, s:available())
     assert.is_not_nil(saved)
+    if jit then
+      -- a cdata guard that a finalizer keeps is never collected: it holds its token still
+      assert.equals(1, s:available())
+      assert.equals(1, saved:count())
+      saved:release()
+    end
+    assert.equals(2, s:available())
     assert.equals(0, saved:count())
     local h = s:hold(2)   -- may take the slot that 'saved' had
     saved:release()
