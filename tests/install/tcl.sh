@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Install test, Tcl: `cmake --install` puts the qsem package (qsem.so and
 # pkgIndex.tcl, in lib/qsem<version>) into a clean prefix; a script written
-# here, outside the repository, finds it through auto_path alone and uses it.
+# here, outside the repository, finds it through auto_path alone and uses it,
+# blocking and event-driven.
 set -euo pipefail
 
 : "${QSEM_SOURCE_DIR:?QSEM_SOURCE_DIR must name the repository}"
@@ -33,6 +34,18 @@ if {[catch {s release 1} msg opts] == 0 || [dict get $opts -errorcode] ne {QSEM 
     puts stderr "release past max: [dict get $opts -errorcode]"; exit 1
 }
 if {[s available] != 2} { puts stderr "available [s available], want 2"; exit 1 }
+# the event-driven acquire: a wait that the event loop completes
+s acquire 2
+set ::ticks 0
+proc tick {} { incr ::ticks; after 5 tick }
+tick
+s acquire_async 1 {apply {{outcome} { set ::got $outcome }}}
+after 50 { s release 1 }
+vwait ::got
+if {$::got ne "granted" || $::ticks < 2 || [s available] != 0} {
+    puts stderr "acquire_async: $::got after $::ticks ticks, [s available] left"; exit 1
+}
+s release 2
 rename s ""
 puts "qsem $got from $from: ok"
 TCL
