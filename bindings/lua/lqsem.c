@@ -84,16 +84,18 @@ typedef struct lqsem_Sem {
   qsem_t *s;
 } lqsem_Sem;
 
-#define tosem(L)  ((lqsem_Sem *)checkudata(L, 1, CTX_SEMAPHORE, LQSEM_SEMAPHORE))
+#define tosem(L)  ((lqsem_Sem *)checkudata(L, getctx(L), 1, CTX_SEMAPHORE, LQSEM_SEMAPHORE))
 
 
 /* The native semaphore of the handle at 1; raises if it was dropped. */
-static qsem_t *checksem (lua_State *L) {
-  lqsem_Sem *h = tosem(L);
+static qsem_t *checksemc (lua_State *L, const lqsem_Ctx *c) {
+  lqsem_Sem *h = (lqsem_Sem *)checkudata(L, c, 1, CTX_SEMAPHORE, LQSEM_SEMAPHORE);
   if (h->s == NULL)
     luaL_error(L, "attempt to use a dropped semaphore");
   return h->s;
 }
+
+#define checksem(L)  checksemc(L, getctx(L))
 
 
 /* A request above the maximum could never be met: that is a bad argument. */
@@ -267,7 +269,8 @@ static int lqsem_is_closed (lua_State *L) {
 ** Guards: `local g <close> = s:hold(n [, timeout])`
 ** ======================================================================= */
 
-#define toguard(L)  ((lqsem_Guard *)checkudata(L, 1, CTX_GUARD, LQSEM_GUARD))
+#define toguardc(L, c)  ((lqsem_Guard *)checkudata(L, c, 1, CTX_GUARD, LQSEM_GUARD))
+#define toguard(L)  toguardc(L, getctx(L))
 
 
 /* The slot that the guard 'g' holds in 'hs', or NULL if it holds none (released). */
@@ -402,10 +405,9 @@ static lqsem_Holds *holds_room (lua_State *L, lqsem_Ctx *c) {
 /*
 ** Push a guard that holds nothing yet; acquire fills it in (guard_fill)
 ** once the tokens are taken.  Takes its slot here, before any token is
-** ours, so that a memory error cannot strand them.
+** ours, so that a memory error cannot strand them.  'c' is the context.
 */
-static void newguard (lua_State *L) {
-  lqsem_Ctx *c = getctx(L);
+static lqsem_Guard *newguard (lua_State *L, lqsem_Ctx *c) {
   lqsem_Holds *hs;
   if (!c->armed)
     holds_arm(L, c);
@@ -427,15 +429,20 @@ static void newguard (lua_State *L) {
   lua_pushvalue(L, -2);
   lua_rawseti(L, -2, (lua_Integer)i + 1);   /* no collector step in a raw set */
   lua_pop(L, 1);
+  return g;
 }
 
 
-/* The guard at 'idx' now holds 'n' tokens of 's' (never fails). */
-static void guard_fill (lua_State *L, int idx, qsem_t *s, int64_t n) {
-  const lqsem_Guard *g = (const lqsem_Guard *)lua_touserdata(L, idx);
-  lqsem_Hold *r = &getctx(L)->holds->rec[g->slot];
+/* The guard 'g' of context 'c' now holds 'n' tokens of 's' (never fails). */
+static void guard_fillc (lqsem_Ctx *c, const lqsem_Guard *g, qsem_t *s, int64_t n) {
+  lqsem_Hold *r = &c->holds->rec[g->slot];
   r->s = qsem_ref(s);
   r->n = n;
+}
+
+/* The same, for the guard at 'idx'. */
+static void guard_fill (lua_State *L, int idx, qsem_t *s, int64_t n) {
+  guard_fillc(getctx(L), (const lqsem_Guard *)lua_touserdata(L, idx), s, n);
 }
 
 
@@ -448,8 +455,9 @@ static int raise_release (lua_State *L, int r) {
 
 /* 'release' and '__close': give the tokens back now, once. */
 static int lqsem_guard_release (lua_State *L) {
-  lqsem_Guard *g = toguard(L);
-  lqsem_Holds *hs = getctx(L)->holds;
+  lqsem_Ctx *c = getctx(L);
+  lqsem_Guard *g = toguardc(L, c);
+  lqsem_Holds *hs = c->holds;
   if (guard_hold(hs, g) == NULL)
     return 0;   /* released before */
   /* its entry in CTX_GUARDS may stay: the sweep looks only at taken slots,
@@ -540,7 +548,7 @@ static lqsem_Name **names_find (const char *name, size_t len) {
 static int lqsem_publish (lua_State *L) {
   size_t len;
   const char *name = luaL_checklstring(L, 1, &len);
-  lqsem_Sem *h = (lqsem_Sem *)checkudata(L, 2, CTX_SEMAPHORE, LQSEM_SEMAPHORE);
+  lqsem_Sem *h = (lqsem_Sem *)checkudata(L, getctx(L), 2, CTX_SEMAPHORE, LQSEM_SEMAPHORE);
   luaL_argcheck(L, h->s != NULL, 2, "dropped semaphore");
   lqsem_Name *e = (lqsem_Name *)malloc(sizeof *e + len + 1);
   if (e == NULL)

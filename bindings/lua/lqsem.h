@@ -423,20 +423,22 @@ static int lqsem_typeerror (lua_State *L, int arg, const char *tname) {
 /*
 ** The userdata at 'idx' if its metatable is the context's at 'slot', else
 ** NULL.  Compared by address: fewer calls than fetching the metatable and
-** lua_rawequal, on every method call.
+** lua_rawequal, on every method call.  'c' is the context (getctx), which
+** a hot path fetches once and passes on.
 */
-static void *testudata (lua_State *L, int idx, int slot) {
+static void *testudata (lua_State *L, const lqsem_Ctx *c, int idx, int slot) {
   void *p = lua_touserdata(L, idx);
   if (p == NULL || !lua_getmetatable(L, idx))
     return NULL;
   const void *mt = lua_topointer(L, -1);
   lua_pop(L, 1);
-  return mt == getctx(L)->mt[slot] ? p : NULL;
+  return mt == c->mt[slot] ? p : NULL;
 }
 
 /* The same, or an argument error that names the expected type 'tname'. */
-static void *checkudata (lua_State *L, int idx, int slot, const char *tname) {
-  void *p = testudata(L, idx, slot);
+static void *checkudata (lua_State *L, const lqsem_Ctx *c, int idx, int slot,
+                         const char *tname) {
+  void *p = testudata(L, c, idx, slot);
   if (p == NULL)
     lqsem_typeerror(L, idx, tname);
   return p;

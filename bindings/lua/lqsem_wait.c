@@ -31,7 +31,7 @@
 /* The sentinel that a waiting coroutine yields to a generic host. */
 static const char lqsem_wait_sentinel = 0;
 
-#define towait(L)  ((lqsem_Wait *)checkudata(L, 1, CTX_WAITER, LQSEM_WAITER))
+#define towait(L)  ((lqsem_Wait *)checkudata(L, getctx(L), 1, CTX_WAITER, LQSEM_WAITER))
 
 
 /* Seconds left before 'deadline' (never negative), or nil for none. */
@@ -566,7 +566,7 @@ static int lqsem_step (lua_State *L) {
   lqsem_Wait *wt = towait(L);
   lua_settop(L, 1);
   if (wt->hold)
-    newguard(L);   /* at 2, before any token is ours */
+    (void)newguard(L, getctx(L));   /* at 2, before any token is ours */
   int r = coop_look(wt);
   if (r == 0)
     return granted(L, wt->s, wt->n, wt->hold ? 2 : 0);
@@ -590,18 +590,24 @@ static int lqsem_step (lua_State *L) {
 ** cooperatively in a hosted coroutine.
 */
 static int acquire_common (lua_State *L, int hold) {
-  qsem_t *s = checksem(L);
+  lqsem_Ctx *c = getctx(L);   /* once: each fetch is a call through the API */
+  qsem_t *s = checksemc(L, c);
   int64_t n = optcount(L, 2);
   int64_t timeout = opttimeout(L, 3);
   checkfits(L, s, n, 2);
   lua_settop(L, 3);
+  lqsem_Guard *g = NULL;
   if (hold)
-    newguard(L);   /* at SLOT_GUARD, before any token is ours */
+    g = newguard(L, c);   /* at SLOT_GUARD, before any token is ours */
   else
     lua_pushnil(L);
   int r = qsem_try_acquire(s, n);
-  if (r == 0)
-    return granted(L, s, n, hold ? SLOT_GUARD : 0);
+  if (r == 0) {
+    if (g == NULL)
+      return granted(L, s, n, 0);
+    guard_fillc(c, g, s, n);
+    return 1;   /* the guard, at the top */
+  }
   if (r != EAGAIN || timeout == 0)
     return failresult(L, r);
   int64_t deadline = qsem_deadline_after(timeout);
@@ -673,7 +679,7 @@ static int lqsem_cancel (lua_State *L) {
     if (ctx_get(L, parkedkey(kind)) == LUA_TTABLE) {
       lua_pushvalue(L, 1);
       lua_rawget(L, -2);
-      wt = (lqsem_Wait *)testudata(L, -1, CTX_WAITER);
+      wt = (lqsem_Wait *)testudata(L, getctx(L), -1, CTX_WAITER);
     }
     lua_settop(L, 1);
   }
