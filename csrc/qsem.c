@@ -748,7 +748,7 @@ static _Atomic int64_t qsem__yield_off_ns;
  * one turns it back on for good.  With yielding off, threads go to sleep
  * at once, and a release wakes them, which the scheduler favours.
  */
-static int qsem__yield(int64_t deadline_ns)
+int qsem_yield(int64_t deadline_ns)
 {
     int64_t now = qsem_now_ns();
     /* Relaxed MO throughout: hints, as the spin budget. */
@@ -794,7 +794,7 @@ static int qsem__poll(qsem_t *s, int64_t n, int64_t deadline_ns)
 {
     if (n != 1)
         return 0;
-    for (int i = 0; i < QSEM_SPIN_YIELDS && qsem__yield(deadline_ns); i++) {
+    for (int i = 0; i < QSEM_SPIN_YIELDS && qsem_yield(deadline_ns); i++) {
         if (qsem__acquire_fast(s, n))
             return 1;
     }
@@ -810,7 +810,7 @@ static int qsem__poll(qsem_t *s, int64_t n, int64_t deadline_ns)
  */
 static int qsem__linger(struct qsem__node *node, int64_t deadline_ns)
 {
-    for (int i = 0; i < QSEM_SPIN_YIELDS && qsem__yield(deadline_ns); i++) {
+    for (int i = 0; i < QSEM_SPIN_YIELDS && qsem_yield(deadline_ns); i++) {
         if (atomic_load_explicit(&node->pending, memory_order_acquire) == 0)
             return 1;
     }

@@ -118,6 +118,10 @@ QSEM_EXTERN int qsem_is_closed(const qsem_t *s);
 /* Nanoseconds on CLOCK_MONOTONIC: the clock of every deadline. */
 QSEM_EXTERN int64_t qsem_now_ns(void);
 
+/* For a front end's own poll: yield the CPU once, as the core's waits do,
+ * unless yields were found slow lately; 0 when the poll should stop. */
+QSEM_EXTERN int qsem_yield(int64_t deadline_ns);
+
 /* The deadline timeout_ns from now, for qsem_acquire_until(): QSEM_FOREVER
  * when timeout_ns < 0 or when now + timeout_ns would pass it. */
 QSEM_EXTERN int64_t qsem_deadline_after(int64_t timeout_ns);

@@ -54,7 +54,7 @@
  * take turns on few CPUs, and turns off the yields that make them fast
  * (8 producers and 8 consumers on 2 CPUs ran 3 to 4 times slower). */
 #define QSEM_YIELD_SLOW_NS INT64_C(2000000)
-/* After a slow yield, nobody yields for this long (qsem__yield). */
+/* After a slow yield, nobody yields for this long (qsem_yield). */
 #define QSEM_YIELD_OFF_NS INT64_C(50000000)
 
 /* A cache line, as far as layout goes: 64 bytes on the machines we run on. */
@@ -142,7 +142,7 @@ struct qsem {
  * calloc/free. */
 void qsem__set_allocator(void *(*calloc_fn)(size_t, size_t), void (*free_fn)(void *));
 
-/* Test hooks of the yield hint (qsem.c, qsem__yield): forget that a yield
+/* Test hooks of the yield hint (qsem.c, qsem_yield): forget that a yield
  * was slow; 1 while yielding is off. */
 void qsem__yield_hint_reset(void);
 int qsem__yield_is_off(void);

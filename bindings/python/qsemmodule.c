@@ -447,46 +447,11 @@ poll_learn(SemaphoreObject *self, int64_t latency)
 }
 
 /*
- * Between looks at the count, a poll yields its CPU: when the thread that
- * will release is runnable on this CPU (two busy cores, or one) it runs
- * at once, instead of after the poll has spun its budget away.  But when
- * CPU-bound threads are runnable too, the scheduler may give each a whole
- * time slice first: a yield that took longer than POLL_YIELD_SLOW_NS
- * ends the poll and turns yielding off for every poll, for
- * POLL_YIELD_OFF_NS at first and twice as long after each slow one, up to
- * 64 times that; a quick one turns it back on.  With yielding off polls
- * only spin.  (The core's wait does the same with its own hint.)  Returns
- * 0 if the poll should end.
+ * Between looks at the count, a poll yields its CPU (qsem_yield): when the
+ * thread that will release is runnable on this CPU it runs at once, instead
+ * of after the poll has spun its budget away; the core turns yielding off
+ * for a while after a slow yield, and then the poll only spins.
  */
-#define POLL_YIELD_SLOW_NS INT64_C(200000)
-#define POLL_YIELD_OFF_NS INT64_C(100000000)
-
-static _Atomic int64_t poll_yield_off_until;
-static _Atomic int64_t poll_yield_off_ns;
-
-static int
-poll_yield(void)
-{
-    int64_t now = qsem_now_ns();
-    // Relaxed MO throughout: hints.
-    if (now < atomic_load_explicit(&poll_yield_off_until, memory_order_relaxed)) {
-        return 1;
-    }
-    sched_yield();
-    int64_t after = qsem_now_ns();
-    int64_t off = atomic_load_explicit(&poll_yield_off_ns, memory_order_relaxed);
-    if (after - now > POLL_YIELD_SLOW_NS) {
-        off = off == 0 ? POLL_YIELD_OFF_NS : off < 64 * POLL_YIELD_OFF_NS ? 2 * off : off;
-        atomic_store_explicit(&poll_yield_off_ns, off, memory_order_relaxed);
-        atomic_store_explicit(&poll_yield_off_until, after + off, memory_order_relaxed);
-        return 0;
-    }
-    if (off != 0) {
-        atomic_store_explicit(&poll_yield_off_ns, 0, memory_order_relaxed);
-    }
-    return 1;
-}
-
 /* Without the GIL: try for n tokens for `budget` ns (from poll_budget(),
  * not 0), or until the deadline.  0 (taken), EAGAIN, or ECANCELED/EINVAL
  * from the core.  Like the core's spin it barges only where a newcomer
@@ -507,7 +472,7 @@ poll_tokens_nogil(SemaphoreObject *self, int64_t n, int64_t budget, int64_t dead
                 err = qsem_try_acquire(self->sem, n);
             }
         }
-        if (err == EAGAIN && !poll_yield()) {
+        if (err == EAGAIN && !qsem_yield(QSEM_FOREVER)) {
             break;
         }
     } while (err == EAGAIN && qsem_now_ns() < end);

@@ -5,7 +5,7 @@
  * busy thread a time slice before the waiter runs again, so a core that
  * yields regardless makes a 2 ms timeout come back tens of milliseconds
  * late and a served waiter return long after the release (qsem.c,
- * qsem__yield).  The bounds are generous (a median under 10 ms, where such
+ * qsem_yield).  The bounds are generous (a median under 10 ms, where such
  * a core gives tens): the machine may be shared.
  */
 #include <sched.h>

@@ -14,7 +14,7 @@
  *
  * On a loaded machine other processes share that CPU, and a yield may give
  * them a whole time slice; the core then stops yielding for a while
- * (qsem__yield) and the waiter queues at once, as it should.  Such rounds
+ * (qsem_yield) and the waiter queues at once, as it should.  Such rounds
  * prove that instead and are counted apart; the yield hint is reset before
  * each round.
  */

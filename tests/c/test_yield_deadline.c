@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The yields of the poll and linger phases respect the deadline and the
- * load (qsem.c, qsem__yield).  Under CFS a sched_yield() beside CPU-bound
+ * load (qsem.c, qsem_yield).  Under CFS a sched_yield() beside CPU-bound
  * threads can give a whole time slice away: a timed wait then comes back
  * milliseconds late, and a waiter that a release served while it was
  * lingering stays off the CPU.  This program stands in its own
