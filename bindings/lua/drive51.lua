@@ -13,7 +13,7 @@
 -- lqsem_typeerror calls to name a cdata (nil but under LuaJIT).
 
 local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry,
-      hub, wake, take = ...
+      hub, wake, take, ledger = ...
 local yield, pcall, error = coroutine.yield, pcall, error
 local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.floor, tonumber, tostring
 
@@ -79,6 +79,10 @@ local E = ffi.cast(ffi.typeof([[const struct {
   int eoverflow;
   int (*generic) (const void *w);
   int (*release_here) (void *hub, void *s, int64_t n, int *direct);
+  int64_t (*hold_peek) (const void *c);
+  int64_t (*hold_take) (void *c, int64_t i, void *s, int64_t n);
+  void *(*hold_drop) (void *c, uint32_t slot, uint32_t gen, int64_t *n);
+  int64_t (*hold_count) (const void *c, uint32_t slot, uint32_t gen);
 } *]]), entry)
 generic = function (w) return E.generic(w) ~= 0 end
 
@@ -147,17 +151,26 @@ end
 -- {---------------------------------------------------------------------
 -- Guards as FFI cdata
 -- ----------------------------------------------------------------------
--- Under LuaJIT a guard is a cdata struct: the handle it owns (qsem_ref,
--- so the semaphore stays open while it holds tokens, as a guard made in C
--- does) and its count, in fields that are private ('_s', '_n').  The JIT compiles making one, its
--- release, and the registration of its finalizer (ffi.gc), which is the
--- safety net for a guard nobody released and most of what a guard costs;
--- a guard userdata made by the C method cost calls through the Lua C API
--- that the JIT cannot compile.  The handle is NULL until the tokens are
--- taken and once they are given back: a guard gives back exactly its
--- tokens, once.
-local GUARD = ffi.typeof("struct { void *_s; int64_t _n; }")
-local istype, gc, errorf = ffi.istype, ffi.gc, error
+-- Under LuaJIT a guard is a cdata struct laid out as lqsem.h's
+-- lqsem_Guard: a slot of the state's ledger of guards and the slot's
+-- generation, in fields that are private ('_slot', '_gen').  The ledger
+-- slot keeps the guard's handle (qsem_ref, so the semaphore stays open
+-- while it holds tokens) and its count, as for a guard made in C, and the
+-- same sentinel gives back what a guard nobody released held (lqsem.c,
+-- holds_sweep): the cdata has no finalizer, whose registration (ffi.gc)
+-- would cost more than the rest of the guard.  The JIT compiles making
+-- one and its release; a guard userdata made by the C method costs calls
+-- through the Lua C API that it cannot compile.  A guard gives back
+-- exactly its tokens, once: its slot is NONE once released, and a slot
+-- used again has another generation.
+local GUARD = ffi.typeof("struct { uint32_t _slot; uint32_t _gen; }")
+local NONE = 0xffffffff
+local istype, errorf = ffi.istype, error
+local count_out = ffi.new("int64_t[1]")
+
+-- The context and its table of guards (CTX_GUARDS, weak values: slot + 1
+-- -> guard), once the C method made this state's first guard.
+local CTX, GUARDS = nil, nil
 
 -- The name of a value's type in messages, as lqsem.h's lqsem_typeerror.
 local function typename (v)
@@ -179,36 +192,32 @@ local function raise_release (r)
   errorf(("qsem: unexpected result %d"):format(r), 0)
 end
 
+-- The tokens the guard holds, or -1 once released.
+local function held (g)
+  if g._slot == NONE then return -1 end
+  return tonumber(E.hold_count(CTX, g._slot, g._gen))
+end
+
 local guard = {}
 
 -- g:release(): give the tokens back now, waking the waits of this state
 -- that they resolve (give); a second call does nothing.
 function guard.release (g)
   if not istype(GUARD, g) then bad_self("release", g) end
-  local h = g._s
+  local slot = g._slot
+  if slot == NONE then return end
+  g._slot = NONE   -- released even if the release fails: never twice
+  local h = E.hold_drop(CTX, slot, g._gen, count_out)
   if h == nil then return end
-  g._s = nil   -- released even if the release fails: never twice
-  gc(g, nil)
-  local r = give(h, g._n)
+  local r = give(h, count_out[0])
   E.unref(h)
   if r ~= 0 then raise_release(r) end
 end
 
 function guard.count (g)
   if not istype(GUARD, g) then bad_self("count", g) end
-  return g._s ~= nil and tonumber(g._n) or 0
-end
-
--- A guard nobody released gives its tokens back when collected.  A
--- finalizer has no state to wake waits in: they get the fd (lqsem.c,
--- holds_sweep).
-local function finalize (g)
-  local h = g._s
-  if h ~= nil then
-    g._s = nil
-    E.release(h, g._n)
-    E.unref(h)
-  end
+  local n = held(g)
+  return n > 0 and n or 0
 end
 
 local guard_mt = {
@@ -216,42 +225,50 @@ local guard_mt = {
   __name = "qsem.Guard",
   __tostring = function (g)
     local addr = tostring(ffi.cast("void *", g)):match("0x%x+")
-    if g._s == nil then return "qsem.Guard (released): " .. addr end
-    return ("qsem.Guard (%d held): %s"):format(tonumber(g._n), addr)
+    local n = held(g)
+    if n < 0 then return "qsem.Guard (released): " .. addr end
+    return ("qsem.Guard (%d held): %s"):format(n, addr)
   end,
 }
 ffi.metatype(GUARD, guard_mt)
 
--- A guard userdata that the C method made (after a wait) becomes a cdata
--- guard: 'take' (lqsem.c) moves its handle and count over, and the
--- userdata then holds nothing.  The cdata is made and registered first,
--- so that a memory error strands no token.
-local INT64_PTR = ffi.typeof("const int64_t *")
-
+-- A guard userdata that the C method made (after a wait, or for the first
+-- guard of the state) becomes a cdata guard: 'take' (lqsem.c) hands its
+-- slot over, and the userdata then holds nothing.  The cdata is made
+-- first, so that a memory error strands no token.
 local function adopt (g, err)
   if type(g) ~= "userdata" then return g, err end
-  local c = gc(GUARD(), finalize)
-  local h, n = take(g)
-  if h == nil then gc(c, nil) return g end
-  c._n = ffi.cast(INT64_PTR, n)[0]
-  c._s = h
+  local c = GUARD(NONE, 0)
+  local slot, gen = take(g, c)
+  if slot == nil then return g end
+  c._slot, c._gen = slot, gen
+  if GUARDS == nil then
+    local p
+    p, GUARDS = ledger()
+    CTX = ffi.cast("void *", p)
+  end
   return c
 end
 
 local slow_hold = meths.hold
 
 function meths.hold (s, n, timeout)
-  if timeout == nil or (type(timeout) == "number" and timeout >= 0) then
+  if GUARDS and (timeout == nil or (type(timeout) == "number" and timeout >= 0)) then
     local h, k = fast(s, n)
     if h then
-      -- made and registered before any token is ours, so that a memory
-      -- error strands none
-      local g = gc(GUARD(), finalize)
-      if E.try_acquire(h, k) == 0 then
-        g._s, g._n = E.ref(h), k
-        return g
+      -- made before its slot is known: an allocation may run the sweep,
+      -- which frees slots; between hold_peek and hold_take nothing
+      -- allocates (GUARDS has a key for every slot)
+      local g = GUARD(NONE, 0)
+      local i = E.hold_peek(CTX)
+      if i >= 0 then
+        GUARDS[tonumber(i) + 1] = g
+        local gen = E.hold_take(CTX, i, h, k)
+        if gen >= 0 then
+          g._slot, g._gen = i, gen
+          return g
+        end
       end
-      gc(g, nil)
     end
   end
   return adopt(slow_hold(s, n, timeout))

@@ -327,7 +327,7 @@ static int holds_sweep (lua_State *L) {
     for (uint32_t i = 0; i < hs->cap; i++) {
       if (hs->rec[i].next != LQSEM_HOLD_USED)
         continue;
-      int alive = lua_rawgeti(L, t, (lua_Integer)i + 1) == LUA_TUSERDATA;
+      int alive = lua_rawgeti(L, t, (lua_Integer)i + 1) > LUA_TBOOLEAN;   /* a guard (LuaJIT: or cdata) */
       lua_pop(L, 1);
       if (!alive)
         (void)holds_release(NULL, hs, i);   /* a finalizer has nobody to tell */
@@ -809,6 +809,11 @@ typedef struct lqsem_FFI {
   int (*generic) (const lqsem_Wait *wt);
   /* release_direct's release, given this state's hub (below) */
   int (*release_here) (lqsem_Hub *h, qsem_t *s, int64_t n, int *direct);
+  /* a cdata guard's slot in the ledger of guards (below) */
+  int64_t (*hold_peek) (const lqsem_Ctx *c);
+  int64_t (*hold_take) (lqsem_Ctx *c, int64_t i, qsem_t *s, int64_t n);
+  qsem_t *(*hold_drop) (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int64_t *n);
+  int64_t (*hold_count) (const lqsem_Ctx *c, uint32_t slot, uint32_t gen);
 } lqsem_FFI;
 
 
@@ -835,9 +840,64 @@ static int lqsem_ffi_release_here (lqsem_Hub *h, qsem_t *s, int64_t n, int *dire
   return r;
 }
 
+
+/*
+** A guard made by drive51.lua is FFI cdata laid out as lqsem_Guard, with a
+** slot of the ledger as a userdata guard has, so the same sentinel gives
+** back what an unreleased one held; the cdata needs no finalizer, whose
+** registration (ffi.gc) would cost more than the rest of a guard.  Its
+** entry in CTX_GUARDS must be there before the slot is taken, with no
+** allocation in between (a collector step there would run the sweep):
+** drive51.lua makes the cdata, asks hold_peek for the slot, stores the
+** entry, then calls hold_take.
+*/
+
+/* The slot hold_take would take, or -1: none free, or no sentinel armed
+   (the C method makes room and arms one). */
+static int64_t lqsem_ffi_hold_peek (const lqsem_Ctx *c) {
+  if (!c->armed || c->holds == NULL || c->holds->free == 0)
+    return -1;
+  return (int64_t)c->holds->free - 1;
+}
+
+/* Take n tokens of s into slot i, if i is still the free slot hold_peek
+   gave: the slot's gen (>= 0), or -1 with nothing changed (no tokens). */
+static int64_t lqsem_ffi_hold_take (lqsem_Ctx *c, int64_t i, qsem_t *s, int64_t n) {
+  if (lqsem_ffi_hold_peek(c) != i || qsem_try_acquire(s, n) != 0)
+    return -1;
+  lqsem_Holds *hs = c->holds;
+  lqsem_Hold *r = &hs->rec[i];
+  hs->free = r->next;
+  r->next = LQSEM_HOLD_USED;
+  r->s = qsem_ref(s);
+  r->n = n;
+  return r->gen;
+}
+
+/* Release the slot of the guard {slot, gen}: its handle, which the caller
+   gives the tokens '*n' to and then unrefs, or NULL if it holds none. */
+static qsem_t *lqsem_ffi_hold_drop (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int64_t *n) {
+  const lqsem_Guard g = { slot, gen };
+  lqsem_Hold *r = guard_hold(c->holds, &g);
+  if (r == NULL)
+    return NULL;
+  qsem_t *s = r->s;
+  *n = r->n;
+  holds_free(c->holds, slot);
+  return s;
+}
+
+/* The tokens the guard {slot, gen} holds, or -1 if it holds none (released). */
+static int64_t lqsem_ffi_hold_count (const lqsem_Ctx *c, uint32_t slot, uint32_t gen) {
+  const lqsem_Guard g = { slot, gen };
+  const lqsem_Hold *r = guard_hold(c->holds, &g);
+  return r != NULL ? r->n : -1;
+}
+
 static const lqsem_FFI lqsem_ffi = {
   qsem_try_acquire, qsem_release, qsem_waiting, qsem_ref, qsem_unref, EOVERFLOW,
-  lqsem_ffi_generic, lqsem_ffi_release_here
+  lqsem_ffi_generic, lqsem_ffi_release_here,
+  lqsem_ffi_hold_peek, lqsem_ffi_hold_take, lqsem_ffi_hold_drop, lqsem_ffi_hold_count
 };
 
 _Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");
@@ -867,23 +927,32 @@ static int lqsem_ffi_wake (lua_State *L) {
 
 
 /*
-** drive51.lua's 'take': move what the guard userdata at 1 holds (made by
-** the C method after a wait) into a cdata guard, whose handle and count
-** are pushed as a light userdata and a string of the count's 8 bytes (a
-** Lua 5.1 number cannot carry every int64_t).  The userdata then holds
-** nothing; nothing is pushed for a guard that holds nothing.
+** drive51.lua's 'take': hand the slot of the guard userdata at 1 (made by
+** the C method after a wait) to the cdata guard at 2, whose entry in
+** CTX_GUARDS it becomes, and push the slot and its gen; the userdata then
+** holds nothing.  Nothing is pushed for a guard that holds nothing.
 */
 static int lqsem_ffi_take (lua_State *L) {
   lqsem_Guard *g = toguard(L);
-  lqsem_Holds *hs = getctx(L)->holds;
-  lqsem_Hold *r = guard_hold(hs, g);
-  if (r == NULL)
+  if (guard_hold(getctx(L)->holds, g) == NULL)
     return 0;
-  qsem_t *s = r->s;
-  int64_t n = r->n;
-  holds_free(hs, g->slot);
-  lua_pushlightuserdata(L, s);
-  lua_pushlstring(L, (const char *)&n, sizeof n);
+  ctx_get(L, CTX_GUARDS);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, (lua_Integer)g->slot + 1);   /* an existing key: no collector step */
+  lua_pushinteger(L, (lua_Integer)g->slot);
+  lua_pushinteger(L, (lua_Integer)g->gen);
+  g->slot = UINT32_MAX;
+  return 2;
+}
+
+
+/* drive51.lua's 'ledger': the context (light userdata) and CTX_GUARDS, or
+   nothing before the first guard of this state. */
+static int lqsem_ffi_ledger (lua_State *L) {
+  if (ctx_get(L, CTX_GUARDS) != LUA_TTABLE)
+    return 0;
+  lua_pushlightuserdata(L, getctx(L));
+  lua_insert(L, -2);
   return 2;
 }
 #endif
@@ -921,7 +990,8 @@ static void addluamethods (lua_State *L, int ctx) {
   pushfuncat(L, ctx, lqsem_ffi_hub);
   pushfuncat(L, ctx, lqsem_ffi_wake);
   pushfuncat(L, ctx, lqsem_ffi_take);
-  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 13, 1);
+  pushfuncat(L, ctx, lqsem_ffi_ledger);
+  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 14, 1);
   lua_rawseti(L, ctx, CTX_CDATANAME);   /* nil but under LuaJIT */
 #endif
 }

@@ -57,6 +57,46 @@ describe("a guard nobody released", function ()
   end)
 end)
 
+describe("guards under a collector that never rests", function ()
+  -- Every allocation runs a collector step and cycles follow each other,
+  -- so the sweep runs between any two allocations of hold: a slot taken
+  -- before its guard is the slot's weak value, or a live guard the sweep
+  -- took for dead, would give back tokens that a guard still holds.
+  it("never give back the tokens of a guard still held", function ()
+    local s = qsem.new(8, { max = 8 })
+    local pause = collectgarbage("setpause", 0)
+    local stepmul = collectgarbage("setstepmul", 1000)
+    local ok, err = pcall(function ()
+      local kept, held = {}, 0
+      math.randomseed(23)
+      for i = 1, 20000 do
+        local k = math.random(0, 2)
+        local g = s:hold(k, 0)
+        if g then
+          assert.equals(k, g:count())
+          if math.random(2) == 1 and #kept < 16 then
+            kept[#kept + 1] = g
+            held = held + k
+          end
+        end
+        if i % 97 == 0 then
+          collectgarbage("step")
+          local sum = 0
+          for _, h in ipairs(kept) do sum = sum + h:count() end
+          assert.equals(held, sum, i)
+          assert.is_true(s:available() <= 8 - held, i)
+          kept, held = {}, 0
+        end
+      end
+    end)
+    collectgarbage("setpause", pause)
+    collectgarbage("setstepmul", stepmul)
+    assert(ok, err)
+    collect()
+    assert.equals(8, s:available())
+  end)
+end)
+
 describe("guards in several OS threads", function ()
   it("lose and create no token, released or dropped, on a shared semaphore", function ()
     local s = qsem.new(4, { max = 4 })

@@ -17,7 +17,7 @@ describe("s:hold() and g:release()", function ()
     assert.equals(3, s:available())
   end)
 
-  -- Under LuaJIT a guard is FFI cdata whose finalizer is its ffi.gc (module_spec).
+  -- Under LuaJIT a guard is FFI cdata, with no metatable of its own (module_spec).
   if not jit then it("carry no finalizer, held or released", function ()
     local g = qsem.new(1):hold(1)
     assert.is_nil(getmetatable(g).__gc)
