@@ -32,11 +32,14 @@ local function loop (w)
   end
 end
 
--- The wait ends here however the loop ended, so that no token is kept by
--- a waiter that nobody will ask again.
+-- A loop that returned has ended the wait (step ends it with its
+-- result); one that raised ends it here, so that no token is kept by a
+-- waiter that nobody will ask again.
 local function done (w, ok, a, b)
-  finish(w)
-  if not ok then error(a, 0) end
+  if not ok then
+    finish(w)
+    error(a, 0)
+  end
   return a, b
 end
 

@@ -560,7 +560,8 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
 
 /*
 ** step(w): true or a guard (granted), fail plus a message, or qsem.WAIT
-** and, under cqueues, the glue's wait function and the seconds left.
+** and, under cqueues, the glue's wait function and the seconds left.  A
+** wait that is over ends here (wait_end), before step returns.
 */
 static int lqsem_step (lua_State *L) {
   lqsem_Wait *wt = towait(L);
@@ -568,10 +569,10 @@ static int lqsem_step (lua_State *L) {
   if (wt->hold)
     (void)newguard(L, getctx(L));   /* at 2, before any token is ours */
   int r = coop_look(wt);
-  if (r == 0)
-    return granted(L, wt->s, wt->n, wt->hold ? 2 : 0);
-  if (r != EINPROGRESS)
-    return failresult(L, r);
+  if (r != EINPROGRESS) {
+    wait_end(L, wt, 1);   /* here, which saves the driver a call of 'finish' */
+    return r == 0 ? granted(L, wt->s, wt->n, wt->hold ? 2 : 0) : failresult(L, r);
+  }
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
   if (wt->kind == LQSEM_GENERIC)
     return 1;
