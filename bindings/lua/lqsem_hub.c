@@ -193,8 +193,9 @@ static lqsem_Hub *gethub (lua_State *L) {
   ctx_set(L, CTX_PARKED);
   newweaktable(L, "k");
   ctx_set(L, CTX_CQPARKED);
-  /* each coroutine's last finished wait, kept for its next one */
-  newweaktable(L, "k");
+  /* each coroutine's last finished wait, kept for its next one (Lua 5.1:
+     weak values too, see keepspare) */
+  newweaktable(L, LUA_VERSION_NUM < 502 ? "kv" : "k");
   ctx_set(L, CTX_SPARE);
   c->hub = h;   /* last: the hub is complete */
   return h;

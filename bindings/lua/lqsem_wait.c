@@ -56,15 +56,29 @@ static int parkedkey (int kind) {
 
 
 /*
+** Push the coroutine of the wait at 'idx' and return 1, or return 0 with
+** nothing pushed if it has none.  'self': L is that coroutine (a step of
+** the 5.1 driver), which spares reading the user value, emulated in 5.1.
+*/
+static int pushco (lua_State *L, int idx, int self) {
+  if (self)
+    return lua_pushthread(L), 1;
+  if (lua_getiuservalue(L, idx, 1) == LUA_TTHREAD)
+    return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+
+/*
 ** Forget the parked coroutine of the wait at 'idx': the coroutine is
 ** again only its host's to keep.  The entry is this wait's: a coroutine
 ** has at most one wait that has not ended (each ends before its acquire
 ** returns, by '__close' or the 5.1 driver), and this one ends once.
 */
-static void unpark (lua_State *L, int idx, int kind) {
+static void unpark (lua_State *L, int idx, int kind, int self) {
   int top = lua_gettop(L);
-  if (ctx_get(L, parkedkey(kind)) == LUA_TTABLE &&
-      lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
+  if (ctx_get(L, parkedkey(kind)) == LUA_TTABLE && pushco(L, idx, self)) {
     lua_pushnil(L);
     lua_rawset(L, -3);   /* parked[co] = nil */
   }
@@ -87,31 +101,23 @@ static void cq_leave (lua_State *L, int idx) {
 ** Keep the finished wait at 'idx' for its coroutine's next wait (context
 ** slot CTX_SPARE, weak keys): the next acquire of that coroutine on the same
 ** semaphore and count restarts its idle waiter instead of making a wait
-** userdata and a waiter afresh (coop_park).  Where weak keys are not
-** ephemerons (Lua 5.1) the wait forgets its coroutine, so that the
-** table's value does not hold its own key; elsewhere it keeps it, and
-** coop_park need not set it again.  Its entry in "qsem.waits" (weak
-** values) stays too: only waits on the hub's list are looked up there.
+** userdata and a waiter afresh (coop_park).  The wait keeps its coroutine
+** as its user value, so coop_park need not set it again.  Where weak keys
+** are not ephemerons (Lua 5.1) the table's value would then hold its own
+** key for ever; there its values are weak too, and a collection may take
+** a kept wait, which only costs the next wait a new one.  Its entry in
+** CTX_WAITS (weak values) stays too: only waits on the hub's list are
+** looked up there.
 */
-static void keepspare (lua_State *L, int idx) {
+static void keepspare (lua_State *L, int idx, int self) {
   lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, idx);
   int top = lua_gettop(L);
-  if (wt->kept) {   /* restarted from the entry, which is still there */
-#if LUA_VERSION_NUM < 502
-    lua_pushnil(L);
-    lua_setiuservalue(L, idx, 1);
-#endif
+  if (wt->kept)   /* restarted from the entry, which is still there */
     return;
-  }
-  if (ctx_get(L, CTX_SPARE) == LUA_TTABLE &&
-      lua_getiuservalue(L, idx, 1) == LUA_TTHREAD) {
+  if (ctx_get(L, CTX_SPARE) == LUA_TTABLE && pushco(L, idx, self)) {
     lua_pushvalue(L, idx);
     lua_rawset(L, -3);   /* spare[co] = wait */
     wt->kept = 1;
-#if LUA_VERSION_NUM < 502
-    lua_pushnil(L);
-    lua_setiuservalue(L, idx, 1);
-#endif
   }
   lua_settop(L, top);
 }
@@ -123,9 +129,10 @@ static void keepspare (lua_State *L, int idx) {
 ** cancel returned, notify cannot run for it any more: a pending waiter
 ** leaves the queue under the semaphore's lock, which notify holds while
 ** it runs.  The idle waiter stays in 'spare' until '__gc', and, if 'keep',
-** the wait is kept for its coroutine's next one.  Idempotent.
+** the wait is kept for its coroutine's next one.  'self': L is the
+** wait's coroutine (see pushco).  Idempotent.
 */
-static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
+static void wait_end (lua_State *L, lqsem_Wait *wt, int keep, int self) {
   if (wt->w != NULL) {
     (void)qsem_waiter_cancel(wt->w);   /* always 0 */
     wt->spare = wt->w;
@@ -149,11 +156,11 @@ static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
       }
       lua_pop(L, 1);
     }
-    unpark(L, 1, wt->kind);
+    unpark(L, 1, wt->kind, self);
     if (wt->polling)   /* its coroutine was closed while the glue's wait polled */
       cq_leave(L, 1);
     if (keep)
-      keepspare(L, 1);
+      keepspare(L, 1, self);
   }
 }
 
@@ -163,7 +170,7 @@ static void wait_end (lua_State *L, lqsem_Wait *wt, int keep) {
 ** closed) and the Lua 5.1 driver's end of a wait.
 */
 static int lqsem_wait_finish (lua_State *L) {
-  wait_end(L, towait(L), 1);
+  wait_end(L, towait(L), 1, 0);
   return 0;
 }
 
@@ -171,7 +178,7 @@ static int lqsem_wait_finish (lua_State *L) {
 /* '__gc': end the wait if nothing did, and free its waiter. */
 static int lqsem_wait_gc (lua_State *L) {
   lqsem_Wait *wt = towait(L);
-  wait_end(L, wt, 0);
+  wait_end(L, wt, 0, 0);
   qsem_waiter_free(wt->spare);
   wt->spare = NULL;
   return 0;
@@ -446,7 +453,7 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   wt->deadline = deadline;
   wt->kind = kind;
   wt->hold = hold;
-  if (fresh || LUA_VERSION_NUM < 502) {   /* a kept wait has both (keepspare) */
+  if (fresh) {   /* a kept wait has both (keepspare) */
     lua_pushthread(L);   /* for qsem.ready() */
     lua_setiuservalue(L, idx, 1);
   }
@@ -570,7 +577,7 @@ static int lqsem_step (lua_State *L) {
     (void)newguard(L, getctx(L));   /* at 2, before any token is ours */
   int r = coop_look(wt);
   if (r != EINPROGRESS) {
-    wait_end(L, wt, 1);   /* here, which saves the driver a call of 'finish' */
+    wait_end(L, wt, 1, 1);   /* here, which saves the driver a call of 'finish' */
     return r == 0 ? granted(L, wt->s, wt->n, wt->hold ? 2 : 0) : failresult(L, r);
   }
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
