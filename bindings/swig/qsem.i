@@ -695,6 +695,23 @@ static const char *qsem_swig_message(int err)
     }
 }
 
+#if defined(SWIGRUBY)
+/* Nanoseconds beyond int64_t (2**63, a Float such as 1e30 or Infinity)
+ * saturate, so that a huge timeout waits and a hugely negative one is
+ * negative (ArgumentError), as in the deadline table (docs/bindings.md). */
+%typemap(in, fragment=SWIG_AsVal_frag(long long)) int64_t timeout_ns (long long val_, int ecode_, double d_) {
+  ecode_ = SWIG_AsVal(long long)($input, &val_);
+  if (SWIG_IsOK(ecode_)) {
+    $1 = (int64_t)val_;
+  } else if ((RB_INTEGER_TYPE_P($input) || RB_FLOAT_TYPE_P($input)) &&
+             ((d_ = NUM2DBL($input)) >= 9223372036854775808.0 || d_ < -9223372036854775808.0)) {
+    $1 = d_ < 0 ? INT64_MIN : INT64_MAX;
+  } else {
+    SWIG_exception_fail(SWIG_ArgError(ecode_), "in method '$symname', argument $argnum of type '$type'");
+  }
+}
+#endif
+
 /* Names each language expects: camelCase in Java, snake_case with a
  * predicate in Ruby, snake_case in Perl and Tcl. */
 #if defined(SWIGJAVA)
@@ -871,6 +888,23 @@ static void qsem_swig_perl_cache(SV *sv, void *h);
   }
   $1 = (int64_t)val_;
 }
+/* Nanoseconds: defined, as above; a number beyond int64_t (2**63, 9**9**9)
+ * saturates, so that a huge timeout waits and a hugely negative one is
+ * negative, as in the deadline table (docs/bindings.md). */
+%typemap(in, fragment=SWIG_AsVal_frag(long long)) int64_t timeout_ns (long long val_, int ecode_, NV nv_) {
+  if (!SvOK($input)) {
+    SWIG_exception_fail(SWIG_ValueError, "qsem: invalid argument (a timeout must be a number, not undef)");
+  }
+  ecode_ = SWIG_AsVal(long long)($input, &val_);
+  if (SWIG_IsOK(ecode_)) {
+    $1 = (int64_t)val_;
+  } else if (looks_like_number($input) &&
+             ((nv_ = SvNV($input)) >= 9223372036854775808.0 || nv_ < -9223372036854775808.0)) {
+    $1 = nv_ < 0 ? INT64_MIN : INT64_MAX;
+  } else {
+    SWIG_exception_fail(SWIG_ArgError(ecode_), "in method '$symname', argument $argnum of type '$type'");
+  }
+}
 %typemap(in, fragment=SWIG_AsVal_frag(double)) double timeout (double val_, int ecode_) {
   if (!SvOK($input)) {
     SWIG_exception_fail(SWIG_ValueError, "qsem: invalid argument (a timeout must be a number, not undef)");
@@ -884,6 +918,27 @@ static void qsem_swig_perl_cache(SV *sv, void *h);
 #endif
 
 #if defined(SWIGTCL)
+/* Tcl_GetWideIntFromObj takes an integer of up to 64 bits of magnitude
+ * modulo 2**64 (-18446744073709551615 would be 1).  An integer beyond
+ * int64_t, which Tcl keeps as a bignum, saturates instead: a count is then
+ * out of range (QSEM EINVAL), a huge timeout waits and a hugely negative
+ * one is negative, as in the deadline table (docs/bindings.md). */
+%{
+static int qsem_tcl_isbig(Tcl_Obj *o)
+{
+    return o->typePtr != NULL && strcmp(o->typePtr->name, "bignum") == 0;
+}
+%}
+%typemap(in) int64_t (Tcl_WideInt w_, double d_) {
+  if (Tcl_GetWideIntFromObj(NULL, $input, &w_) == TCL_OK && !qsem_tcl_isbig($input)) {
+    $1 = (int64_t)w_;
+  } else if (qsem_tcl_isbig($input) && Tcl_GetDoubleFromObj(NULL, $input, &d_) == TCL_OK) {
+    $1 = d_ < 0 ? INT64_MIN : INT64_MAX;
+  } else {
+    SWIG_exception_fail(SWIG_TypeError, "in method '$symname', argument $argnum of type '$type'");
+  }
+}
+
 /* The script is taken as it is; the interpreter is the caller's own. */
 %typemap(in) Tcl_Obj *script "$1 = $input;"
 %typemap(in, numinputs=0) Tcl_Interp *interp "$1 = interp;"

@@ -103,6 +103,19 @@ subtest 'timeout convention' => sub {
     my $helper = threads->create(sub { await_waiters($s, 1); $s->release(1); 1 });
     ok($s->try_acquire_ns(1, 1 << 62), 'so does a huge ns timeout');
     $helper->join;
+    for my $huge (2**63, 2**70, 9**9**9) {
+        $helper = threads->create(sub { await_waiters($s, 1); $s->release(1); 1 });
+        ok($s->try_acquire_ns(1, $huge), "and an ns timeout of $huge, beyond 64 bits");
+        $helper->join;
+    }
+    ok(!$s->try_acquire_ns(1, -2**70), 'one below -2**63 tries once');
+    {
+        my @warnings;
+        local $SIG{__WARN__} = sub { push @warnings, @_ };
+        ok(!eval { $s->try_acquire_ns(1, undef); 1 }, 'an undef ns timeout dies');
+        like($@, qr/^ValueError .*undef/, 'as a ValueError');
+        is(scalar @warnings, 0, 'without a warning');
+    }
     is($s->available, 0, 'every token accounted for');
 };
 

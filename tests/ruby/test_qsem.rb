@@ -158,6 +158,13 @@ class TestQsem < Minitest::Test
     assert sem.try_acquire(1, 1e300)
     spawn { wait_for_waiters(sem, 1); sem.release }
     assert sem.try_acquire_ns(1, 2**63 - 1)
+    # beyond a 64-bit integer: as huge, or as negative
+    spawn { wait_for_waiters(sem, 1); sem.release }
+    assert sem.try_acquire_ns(1, 2**64 + 5)
+    spawn { wait_for_waiters(sem, 1); sem.release }
+    assert sem.try_acquire_ns(1, Float::INFINITY)
+    assert_raises(ArgumentError) { sem.try_acquire_ns(1, -2**64) }
+    assert_raises(TypeError) { sem.try_acquire_ns(1, 1.5) }
     assert_equal 0, sem.available
   end
 

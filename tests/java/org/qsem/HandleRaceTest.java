@@ -123,7 +123,11 @@ public class HandleRaceTest {
         long stale = NativeSemaphore.getCPtr(old);
         old.delete();
         Semaphore newer = new Semaphore(7);
-        long[] handles = { 0, 1, -1, stale, stale ^ 1, stale + (1000L << 32), Long.MAX_VALUE, Long.MIN_VALUE, 0xdeadbeefL };
+        // Not stale ^ 1: that names the neighbouring slot under the same
+        // generation, which is a live handle whenever another semaphore of
+        // this JVM holds that slot in its first generation.
+        long unissued = (1L << 32) | ((1L << 22) - 1);   // generation 1 of a slot never allocated
+        long[] handles = { 0, 1, -1, stale, unissued, stale + (1000L << 32), Long.MAX_VALUE, Long.MIN_VALUE, 0xdeadbeefL };
         for (long h : handles) {
             NativeSemaphore forged = new NativeSemaphore(h, false);
             assertThrows(IllegalStateException.class, () -> forged.available());

@@ -53,6 +53,19 @@ public class SemaphoreTest {
         assertTrue(new Semaphore(1, false).tryAcquire());
     }
 
+    /** As java.util.concurrent: a null unit is a NullPointerException, whatever the timeout. */
+    @Test
+    public void nullUnitThrowsAndTakesNothing() {
+        Semaphore s = new Semaphore(3);
+        for (long timeout : new long[] {-5, 0, 1}) {
+            assertThrows(NullPointerException.class, () -> s.tryAcquire(timeout, null));
+            assertThrows(NullPointerException.class, () -> s.tryAcquire(2, timeout, null));
+            assertThrows(NullPointerException.class, () -> s.tryAcquire(2L, timeout, null));
+        }
+        assertThrows(IllegalArgumentException.class, () -> s.tryAcquire(-1, 0, null));
+        assertEquals(3, s.availablePermits());
+    }
+
     @Test
     public void releasePastTheBoundThrowsAndChangesNothing() {
         Semaphore s = new Semaphore(2, 3, false);

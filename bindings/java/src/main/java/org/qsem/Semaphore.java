@@ -231,10 +231,11 @@ public class Semaphore {
      */
     public boolean tryAcquire(long permits, long timeout, TimeUnit unit) throws InterruptedException {
         checkPermits(permits);
+        long ns = timeoutNanos(timeout, unit);
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
-        return await(permits, timeoutNanos(timeout, unit), true);
+        return await(permits, ns, true);
     }
 
     /**
@@ -432,13 +433,14 @@ public class Semaphore {
      * Java's timeout rule, for every unit, in one place: zero or less tries
      * once; TimeUnit saturates a timeout too large for nanoseconds at
      * Long.MAX_VALUE, which is forever (as near as makes no difference:
-     * 292 years), mapped to the core's "forever" (-1).
+     * 292 years), mapped to the core's "forever" (-1). A null unit throws
+     * NullPointerException whatever the timeout, as java.util.concurrent's.
      */
     private static long timeoutNanos(long timeout, TimeUnit unit) {
-        if (timeout <= 0) {
+        long ns = unit.toNanos(timeout);
+        if (ns <= 0) {
             return 0;
         }
-        long ns = unit.toNanos(timeout);
         return ns == Long.MAX_VALUE ? -1 : ns;
     }
 
