@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Type declarations for qsem (docs/node.md).
+// Guard is Disposable (`using`), whatever lib the program compiles with:
+/// <reference lib="esnext.disposable" />
 
 /** Options of `new Semaphore()`. */
 export interface SemaphoreOptions {
   /** The most tokens the semaphore may hold (default `MAX_COUNT`). */
-  max?: number;
+  max?: number | undefined;
   /** Serve waiters in strict arrival order; `tryAcquire` fails while anyone waits. */
-  fair?: boolean;
+  fair?: boolean | undefined;
 }
 
 /** Options of `acquire()`, `hold()` and `runExclusive()`. */
@@ -15,9 +17,9 @@ export interface AcquireOptions {
    * Milliseconds to wait: `undefined` or `Infinity` waits forever, `0` tries
    * once; a negative or NaN value is a RangeError.
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Cancels the wait: the promise rejects with `signal.reason`. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** What `share()` returns: post it to a worker and open it with `Semaphore.from()`. */
@@ -38,7 +40,7 @@ export class Semaphore {
   /** A value for `postMessage()` or `workerData` that `Semaphore.from()` opens. */
   share(): SharedSemaphore;
 
-  /** Take `n` tokens if they are free now; never waits. */
+  /** Take `n` tokens if they are free now; never waits.  Throws `ClosedError` once closed. */
   tryAcquire(n?: number): boolean;
 
   /**

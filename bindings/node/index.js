@@ -122,7 +122,7 @@ function errorFor(code, name, n) {
 // Queued waits: settled by the native side through dispatch()
 // =====================================================================
 
-// pending[id] = { resolve, reject, sem, timer, signal, onAbort } while
+// pending[id] = { resolve, reject, sem, timer, signal } while
 // the wait `id` is queued; holding `sem` keeps the Semaphore (and its
 // handle) alive meanwhile.  An id is reused once its wait is settled: the
 // addon has forgotten it by then (it completes or cancels a wait before
@@ -139,7 +139,49 @@ function forget(id, p) {
   pending[id] = null;
   freeIds.push(id);
   if (p.timer !== null) clearTimeout(p.timer);
-  if (p.onAbort !== null) p.signal.removeEventListener('abort', p.onAbort);
+  if (p.signal !== undefined) unwatch(p.signal, id);
+}
+
+// The queued waits of each AbortSignal, in arrival order: one 'abort'
+// listener per signal however many waits share it (a listener per wait
+// would trip Node's MaxListenersExceededWarning past ten).
+const bySignal = new WeakMap();
+
+function watch(signal, id) {
+  let ids = bySignal.get(signal);
+  if (ids === undefined) {
+    ids = new Set();
+    bySignal.set(signal, ids);
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+  ids.add(id);
+}
+
+function unwatch(signal, id) {
+  const ids = bySignal.get(signal);
+  if (ids === undefined) return;  // aborting: onAbort has them
+  ids.delete(id);
+  if (ids.size === 0) {
+    bySignal.delete(signal);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+// An aborted wait has taken nothing: a grant that reached it first goes
+// back (native.cancel), and a wait already settled is left alone.
+function onAbort(event) {
+  const signal = event.target;
+  const ids = bySignal.get(signal);
+  if (ids === undefined) return;
+  bySignal.delete(signal);
+  for (const id of ids) {
+    const p = pending[id];
+    if (p === undefined || p === null || p.signal !== signal) continue;
+    forget(id, p);
+    const cancelled = native.cancel(id);
+    if (done[0] !== 0) flush();
+    if (cancelled) p.reject(signal.reason);
+  }
 }
 
 function dispatch(id, code) {
@@ -337,17 +379,9 @@ class Semaphore {
     if (code !== EINPROGRESS) return Promise.reject(errorFor(code, 'n', n));
     newId();
     return new Promise((resolve, reject) => {
-      const p = { resolve, reject, sem: this, timer: null, signal, onAbort: null };
+      const p = { resolve, reject, sem: this, timer: null, signal };
       pending[id] = p;
-      if (signal !== undefined) {
-        p.onAbort = () => {
-          forget(id, p);
-          const cancelled = native.cancel(id);
-          if (done[0] !== 0) flush();
-          if (cancelled) reject(signal.reason);
-        };
-        signal.addEventListener('abort', p.onAbort, { once: true });
-      }
+      if (signal !== undefined) watch(signal, id);
       if (timeout !== Infinity) arm(id, p);
     });
   }

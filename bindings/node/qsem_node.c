@@ -53,6 +53,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "qsem.h"
 
@@ -76,14 +77,33 @@ static struct entry *registry;
 static int64_t registry_last_id;
 
 /* Names this registry among the copies of the addon loaded in the process
- * (two packages may each bring their own): the address of its lock, which
- * no other copy shares while both are loaded.  share() hands it out with
- * the id, and index.js refuses an id that another copy's registry made.
- * Below 2^47 on the platforms Node runs on, so a double holds it exactly. */
+ * (two packages may each bring their own).  share() hands it out with the
+ * id, and index.js refuses an id that another copy's registry made.  A
+ * random number, drawn once: an address would do as well, but would tell
+ * whoever receives a shared value where the addon is loaded.  Below 2^53,
+ * so a double holds it exactly. */
+static pthread_once_t registry_key_once = PTHREAD_ONCE_INIT;
+static double registry_key_value;
+
+static void
+registry_key_init(void)
+{
+    uint64_t v = 0;
+
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+        // No entropy yet (early boot): copies loaded at different times
+        // still draw different keys.
+        v = (uint64_t)qsem_now_ns() * UINT64_C(0x9e3779b97f4a7c15);
+    }
+    v &= (UINT64_C(1) << 53) - 1;
+    registry_key_value = (double)(v != 0 ? v : 1);
+}
+
 static double
 registry_key(void)
 {
-    return (double)((uintptr_t)&registry_lock & ((UINT64_C(1) << 53) - 1));
+    (void)pthread_once(&registry_key_once, registry_key_init);
+    return registry_key_value;
 }
 
 /* Add a new semaphore with one handle.  NULL on allocation failure. */
@@ -247,6 +267,10 @@ struct state {
     // napi_value and makes none costs a third of one that does
     napi_ref io_ref;
     double *io;
+    // queued waits by id (index.js numbers them densely from 0), so that
+    // expire() and cancel() find one in constant time; and its size
+    struct op **by_id;
+    int64_t nby_id;
     // freed ops kept for reuse (a list through ->next), and how many:
     // a queued wait then makes no allocation of ours
     struct op *spare_ops;
@@ -296,6 +320,11 @@ static const napi_type_tag handle_tag = {
 static void
 list_unlink_op(struct op *op)
 {
+    struct state *st = op->st;
+
+    if (op->id >= 0 && op->id < st->nby_id && st->by_id[op->id] == op) {
+        st->by_id[op->id] = NULL;
+    }
     op->prev->next = op->next;
     op->next->prev = op->prev;
     op->prev = op->next = op;
@@ -540,13 +569,20 @@ drain_ready(napi_env env, struct state *st)
             continue;
         }
         k = used >= 0 && used < (double)st->done_len ? (size_t)used : st->done_len;
-        if (1 + 2 * (k + 1) <= st->done_len) {
-            st->done[1 + 2 * k] = (double)id;
-            st->done[2 + 2 * k] = r;
-            st->done[0] = (double)(k + 1);
-        } else if (napi_get_reference_value(env, st->dispatch, &dispatch) == napi_ok) {
-            call_dispatch(env, dispatch, id, r);  // the buffer is full
+        if (1 + 2 * (k + 1) > st->done_len) {
+            // The buffer is full: complete what it holds first, so that the
+            // waits still settle in grant order.
+            if (napi_get_reference_value(env, st->dispatch, &dispatch) != napi_ok) {
+                continue;
+            }
+            for (size_t i = 0; i < k && 2 + 2 * i < st->done_len; i++) {
+                call_dispatch(env, dispatch, (int64_t)st->done[1 + 2 * i], (int)st->done[2 + 2 * i]);
+            }
+            k = 0;
         }
+        st->done[1 + 2 * k] = (double)id;
+        st->done[2 + 2 * k] = r;
+        st->done[0] = (double)(k + 1);
     }
 }
 
@@ -622,6 +658,7 @@ state_finalize(napi_env env, void *data, void *hint)
     (void)hint;
     free(st->slots);
     free(st->free_slots);
+    free(st->by_id);
     while (st->spare_ops != NULL) {
         struct op *op = st->spare_ops;
         st->spare_ops = op->next;
@@ -840,12 +877,33 @@ wrap_handle(napi_env env, struct state *st, struct entry *e)
 static struct op *
 find_op(struct state *st, int64_t id)
 {
-    for (struct op *op = st->ops.next; op != &st->ops; op = op->next) {
-        if (op->id == id) {
-            return op;
-        }
+    return id >= 0 && id < st->nby_id ? st->by_id[id] : NULL;
+}
+
+/* Room in by_id for `id`: 0, or ENOMEM with nothing changed. */
+static int
+by_id_room(struct state *st, int64_t id)
+{
+    int64_t n;
+    struct op **p;
+
+    if (id < st->nby_id) {
+        return 0;
     }
-    return NULL;
+    if (id >= INT32_MAX) {
+        return ENOMEM;  // index.js reuses ids: this many waits at once cannot be
+    }
+    n = st->nby_id != 0 ? st->nby_id : 16;
+    while (n <= id) {
+        n *= 2;
+    }
+    if ((p = realloc(st->by_id, (size_t)n * sizeof *p)) == NULL) {
+        return ENOMEM;
+    }
+    memset(p + st->nby_id, 0, (size_t)(n - st->nby_id) * sizeof *p);
+    st->by_id = p;
+    st->nby_id = n;
+    return 0;
 }
 
 /* }====================================================================== */
@@ -1064,6 +1122,9 @@ queue_wait(napi_env env, struct state *st, struct handle *h, int64_t n, int64_t 
     struct op *op;
     int r;
 
+    if (by_id_room(st, id) != 0) {
+        return ENOMEM;
+    }
     if ((op = op_get(st, h, n)) == NULL) {
         return errno;
     }
@@ -1088,6 +1149,7 @@ queue_wait(napi_env env, struct state *st, struct handle *h, int64_t n, int64_t 
     op->prev = st->ops.prev;
     st->ops.prev->next = op;
     st->ops.prev = op;
+    st->by_id[id] = op;
     if (st->nops++ == 0) {
         // A queued wait keeps the loop alive, as a pending timer does.
         (void)napi_ref_threadsafe_function(env, st->tsfn);

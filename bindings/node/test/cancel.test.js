@@ -117,3 +117,66 @@ test('many timers and aborts leave every token', async () => {
   assert.equal(s.available, 4);
   assert.equal(s.waiting, 0);
 });
+
+test('waits served by one release settle in grant order, past any buffer', async () => {
+  for (const fair of [true, false]) {
+    const s = new Semaphore(0, { fair });
+    const order = [];
+    const ps = [];
+    for (let i = 0; i < 300; i++) ps.push(s.acquire(1).then(() => order.push(i)));
+    s.release(300);
+    await Promise.all(ps);
+    assert.deepEqual(order, [...Array(300).keys()], `fair: ${fair}`);
+    assert.equal(s.available, 0);
+  }
+});
+
+test('one signal shared by many waits: one listener, every wait aborted', async () => {
+  const { getEventListeners } = require('node:events');
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const s = new Semaphore(0);
+    const ac = new AbortController();
+    const ps = [];
+    for (let i = 0; i < 50; i++) ps.push(s.acquire(1, { signal: ac.signal }));
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 1);
+    s.release(10);  // ten are served; their listener entries go
+    await Promise.all(ps.slice(0, 10));
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 1);
+    const reason = new Error('enough');
+    ac.abort(reason);
+    for (const p of ps.slice(10)) await assert.rejects(p, (err) => err === reason);
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+    assert.equal(s.waiting, 0);
+    assert.equal(s.available, 0);
+    const other = new AbortController();
+    const p = s.acquire(1, { signal: other.signal });
+    s.release(1);
+    await p;
+    assert.equal(getEventListeners(other.signal, 'abort').length, 0);  // settled: removed
+    await sleep(10);
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('thousands of timed waits aborted newest first: all rejected, nothing taken', async () => {
+  const s = new Semaphore(0);
+  const acs = [];
+  const ps = [];
+  for (let i = 0; i < 5000; i++) {
+    const ac = new AbortController();
+    acs.push(ac);
+    ps.push(s.acquire(1, { timeout: 60000, signal: ac.signal }).then(() => 'granted', () => 'aborted'));
+  }
+  assert.equal(s.waiting, 5000);
+  for (let i = acs.length - 1; i >= 0; i--) acs[i].abort();
+  const results = await Promise.all(ps);
+  assert.equal(results.filter((r) => r === 'aborted').length, 5000);
+  assert.equal(s.waiting, 0);
+  s.release(1);
+  assert.equal(s.available, 1);
+});

@@ -87,6 +87,19 @@ test('from() rejects what share() did not make', () => {
   assert.throws(() => Semaphore.from({ ...shared, key: 1 }), { code: 'ERR_QSEM_FOREIGN' });
 });
 
+test('share() tells nothing of where the addon is loaded', () => {
+  const { key } = new Semaphore(0).share();
+  assert.ok(Number.isSafeInteger(key) && key > 0);
+  // No mapping of the process holds it: it is not an address of ours.
+  const fs = require('node:fs');
+  for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (m === null) continue;
+    const lo = BigInt('0x' + m[1]), hi = BigInt('0x' + m[2]);
+    assert.ok(!(BigInt(key) >= lo && BigInt(key) < hi), `key inside ${line}`);
+  }
+});
+
 test('another copy of the package cannot open this copy\'s semaphores', () => {
   // A second installed copy: its own addon, hence its own registry, whose
   // ids would otherwise name its own semaphores.
@@ -291,4 +304,34 @@ test('a plain wait queued after a guard\'s wait is not taken for a guard\'s', as
   assert.equal(await message(w), 'plain taken');
   await gone;
   assert.equal(s.available, 0);
+});
+
+test('the worker pool of docs/node.md runs every job, whenever the collector runs', () => {
+  // The main thread collects right after posting the shared values: the
+  // pool keeps `slots` reachable until its workers exit, so none of them
+  // finds the semaphore gone.
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const { once } = require('node:events');
+    const { Semaphore } = require(${JSON.stringify(pkg)});
+    (function pool() {   // a scope that ends, as a module's does
+    const slots = new Semaphore(4);
+    const workers = [];
+    for (let i = 0; i < 8; i++) {
+      workers.push(new Worker(\`
+        const { workerData } = require('node:worker_threads');
+        const { Semaphore } = require(workerData.pkg);
+        const slots = Semaphore.from(workerData.slots);
+        slots.runExclusive(async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          console.log('job', workerData.job);
+        });\`, { eval: true, workerData: { pkg: ${JSON.stringify(pkg)}, slots: slots.share(), job: i } }));
+    }
+    Promise.all(workers.map((w) => once(w, 'exit'))).then(() => slots.close());
+    })();
+    gc();
+    gc();`;
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', script],
+                           { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 60000 });
+  assert.deepEqual(out.trim().split('\n').sort(), [...Array(8).keys()].map((i) => `job ${i}`).sort());
 });
