@@ -402,11 +402,24 @@ static PyType_Spec Waiter_spec = {
 
 /* Ready: an awaitable whose result is already known.  It is a
  * collections.abc.Coroutine (qsem/__init__.py registers it), so that
- * asyncio.create_task() takes it like the coroutine of the slow path. */
+ * asyncio.create_task() takes it like the coroutine of the slow path.
+ *
+ * When the result is tokens taken at once (async_acquire, __aenter__),
+ * the Ready owns them until its first step hands them over: a Ready that
+ * is closed, thrown into (a task cancelled before it ran, wait_for with a
+ * timeout of 0, a cancelled gather) or dropped unawaited gives them back,
+ * as asyncio.Semaphore, which takes nothing until it runs, loses none. */
 
 typedef struct {
     PyObject_HEAD
     PyObject *value;
+    // the semaphore the tokens were taken from (strong), or NULL once the
+    // first step handed them over or they went back
+    SemaphoreObject *owner;
+    int64_t n;
+    // the guard they were taken for (strong), and its entry, or NULL
+    struct HoldObject *hold;
+    uint64_t entry;
 } ReadyObject;
 
 static PyObject *
@@ -421,14 +434,114 @@ ready_new(SemaphoreObject *owner, PyObject *value)
         return NULL;
     }
     self->value = Py_NewRef(value);
+    self->owner = NULL;
+    self->n = 0;
+    self->hold = NULL;
+    self->entry = 0;
     return (PyObject *)self;
+}
+
+/* A Ready for n tokens just taken from owner (for hold's entry, if not
+ * NULL); on failure they go back before it returns NULL. */
+static PyObject *
+ready_owning(SemaphoreObject *owner, PyObject *value, int64_t n, struct HoldObject *hold)
+{
+    ReadyObject *self = (ReadyObject *)ready_new(owner, value);
+    if (self == NULL) {
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (hold != NULL) {
+            hold->held = 0;
+            hold->busy = 0;
+        }
+        if (give_tokens(owner, n) < 0) {   // past max only if others gave back too much
+            PyErr_WriteUnraisable((PyObject *)owner);
+        }
+        PyErr_Restore(et, ev, tb);
+        return NULL;
+    }
+    self->owner = (SemaphoreObject *)Py_NewRef((PyObject *)owner);
+    self->n = n;
+    if (hold != NULL) {
+        self->hold = (struct HoldObject *)Py_NewRef((PyObject *)hold);
+        self->entry = hold->entries;
+    }
+    return (PyObject *)self;
+}
+
+/* The first step is over: the tokens are the awaiter's now. */
+static void
+ready_handed_over(ReadyObject *self)
+{
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->hold);
+}
+
+/* Give back the tokens the Ready still owns (a guard's, only if it is
+ * still in the entry that took them).  0, or -1 with an exception set. */
+static int
+ready_give_back(ReadyObject *self)
+{
+    SemaphoreObject *owner = self->owner;
+    struct HoldObject *hold = self->hold;
+    int64_t n = self->n;
+    int r = 0;
+
+    if (owner == NULL) {
+        return 0;
+    }
+    self->owner = NULL;
+    self->hold = NULL;
+    if (hold != NULL) {
+        if (hold->entries == self->entry && hold->busy) {
+            n = hold->held;   // as __exit__ would: exactly what is held
+            hold->held = 0;
+            hold->busy = 0;
+        }
+        else {
+            n = 0;   // that entry ended already, by __exit__
+        }
+    }
+    if (n > 0) {
+        r = give_tokens(owner, n);
+    }
+    Py_XDECREF(hold);
+    Py_DECREF(owner);
+    return r;
+}
+
+/* Dropped before its first step ran: give back, and say so, as CPython
+ * does for a coroutine never awaited. */
+static void
+Ready_finalize(ReadyObject *self)
+{
+    if (self->owner == NULL) {
+        return;
+    }
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                         "qsem: the awaitable of %s was never awaited; its %lld token(s) "
+                         "went back", self->hold != NULL ? "Hold.__aenter__()" : "async_acquire()",
+                         (long long)self->n) < 0) {
+        PyErr_WriteUnraisable((PyObject *)self);
+    }
+    if (ready_give_back(self) < 0) {
+        PyErr_WriteUnraisable((PyObject *)self);
+    }
+    PyErr_Restore(et, ev, tb);
 }
 
 static void
 Ready_dealloc(ReadyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+    if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0) {
+        return;   // resurrected
+    }
     Py_CLEAR(self->value);
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->hold);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
@@ -443,6 +556,7 @@ Ready_await(ReadyObject *self)
 static PyObject *
 Ready_iternext(ReadyObject *self)
 {
+    ready_handed_over(self);
     if (self->value != Py_None) {
         // Wrapped, so that a value that is itself a tuple or an exception
         // is not mistaken for StopIteration's arguments.
@@ -466,11 +580,16 @@ Ready_send(ReadyObject *self, PyObject *Py_UNUSED(arg))
     return r;
 }
 
+/* An exception thrown in before the first step (a task cancelled before
+ * it ran): the tokens go back, and it propagates. */
 static PyObject *
-Ready_throw(ReadyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+Ready_throw(ReadyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs < 1 || nargs > 3) {
         PyErr_SetString(PyExc_TypeError, "throw() takes 1 to 3 arguments");
+        return NULL;
+    }
+    if (ready_give_back(self) < 0) {
         return NULL;
     }
     PyObject *typ = args[0];
@@ -487,8 +606,11 @@ Ready_throw(ReadyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t narg
 }
 
 static PyObject *
-Ready_close(ReadyObject *Py_UNUSED(self), PyObject *Py_UNUSED(ignored))
+Ready_close(ReadyObject *self, PyObject *Py_UNUSED(ignored))
 {
+    if (ready_give_back(self) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -496,14 +618,15 @@ static PyMethodDef Ready_methods[] = {
     {"send", (PyCFunction)Ready_send, METH_O,
      PyDoc_STR("send($self, value, /)\n--\n\nFinish: raise StopIteration with the result.")},
     {"throw", (PyCFunction)(void (*)(void))Ready_throw, METH_FASTCALL,
-     PyDoc_STR("throw($self, typ, val=None, tb=None, /)\n--\n\nRaise the exception given.")},
+     PyDoc_STR("throw($self, typ, val=None, tb=None, /)\n--\n\nGive back the tokens; raise the exception given.")},
     {"close", (PyCFunction)Ready_close, METH_NOARGS,
-     PyDoc_STR("close($self, /)\n--\n\nNothing to close: the call is complete.")},
+     PyDoc_STR("close($self, /)\n--\n\nGive back the tokens, unless the first step took them.")},
     {NULL, NULL}
 };
 
 static PyType_Slot Ready_slots[] = {
     {Py_tp_dealloc, Ready_dealloc},
+    {Py_tp_finalize, Ready_finalize},
     {Py_am_await, Ready_await},
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, Ready_iternext},
@@ -578,8 +701,11 @@ async_take(SemaphoreObject *self, int64_t n, int64_t rel_ns)
     if (r < 0) {
         return NULL;
     }
-    if (r == 1 || rel_ns == WAIT_NONE) {
-        return ready_new(self, r ? Py_True : Py_False);
+    if (r == 1) {
+        return ready_owning(self, Py_True, n, NULL);
+    }
+    if (rel_ns == WAIT_NONE) {
+        return ready_new(self, Py_False);
     }
     return async_wait(self, n, rel_ns, NULL);
 }
@@ -649,10 +775,11 @@ Hold_aenter(HoldObject *self, PyObject *Py_UNUSED(ignored))
         return NULL;
     }
     self->busy = 1;
+    self->entries++;
     int r = take_tokens(self->owner, self->n, WAIT_NONE);
     if (r == 1) {
         self->held = self->n;
-        return ready_new(self->owner, (PyObject *)self);
+        return ready_owning(self->owner, (PyObject *)self, self->n, self);
     }
     if (r == 0 && self->rel_ns != WAIT_NONE) {
         // `busy` stays set until the waiter claims or is finished.

@@ -170,30 +170,25 @@ convert_timeout(PyObject *obj, int64_t *out)
     if (PyFloat_Check(obj)) {
         secs = PyFloat_AS_DOUBLE(obj);
     }
-    else if (PyLong_Check(obj)) {
-        secs = PyLong_AsDouble(obj);
-        if (secs == -1.0 && PyErr_Occurred()) {
-            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
-                return -1;
-            }
-            // An int too large for a double is still just a very long time.
-            PyErr_Clear();
-            PyObject *zero = PyLong_FromLong(0);
-            if (zero == NULL) {
-                return -1;
-            }
-            int negative = PyObject_RichCompareBool(obj, zero, Py_LT);
-            Py_DECREF(zero);
-            if (negative < 0) {
-                return -1;
-            }
-            *out = negative ? WAIT_NONE : WAIT_FOREVER;
-            return 0;
-        }
-    }
     else {
-        secs = PyFloat_AsDouble(obj);
+        secs = PyLong_Check(obj) ? PyLong_AsDouble(obj) : PyFloat_AsDouble(obj);
         if (secs == -1.0 && PyErr_Occurred()) {
+            if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+                // A number too large for a double (an int, a Fraction) is
+                // still just a very long time, or a very negative one.
+                PyErr_Clear();
+                PyObject *zero = PyLong_FromLong(0);
+                if (zero == NULL) {
+                    return -1;
+                }
+                int negative = PyObject_RichCompareBool(obj, zero, Py_LT);
+                Py_DECREF(zero);
+                if (negative < 0) {
+                    return -1;
+                }
+                *out = negative ? WAIT_NONE : WAIT_FOREVER;
+                return 0;
+            }
             if (PyErr_ExceptionMatches(PyExc_TypeError)) {
                 PyErr_Format(PyExc_TypeError,
                              "timeout must be a number or None, not %.200s",
@@ -1133,6 +1128,9 @@ typedef struct HoldObject {
     int busy;
     // tokens actually held, so that __exit__ gives back exactly those
     int64_t held;
+    // entries so far: an awaitable of __aenter__ that was never run gives
+    // back only what its own entry took (qsem_async.c, Ready)
+    uint64_t entries;
 } HoldObject;
 
 static PyObject *

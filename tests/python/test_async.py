@@ -309,6 +309,81 @@ def test_dropped_coroutine_leaves_the_queue():
     run_asyncio(main)
 
 
+# Tokens free at the call are taken at once; the awaitable owns them until
+# its first step hands them over.  Whatever ends it before that gives them
+# back, as asyncio.Semaphore, which takes nothing until it runs, loses none.
+
+def test_awaitable_closed_or_dropped_before_its_first_step_gives_back():
+    s = qsem.Semaphore(4)
+    aw = s.async_acquire(2)
+    assert s.available() == 2
+    aw.close()
+    assert s.available() == 4
+    aw.close()  # once only
+    assert s.available() == 4
+    with pytest.warns(RuntimeWarning, match="never awaited"):
+        aw = s.async_acquire(3)
+        del aw
+        gc.collect()
+    assert s.available() == 4
+    h = s.hold(2)
+    with pytest.warns(RuntimeWarning, match="never awaited"):
+        aw = h.__aenter__()
+        assert (s.available(), h.held) == (2, 2)
+        del aw
+        gc.collect()
+    assert (s.available(), h.held) == (4, 0)
+    with h:  # the guard is free again
+        assert s.available() == 2
+    assert s.available() == 4
+
+
+def test_awaitable_cancelled_before_its_first_step_gives_back():
+    async def main():
+        s = qsem.Semaphore(4)
+        t = asyncio.create_task(s.async_acquire(1))
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert s.available() == 4
+        h = s.hold(3)
+        t = asyncio.create_task(h.__aenter__())
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert (s.available(), h.held) == (4, 0)
+        g = asyncio.gather(*(s.async_acquire(1) for _ in range(3)))
+        g.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await g
+        assert s.available() == 4
+        for _ in range(20):
+            try:
+                got = await asyncio.wait_for(s.async_acquire(1), 0)
+            except asyncio.TimeoutError:
+                got = False
+            if got:
+                s.release(1)
+            assert s.available() == 4
+        # run to its first step: the tokens are the task's
+        assert await asyncio.create_task(s.async_acquire(2)) is True
+        assert s.available() == 2
+    run_asyncio(main)
+
+
+def test_thrown_into_after_its_first_step_keeps_the_tokens():
+    s = qsem.Semaphore(2)
+    aw = s.async_acquire(1).__await__()
+    with pytest.raises(StopIteration):
+        next(aw)
+    assert s.available() == 1
+    with pytest.raises(KeyError):
+        aw.throw(KeyError("late"))
+    aw.close()
+    assert s.available() == 1  # the awaiter took them: its to give back
+    s.release(1)
+
+
 def test_close_wakes_every_task_with_closed_error():
     async def main():
         s = qsem.Semaphore(0)

@@ -22,7 +22,8 @@ def release_later(sem, delay, n=1):
     return t
 
 
-@pytest.mark.parametrize("forever", [None, math.inf, 1e300, 10**400, 2**63, float(2**62)])
+@pytest.mark.parametrize("forever", [None, math.inf, 1e300, 10**400, 2**63, float(2**62),
+                                     fractions.Fraction(10**400), decimal.Decimal("1E+1000")])
 def test_forever_values_wait_until_released(forever):
     s = qsem.Semaphore(0)
     t = release_later(s, 0.2)
@@ -34,7 +35,8 @@ def test_forever_values_wait_until_released(forever):
     assert s.available() == 0
 
 
-@pytest.mark.parametrize("now", [0, 0.0, -1, -0.5, -math.inf, -(10**400), False])
+@pytest.mark.parametrize("now", [0, 0.0, -1, -0.5, -math.inf, -(10**400), False,
+                                 fractions.Fraction(-(10**400))])
 def test_zero_and_negative_try_once_without_sleeping(now):
     s = qsem.Semaphore(1)
     assert s.acquire(timeout=now) is True

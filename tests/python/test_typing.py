@@ -87,6 +87,12 @@ def test_threading_style_code_type_checks(mypy_env, tmp_path):
 
         s = Named(2, name="db")
         s.release(n=2)
+
+        # any number with __float__, as at run time
+        from decimal import Decimal
+        from fractions import Fraction
+        s.acquire(timeout=Decimal("0.5"))
+        s.hold(1, timeout=Fraction(1, 2))
         """))
     r = run(["mypy", "--strict", "--no-error-summary", str(good)], mypy_env, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
