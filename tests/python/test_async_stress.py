@@ -54,13 +54,25 @@ async def asyncio_worker(sem, ledger, rng, stop):
     async def one():
         n = rng.randint(1, 3)
         how = rng.random()
-        if how < 0.3:
+        if how < 0.25:
             if await sem.async_acquire(n=n, timeout=rng.uniform(0.0, 0.005)):
                 try:
                     await ledger.use(n, asyncio.sleep)
                 finally:
                     sem.release(n)
-        elif how < 0.6:
+        elif how < 0.45:
+            # The awaitable as wait_for's own task, which a timeout of 0
+            # cancels before it runs: tokens it took at the call go back.
+            try:
+                got = await asyncio.wait_for(sem.async_acquire(n=n), rng.choice((0, 0.0005, 0.002)))
+            except asyncio.TimeoutError:
+                got = False
+            if got:
+                try:
+                    await ledger.use(n, asyncio.sleep)
+                finally:
+                    sem.release(n)
+        elif how < 0.7:
             async with sem.hold(n):
                 await ledger.use(n, asyncio.sleep)
         else:
