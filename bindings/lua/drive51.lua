@@ -23,11 +23,18 @@ local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.f
 -- lists it or its deadline comes, as for any wait.
 local generic = nil
 
+-- The results of an acquire or hold as the C method gives them: one value
+-- (true, or the guard) when the tokens are taken, else fail and why.
+local function result (a, b)
+  if a then return a end
+  return a, b
+end
+
 local function loop (w)
   if generic and generic(w) then yield(WAIT, w) end
   while true do
     local a, b, c = step(w)
-    if a ~= WAIT then return a, b end
+    if a ~= WAIT then return result(a, b) end
     if b then b(w, c) else yield(WAIT, w) end
   end
 end
@@ -35,21 +42,30 @@ end
 -- A loop that returned has ended the wait (step ends it with its
 -- result); one that raised ends it here, so that no token is kept by a
 -- waiter that nobody will ask again.
-local function done (w, ok, a, b)
+local function done (w, ok, ...)
   if not ok then
     finish(w)
-    error(a, 0)
+    error((...), 0)
   end
-  return a, b
+  return ...
 end
 
 -- The C method is called through an upvalue of this name, which the C
 -- side recognizes to word its argument errors as the user's call
--- (lqsem.h, lqsem_argerror).
-local function wrap (qsem_c_method)
+-- (lqsem.h, lqsem_argerror): the method, or a function that tail-calls
+-- this one, must be what the user called.  'post', if given, takes the
+-- results (LuaJIT: a guard made in C becomes cdata).
+local function wrap (qsem_c_method, post)
+  if post then
+    return function (s, n, timeout)
+      local a, b = qsem_c_method(s, n, timeout)
+      if a ~= WAIT then return post(result(a, b)) end
+      return post(done(b, pcall(loop, b)))
+    end
+  end
   return function (s, n, timeout)
     local a, b = qsem_c_method(s, n, timeout)
-    if a ~= WAIT then return a, b end
+    if a ~= WAIT then return result(a, b) end
     return done(b, pcall(loop, b))
   end
 end
@@ -253,7 +269,7 @@ local function adopt (g, err)
   return c
 end
 
-local slow_hold = meths.hold
+local slow_hold = wrap(hold, adopt)   -- tail-called below, for its argument errors
 
 function meths.hold (s, n, timeout)
   if GUARDS and (timeout == nil or (type(timeout) == "number" and timeout >= 0)) then
@@ -274,7 +290,7 @@ function meths.hold (s, n, timeout)
       end
     end
   end
-  return adopt(slow_hold(s, n, timeout))
+  return slow_hold(s, n, timeout)
 end
 -- }---------------------------------------------------------------------
 -- }=====================================================================

@@ -140,7 +140,7 @@ static int lqsem_new (lua_State *L) {
   lua_Integer initial = lqsem_checkinteger(L, 1);
   luaL_argcheck(L, initial >= 0, 1, "negative count");
   luaL_argcheck(L, initial <= QSEM_VALUE_MAX, 1, "count out of range");
-  int64_t max = QSEM_VALUE_MAX;
+  int64_t max = LQSEM_VALUE_MAX;   /* qsem.VALUE_MAX, which max() can report exactly */
   unsigned flags = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -1012,7 +1012,7 @@ LQSEM_API int luaopen_qsem (lua_State *L) {
   lua_pop(L, 1);
   luaL_newlibtable(L, lqsem_funcs);
   setfuncs(L, ctx, lqsem_funcs);
-  lqsem_pushcount(L, QSEM_VALUE_MAX);   /* under Lua 5.1, the largest double below it */
+  lqsem_pushcount(L, LQSEM_VALUE_MAX);
   lua_setfield(L, -2, "VALUE_MAX");
   lua_pushliteral(L, QSEM_VERSION_STRING);
   lua_setfield(L, -2, "VERSION");

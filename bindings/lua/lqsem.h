@@ -267,15 +267,23 @@ static lua_Integer lqsem_tointegerx (lua_State *L, int idx, int *isint) {
 }
 
 /*
+** The largest count a Lua number holds exactly: QSEM_VALUE_MAX, or, for Lua
+** 5.1 whose numbers are doubles, the largest double below it ((double)
+** QSEM_VALUE_MAX rounds up, to 2^62).  qsem.VALUE_MAX, and the default max.
+*/
+#if LUA_VERSION_NUM < 503
+#define LQSEM_VALUE_MAX ((INT64_C(1) << 62) - 512)
+#else
+#define LQSEM_VALUE_MAX QSEM_VALUE_MAX
+#endif
+
+/*
 ** Push a count of the core: an integer, or, for Lua 5.1 whose numbers are
-** doubles, a double no larger than QSEM_VALUE_MAX.
+** doubles, a double no larger than LQSEM_VALUE_MAX.
 */
 static void lqsem_pushcount (lua_State *L, int64_t v) {
 #if LUA_VERSION_NUM < 503
-  /* (double)QSEM_VALUE_MAX rounds up, to 2^62: the largest double below */
-  const lua_Number vmax = 0x1p62 - 512;
-  lua_Number x = (lua_Number)v;
-  lua_pushnumber(L, x > vmax ? vmax : x);
+  lua_pushnumber(L, (lua_Number)(v > LQSEM_VALUE_MAX ? LQSEM_VALUE_MAX : v));
 #else
   lua_pushinteger(L, (lua_Integer)v);
 #endif

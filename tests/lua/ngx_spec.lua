@@ -38,6 +38,22 @@ describe("qsem.ngx", function ()
     assert.equals(1, sema:count())
   end)
 
+  it("names post and wait, at the caller's line, for any bad argument", function ()
+    local sema = semaphore.new(1)
+    local cases = {
+      { function () sema:post(0/0) end, "positive number required" },
+      { function () sema:post(1.5) end, "bad argument #1 to 'post' (number has no integer representation)" },
+      { function () sema:wait(0/0) end, "bad argument #1 to 'wait' (timeout is NaN)" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(c[1])
+      assert.is_false(ok)
+      assert.matches("^[^:]*ngx_spec%.lua:%d+: ", err)
+      assert.matches(c[2], err, 1, true)
+    end
+    assert.equals(1, sema:count())
+  end)
+
   it("count() is negative by the number of waiters, as in ngx.semaphore", function ()
     local sema = semaphore.new(0)
     local h = helper.host()

@@ -5,6 +5,41 @@ local qsem = require "qsem"
 local helper = require "helper"
 
 describe("s:hold() and g:release()", function ()
+  it("name hold, at the caller's line, in their argument errors", function ()
+    local s = qsem.new(2, { max = 4 })
+    local cases = {
+      { function () s:hold(-1) end, "bad argument #1 to 'hold' (negative count)" },
+      { function () s:hold(1, 0/0) end, "bad argument #2 to 'hold' (timeout is NaN)" },
+      { function () s:hold(9) end, "bad argument #1 to 'hold' (count exceeds the maximum (4))" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(c[1])
+      assert.is_false(ok)
+      assert.matches("^[^:]*with_spec%.lua:%d+: ", err)
+      assert.matches(c[2], err, 1, true)
+    end
+    assert.equals(2, s:available())
+  end)
+
+  it("return one value, as acquire does, also after a wait", function ()
+    local s = qsem.new(0)
+    local h = helper.host()
+    local a = h.spawn(function () return s:acquire(1) end)
+    local g = h.spawn(function () return s:hold(1) end)
+    local t = h.spawn(function () return s:acquire(1, 0.01) end)
+    h.step(a); h.step(g); h.step(t)   -- all three park
+    s:release(2)
+    h.run()
+    assert.equals(1, h.results[a].n)
+    assert.is_true(h.results[a][1])
+    assert.equals(1, h.results[g].n)
+    assert.equals(1, h.results[g][1]:count())
+    assert.same({ n = 2, nil, "timeout" }, h.results[t])
+    h.results[g][1]:release()
+    assert.equals(1, s:available())
+    s:acquire(1)
+  end)
+
   it("take and give back exactly n tokens, once", function ()
     local s = qsem.new(3)
     local g = s:hold(2)

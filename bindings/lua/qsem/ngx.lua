@@ -29,11 +29,15 @@ function M.new (n)
 end
 
 -- post(n): release n resources (default 1); true.  As ngx.semaphore, n must
--- be at least 1.
+-- be at least 1; as every qsem count, a whole number.  Argument errors name
+-- post at the caller's line, as ngx.semaphore's do.
 function Sema:post (n)
   n = n or 1
-  if type(n) ~= "number" or n < 1 then
+  if type(n) ~= "number" or not (n >= 1) then
     error("positive number required", 2)
+  end
+  if n % 1 ~= 0 then
+    error("bad argument #1 to 'post' (number has no integer representation)", 2)
   end
   self.sem:release(n)
   return true
@@ -46,6 +50,9 @@ end
 function Sema:wait (timeout)
   if type(timeout) ~= "number" then
     error("bad argument #1 to 'wait' (number expected, got " .. type(timeout) .. ")", 2)
+  end
+  if timeout ~= timeout then
+    error("bad argument #1 to 'wait' (timeout is NaN)", 2)
   end
   if timeout < 0 then
     error("no negative number", 2)
