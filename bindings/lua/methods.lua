@@ -18,6 +18,15 @@ local function finish (g, ok, ...)
   return ...
 end
 
+-- An argument error of hold, worded as with's (hold checks the arguments
+-- they share), or nil for any other error.
+local function as_with (err)
+  if type(err) ~= "string" then return nil end
+  local head, tail = err:match("(bad argument #%d+ to ')[^']+(' %(.*%))$")
+  if not head then head, tail = err:match("(calling ')[^']+(' on bad self.*)$") end
+  return head and head .. "with" .. tail
+end
+
 -- s:with(n, fn, ...): take n tokens (waiting as acquire does), run
 -- fn(...), and give the tokens back however fn ends; fn's results, or fail
 -- plus "closed" or "cancelled" if the tokens could not be taken.  An error
@@ -26,7 +35,14 @@ function meths.with (s, n, fn, ...)
   if not callable(fn) then
     error("bad argument #2 to 'with' (function expected, got " .. type(fn) .. ")", 2)
   end
-  local g, err = s:hold(n)
+  -- a method call, which hold's errors count and name as such; it may
+  -- yield, which pcall allows from Lua 5.2 on and in LuaJIT
+  local ok, g, err = pcall(function () return s:hold(n) end)
+  if not ok then
+    local mine = as_with(g)
+    if mine then error(mine, 2) end
+    error(g, 0)
+  end
   if not g then return nil, err end
   return finish(g, pcall(fn, ...))
 end

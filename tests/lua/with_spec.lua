@@ -159,11 +159,16 @@ describe("s:with()", function ()
     assert.is_false(called)
   end)
 
-  it("rejects a missing function before taking anything", function ()
-    local s = qsem.new(1)
+  it("rejects a missing function or a bad count before taking anything", function ()
+    local s = qsem.new(1, { max = 1 })
     assert.error_matches(function () s:with(1) end,
       "bad argument #2 to 'with' %(function expected, got nil%)")
-    assert.error_matches(function () s:with(-1, print) end, "negative count")
+    for _, c in ipairs({ { -1, "negative count" }, { 2, "count exceeds the maximum (1)" } }) do
+      local ok, err = pcall(function () s:with(c[1], print) end)
+      assert.is_false(ok)
+      assert.matches("^[^:]*with_spec%.lua:%d+: bad argument #1 to 'with' %(", err)
+      assert.matches(c[2], err, 1, true)
+    end
     assert.equals(1, s:available())
   end)
 
