@@ -19,6 +19,39 @@ local function drop (s)
   getmetatable(s).__gc(s)
 end
 
+-- Make thousands of guards on 's' (which holds 'total' tokens), at random
+-- released, kept a while, or dropped at once.  At each checkpoint, after a
+-- collector step, the kept guards still hold what they took; once they are
+-- dropped too and collected, every token is back.
+local function make_guards (s, total, seed)
+  local kept, held = {}, 0
+  math.randomseed(seed)
+  for i = 1, 5000 do
+    local k = math.random(0, 3)
+    local g = s:hold(k, 0)
+    if g then
+      assert.equals(k, g:count())
+      local r = math.random(3)
+      if r == 1 then g:release()
+      elseif r == 2 then kept[#kept + 1], held = g, held + k   -- dropped below, unreleased
+      end                                                       -- r == 3: dropped now
+    end
+    if i % 97 == 0 then
+      collectgarbage("step")
+      local sum = 0
+      for _, h in ipairs(kept) do sum = sum + h:count() end
+      assert.equals(held, sum, i)
+      assert.is_true(s:available() <= total - held, i)
+      kept, held = {}, 0
+      collect()
+      assert.equals(total, s:available(), i)
+    end
+  end
+  kept = {}
+  collect()
+  assert.equals(total, s:available())
+end
+
 describe("a guard nobody released", function ()
   it("gives back exactly its tokens when collected", function ()
     local s = qsem.new(5, { max = 5 })
@@ -32,28 +65,7 @@ describe("a guard nobody released", function ()
   end)
 
   it("loses and creates no token among thousands made, released or dropped", function ()
-    local s = qsem.new(10, { max = 10 })
-    local kept = {}
-    math.randomseed(17)
-    for i = 1, 5000 do
-      local k = math.random(0, 3)
-      local g = s:hold(k, 0)
-      if g then
-        assert.equals(k, g:count())
-        local r = math.random(3)
-        if r == 1 then g:release()
-        elseif r == 2 then kept[#kept + 1] = g   -- dropped below, unreleased
-        end                                       -- r == 3: dropped now
-      end
-      if i % 500 == 0 then
-        kept = {}
-        collect()
-        assert.equals(10, s:available(), i)
-      end
-    end
-    kept = {}
-    collect()
-    assert.equals(10, s:available())
+    make_guards(qsem.new(10, { max = 10 }), 10, 17)
   end)
 end)
 
@@ -63,37 +75,12 @@ describe("guards under a collector that never rests", function ()
   -- before its guard is the slot's weak value, or a live guard the sweep
   -- took for dead, would give back tokens that a guard still holds.
   it("never give back the tokens of a guard still held", function ()
-    local s = qsem.new(8, { max = 8 })
     local pause = collectgarbage("setpause", 0)
     local stepmul = collectgarbage("setstepmul", 1000)
-    local ok, err = pcall(function ()
-      local kept, held = {}, 0
-      math.randomseed(23)
-      for i = 1, 20000 do
-        local k = math.random(0, 2)
-        local g = s:hold(k, 0)
-        if g then
-          assert.equals(k, g:count())
-          if math.random(2) == 1 and #kept < 16 then
-            kept[#kept + 1] = g
-            held = held + k
-          end
-        end
-        if i % 97 == 0 then
-          collectgarbage("step")
-          local sum = 0
-          for _, h in ipairs(kept) do sum = sum + h:count() end
-          assert.equals(held, sum, i)
-          assert.is_true(s:available() <= 8 - held, i)
-          kept, held = {}, 0
-        end
-      end
-    end)
+    local ok, err = pcall(make_guards, qsem.new(8, { max = 8 }), 8, 23)
     collectgarbage("setpause", pause)
     collectgarbage("setstepmul", stepmul)
     assert(ok, err)
-    collect()
-    assert.equals(8, s:available())
   end)
 end)
 

@@ -12,6 +12,15 @@ M.now = cqueues.monotime
 -- The first count past qsem.VALUE_MAX (Lua 5.1: the next double up).
 M.PAST_MAX = math.type and qsem.VALUE_MAX + 1 or 2^62
 
+-- f() raises an argument error worded for the user: located in the
+-- calling test file ('file', a Lua pattern of its name), containing 'text'.
+function M.raises_at (f, file, text)
+  local ok, err = pcall(f)
+  assert(not ok, "no error raised")
+  assert(tostring(err):match("^[^:]*" .. file .. ":%d+: "), "not located in " .. file .. ": " .. tostring(err))
+  assert(err:find(text, 1, true), "'" .. text .. "' not in: " .. err)
+end
+
 -- Sleep the OS thread without any scheduler: a semaphore nobody releases.
 function M.sleep (seconds)
   assert(qsem.new(0):acquire(1, seconds) == nil)

@@ -45,12 +45,7 @@ describe("qsem.ngx", function ()
       { function () sema:post(1.5) end, "bad argument #1 to 'post' (number has no integer representation)" },
       { function () sema:wait(0/0) end, "bad argument #1 to 'wait' (timeout is NaN)" },
     }
-    for _, c in ipairs(cases) do
-      local ok, err = pcall(c[1])
-      assert.is_false(ok)
-      assert.matches("^[^:]*ngx_spec%.lua:%d+: ", err)
-      assert.matches(c[2], err, 1, true)
-    end
+    for _, c in ipairs(cases) do helper.raises_at(c[1], "ngx_spec%.lua", c[2]) end
     assert.equals(1, sema:count())
   end)
 

@@ -12,12 +12,7 @@ describe("s:hold() and g:release()", function ()
       { function () s:hold(1, 0/0) end, "bad argument #2 to 'hold' (timeout is NaN)" },
       { function () s:hold(9) end, "bad argument #1 to 'hold' (count exceeds the maximum (4))" },
     }
-    for _, c in ipairs(cases) do
-      local ok, err = pcall(c[1])
-      assert.is_false(ok)
-      assert.matches("^[^:]*with_spec%.lua:%d+: ", err)
-      assert.matches(c[2], err, 1, true)
-    end
+    for _, c in ipairs(cases) do helper.raises_at(c[1], "with_spec%.lua", c[2]) end
     assert.equals(2, s:available())
   end)
 
@@ -163,12 +158,10 @@ describe("s:with()", function ()
     local s = qsem.new(1, { max = 1 })
     assert.error_matches(function () s:with(1) end,
       "bad argument #2 to 'with' %(function expected, got nil%)")
-    for _, c in ipairs({ { -1, "negative count" }, { 2, "count exceeds the maximum (1)" } }) do
-      local ok, err = pcall(function () s:with(c[1], print) end)
-      assert.is_false(ok)
-      assert.matches("^[^:]*with_spec%.lua:%d+: bad argument #1 to 'with' %(", err)
-      assert.matches(c[2], err, 1, true)
-    end
+    helper.raises_at(function () s:with(-1, print) end, "with_spec%.lua",
+                     "bad argument #1 to 'with' (negative count)")
+    helper.raises_at(function () s:with(2, print) end, "with_spec%.lua",
+                     "bad argument #1 to 'with' (count exceeds the maximum (1))")
     assert.equals(1, s:available())
   end)
 
