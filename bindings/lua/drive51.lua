@@ -55,18 +55,14 @@ end
 -- (lqsem.h, lqsem_argerror): the method, or a function that tail-calls
 -- this one, must be what the user called.  'post', if given, takes the
 -- results (LuaJIT: a guard made in C becomes cdata).
+local function same (...) return ... end
+
 local function wrap (qsem_c_method, post)
-  if post then
-    return function (s, n, timeout)
-      local a, b = qsem_c_method(s, n, timeout)
-      if a ~= WAIT then return post(result(a, b)) end
-      return post(done(b, pcall(loop, b)))
-    end
-  end
+  post = post or same
   return function (s, n, timeout)
     local a, b = qsem_c_method(s, n, timeout)
-    if a ~= WAIT then return result(a, b) end
-    return done(b, pcall(loop, b))
+    if a ~= WAIT then return post(result(a, b)) end
+    return post(done(b, pcall(loop, b)))
   end
 end
 
