@@ -19,23 +19,31 @@ local function drop (s)
   getmetatable(s).__gc(s)
 end
 
--- Make thousands of guards on 's' (which holds 'total' tokens), at random
--- released, kept a while, or dropped at once.  At each checkpoint, after a
--- collector step, the kept guards still hold what they took; once they are
--- dropped too and collected, every token is back.
+-- One guard of 0 to 3 tokens on 's', at random released, kept in 'kept'
+-- (dropped later, unreleased) or dropped at once; the tokens it keeps.  A
+-- function of its own, so that no register of the caller refers to a
+-- guard meant to be garbage.
+local function churn (s, kept)
+  local k = math.random(0, 3)
+  local g = s:hold(k, 0)
+  if g == nil then return 0 end
+  assert.equals(k, g:count())
+  local r = math.random(3)
+  if r == 1 then g:release()
+  elseif r == 2 then kept[#kept + 1] = g; return k
+  end
+  return 0
+end
+
+-- Make thousands of guards on 's' (which holds 'total' tokens) by churn.
+-- At each checkpoint, after a collector step, the kept guards still hold
+-- what they took; once they are dropped too and collected, every token is
+-- back.
 local function make_guards (s, total, seed)
   local kept, held = {}, 0
   math.randomseed(seed)
   for i = 1, 5000 do
-    local k = math.random(0, 3)
-    local g = s:hold(k, 0)
-    if g then
-      assert.equals(k, g:count())
-      local r = math.random(3)
-      if r == 1 then g:release()
-      elseif r == 2 then kept[#kept + 1], held = g, held + k   -- dropped below, unreleased
-      end                                                       -- r == 3: dropped now
-    end
+    held = held + churn(s, kept)
     if i % 97 == 0 then
       collectgarbage("step")
       local sum = 0
