@@ -639,9 +639,9 @@ def lua_render(rep: Report, doc: str) -> None:
     med = statistics.median
     cq_t, gen_t, hold_t = lua_targets(label)
     rep.targets += [
-        Target(*cq_t, rcell(lua_cq), med(lua_cq) <= 1.2),
-        Target(*gen_t, rcell(lua_gen), med(lua_gen) <= 2.0),
-        Target(*hold_t, rcell(lua_hold), med(lua_hold) <= 1.3),
+        Target(*cq_t, rcell(lua_cq), med(lua_cq) <= 1.2, "lua_cqueues"),
+        Target(*gen_t, rcell(lua_gen), med(lua_gen) <= 2.0, "lua_generic"),
+        Target(*hold_t, rcell(lua_hold), med(lua_hold) <= 1.3, "lua_hold"),
     ]
 
 

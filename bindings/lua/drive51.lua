@@ -89,14 +89,12 @@ local E = ffi.cast(ffi.typeof([[const struct {
   int (*try_acquire) (void *s, int64_t n);
   int (*release) (void *s, int64_t n);
   int64_t (*waiting) (const void *s);
-  void *(*ref) (void *s);
-  void (*unref) (void *s);
   int eoverflow;
   int (*generic) (const void *w);
   int (*release_here) (void *hub, void *s, int64_t n, int *direct);
   int64_t (*hold_peek) (const void *c);
   int64_t (*hold_take) (void *c, int64_t i, void *s, int64_t n);
-  void *(*hold_drop) (void *c, uint32_t slot, uint32_t gen, int64_t *n);
+  int (*hold_give) (void *c, uint32_t slot, uint32_t gen, int *direct);
   int64_t (*hold_count) (const void *c, uint32_t slot, uint32_t gen);
 } *]]), entry)
 generic = function (w) return E.generic(w) ~= 0 end
@@ -181,7 +179,6 @@ end
 local GUARD = ffi.typeof("struct { uint32_t _slot; uint32_t _gen; }")
 local NONE = 0xffffffff
 local istype, errorf = ffi.istype, error
-local count_out = ffi.new("int64_t[1]")
 
 -- The context and its table of guards (CTX_GUARDS, weak values: slot + 1
 -- -> guard), once the C method made this state's first guard.
@@ -222,11 +219,9 @@ function guard.release (g)
   local slot = g._slot
   if slot == NONE then return end
   g._slot = NONE   -- released even if the release fails: never twice
-  local h = E.hold_drop(CTX, slot, g._gen, count_out)
-  if h == nil then return end
-  local r = give(h, count_out[0])
-  E.unref(h)
-  if r ~= 0 then raise_release(r) end
+  local r = E.hold_give(CTX, slot, g._gen, direct)   -- as give(), in one call
+  if direct[0] ~= 0 then wake() end
+  if r > 0 then raise_release(r) end
 end
 
 function guard.count (g)

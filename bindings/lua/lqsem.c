@@ -800,9 +800,6 @@ typedef struct lqsem_FFI {
   int (*try_acquire) (qsem_t *s, int64_t n);
   int (*release) (qsem_t *s, int64_t n);
   int64_t (*waiting) (const qsem_t *s);
-  /* a guard made by drive51.lua owns a handle, as one made here does */
-  qsem_t *(*ref) (qsem_t *s);
-  void (*unref) (qsem_t *s);
   /* what release returns when the count would pass the maximum */
   int eoverflow;
   /* whether a wait userdata (lqsem_Wait) is a generic host's */
@@ -812,7 +809,7 @@ typedef struct lqsem_FFI {
   /* a cdata guard's slot in the ledger of guards (below) */
   int64_t (*hold_peek) (const lqsem_Ctx *c);
   int64_t (*hold_take) (lqsem_Ctx *c, int64_t i, qsem_t *s, int64_t n);
-  qsem_t *(*hold_drop) (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int64_t *n);
+  int (*hold_give) (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int *direct);
   int64_t (*hold_count) (const lqsem_Ctx *c, uint32_t slot, uint32_t gen);
 } lqsem_FFI;
 
@@ -874,17 +871,26 @@ static int64_t lqsem_ffi_hold_take (lqsem_Ctx *c, int64_t i, qsem_t *s, int64_t 
   return r->gen;
 }
 
-/* Release the slot of the guard {slot, gen}: its handle, which the caller
-   gives the tokens '*n' to and then unrefs, or NULL if it holds none. */
-static qsem_t *lqsem_ffi_hold_drop (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int64_t *n) {
+/*
+** Release the guard {slot, gen}: free its slot and give its tokens back,
+** as release_direct does (the waits of this state that they resolve are
+** queued without the fd; '*direct' as release_here's), in one call.  0,
+** EOVERFLOW (released all the same: never twice), or -1 if the guard
+** held nothing (released before).
+*/
+static int lqsem_ffi_hold_give (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int *direct) {
   const lqsem_Guard g = { slot, gen };
-  lqsem_Hold *r = guard_hold(c->holds, &g);
-  if (r == NULL)
-    return NULL;
-  qsem_t *s = r->s;
-  *n = r->n;
+  lqsem_Hold *h = guard_hold(c->holds, &g);
+  *direct = 0;
+  if (h == NULL)
+    return -1;
+  qsem_t *s = h->s;
+  int64_t n = h->n;
   holds_free(c->holds, slot);
-  return s;
+  int r = c->hub != NULL && qsem_waiting(s) != 0 ? lqsem_ffi_release_here(c->hub, s, n, direct)
+                                                 : qsem_release(s, n);
+  qsem_unref(s);
+  return r;
 }
 
 /* The tokens the guard {slot, gen} holds, or -1 if it holds none (released). */
@@ -895,9 +901,9 @@ static int64_t lqsem_ffi_hold_count (const lqsem_Ctx *c, uint32_t slot, uint32_t
 }
 
 static const lqsem_FFI lqsem_ffi = {
-  qsem_try_acquire, qsem_release, qsem_waiting, qsem_ref, qsem_unref, EOVERFLOW,
+  qsem_try_acquire, qsem_release, qsem_waiting, EOVERFLOW,
   lqsem_ffi_generic, lqsem_ffi_release_here,
-  lqsem_ffi_hold_peek, lqsem_ffi_hold_take, lqsem_ffi_hold_drop, lqsem_ffi_hold_count
+  lqsem_ffi_hold_peek, lqsem_ffi_hold_take, lqsem_ffi_hold_give, lqsem_ffi_hold_count
 };
 
 _Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");
