@@ -6,7 +6,9 @@
 --
 -- Rows: an empty C function call (the floor: what any C method costs), an
 -- uncontended acquire+release pair, a `hold` guard (in a to-be-closed
--- variable under Lua 5.4, released by g:release() under LuaJIT), and a handoff between two coroutines under cqueues (one
+-- variable under Lua 5.4, released by g:release() under LuaJIT), a new
+-- object per iteration (what a guard that is a new object costs, before
+-- any semaphore), and a handoff between two coroutines under cqueues (one
 -- releases, the other was waiting).  Each is compared with a semaphore
 -- written in plain Lua for this benchmark, in the shape copas uses: a
 -- count plus a FIFO of waiting coroutines woken by give().  A last row
@@ -153,6 +155,25 @@ else
   end
 end
 
+-- What any guard that is a new object costs, with no semaphore: one made
+-- per iteration and left to the collector.  Under LuaJIT an FFI struct
+-- the size of qsem's guard; Lua 5.4 cannot make a userdata from Lua, so
+-- there a table with a metatable.
+local new_object
+if jit then
+  local GUARD = require("ffi").typeof("struct { uint32_t slot; uint32_t gen; }")
+  function new_object (keep) keep[1] = GUARD(1, 0) end
+else
+  local mt = {}
+  function new_object (keep) keep[1] = setmetatable({}, mt) end
+end
+local function object_floor ()
+  return time(N, function (n)
+    local keep = { false }   -- kept, as a guard is: the allocation cannot be optimized away
+    for _ = 1, n do new_object(keep) end
+  end)
+end
+
 -- Two coroutines on one controller pass the turn back and forth: every
 -- acquire must wait and every release wakes the other side.
 local function handoff (new, take, give)
@@ -220,6 +241,7 @@ local rows = {
   { id = "pair", name = "acquire + release, uncontended", f = pair_qsem, peer = pair_lua },
   { id = "hold", name = TBC and "hold guard (<close>), uncontended"
                             or "hold guard (release()), uncontended", f = hold_qsem, peer = hold_lua },
+  { id = "object", name = "a new object per iteration (made, collected)", f = object_floor },
   { id = "handoff_cqueues", name = "coroutine handoff under cqueues", f = handoff_qsem,
     peer = handoff_lua },
   { id = "handoff_generic", name = "coroutine handoff, generic host", f = generic_qsem,

@@ -617,6 +617,14 @@ def lua_render(rep: Report, doc: str) -> None:
         [label, f"qsem `hold` guard ({guard})", cell(q(hold)), "-"],
         [label, f"pure-Lua guard ({guard})", cell(peer(hold)), rcell(lua_hold)],
     ]
+    if rep.has(doc, "object"):
+        # A guard's floor: a new object plus the uncontended pair, over the
+        # pure-Lua guard (which reuses one), round by round.
+        obj = q(rep.get(doc, "object"))
+        floor_hold = ratios([o + p for o, p in zip(obj, q(pair))], peer(hold))
+        rep.uncontended.append([label, "a new object per hold, made and collected (ratio: "
+                                "it plus qsem's pair, over the pure-Lua guard)",
+                                cell(obj), rcell(floor_hold)])
     rep.uncontended_plot.append((label, [("qsem", q(pair)), ("pure-Lua", peer(pair)),
                                          ("empty C call", q(floor))]))
     if doc == "lua":
