@@ -139,14 +139,17 @@ func New(initial int64, opts ...Option) (*Weighted, error) {
 
 // NewWeighted makes a semaphore of n tokens that never holds more than n
 // and serves waiters in arrival order: x/sync's NewWeighted.  It panics if
-// n is negative.
+// n is negative.  A size above MaxValue, such as the math.MaxInt64 that
+// x/sync users write for "no limit", is MaxValue, the most a semaphore
+// can hold.
 func NewWeighted(n int64) *Weighted {
 	if n < 0 {
 		panic("semaphore: size < 0")
 	}
+	n = min(n, MaxValue)
 	w, err := New(n, WithMax(n), WithFIFO())
 	if err != nil {
-		panic("qsem: " + err.Error())
+		panic(err.Error()) // out of memory: New's error names the package
 	}
 	return w
 }

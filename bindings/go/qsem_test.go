@@ -60,6 +60,26 @@ func TestNewRejectsBadArguments(t *testing.T) {
 	}
 }
 
+// x/sync's "no limit": a size above MaxValue is MaxValue.
+func TestNewWeightedTakesAnySize(t *testing.T) {
+	for _, n := range []int64{qsem.MaxValue, qsem.MaxValue + 1, 1<<63 - 1} {
+		w := qsem.NewWeighted(n)
+		if w.Available() != qsem.MaxValue || w.Max() != qsem.MaxValue {
+			t.Fatalf("NewWeighted(%d): Available %d, Max %d; want MaxValue", n, w.Available(), w.Max())
+		}
+		if err := w.Acquire(context.Background(), 5); err != nil || !w.TryAcquire(qsem.MaxValue-5) {
+			t.Fatalf("NewWeighted(%d): cannot take every token (%v)", n, err)
+		}
+		if w.TryAcquire(1) {
+			t.Fatalf("NewWeighted(%d): a token beyond MaxValue", n)
+		}
+		w.Release(qsem.MaxValue)
+		if w.Available() != qsem.MaxValue {
+			t.Fatalf("NewWeighted(%d): Available %d after releasing all", n, w.Available())
+		}
+	}
+}
+
 func TestReleaseMoreThanHeldPanicsAndChangesNothing(t *testing.T) {
 	w, err := qsem.New(1, qsem.WithMax(3))
 	if err != nil {

@@ -319,18 +319,16 @@ static int qsem_swig_sliced_wait(qsem_t *s, int64_t n, int64_t deadline)
 
 static int qsem_swig_csharp_kind(int err);
 
-/* The deadline for a timeout in seconds (unit 0) or ns (unit 1), or
- * QSEM_FOREVER (unit 2).  0 or an error kind. */
-SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_deadline(int unit, double seconds, int64_t ns,
-                                                     int64_t *deadline)
+/* The deadline for a timeout in ns, or QSEM_FOREVER if 'forever' (C# has
+ * no seconds form: SemaphoreSlim's units are int ms and TimeSpan, which
+ * the proxy turns into ns).  0 or an error kind. */
+SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_deadline(int forever, int64_t ns, int64_t *deadline)
 {
     int rc = 0;
-    if (unit == 0) {
-        rc = qsem_swig_deadline_sec(seconds, deadline);
-    } else if (unit == 1) {
-        rc = qsem_swig_deadline_ns(ns, deadline);
-    } else {
+    if (forever) {
         *deadline = QSEM_FOREVER;
+    } else {
+        rc = qsem_swig_deadline_ns(ns, deadline);
     }
     return rc == 0 ? 0 : qsem_swig_csharp_kind(rc);
 }
@@ -756,7 +754,7 @@ static const char *qsem_swig_message(int err)
     [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_message")]
     static extern global::System.IntPtr Message(int kind);
     [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_deadline")]
-    internal static extern int Deadline(int unit, double seconds, long ns, out long deadline);
+    internal static extern int Deadline(int forever, long ns, out long deadline);
     [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_begin")]
     internal static extern int Begin(global::System.Runtime.InteropServices.HandleRef self, long n, long deadline, out global::System.IntPtr park);
     [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_step")]
@@ -807,9 +805,9 @@ static const char *qsem_swig_message(int err)
    * ThreadInterruptedException of a Thread.Interrupt(); the finally then
    * leaves the queue, giving back anything granted meanwhile.
    */
-  bool Wait(long n, int unit, double seconds, long ns) {
+  bool Wait(long n, bool forever, long ns) {
     long deadline;
-    int rc = qsemPINVOKE.QsemRuntime.Deadline(unit, seconds, ns, out deadline);
+    int rc = qsemPINVOKE.QsemRuntime.Deadline(forever ? 1 : 0, ns, out deadline);
     global::System.IntPtr park = global::System.IntPtr.Zero;
     if (rc == 0) {
       rc = qsemPINVOKE.QsemRuntime.Begin(swigCPtr, n, deadline, out park);
@@ -836,22 +834,30 @@ static const char *qsem_swig_message(int err)
   }
 
   /// <summary>Take n tokens, waiting as long as it takes.</summary>
-  public void Acquire(long n) { Wait(n, 2, 0, 0); }
-  public void Acquire() { Wait(1, 2, 0, 0); }
-  /// <summary>Take n tokens within timeout seconds (0: try once); false on timeout.</summary>
-  public bool TryAcquire(long n, double timeout) { return Wait(n, 0, timeout, 0); }
-  public bool TryAcquire() { return Wait(1, 0, 0.0, 0); }
-  public bool TryAcquire(long n) { return Wait(n, 0, 0.0, 0); }
-  /// <summary>As TryAcquire, with the timeout in nanoseconds.</summary>
-  public bool TryAcquireNs(long n, long timeoutNs) { return Wait(n, 1, 0, timeoutNs); }
+  public void Acquire(long n) { Wait(n, true, 0); }
+  public void Acquire() { Wait(1, true, 0); }
+  /// <summary>As SemaphoreSlim.Wait(int): take n tokens within millisecondsTimeout ms
+  /// (0: try once; Timeout.Infinite, -1: wait forever; another negative value is an
+  /// ArgumentOutOfRangeException); false on timeout.</summary>
+  public bool TryAcquire(long n, int millisecondsTimeout) {
+    if (millisecondsTimeout == global::System.Threading.Timeout.Infinite) {
+      return Wait(n, true, 0);
+    }
+    return Wait(n, false, millisecondsTimeout < 0 ? -1 : millisecondsTimeout * 1000000L);
+  }
+  /// <summary>Take n tokens (default 1) if they are free now.</summary>
+  public bool TryAcquire() { return Wait(1, false, 0); }
+  public bool TryAcquire(long n) { return Wait(n, false, 0); }
+  /// <summary>As TryAcquire, with the timeout in nanoseconds (negative: ArgumentOutOfRangeException).</summary>
+  public bool TryAcquireNs(long n, long timeoutNs) { return Wait(n, false, timeoutNs); }
   /// <summary>As SemaphoreSlim.Wait(TimeSpan): Timeout.InfiniteTimeSpan waits forever,
   /// another negative span is an ArgumentOutOfRangeException.</summary>
   public bool TryAcquire(long n, global::System.TimeSpan timeout) {
     if (timeout == global::System.Threading.Timeout.InfiniteTimeSpan) {
-      return Wait(n, 2, 0, 0);
+      return Wait(n, true, 0);
     }
-    return Wait(n, 1, 0, timeout.Ticks < 0 ? -1
-                         : timeout.Ticks > long.MaxValue / 100 ? long.MaxValue : timeout.Ticks * 100);
+    return Wait(n, false, timeout.Ticks < 0 ? -1
+                          : timeout.Ticks > long.MaxValue / 100 ? long.MaxValue : timeout.Ticks * 100);
   }
   public void Release() { Release(1); }
 %}

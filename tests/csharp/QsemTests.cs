@@ -69,28 +69,32 @@ static class QsemTests {
     Check(s.Available() == 2, "errors changed nothing");
     s.Close();
     Throws<ClosedException>(() => s.Acquire(1), "acquire after close");
-    Throws<ClosedException>(() => s.TryAcquire(1, 1.0), "timed acquire after close");
+    Throws<ClosedException>(() => s.TryAcquire(1, 1000), "timed acquire after close");
     s.Release(0);
     s.Dispose();
   }
 
-  // C#'s rule, as SemaphoreSlim.Wait: a negative timeout is an argument
-  // error, except Timeout.InfiniteTimeSpan; zero tries once; huge waits.
+  // C#'s rule and units, as SemaphoreSlim.Wait: an int timeout is in
+  // milliseconds; a negative timeout is an argument error, except
+  // Timeout.Infinite and Timeout.InfiniteTimeSpan; zero tries once; huge
+  // waits.
   static void Timeouts() {
     var s = new Semaphore(1);
-    Throws<ArgumentOutOfRangeException>(() => s.TryAcquire(1, -1.0), "negative seconds");
+    Throws<ArgumentOutOfRangeException>(() => s.TryAcquire(1, -2), "negative ms");
+    Throws<ArgumentOutOfRangeException>(() => s.TryAcquire(1, int.MinValue), "int.MinValue ms");
     Throws<ArgumentOutOfRangeException>(() => s.TryAcquireNs(1, -1), "negative ns");
     Throws<ArgumentOutOfRangeException>(() => s.TryAcquire(1, TimeSpan.FromMilliseconds(-2)), "negative TimeSpan");
-    Throws<ArgumentOutOfRangeException>(() => s.TryAcquire(1, double.NaN), "NaN");
     Check(s.Available() == 1, "refused timeouts took nothing");
-    Check(s.TryAcquire(1, 0.0) && !s.TryAcquire(1, 0.0) && !s.TryAcquire(1, TimeSpan.Zero), "zero tries once");
+    Check(s.TryAcquire(1, 0) && !s.TryAcquire(1, 0) && !s.TryAcquire(1, TimeSpan.Zero), "zero tries once");
     var sw = Stopwatch.StartNew();
-    Check(!s.TryAcquire(1, 0.2), "a timed wait times out");
-    Check(sw.Elapsed >= TimeSpan.FromMilliseconds(190) && sw.Elapsed < Slack, "not early, not hung");
+    Check(!s.TryAcquire(1, 200), "a timed wait times out");
+    Check(sw.Elapsed >= TimeSpan.FromMilliseconds(190) && sw.Elapsed < Slack,
+          "an int timeout is milliseconds: not early, not hung");
     foreach (Func<bool> wait in new Func<bool>[] {
-        () => s.TryAcquire(1, double.PositiveInfinity),
-        () => s.TryAcquire(1, 1e300),
+        () => s.TryAcquire(1, Timeout.Infinite),
+        () => s.TryAcquire(1, int.MaxValue),
         () => s.TryAcquireNs(1, long.MaxValue),
+        () => s.TryAcquire(1, TimeSpan.MaxValue),
         () => s.TryAcquire(1, Timeout.InfiniteTimeSpan) }) {
       var helper = new Thread(() => { AwaitWaiters(s, 1); s.Release(1); });
       helper.Start();
@@ -129,7 +133,7 @@ static class QsemTests {
     var sw = Stopwatch.StartNew();
     var u = new Thread(() => {
       Thread.CurrentThread.Interrupt();
-      try { s.TryAcquire(1, 30.0); } catch (Exception e) { got = e; }
+      try { s.TryAcquire(1, 30000); } catch (Exception e) { got = e; }
     });
     u.Start();
     Check(u.Join(Slack) && got is ThreadInterruptedException, "an interrupted thread does not wait");
@@ -144,7 +148,7 @@ static class QsemTests {
     s.Dispose();
     Throws<ObjectDisposedException>(() => s.Acquire(1), "Acquire after Dispose");
     Throws<ObjectDisposedException>(() => s.TryAcquire(1), "TryAcquire after Dispose");
-    Throws<ObjectDisposedException>(() => s.TryAcquire(1, -1.0), "a bad timeout after Dispose");
+    Throws<ObjectDisposedException>(() => s.TryAcquire(1, -2), "a bad timeout after Dispose");
     Throws<ObjectDisposedException>(() => s.Release(1), "Release after Dispose");
     Throws<ObjectDisposedException>(() => s.Available(), "Available after Dispose");
     Throws<ObjectDisposedException>(() => s.Waiting(), "Waiting after Dispose");
@@ -192,7 +196,7 @@ static class QsemTests {
             try {
               switch (i % 3) {
               case 0: mine = s.TryAcquire(1); break;
-              case 1: mine = s.TryAcquire(1, 0.0001); break;
+              case 1: mine = s.TryAcquireNs(1, 100000); break;
               default: if (s.Available() > Tokens) lock (bad) bad.Add("too many tokens"); break;
               }
               if (mine) { s.Release(1); mine = false; }

@@ -339,6 +339,24 @@ class TestQsem < Minitest::Test
     assert b.closed?
   end
 
+  def test_dup_and_clone_are_second_handles
+    a = Qsem::Semaphore.new(2, max: 3)
+    [a.dup, a.clone, a.clone(freeze: true)].each do |b|
+      assert_instance_of Qsem::Semaphore, b
+      assert b.try_acquire
+      assert_equal 1, a.available
+      b.release
+      assert_equal 2, a.available
+      assert_equal 3, b.max
+    end
+    assert a.clone(freeze: true).frozen?
+    refute a.clone.frozen?
+    100.times { a.dup }
+    GC.start
+    assert_equal 2, a.available   # each copy's handle was its own
+    refute a.closed?
+  end
+
   def test_many_collected_handles_leave_a_live_one_working
     keep = Qsem::Semaphore.new(1)
     1000.times { keep.dup_handle }

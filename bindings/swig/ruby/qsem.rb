@@ -38,5 +38,18 @@ module Qsem
         end
       end
     end
+
+    # A copy is a second handle to the same semaphore, as dup_handle gives
+    # (and as IO#dup gives a second descriptor of the same file): Object's
+    # own dup and clone would copy the proxy without any handle in it.
+    def dup
+      dup_handle
+    end
+
+    def clone(freeze: nil)
+      copy = dup_handle
+      copy.freeze if freeze || (freeze.nil? && frozen?)
+      copy
+    end
   end
 end
