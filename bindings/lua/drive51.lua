@@ -119,8 +119,7 @@ function meths.try_acquire (s, n)
   local h, k = fast(s, n)
   if h and E.try_acquire(h, k) == 0 then return true end
   local qsem_c_method = try_acquire
-  local a, b = qsem_c_method(s, n)   -- not a tail call: lqsem_argerror names it
-  return a, b
+  return same(qsem_c_method(s, n))   -- not a tail call: lqsem_argerror names it
 end
 
 function meths.acquire (s, n, timeout)

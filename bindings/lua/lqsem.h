@@ -259,7 +259,8 @@ static lua_Integer lqsem_tointegerx (lua_State *L, int idx, int *isint) {
 #if LUA_VERSION_NUM < 503
   lua_Number x = lua_tonumber(L, idx);
   lua_Integer i = (lua_Integer)x;
-  *isint = lua_type(L, idx) == LUA_TNUMBER && (lua_Number)i == x && x < 0x1p63 && x >= -0x1p63;
+  /* a numeric string counts, as lua_tointegerx takes one */
+  *isint = lua_isnumber(L, idx) && (lua_Number)i == x && x < 0x1p63 && x >= -0x1p63;
   return *isint ? i : 0;
 #else
   return lua_tointegerx(L, idx, isint);

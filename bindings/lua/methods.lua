@@ -12,6 +12,13 @@ local function callable (f)
   return type(mt) == "table" and mt.__call ~= nil
 end
 
+-- The name of a value's type in messages, as lauxlib gives it.
+local function typename (v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
+end
+
 local function finish (g, ok, ...)
   g:release()
   if not ok then error((...), 0) end
@@ -32,6 +39,10 @@ end
 -- plus "closed" or "cancelled" if the tokens could not be taken.  An error
 -- of fn goes on, unchanged, once the tokens are back.
 function meths.with (s, n, fn, ...)
+  local mt = getmetatable(s)
+  if type(mt) ~= "table" or mt.__index ~= meths then   -- s:hold would find no hold
+    error("bad argument #1 to 'with' (qsem.Semaphore expected, got " .. typename(s) .. ")", 2)
+  end
   if not callable(fn) then
     error("bad argument #2 to 'with' (function expected, got " .. type(fn) .. ")", 2)
   end

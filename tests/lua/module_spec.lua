@@ -122,6 +122,17 @@ describe("qsem.new()", function ()
     assert.equals(1, s:available())
   end)
 
+  it("accepts numeric strings, for the count and for max, on every version", function ()
+    local s = qsem.new("1", { max = "2" })
+    assert.equals(2, s:max())
+    assert.equals(1, s:available())
+    local function pack (...) return { n = select("#", ...), ... } end
+    assert.same({ n = 1, true }, pack(s:try_acquire("1")))   -- one value, as for a number
+    assert.same({ n = 2, nil, "timeout" }, pack(s:try_acquire("1")))
+    s:release("1")
+    assert.equals(1, s:available())
+  end)
+
   it("accepts a zero count and a float with an integer value", function ()
     assert.equals(0, qsem.new(0):available())
     assert.equals(2, qsem.new(2.0):available())

@@ -38,6 +38,28 @@ describe("qsem.ngx", function ()
     assert.equals(1, sema:count())
   end)
 
+  it("takes numeric strings, as ngx.semaphore converts with tonumber", function ()
+    local sema = semaphore.new()
+    assert.is_true(sema:post("2"))
+    assert.equals(2, sema:count())
+    assert.same({ true }, { sema:wait("0") })
+    assert.same({ true }, { sema:wait("0.5") })
+    assert.same({ nil, "timeout" }, { sema:wait("0") })
+    assert.error_matches(function () sema:post("x") end, "positive number required")
+    assert.error_matches(function () sema:wait("x") end, "number expected, got string")
+    assert.equals(0, sema:count())
+  end)
+
+  it("refuses a self that is not one of its semaphores, as ngx.semaphore does", function ()
+    local sema = semaphore.new(1)
+    for _, self in ipairs({ {}, { sem = sema.sem }, sema.sem, 1 }) do
+      helper.raises_at(function () sema.post(self, 1) end, "ngx_spec%.lua", "not a semaphore instance")
+      helper.raises_at(function () sema.wait(self, 0) end, "ngx_spec%.lua", "not a semaphore instance")
+      helper.raises_at(function () sema.count(self) end, "ngx_spec%.lua", "not a semaphore instance")
+    end
+    assert.equals(1, sema:count())
+  end)
+
   it("names post and wait, at the caller's line, for any bad argument", function ()
     local sema = semaphore.new(1)
     local cases = {

@@ -165,6 +165,18 @@ describe("s:with()", function ()
     assert.equals(1, s:available())
   end)
 
+  it("rejects a self that is no semaphore, without calling fn", function ()
+    local s, ran = qsem.new(1), false
+    local fake = { hold = function () return { release = function () end } end }
+    for v, name in pairs({ [{}] = "table", [io.stdout] = getmetatable(io.stdout).__name or "userdata",
+                           [fake] = "table", [42] = "number" }) do
+      helper.raises_at(function () s.with(v, 1, function () ran = true end) end, "with_spec%.lua",
+                       "bad argument #1 to 'with' (qsem.Semaphore expected, got " .. name .. ")")
+    end
+    assert.is_false(ran)
+    assert.equals(1, s:available())
+  end)
+
   it("cooperates in a hosted coroutine: fn may yield, others run", function ()
     local s = qsem.new(1, { max = 1 })
     local h = helper.host()

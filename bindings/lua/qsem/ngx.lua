@@ -14,7 +14,7 @@
 
 local qsem = require "qsem"
 
-local error, type, setmetatable = error, type, setmetatable
+local error, type, tonumber, getmetatable, setmetatable = error, type, tonumber, getmetatable, setmetatable
 
 local M = { _VERSION = qsem.VERSION }
 
@@ -28,11 +28,19 @@ function M.new (n)
   return setmetatable({ sem = qsem.new(n or 0) }, Sema)
 end
 
+-- As ngx.semaphore, each method first checks that it was called on a
+-- semaphore of this module.
+local function check (self)
+  if getmetatable(self) ~= Sema then error("not a semaphore instance", 3) end
+end
+
 -- post(n): release n resources (default 1); true.  As ngx.semaphore, n must
--- be at least 1; as every qsem count, a whole number.  Argument errors name
--- post at the caller's line, as ngx.semaphore's do.
+-- be at least 1 and may be a numeric string; as every qsem count, a whole
+-- number.  Argument errors name post at the caller's line, as
+-- ngx.semaphore's do.
 function Sema:post (n)
-  n = n or 1
+  check(self)
+  n = n == nil and 1 or tonumber(n) or n
   if type(n) ~= "number" or not (n >= 1) then
     error("positive number required", 2)
   end
@@ -46,8 +54,10 @@ end
 -- wait(timeout): take one resource, waiting up to 'timeout' seconds (0:
 -- do not wait); true, or nil and "timeout" (also "closed" or "cancelled",
 -- qsem's other outcomes).  As ngx.semaphore, the timeout is required and
--- must not be negative.
+-- must not be negative; a numeric string is its number.
 function Sema:wait (timeout)
+  check(self)
+  timeout = tonumber(timeout) or timeout
   if type(timeout) ~= "number" then
     error("bad argument #1 to 'wait' (number expected, got " .. type(timeout) .. ")", 2)
   end
@@ -63,6 +73,7 @@ end
 -- count(): the resources free now, or, when negative, how many waiters
 -- there are (as ngx.semaphore).
 function Sema:count ()
+  check(self)
   return self.sem:available() - self.sem:waiting()
 end
 
