@@ -11,6 +11,13 @@ export interface SemaphoreOptions {
   fair?: boolean | undefined;
 }
 
+/**
+ * The `AbortSignal` of the program's own lib (DOM, or Node's types), found
+ * through `globalThis` so that these declarations compile without either;
+ * with neither, no program can hold a signal, and `signal` takes none.
+ */
+type LibAbortSignal = typeof globalThis extends { AbortSignal: { prototype: infer S } } ? S : never;
+
 /** Options of `acquire()`, `hold()` and `runExclusive()`. */
 export interface AcquireOptions {
   /**
@@ -19,7 +26,7 @@ export interface AcquireOptions {
    */
   timeout?: number | undefined;
   /** Cancels the wait: the promise rejects with `signal.reason`. */
-  signal?: AbortSignal | undefined;
+  signal?: LibAbortSignal | undefined;
 }
 
 /** What `share()` returns: post it to a worker and open it with `Semaphore.from()`. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// index.d.ts in a program without Node's types, the Disposable lib or
-// lax optional properties (tsconfig.bare.json): an explicit undefined is
-// an absent option, as at run time.
+// index.d.ts in a program without Node's types, the DOM lib, the
+// Disposable lib or lax optional properties (tsconfig.bare.json): an
+// explicit undefined is an absent option, as at run time.
 import { Semaphore, Guard } from '..';
 
 export async function bare(): Promise<number> {
