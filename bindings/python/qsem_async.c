@@ -743,7 +743,7 @@ static PyObject *
 Semaphore_aexit(SemaphoreObject *self, PyObject *const *Py_UNUSED(args),
                 Py_ssize_t Py_UNUSED(nargs))
 {
-    if (give_tokens(self, 1) < 0) {
+    if (exit_release(self) < 0) {
         return NULL;
     }
     return ready_new(self, Py_None);

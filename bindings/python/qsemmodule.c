@@ -612,6 +612,9 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
     }
 }
 
+/* threading's ValueError for a release of less than one token. */
+#define RELEASE_BELOW_ONE "n must be one or more"
+
 /* Release n tokens.  Returns -1 with an exception set, or 0. */
 static int
 give_tokens(SemaphoreObject *self, int64_t n)
@@ -621,7 +624,7 @@ give_tokens(SemaphoreObject *self, int64_t n)
     }
     if (n == 0) {
         // threading's rule: releasing nothing is a mistake, not a no-op.
-        PyErr_SetString(PyExc_ValueError, "n must be one or more");
+        PyErr_SetString(PyExc_ValueError, RELEASE_BELOW_ONE);
         return -1;
     }
     // Before the release, so that whoever it serves sees it (gil_handback).
@@ -816,6 +819,10 @@ Semaphore_release(SemaphoreObject *self, PyObject *const *args, Py_ssize_t nargs
             return NULL;
         }
         if (argv[0] != NULL && convert_count(argv[0], "n", &n) < 0) {
+            // threading's wording for any n below 1 (give_tokens says it for 0)
+            if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+                PyErr_SetString(PyExc_ValueError, RELEASE_BELOW_ONE);
+            }
             return NULL;
         }
     }
@@ -846,10 +853,32 @@ PyDoc_STRVAR(Semaphore_exit__doc__,
 "\n"
 "Give back the token taken by __enter__.");
 
+/* What `with sem:` and `async with sem:` give back on exit: threading's
+ * __exit__ calls self.release(), which a subclass may override; this
+ * module's own types give back directly.  -1 with an exception set, or 0. */
+static int
+exit_release(SemaphoreObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    module_state *state = find_module_state(tp);
+    if (state == NULL) {
+        return -1;
+    }
+    if (tp == state->Semaphore_type || tp == state->BoundedSemaphore_type) {
+        return give_tokens(self, 1);
+    }
+    PyObject *r = PyObject_CallMethod((PyObject *)self, "release", NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
 static PyObject *
 Semaphore_exit(SemaphoreObject *self, PyObject *const *Py_UNUSED(args), Py_ssize_t Py_UNUSED(nargs))
 {
-    if (give_tokens(self, 1) < 0) {
+    if (exit_release(self) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;

@@ -119,6 +119,19 @@ def test_release_zero_is_a_value_error_as_in_threading(kind):
     assert s.available() == 1
 
 
+@pytest.mark.parametrize("kind", ["Semaphore", "BoundedSemaphore"])
+def test_release_negative_words_it_as_threading_does(kind):
+    s = getattr(qsem, kind)(2)
+    s.acquire()
+    for n in (-1, -(2**70)):
+        with pytest.raises(ValueError) as mine:
+            s.release(n)
+        with pytest.raises(ValueError) as theirs:
+            getattr(threading, kind)(2).release(n)
+        assert str(mine.value) == str(theirs.value) == "n must be one or more"
+    assert s.available() == 1
+
+
 @pytest.mark.parametrize("blocking", [3, 2, -1, 2**70, None, "yes", 1.0, [1]])
 def test_blocking_that_is_not_a_bool_raises_type_error_naming_n(blocking):
     s = qsem.Semaphore(5)

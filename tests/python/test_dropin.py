@@ -2,6 +2,7 @@
 """Drop-in gaps with threading found by trying qsem as a new user would:
 subclasses with their own __init__, error messages that name the class,
 release(n=) by keyword, and a hold() guard collected in a cycle."""
+import asyncio
 import gc
 import inspect
 import threading
@@ -44,6 +45,43 @@ def test_subclass_init_calling_super_positionally(kind):
     assert not p.acquire(False)
     p.release(4)
     assert p.available() == 4
+
+
+@pytest.mark.parametrize("module", [qsem, threading])
+@pytest.mark.parametrize("kind", KINDS)
+def test_with_exit_calls_a_subclass_release(module, kind):
+    # threading's __exit__ calls self.release(): an override sees every exit.
+    seen = []
+
+    class Counting(getattr(module, kind)):
+        def release(self, n=1):
+            seen.append(n)
+            return super().release(n)
+
+    s = Counting(1)
+    with s:
+        assert not s.acquire(False)
+    assert seen == [1]
+    assert s.acquire(False)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_async_with_exit_calls_a_subclass_release(kind):
+    seen = []
+
+    class Counting(getattr(qsem, kind)):
+        def release(self, n=1):
+            seen.append(n)
+            return super().release(n)
+
+    async def main():
+        s = Counting(1)
+        async with s:
+            assert s.available() == 0
+        return s.available()
+
+    assert asyncio.run(main()) == 1
+    assert seen == [1]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -12,10 +12,11 @@ resolved the waiter, holding the GIL: on the waiter's own thread it
 reschedules the task directly, elsewhere it hands over through the loop's
 thread-safe entry (call_soon_threadsafe, trio's run_sync_soon).
 
-Whatever ends the wait (grant, timeout, close, cancellation, the loop
-closing, the coroutine being dropped), `finally: waiter.cancel()` runs or
-the Waiter is freed, and either gives back any tokens that were granted
-and not claimed.
+Whatever ends the wait (grant, timeout, close, cancellation, the
+coroutine being closed), `finally: waiter.cancel()` runs or the Waiter is
+freed, and either gives back any tokens that were granted and not
+claimed.  A wait whose loop was closed under it ends when it is granted:
+`wake` finds the loop closed and cancels, which gives the tokens back.
 """
 import sys
 import threading
