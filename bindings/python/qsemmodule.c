@@ -270,6 +270,9 @@ typedef struct {
     qsem_t *sem;
     // BoundedSemaphore: releasing past the maximum is threading's ValueError
     int bounded;
+    // 1 if the type is a subclass made elsewhere, whose own release() the
+    // exit of `with` calls (exit_release)
+    int subclassed;
     // weak references to this object
     PyObject *weakreflist;
     // async waiters resolved by the core and not yet handed to their loops
@@ -648,11 +651,16 @@ give_tokens(SemaphoreObject *self, int64_t n)
 static PyObject *
 semaphore_alloc(PyTypeObject *type, int bounded)
 {
+    module_state *state = find_module_state(type);
+    if (state == NULL) {
+        return NULL;
+    }
     SemaphoreObject *self = (SemaphoreObject *)type->tp_alloc(type, 0);
     if (self == NULL) {
         return NULL;
     }
     self->bounded = bounded;
+    self->subclassed = type != state->Semaphore_type && type != state->BoundedSemaphore_type;
     self->sem = NULL;
     atomic_init(&self->release_stamp, 0);
     atomic_init(&self->handback_ns, HANDBACK_INIT_NS);
@@ -859,12 +867,7 @@ PyDoc_STRVAR(Semaphore_exit__doc__,
 static int
 exit_release(SemaphoreObject *self)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    module_state *state = find_module_state(tp);
-    if (state == NULL) {
-        return -1;
-    }
-    if (tp == state->Semaphore_type || tp == state->BoundedSemaphore_type) {
+    if (!self->subclassed) {
         return give_tokens(self, 1);
     }
     PyObject *r = PyObject_CallMethod((PyObject *)self, "release", NULL);

@@ -41,6 +41,17 @@ cmp64(const void *a, const void *b)
 
 #define TRIES 15
 
+/*
+ * The bounds leave room for the scheduler, which on a loaded machine can
+ * keep a woken thread off the CPU for several ms: without the rule every
+ * wait yields, several times, so the yields are at least TRIES and the
+ * median wait includes at least one slow yield.  At most a third of the
+ * waits yielding, and a median below one slow yield, say the rule works
+ * without asking the machine to be idle.
+ */
+#define MAX_YIELDS (TRIES / 3)
+#define MAX_MEDIAN (SLOW_YIELD * 3 / 4)
+
 /* A wait whose deadline is too near for a yield makes none. */
 static void
 near_deadline(void)
@@ -53,7 +64,7 @@ near_deadline(void)
     qsem_unref(s);
 }
 
-/* Timed waits of 2 ms: one slow yield at most, then on time. */
+/* Timed waits of 2 ms: one slow yield, rarely more, then on time. */
 static void
 timed_waits(void)
 {
@@ -71,9 +82,8 @@ timed_waits(void)
     printf("test_yield_deadline: 2 ms timeouts: %d yields in %d waits, median "
            "%.3f ms late, worst %.3f ms\n", y, TRIES, late[TRIES / 2] / 1e6,
            late[TRIES - 1] / 1e6);
-    ASSERT_LE(y, 2);
-    /* Without the rule every wait yields several times: 20 ms each. */
-    ASSERT_LE(late[TRIES / 2], SLOW_YIELD / 4);
+    ASSERT_LE(y, MAX_YIELDS);
+    ASSERT_LE(late[TRIES / 2], MAX_MEDIAN);
     qsem_unref(s);
 }
 
@@ -102,8 +112,8 @@ wake_ups(void)
     printf("test_yield_deadline: release to return: %d yields in %d waits, "
            "median %.3f ms, worst %.3f ms\n", y, TRIES, lat[TRIES / 2] / 1e6,
            lat[TRIES - 1] / 1e6);
-    ASSERT_LE(y, 2);
-    ASSERT_LE(lat[TRIES / 2], SLOW_YIELD / 4);
+    ASSERT_LE(y, MAX_YIELDS);
+    ASSERT_LE(lat[TRIES / 2], MAX_MEDIAN);
     ASSERT_EQ(qsem_available(s), 0);
     qsem_unref(s);
 }

@@ -62,7 +62,9 @@ anything = st.one_of(
     st.just(object()),
 )
 
-SETTINGS = settings(max_examples=400, deadline=None,
+# No example database: the interpreters' runs share one working directory
+# (see test_model.py).
+SETTINGS = settings(max_examples=400, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
