@@ -91,9 +91,12 @@ static void qsem__resolve(qsem_t *s, struct qsem__node *node, int result)
      * whether that thread went to sleep (QSEM__ASLEEP) or is still looking
      * (QSEM__AWAKE), in which case it needs no system call to notice. */
     uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
-    if (notify)
+    if (notify) {
         notify(arg);
-    else if (was != QSEM__ASLEEP)
+        /* Release MO, and nothing touches the node after it: the owner
+         * that sees it may reuse or free the waiter without the lock. */
+        atomic_store_explicit(&node->notified, 1, memory_order_release);
+    } else if (was != QSEM__ASLEEP)
         return;
     else if (!qsem__unpark_needs_lock && s->nwake < QSEM__WAKE_BATCH)
         s->wake[s->nwake++] = pending;   /* woken by qsem__unlock() */

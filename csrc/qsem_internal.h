@@ -84,6 +84,9 @@ struct qsem__node {
     _Atomic uint32_t pending;
     // outcome, written before `pending` is cleared: 0 (granted) or ECANCELED
     int result;
+    // async waiters: set once notify has returned, the resolver's last touch
+    // of the node, so that a claim that sees it need not wait notify out
+    _Atomic uint32_t notified;
     // pthread back end: where to wake the sleeping thread, and where it
     // sleeps (-1 on the futex back end)
     int wake_fd;

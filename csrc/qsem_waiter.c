@@ -65,6 +65,7 @@ static void qsem__granted_at_start(qsem_waiter_t *w)
 {
     w->node.result = 0;
     atomic_store_explicit(&w->node.pending, 0, memory_order_relaxed);
+    atomic_store_explicit(&w->node.notified, 1, memory_order_relaxed);
     w->phase = QSEM__STARTED;
 }
 
@@ -91,6 +92,7 @@ int qsem_waiter_start(qsem_waiter_t *w)
         err = 0;
     } else {
         w->node.owner = pthread_self();
+        atomic_store_explicit(&w->node.notified, 0, memory_order_relaxed);
         qsem__enqueue(s, &w->node);
         qsem__sync_flags(s);
         w->phase = QSEM__STARTED;
@@ -115,9 +117,13 @@ int qsem_waiter_claim(qsem_waiter_t *w)
     if (r == 0 || r == ECANCELED) {
         /* notify may still be running on the resolving thread, which holds
          * the lock while it does: wait it out, so that once claim returns
-         * the owner may free whatever notify's argument points to. */
-        qsem__lock(w->s);
-        qsem__unlock(w->s);
+         * the owner may free whatever notify's argument points to.  Mostly
+         * it has returned already (always when the owner's own release
+         * resolved it), and `notified` says so without the lock. */
+        if (!atomic_load_explicit(&w->node.notified, memory_order_acquire)) {
+            qsem__lock(w->s);
+            qsem__unlock(w->s);
+        }
         w->phase = QSEM__IDLE;
     }
     return r;

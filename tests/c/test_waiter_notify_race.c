@@ -5,7 +5,9 @@
  * Here the argument is heap memory freed right after claim and free, while
  * the grant comes from another thread: a notify still running then writes
  * freed memory, which ASan reports as a use-after-free, TSan as a race, and
- * the count check below as a missing call.
+ * the count check below as a missing call.  Every other notify is slow, so
+ * that the owner often sees the grant while notify is still running (claim
+ * must wait it out) as well as after it has returned (claim need not).
  */
 #include <sched.h>
 #include <stdatomic.h>
@@ -14,12 +16,17 @@
 
 struct arg {
     atomic_int calls;
+    int slow;
 };
 
 static void
 on_notify(void *p)
 {
     struct arg *a = p;
+    if (a->slow) {
+        for (int i = 0; i < 20; i++)
+            sched_yield();
+    }
     atomic_fetch_add(&a->calls, 1);
 }
 
@@ -52,6 +59,7 @@ main(void)
     for (int i = 0; i < r.rounds; i++) {
         struct arg *a = calloc(1, sizeof *a);
         ASSERT_TRUE(a != NULL);
+        a->slow = i % 2;
         qsem_waiter_t *w = qsem_waiter_new(s, 1, on_notify, a);
         ASSERT_TRUE(w != NULL);
         ASSERT_ERR(qsem_waiter_start(w), EINPROGRESS);
