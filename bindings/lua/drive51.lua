@@ -2,9 +2,10 @@
 -- The coroutine wait of Lua 5.1 and LuaJIT, embedded in the module at build
 -- time.  A C function cannot go on after a yield there, so the acquire and
 -- hold methods are these Lua functions: the C part tries, and when the
--- coroutine must wait it returns qsem.WAIT and the waiter; the loop below
--- asks step() until the wait is over, yielding to the host (or polling
--- under cqueues) in between.  Lua 5.4 does the same in C (lqsem_wait.c).
+-- coroutine must wait it returns qsem.WAIT, the waiter and what to do
+-- first; the loop below then asks step() until the wait is over, yielding
+-- to the host (or polling under cqueues) in between.  Lua 5.4 does the
+-- same in C (lqsem_wait.c).
 --
 -- Under LuaJIT, acquire, try_acquire, hold and release first try a fast
 -- path through the FFI (see 'fast' below), and a guard is FFI cdata whose
@@ -17,12 +18,6 @@ local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE,
 local yield, pcall, error = coroutine.yield, pcall, error
 local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.floor, tonumber, tostring
 
--- LuaJIT (below): whether the wait 'w' is a generic host's.  Its first
--- look would only find what the C method has just found (the tokens were
--- not free), so it yields at once; the host resumes it when qsem.ready()
--- lists it or its deadline comes, as for any wait.
-local generic = nil
-
 -- The results of an acquire or hold as the C method gives them: one value
 -- (true, or the guard) when the tokens are taken, else fail and why.
 local function result (a, b)
@@ -30,8 +25,13 @@ local function result (a, b)
   return a, b
 end
 
-local function loop (w)
-  if generic and generic(w) then yield(WAIT, w) end
+-- The C method says what to do first ('f'), as step() would: its look
+-- would only find what the C method has just found (the tokens were not
+-- free).  true: yield to the generic host, which resumes the coroutine
+-- when qsem.ready() lists it or its deadline comes; else cqueues: the
+-- glue's wait, with the seconds left and the controller.
+local function loop (w, f, left, ctl)
+  if f == true then yield(WAIT, w) else f(w, left, ctl) end
   while true do
     local a, b, c = step(w)
     if a ~= WAIT then return result(a, b) end
@@ -60,9 +60,9 @@ local function same (...) return ... end
 local function wrap (qsem_c_method, post)
   post = post or same
   return function (s, n, timeout)
-    local a, b = qsem_c_method(s, n, timeout)
+    local a, b, f, left, ctl = qsem_c_method(s, n, timeout)
     if a ~= WAIT then return post(result(a, b)) end
-    return post(done(b, pcall(loop, b)))
+    return post(done(b, pcall(loop, b, f, left, ctl)))
   end
 end
 
@@ -90,14 +90,12 @@ local E = ffi.cast(ffi.typeof([[const struct {
   int (*release) (void *s, int64_t n);
   int64_t (*waiting) (const void *s);
   int eoverflow;
-  int (*generic) (const void *w);
   int (*release_here) (void *hub, void *s, int64_t n, int *direct);
   int64_t (*hold_peek) (const void *c);
   int64_t (*hold_take) (void *c, int64_t i, void *s, int64_t n);
   int (*hold_give) (void *c, uint32_t slot, uint32_t gen, int *direct);
   int64_t (*hold_count) (const void *c, uint32_t slot, uint32_t gen);
 } *]]), entry)
-generic = function (w) return E.generic(w) ~= 0 end
 
 local HANDLE = ffi.typeof("void **")   -- a semaphore userdata starts with its qsem_t pointer
 local VALUE_MAX = 2^62 - 512           -- the largest double below QSEM_VALUE_MAX + 1

@@ -802,8 +802,6 @@ typedef struct lqsem_FFI {
   int64_t (*waiting) (const qsem_t *s);
   /* what release returns when the count would pass the maximum */
   int eoverflow;
-  /* whether a wait userdata (lqsem_Wait) is a generic host's */
-  int (*generic) (const lqsem_Wait *wt);
   /* release_direct's release, given this state's hub (below) */
   int (*release_here) (lqsem_Hub *h, qsem_t *s, int64_t n, int *direct);
   /* a cdata guard's slot in the ledger of guards (below) */
@@ -812,11 +810,6 @@ typedef struct lqsem_FFI {
   int (*hold_give) (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int *direct);
   int64_t (*hold_count) (const lqsem_Ctx *c, uint32_t slot, uint32_t gen);
 } lqsem_FFI;
-
-
-static int lqsem_ffi_generic (const lqsem_Wait *wt) {
-  return wt->kind == LQSEM_GENERIC;
-}
 
 
 /*
@@ -902,7 +895,7 @@ static int64_t lqsem_ffi_hold_count (const lqsem_Ctx *c, uint32_t slot, uint32_t
 
 static const lqsem_FFI lqsem_ffi = {
   qsem_try_acquire, qsem_release, qsem_waiting, EOVERFLOW,
-  lqsem_ffi_generic, lqsem_ffi_release_here,
+  lqsem_ffi_release_here,
   lqsem_ffi_hold_peek, lqsem_ffi_hold_take, lqsem_ffi_hold_give, lqsem_ffi_hold_count
 };
 

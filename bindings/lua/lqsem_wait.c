@@ -542,8 +542,12 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
 
 /*
 ** Lua 5.1: a C function cannot go on after a yield, so acquire returns
-** qsem.WAIT and the waiter, and the driver in drive51.lua loops over
-** lqsem_step() and ends the wait with its '__gc' function.
+** qsem.WAIT, the waiter and what to do first, and the driver in
+** drive51.lua loops over lqsem_step() and ends the wait with its '__gc'
+** function.  What to do first is what a step would say, without asking
+** it (the tokens were not free a moment ago): true for a generic host
+** (yield), else the glue's wait function, the seconds left and the
+** controller that waitkind found.
 */
 static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int hold, int kind) {
   int r = coop_park(L, s, n, deadline, hold, kind);   /* at SLOT_WAIT */
@@ -559,9 +563,18 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
     lua_call(L, 1, 0);
     return failresult(L, r);
   }
+  lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, SLOT_WAIT);
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
   lua_pushvalue(L, SLOT_WAIT);
-  return 2;
+  if (kind == LQSEM_GENERIC) {
+    lua_pushboolean(L, 1);
+    return 3;
+  }
+  pushcqwait(L, wt->hub);
+  pushleft(L, deadline);
+  lua_pushvalue(L, SLOT_CTL);
+  wt->polling = 1;   /* as in lqsem_step */
+  return 5;
 }
 
 
