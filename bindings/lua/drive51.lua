@@ -14,7 +14,7 @@
 -- lqsem_typeerror calls to name a cdata (nil but under LuaJIT).
 
 local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry,
-      hub, wake, take, ledger = ...
+      hub, wake, take, ledger, tables, c_ready = ...
 local yield, pcall, error = coroutine.yield, pcall, error
 local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.floor, tonumber, tostring
 
@@ -95,6 +95,10 @@ local E = ffi.cast(ffi.typeof([[const struct {
   int64_t (*hold_take) (void *c, int64_t i, void *s, int64_t n);
   int (*hold_give) (void *c, uint32_t slot, uint32_t gen, int *direct);
   int64_t (*hold_count) (const void *c, uint32_t slot, uint32_t gen);
+  int (*repark) (void *h, void *w, void *s, int64_t n, double timeout);
+  int (*look) (void *w);
+  int (*drain) (void *h, double *addr, int cap);
+  int eagain, einprogress, etimedout, ecanceled, ecancelled;
 } *]]), entry)
 
 local HANDLE = ffi.typeof("void **")   -- a semaphore userdata starts with its qsem_t pointer
@@ -120,10 +124,23 @@ function meths.try_acquire (s, n)
   return same(qsem_c_method(s, n))   -- not a tail call: lqsem_argerror names it
 end
 
+local hosted_acquire   -- below
+local EAGAIN = E.eagain
+
+-- E.try_acquire's result and the count, or nil (the C method must look).
+local function try (s, n)
+  local h, k = fast(s, n)
+  if h then return E.try_acquire(h, k), k end
+end
+
 function meths.acquire (s, n, timeout)
   if timeout == nil or (type(timeout) == "number" and timeout >= 0) then
-    local h, k = fast(s, n)
-    if h and E.try_acquire(h, k) == 0 then return true end
+    local r, k = try(s, n)
+    if r == 0 then return true end
+    if r == EAGAIN then
+      local ok, why = hosted_acquire(s, k, timeout)
+      if ok ~= false then return ok, why end
+    end
   end
   return slow_acquire(s, n, timeout)
 end
@@ -157,6 +174,106 @@ function meths.release (s, n)
   local qsem_c_method = release
   qsem_c_method(s, n)   -- raises (the count would pass max), changing nothing
 end
+
+-- {---------------------------------------------------------------------
+-- A generic host's waits
+-- ----------------------------------------------------------------------
+-- A coroutine's first wait goes through the C method, which makes its
+-- wait object and keeps it, once over, for the coroutine's next wait on
+-- the same semaphore and count (CTX_SPARE).  That next wait, and every
+-- one after it, is restarted here (E.repark), looked at after each resume
+-- (E.look) and drained by qsem.ready (E.drain) through the FFI, with the
+-- state's tables kept as the C methods keep them: the coroutine parked at
+-- CTX_PARKED (so that qsem.cancel finds it and the state keeps it), and
+-- at CTX_BYADDR under its wait's address, where qsem.ready finds it.  A
+-- host that sees no difference gets a handoff that the JIT compiles,
+-- where the C methods' calls through the Lua C API cost it several times
+-- the host's own scheduling.
+local PARKED, SPARE, HOSTED, BYADDR = nil, nil, nil, nil
+local VOIDP, UINTPTR = ffi.typeof("void *"), ffi.typeof("uintptr_t")
+local EINPROGRESS = E.einprogress
+local running, isyieldable = coroutine.running, coroutine.isyieldable
+local cast = ffi.cast
+
+local REASON = { [E.etimedout] = "timeout", [E.ecanceled] = "closed", [E.ecancelled] = "cancelled" }
+
+local function setup ()
+  local p
+  p, PARKED, SPARE, HOSTED, BYADDR = tables()
+  HUB = cast(VOIDP, p)
+end
+
+-- A wait's address as CTX_BYADDR's key, made once per wait.  The FFI
+-- calls take the userdata themselves (the FFI passes its address): no
+-- cdata is made per handoff, which would cost the collector wherever the
+-- JIT cannot sink it (the coroutine calls below end its traces).
+local WKEY = setmetatable({}, { __mode = "k" })
+
+-- Park the running coroutine 'co' on its restarted wait 'w' until the
+-- wait is over; the acquire's results.  Nothing here can raise once the
+-- coroutine may yield (checked before), so the wait always ends here.
+local function park (co, w)
+  local key = WKEY[w]
+  if key == nil then
+    key = tonumber(cast(UINTPTR, cast(VOIDP, w)))
+    WKEY[w] = key
+  end
+  PARKED[co] = w
+  BYADDR[key] = co
+  local r
+  repeat
+    yield(WAIT, w)
+    r = E.look(w)
+  until r ~= EINPROGRESS
+  PARKED[co] = nil
+  BYADDR[key] = nil
+  if r == 0 then return true end
+  return nil, REASON[r]
+end
+
+-- true (granted), or nil and why, if the running coroutine is a generic
+-- host's with a kept wait for h and k that it could restart; else false,
+-- and the C method goes on (as for a timeout of 0, which never waits).
+function hosted_acquire (s, k, timeout)
+  local co = running()
+  if timeout == 0 or co == nil then return false end
+  if HOSTED == nil then
+    if hub() == nil then return false end   -- no wait yet in this state: no kept one
+    setup()
+  end
+  local w = HOSTED[co] and SPARE[co]
+  if not w or not isyieldable() then return false end
+  local r = E.repark(HUB, w, s, k, timeout or -1)
+  if r == EINPROGRESS then return park(co, w) end
+  if r == 0 then return true end
+  return false
+end
+
+-- qsem.ready([t]): as the C function, which it calls for a state's
+-- first wait.
+local ADDR_MAX = 64
+local addr = ffi.new("double[?]", ADDR_MAX)
+
+local function ready (t)
+  if t ~= nil and type(t) ~= "table" then
+    error(("bad argument #1 to 'ready' (table expected, got %s)"):format(type(t)), 2)
+  end
+  if BYADDR == nil then
+    if hub() == nil then return c_ready(t) end
+    setup()
+  end
+  t = t or {}
+  local n = #t
+  repeat
+    local k = E.drain(HUB, addr, ADDR_MAX)
+    for i = 0, k - 1 do
+      local co = BYADDR[addr[i]]
+      if co ~= nil then n = n + 1; t[n] = co end
+    end
+  until k < ADDR_MAX
+  return t
+end
+-- }---------------------------------------------------------------------
 
 -- {---------------------------------------------------------------------
 -- Guards as FFI cdata
@@ -283,7 +400,8 @@ end
 -- }---------------------------------------------------------------------
 -- }=====================================================================
 
--- What lqsem.h's lqsem_typeerror calls to name a cdata value.
+-- What lqsem.h's lqsem_typeerror calls to name a cdata value, and
+-- qsem.ready.
 return function (v)
   if istype(GUARD, v) then return "qsem.Guard" end
-end
+end, ready

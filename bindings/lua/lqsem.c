@@ -809,6 +809,11 @@ typedef struct lqsem_FFI {
   int64_t (*hold_take) (lqsem_Ctx *c, int64_t i, qsem_t *s, int64_t n);
   int (*hold_give) (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int *direct);
   int64_t (*hold_count) (const lqsem_Ctx *c, uint32_t slot, uint32_t gen);
+  /* a generic host's waits (below), and the results they return */
+  int (*repark) (lqsem_Hub *h, lqsem_Wait *wt, const lqsem_Sem *sem, int64_t n, double timeout);
+  int (*look) (lqsem_Wait *wt);
+  int (*drain) (lqsem_Hub *h, double *addr, int cap);
+  int eagain, einprogress, etimedout, ecanceled, ecancelled;
 } lqsem_FFI;
 
 
@@ -893,10 +898,85 @@ static int64_t lqsem_ffi_hold_count (const lqsem_Ctx *c, uint32_t slot, uint32_t
   return r != NULL ? r->n : -1;
 }
 
+/*
+** A generic host's waits under LuaJIT.  A coroutine's second and later
+** waits on one semaphore for one count restart its kept wait (coop_park)
+** from drive51.lua, which keeps the tables (CTX_PARKED, CTX_BYADDR) that
+** the C methods keep for the waits they start; these do the rest, with
+** no call through the Lua C API, which the JIT cannot compile.
+**
+** repark: restart the kept wait 'wt' of the running coroutine, idle and
+** kept for the semaphore 'sem' and 'n', as coop_park does for a generic
+** host with the timeout in seconds (< 0: none).  0: granted at once,
+** claimed, and the wait over; EINPROGRESS: queued, the coroutine parks;
+** -1: not for this path, nothing changed, or the semaphore is closed and
+** the wait over again: the C method then does it all.  drive51.lua passes
+** both userdata as they are (the FFI passes their addresses).
+*/
+static int lqsem_ffi_repark (lqsem_Hub *h, lqsem_Wait *wt, const lqsem_Sem *sem, int64_t n,
+                             double timeout) {
+  qsem_t *s = sem->s;
+  int64_t deadline = QSEM_FOREVER, ns;
+  if (s == NULL || wt->w != NULL || wt->spare == NULL || !wt->kept || wt->s != s || wt->n != n)
+    return -1;
+  if (timeout >= 0) {
+    if (qsem_timeout_from_sec(timeout, &ns) != 0)
+      return -1;
+    deadline = qsem_deadline_after(ns);
+  }
+  qsem_waiter_t *spare = wt->spare;
+  memset(wt, 0, sizeof *wt);
+  wt->kept = 1;
+  wt->s = s;
+  wt->n = n;
+  wt->deadline = deadline;
+  wt->kind = LQSEM_GENERIC;
+  wt->hub = h;
+  wt->w = spare;
+  int r = qsem_waiter_start(wt->w);
+  if (r == EINPROGRESS)
+    return r;
+  if (r == 0)
+    (void)qsem_waiter_claim(wt->w);   /* 0 here */
+  (void)wait_end_core(wt);
+  return r == 0 ? 0 : -1;
+}
+
+/* look: one look at a parked wait, as the 5.1 driver's step; a wait that
+   is over (any result but EINPROGRESS) ends here. */
+static int lqsem_ffi_look (lqsem_Wait *wt) {
+  int r = coop_look(wt);
+  if (r != EINPROGRESS)
+    (void)wait_end_core(wt);
+  return r;
+}
+
+/* drain: take up to 'cap' resolved generic waits off the hub, oldest
+   first, writing their addresses as numbers (CTX_BYADDR's keys); as
+   hub_drain for qsem.ready(), which allocates under the lock, this does not. */
+static int lqsem_ffi_drain (lqsem_Hub *h, double *addr, int cap) {
+  int k = 0;
+  pthread_mutex_lock(&h->mu);
+  hub_disarm(h);
+  for (lqsem_Wait *wt = h->head, *next; wt != NULL && k < cap; wt = next) {
+    next = wt->next;
+    if (wt->kind == LQSEM_GENERIC) {
+      hub_unlink(h, wt);
+      addr[k++] = (double)(uintptr_t)wt;
+    }
+  }
+  if (h->head != NULL)
+    hub_arm(h);
+  pthread_mutex_unlock(&h->mu);
+  return k;
+}
+
 static const lqsem_FFI lqsem_ffi = {
   qsem_try_acquire, qsem_release, qsem_waiting, EOVERFLOW,
   lqsem_ffi_release_here,
-  lqsem_ffi_hold_peek, lqsem_ffi_hold_take, lqsem_ffi_hold_give, lqsem_ffi_hold_count
+  lqsem_ffi_hold_peek, lqsem_ffi_hold_take, lqsem_ffi_hold_give, lqsem_ffi_hold_count,
+  lqsem_ffi_repark, lqsem_ffi_look, lqsem_ffi_drain,
+  EAGAIN, EINPROGRESS, ETIMEDOUT, ECANCELED, LQSEM_ECANCELLED
 };
 
 _Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");
@@ -913,6 +993,21 @@ static int lqsem_ffi_hub (lua_State *L) {
   else
     lua_pushnil(L);
   return 1;
+}
+
+
+/*
+** drive51.lua's 'tables': this state's hub (made if need be), as a light
+** userdata, then CTX_PARKED, CTX_SPARE, CTX_HOSTED and CTX_BYADDR, which
+** the hub brings along under LuaJIT (gethub).
+*/
+static int lqsem_ffi_tables (lua_State *L) {
+  lua_pushlightuserdata(L, gethub(L));
+  ctx_get(L, CTX_PARKED);
+  ctx_get(L, CTX_SPARE);
+  ctx_get(L, CTX_HOSTED);
+  ctx_get(L, CTX_BYADDR);
+  return 5;
 }
 
 
@@ -990,7 +1085,12 @@ static void addluamethods (lua_State *L, int ctx) {
   pushfuncat(L, ctx, lqsem_ffi_wake);
   pushfuncat(L, ctx, lqsem_ffi_take);
   pushfuncat(L, ctx, lqsem_ffi_ledger);
-  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 14, 1);
+  pushfuncat(L, ctx, lqsem_ffi_tables);
+  pushfuncat(L, ctx, lqsem_ready);
+  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 16, 2);
+  /* LuaJIT: its qsem.ready, which needs CTX_BYADDR kept from the first wait on */
+  ((lqsem_Ctx *)lua_touserdata(L, ctx + 1))->ffi = lua_isfunction(L, -1);
+  lua_rawseti(L, ctx, CTX_READY);
   lua_rawseti(L, ctx, CTX_CDATANAME);   /* nil but under LuaJIT */
 #endif
 }
@@ -1019,6 +1119,10 @@ LQSEM_API int luaopen_qsem (lua_State *L) {
   lua_setfield(L, -2, "backend");
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
   lua_setfield(L, -2, "WAIT");
+  if (lua_rawgeti(L, ctx, CTX_READY) == LUA_TFUNCTION)   /* LuaJIT */
+    lua_setfield(L, -2, "ready");
+  else
+    lua_pop(L, 1);
   return 1;
 }
 

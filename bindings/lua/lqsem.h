@@ -344,7 +344,9 @@ enum {
   CTX_GUARDS,          /* weak values: slot + 1 -> the guard that owns it */
   CTX_SWEEPMT,         /* the metatable of the collector's sentinel (holds_sweep) */
   CTX_CDATANAME,       /* LuaJIT: drive51.lua's function naming a cdata guard */
-  CTX_N = CTX_CDATANAME
+  CTX_BYADDR,          /* LuaJIT: strong: a generic wait's address -> its parked coroutine */
+  CTX_READY,           /* LuaJIT: drive51.lua's qsem.ready */
+  CTX_N = CTX_READY
 };
 
 /*
@@ -391,6 +393,9 @@ typedef struct lqsem_Ctx {
   lqsem_Holds *holds;
   // a sentinel is armed: the collector will call holds_sweep
   int armed;
+  // LuaJIT: drive51.lua parks and drains generic waits through the FFI,
+  // and finds their coroutines at CTX_BYADDR, which parking keeps
+  int ffi;
 } lqsem_Ctx;
 
 /* The context, as seen from a C function of the module. */

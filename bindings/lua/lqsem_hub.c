@@ -197,6 +197,17 @@ static lqsem_Hub *gethub (lua_State *L) {
      weak values too, see keepspare) */
   newweaktable(L, LUA_VERSION_NUM < 502 ? "kv" : "k");
   ctx_set(L, CTX_SPARE);
+  if (c->ffi) {
+    /* drive51.lua's view of the parked generic waits, and of the marks
+       of qsem.hosted(), which it reads to take a wait of its own */
+    lua_newtable(L);
+    ctx_set(L, CTX_BYADDR);
+    if (ctx_get(L, CTX_HOSTED) != LUA_TTABLE) {
+      newweaktable(L, "k");
+      ctx_set(L, CTX_HOSTED);
+    }
+    lua_pop(L, 1);
+  }
   c->hub = h;   /* last: the hub is complete */
   return h;
 }

@@ -71,6 +71,23 @@ static int pushco (lua_State *L, int idx, int self) {
 
 
 /*
+** LuaJIT: set (or, with 'co' 0, clear) the entry of the wait at 'idx' in
+** CTX_BYADDR, where drive51.lua's qsem.ready finds the coroutine of a
+** generic wait that the FFI drained (lqsem_ffi_drain): the wait's address
+** as a number, to the running coroutine.
+*/
+static void byaddr (lua_State *L, int idx, int co) {
+  int top = lua_gettop(L);
+  if (ctx_get(L, CTX_BYADDR) == LUA_TTABLE) {
+    lua_pushnumber(L, (lua_Number)(uintptr_t)lua_touserdata(L, idx));
+    if (co) lua_pushthread(L); else lua_pushnil(L);
+    lua_rawset(L, -3);
+  }
+  lua_settop(L, top);
+}
+
+
+/*
 ** Forget the parked coroutine of the wait at 'idx': the coroutine is
 ** again only its host's to keep.  The entry is this wait's: a coroutine
 ** has at most one wait that has not ended (each ends before its acquire
@@ -83,6 +100,8 @@ static void unpark (lua_State *L, int idx, int kind, int self) {
     lua_rawset(L, -3);   /* parked[co] = nil */
   }
   lua_settop(L, top);
+  if (kind == LQSEM_GENERIC && getctx(L)->ffi)
+    byaddr(L, idx, 0);
 }
 
 
@@ -131,24 +150,35 @@ static void keepspare (lua_State *L, int idx, int self) {
 ** it runs.  The idle waiter stays in 'spare' until '__gc', and, if 'keep',
 ** the wait is kept for its coroutine's next one.  'self': L is the
 ** wait's coroutine (see pushco).  Idempotent.
+**
+** wait_end_core is the part that needs no Lua, all that drive51.lua's
+** FFI path needs (lqsem_ffi_look): 1 if the wait was on (the caller
+** forgets its coroutine), 0 if it had ended already.
 */
-static void wait_end (lua_State *L, lqsem_Wait *wt, int keep, int self) {
+static int wait_end_core (lqsem_Wait *wt) {
   if (wt->w != NULL) {
     (void)qsem_waiter_cancel(wt->w);   /* always 0 */
     wt->spare = wt->w;
     wt->w = NULL;
   }
-  if (wt->hub != NULL) {
-    /* 'queued' is read without the lock: notify, the only writer on
-       another thread, is done with 'wt' once the cancel above returned
-       (or the waiter never started); the others run on this state's
-       thread.  The list itself is shared, so unlinking takes the lock. */
-    if (wt->queued) {
-      pthread_mutex_lock(&wt->hub->mu);
-      hub_unlink(wt->hub, wt);
-      pthread_mutex_unlock(&wt->hub->mu);
-    }
-    wt->hub = NULL;
+  if (wt->hub == NULL)
+    return 0;
+  /* 'queued' is read without the lock: notify, the only writer on
+     another thread, is done with 'wt' once the cancel above returned
+     (or the waiter never started); the others run on this state's
+     thread.  The list itself is shared, so unlinking takes the lock. */
+  if (wt->queued) {
+    pthread_mutex_lock(&wt->hub->mu);
+    hub_unlink(wt->hub, wt);
+    pthread_mutex_unlock(&wt->hub->mu);
+  }
+  wt->hub = NULL;
+  return 1;
+}
+
+
+static void wait_end (lua_State *L, lqsem_Wait *wt, int keep, int self) {
+  if (wait_end_core(wt)) {
     if (!keep) {
       if (ctx_get(L, CTX_WAITS) == LUA_TTABLE) {
         lua_pushnil(L);
@@ -468,6 +498,8 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   lua_pushvalue(L, idx);
   lua_rawset(L, -3);
   lua_pop(L, 1);
+  if (kind == LQSEM_GENERIC && getctx(L)->ffi)
+    byaddr(L, idx, 1);
   wt->hub = h;
 #if LQSEM_TBC
   lua_toclose(L, idx);
