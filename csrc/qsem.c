@@ -41,7 +41,8 @@
  * will ever be free) must not stall everybody: the window ends, barging
  * resumes, and no window opens for QSEM_BARGE_NS.  Queued threads sleep no
  * later than the end of the window, so that one of them ends it even if
- * nothing else happens.  QSEM_FIFO is the strict order all the time.
+ * nothing else happens; async waiters cannot, so a window is open only
+ * while a thread is queued.  QSEM_FIFO is the strict order all the time.
  *
  * Lifetime (docs/contract.md, "Lifetime").  `handles` counts qsem_ref()s; `pins` counts
  * handles plus calls that may sleep and async waiters.  Dropping the last
@@ -425,6 +426,8 @@ static void qsem__enqueue(qsem_t *s, struct qsem__node *node)
     else
         s->head = node;
     s->tail = node;
+    if (node->notify == NULL)
+        s->nthreads++;
     atomic_fetch_add_explicit(&s->nwaiting, 1, memory_order_relaxed);
 }
 
@@ -439,6 +442,8 @@ static void qsem__dequeue(qsem_t *s, struct qsem__node *node)
     else
         s->tail = node->prev;
     node->prev = node->next = NULL;
+    if (node->notify == NULL)
+        s->nthreads--;
     atomic_fetch_sub_explicit(&s->nwaiting, 1, memory_order_relaxed);
 }
 
@@ -507,7 +512,8 @@ static int qsem__window_expired(const qsem_t *s)
 static void qsem__window_check(qsem_t *s, int64_t *now)
 {
     int64_t end = atomic_load_explicit(&s->window_end, memory_order_relaxed);
-    if (end == 0 || (s->head == s->window_head && qsem__lazy_now(now) < end))
+    if (end == 0 ||
+        (s->head == s->window_head && s->nthreads > 0 && qsem__lazy_now(now) < end))
         return;
     qsem__window_end(s);
     s->barge_until = qsem__lazy_now(now) + QSEM_BARGE_NS;
@@ -555,9 +561,19 @@ static void qsem__window_extend(qsem_t *s, int64_t *now)
         atomic_store(&s->window_end, end);   /* seq_cst: qsem__window_watch */
 }
 
+/*
+ * A window needs a watcher: a blocked thread in the queue, which sleeps no
+ * later than the window's end and then ends it (qsem__window_watch).  An
+ * async waiter cannot watch: its owner is woken only by notify.  So no
+ * window opens while only async waiters queue, and one that loses its last
+ * thread closes at the dispatch that follows (qsem__window_check): else a
+ * newcomer queued behind it would wait with tokens free until some other
+ * event, possibly for ever.  Async-only queues keep the default mode's
+ * barging (QSEM_FIFO gives them strict order).
+ */
 static void qsem__window_try_open(qsem_t *s, int64_t *now)
 {
-    if (s->head == NULL || qsem__window_open(s))
+    if (s->head == NULL || s->nthreads == 0 || qsem__window_open(s))
         return;
     int64_t t = qsem__lazy_now(now);
     if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {

@@ -125,6 +125,9 @@ struct qsem {
     _Alignas(QSEM__LINE) pthread_mutex_t lock;
     // the queue, oldest first
     struct qsem__node *head, *tail;
+    // how many of its nodes are blocked threads (no notify): only those
+    // can watch a window and end it on time (see qsem__window_try_open)
+    int64_t nthreads;
     // default mode: while a window is open (window_end != 0, written under
     // the lock, read without it by sleepers that must wake when it ends),
     // tokens go to window_head alone and newcomers queue; no window opens
