@@ -254,6 +254,10 @@ struct state {
     struct op *ready;
     // index.js's dispatch(id, code)
     napi_ref dispatch;
+    // the exports of the index.js that called init(): another copy of
+    // index.js loaded in this thread (a test runner's module registry per
+    // file, a cleared require.cache) takes them as its own (served())
+    napi_ref exports_ref;
     // index.js's completion buffer (a Float64Array): [count, id, code, ...];
     // same-thread completions go there, which is cheaper than calling
     // dispatch, and index.js reads it after each call that can grant
@@ -634,6 +638,10 @@ state_cleanup(void *arg)
         (void)napi_delete_reference(st->env, st->dispatch);
         st->dispatch = NULL;
     }
+    if (st->exports_ref != NULL) {
+        (void)napi_delete_reference(st->env, st->exports_ref);
+        st->exports_ref = NULL;
+    }
     if (st->io_ref != NULL) {
         (void)napi_delete_reference(st->env, st->io_ref);
         st->io_ref = NULL;
@@ -959,6 +967,42 @@ Init(napi_env env, napi_callback_info info)
     // Last: the io calls check it to know that init() has completed.
     st->io = io;
     return NULL;
+}
+
+/* serve(exports): index.js, once init() has run, leaves its exports here. */
+static napi_value
+Serve(napi_env env, napi_callback_info info)
+{
+    struct state *st = get_state(env);
+    napi_value argv[1];
+    napi_valuetype t;
+
+    if (!get_args(env, info, 1, argv) || st == NULL) {
+        return NULL;
+    }
+    if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_object) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "serve() wants an object");
+        return NULL;
+    }
+    if (st->exports_ref == NULL) {
+        CHECK(napi_create_reference(env, argv[0], 1, &st->exports_ref));
+    }
+    return NULL;
+}
+
+/* served(): the exports that serve() left in this thread, or undefined. */
+static napi_value
+Served(napi_env env, napi_callback_info info)
+{
+    struct state *st = get_state(env);
+    napi_value v = NULL;
+
+    (void)info;
+    if (st == NULL || st->exports_ref == NULL ||
+        napi_get_reference_value(env, st->exports_ref, &v) != napi_ok || v == NULL) {
+        CHECK(napi_get_undefined(env, &v));
+    }
+    return v;
 }
 
 static napi_value
@@ -1332,7 +1376,7 @@ module_init(napi_env env, napi_value exports)
     CHECK(napi_create_string_utf8(env, qsem_backend(), NAPI_AUTO_LENGTH, &backend));
     CHECK(napi_create_double(env, registry_key(), &key));
     napi_property_descriptor props[] = {
-        FN("init", Init), FN("create", Create), FN("slot", Slot), FN("share", Share), FN("open", Open),
+        FN("init", Init), FN("serve", Serve), FN("served", Served), FN("create", Create), FN("slot", Slot), FN("share", Share), FN("open", Open),
         FN("tryAcquire", TryAcquire), FN("acquire", Acquire), FN("acquireForever", AcquireForever), FN("expire", Expire),
         FN("cancel", Cancel), FN("release", Release), FN("close", Close),
         FN("available", Available), FN("waiting", Waiting), FN("max", Max),
