@@ -17,7 +17,9 @@
  * wait, the last unref) takes the list before returning to Go, and the Go
  * side then sends on each wait's channel, lock-free and on the caller's
  * own goroutine: every push is followed by a take on the pushing thread,
- * so no wake-up is left behind.
+ * so no wake-up is left behind.  A try and the start of a wait count as
+ * such calls: either may run the dispatcher (the end of a starvation
+ * window), which can grant other waiters.
  *
  * A wait record is shared by its goroutine and, once notified, by the
  * goroutine that takes it off the list; a reference count says who frees
@@ -59,6 +61,13 @@ static struct qsemgo_wait *qsemgo_take_woken(void)
     return atomic_exchange_explicit(&qsemgo_woken, NULL, memory_order_acquire);
 }
 
+int qsemgo_try_acquire(qsem_t *s, int64_t n, struct qsemgo_wait **woken)
+{
+    int r = qsem_try_acquire(s, n);
+    *woken = qsemgo_take_woken();
+    return r;
+}
+
 int qsemgo_release(qsem_t *s, int64_t n, struct qsemgo_wait **woken)
 {
     int r = qsem_release(s, n);
@@ -97,9 +106,11 @@ struct qsemgo_wait *qsemgo_wait_new(qsem_t *s, int64_t n, uintptr_t handle)
     return gw;
 }
 
-int qsemgo_wait_start(struct qsemgo_wait *gw)
+int qsemgo_wait_start(struct qsemgo_wait *gw, struct qsemgo_wait **woken)
 {
-    return qsem_waiter_start(gw->w);
+    int r = qsem_waiter_start(gw->w);
+    *woken = qsemgo_take_woken();
+    return r;
 }
 
 int qsemgo_wait_unref(struct qsemgo_wait *gw)

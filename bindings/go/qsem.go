@@ -193,8 +193,7 @@ func (w *Weighted) Acquire(ctx context.Context, n int64) error {
 			return ErrClosed
 		}
 	}
-	r := C.qsem_try_acquire(s.p, C.int64_t(n))
-	runtime.KeepAlive(s)
+	r := s.try(n)
 	switch r {
 	case 0:
 		return nil
@@ -217,7 +216,9 @@ func (s *sem) wait(ctx context.Context, done <-chan struct{}, n int64) error {
 	}
 	// From here the waiter pins the C semaphore until it is finished.
 	cancel := C.int(0)
-	r := C.qsemgo_wait_start(gw)
+	var started *C.struct_qsemgo_wait
+	r := C.qsemgo_wait_start(gw, &started)
+	wake(started)
 	switch r {
 	case 0:
 	case C.EINPROGRESS:
@@ -264,10 +265,17 @@ func (s *sem) wait(ctx context.Context, done <-chan struct{}, n int64) error {
 // is negative.
 func (w *Weighted) TryAcquire(n int64) bool {
 	checkWeight(n)
-	s := w.sem()
-	r := C.qsem_try_acquire(s.p, C.int64_t(n))
+	return w.sem().try(n) == 0
+}
+
+// try is qsem_try_acquire, then the wake-ups it may have made: a try can
+// end a starvation window, whose dispatch may grant waiting goroutines.
+func (s *sem) try(n int64) C.int {
+	var woken *C.struct_qsemgo_wait
+	r := C.qsemgo_try_acquire(s.p, C.int64_t(n), &woken)
 	runtime.KeepAlive(s)
-	return r == 0
+	wake(woken)
+	return r
 }
 
 // Release gives back n tokens and wakes the waiters they satisfy.  It

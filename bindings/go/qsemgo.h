@@ -25,8 +25,11 @@ struct qsemgo_wait {
  * NULL with errno set, as qsem_waiter_new(). */
 struct qsemgo_wait *qsemgo_wait_new(qsem_t *s, int64_t n, uintptr_t handle);
 
-/* qsem_waiter_start() on the wait's waiter. */
-int qsemgo_wait_start(struct qsemgo_wait *gw);
+/* qsem_waiter_start() on the wait's waiter; *woken as qsemgo_release. */
+int qsemgo_wait_start(struct qsemgo_wait *gw, struct qsemgo_wait **woken);
+
+/* qsem_try_acquire(); *woken as qsemgo_release (a try may end a window). */
+int qsemgo_try_acquire(qsem_t *s, int64_t n, struct qsemgo_wait **woken);
 
 /* The calls of qsem.h that can notify waits, each also taking every wait
  * notified and not yet taken (into *woken, a list through `next`; NULL if

@@ -336,7 +336,7 @@ SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_deadline(int forever, int64_t ns, in
 /* Take n tokens now, or queue (PENDING, *park to step and end) unless the
  * deadline has passed (NOT_NOW). */
 SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_begin(void *self, int64_t n, int64_t deadline,
-                                                  void **park)
+                                                  void **park, int *result)
 {
     qsem_handle_slot *slot;
     qsem_t *s = qsem_handle_pin((uint64_t)(uintptr_t)self, &slot);
@@ -353,8 +353,9 @@ SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_begin(void *self, int64_t n, int64_t
              : qsem_swig_park_begin(s, n, (struct qsem_swig_park **)park);
     }
     qsem_handle_unpin(slot);
-    return rc == 0 ? 0 : rc == EAGAIN ? QSEM_SWIG_CS_NOT_NOW
-           : rc == EINPROGRESS ? QSEM_SWIG_CS_PENDING : qsem_swig_csharp_kind(rc);
+    *result = rc == 0 ? 0 : rc == EAGAIN ? QSEM_SWIG_CS_NOT_NOW
+              : rc == EINPROGRESS ? QSEM_SWIG_CS_PENDING : qsem_swig_csharp_kind(rc);
+    return *result;
 }
 
 /* One slice of a queued wait: 0 when resolved, NOT_NOW past the deadline,
@@ -370,12 +371,15 @@ SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_step(void *park, int64_t deadline)
            ? 0 : QSEM_SWIG_CS_PENDING;
 }
 
-/* End a queued wait (always, from a finally): 0 (tokens taken), NOT_NOW,
- * or an error kind; claim == 0 gives everything back. */
-SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_end(void *park, int claim)
+/* End a queued wait (always): 0 (tokens taken), NOT_NOW, or an error
+ * kind; claim == 0 gives everything back.  begin and end also leave their
+ * result in *result, which the managed side reads when the runtime throws
+ * an interrupt on the way back from a call that took tokens. */
+SWIGEXPORT int SWIGSTDCALL qsem_swig_csharp_end(void *park, int claim, int *result)
 {
     int rc = qsem_swig_park_end(park, claim);
-    return rc == 0 ? 0 : rc == EINPROGRESS ? QSEM_SWIG_CS_NOT_NOW : qsem_swig_csharp_kind(rc);
+    *result = rc == 0 ? 0 : rc == EINPROGRESS ? QSEM_SWIG_CS_NOT_NOW : qsem_swig_csharp_kind(rc);
+    return *result;
 }
 
 /* The message for an error kind, for exceptions made in managed code. */
@@ -756,11 +760,11 @@ static const char *qsem_swig_message(int err)
     [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_deadline")]
     internal static extern int Deadline(int forever, long ns, out long deadline);
     [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_begin")]
-    internal static extern int Begin(global::System.Runtime.InteropServices.HandleRef self, long n, long deadline, out global::System.IntPtr park);
+    internal static extern int Begin(global::System.Runtime.InteropServices.HandleRef self, long n, long deadline, out global::System.IntPtr park, ref int result);
     [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_step")]
     internal static extern int Step(global::System.IntPtr park, long deadline);
     [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="qsem_swig_csharp_end")]
-    internal static extern int End(global::System.IntPtr park, int claim);
+    internal static extern int End(global::System.IntPtr park, int claim, ref int result);
 
     internal const int Pending = -1, NotNow = -2;
 
@@ -802,29 +806,61 @@ static const char *qsem_swig_message(int err)
   /*
    * Every wait: take the tokens now, or queue and sleep in short native
    * slices with Thread.Sleep(0) between them, which throws the
-   * ThreadInterruptedException of a Thread.Interrupt(); the finally then
+   * ThreadInterruptedException of a Thread.Interrupt(); the catch then
    * leaves the queue, giving back anything granted meanwhile.
+   *
+   * Mono may also throw a pending interrupt on the way back from a native
+   * call (and at the end of a finally, so there is none here), after the
+   * call took the tokens.  Begin and End therefore write their result
+   * where it outlives the throw; Taken reads it, and a wait that took its
+   * tokens keeps them and posts the interrupt again, for the thread's next
+   * blocking call, as SemaphoreSlim leaves it when it acquires.
    */
+  const int Unset = int.MinValue;
+
+  static int Taken(int result, global::System.Threading.ThreadInterruptedException e) {
+    if (result != 0) throw e;
+    global::System.Threading.Thread.CurrentThread.Interrupt();
+    return 0;
+  }
+
   bool Wait(long n, bool forever, long ns) {
     long deadline;
     int rc = qsemPINVOKE.QsemRuntime.Deadline(forever ? 1 : 0, ns, out deadline);
     global::System.IntPtr park = global::System.IntPtr.Zero;
+    int result = Unset;
     if (rc == 0) {
-      rc = qsemPINVOKE.QsemRuntime.Begin(swigCPtr, n, deadline, out park);
-    } else if (qsemPINVOKE.QsemRuntime.Begin(swigCPtr, 0, long.MinValue, out park) == 1) {
+      try {
+        rc = qsemPINVOKE.QsemRuntime.Begin(swigCPtr, n, deadline, out park, ref result);
+      } catch (global::System.Threading.ThreadInterruptedException e) {
+        if (result == qsemPINVOKE.QsemRuntime.Pending) {
+          qsemPINVOKE.QsemRuntime.End(park, 0, ref result);
+          throw;
+        }
+        rc = Taken(result, e);
+      }
+    } else if (qsemPINVOKE.QsemRuntime.Begin(swigCPtr, 0, long.MinValue, out park, ref result) == 1) {
       rc = 1;  // a dead handle outranks a bad timeout
     }
     if (rc == qsemPINVOKE.QsemRuntime.Pending) {
-      bool claim = false;
       try {
         do {
           global::System.Threading.Thread.Sleep(0);
           rc = qsemPINVOKE.QsemRuntime.Step(park, deadline);
         } while (rc == qsemPINVOKE.QsemRuntime.Pending);
-        claim = true;
-      } finally {
-        int end = qsemPINVOKE.QsemRuntime.End(park, claim ? 1 : 0);
-        if (claim) rc = end;
+      } catch {
+        qsemPINVOKE.QsemRuntime.End(park, 0, ref result);
+        throw;
+      }
+      result = Unset;
+      try {
+        rc = qsemPINVOKE.QsemRuntime.End(park, 1, ref result);
+      } catch (global::System.Threading.ThreadInterruptedException e) {
+        if (result == Unset) {  // thrown before End ran: end it now
+          qsemPINVOKE.QsemRuntime.End(park, 0, ref result);
+          throw;
+        }
+        rc = Taken(result, e);
       }
     }
     global::System.GC.KeepAlive(this);
