@@ -7,8 +7,22 @@
 
 const path = require('node:path');
 
-const native = require(process.env.QSEM_NODE_ADDON ||
-                       path.join(__dirname, 'build', 'qsem.node'));
+const native = loadAddon();
+
+function loadAddon() {
+  const file = process.env.QSEM_NODE_ADDON || path.join(__dirname, 'build', 'qsem.node');
+  try {
+    return require(file);
+  } catch (err) {
+    if (err.code !== 'MODULE_NOT_FOUND' || process.env.QSEM_NODE_ADDON) throw err;
+    // npm install --ignore-scripts (or a policy that skips install scripts)
+    const e = new Error(`qsem's native addon is not built (${file} is missing): ` +
+                        'run `npm rebuild qsem`, which builds it from the package\'s sources',
+                        { cause: err });
+    e.code = 'ERR_QSEM_NOT_BUILT';
+    throw e;
+  }
+}
 
 // The addon serves one copy of this file per thread: its waits settle
 // through that copy's dispatch().  Another copy loaded in the same thread

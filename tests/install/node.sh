@@ -28,6 +28,12 @@ cp "$src/LICENSE" "$tmp/repo/LICENSE"
 tarball=$(ls "$tmp"/qsem-*.tgz)
 tar -tzf "$tarball" >"$tmp/contents"
 grep -qx 'package/LICENSE' "$tmp/contents" || { echo "the npm package carries no LICENSE" >&2; exit 1; }
+grep -qx 'package/csrc/qsem_all.c' "$tmp/contents" || { echo "the npm package carries no core" >&2; exit 1; }
+# postpack takes the copies back: a core left in the checkout would be
+# built, stale, by a later install from the checkout
+if [ -e "$tmp/repo/bindings/node/csrc" ] || [ -e "$tmp/repo/bindings/node/LICENSE" ]; then
+  echo "npm pack left copies in bindings/node" >&2; exit 1
+fi
 
 mkdir "$tmp/app"
 cd "$tmp/app"

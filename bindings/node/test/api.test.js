@@ -125,6 +125,25 @@ test('runExclusive gives the tokens back on success and on throw', async () => {
   assert.equal(s.available, 2);
 });
 
+test('a package whose addon was never built says how to build it', () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qsem-unbuilt-'));
+  const saved = process.env.QSEM_NODE_ADDON;
+  try {
+    fs.copyFileSync(path.join(__dirname, '..', 'index.js'), path.join(dir, 'index.js'));
+    delete process.env.QSEM_NODE_ADDON;
+    assert.throws(() => require(dir), {
+      code: 'ERR_QSEM_NOT_BUILT',
+      message: /npm rebuild qsem/,
+    });
+  } finally {
+    if (saved !== undefined) process.env.QSEM_NODE_ADDON = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('another copy of index.js in the thread shares the first one\'s exports', async () => {
   const fs = require('node:fs');
   const os = require('node:os');
