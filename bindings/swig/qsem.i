@@ -605,7 +605,11 @@ static const char *qsem_swig_message(int err)
 {
     switch (err) {
     case EINVAL:
+#if QSEM_SWIG_NEGATIVE_IS_ERROR
+        return "qsem: invalid argument (a count must be 0..max, a timeout a number of 0 or more)";
+#else
         return "qsem: invalid argument (a count must be 0..max, the timeout a number)";
+#endif
     case EOVERFLOW:
         return "qsem: release would pass the semaphore's maximum";
     case ECANCELED:
@@ -824,12 +828,20 @@ static const char *qsem_swig_message(int err)
     return 0;
   }
 
-  bool Wait(long n, bool forever, long ns) {
+  bool Wait(long n, bool forever, long ns, string timeoutName = "timeout") {
     long deadline;
     int rc = qsemPINVOKE.QsemRuntime.Deadline(forever ? 1 : 0, ns, out deadline);
     global::System.IntPtr park = global::System.IntPtr.Zero;
     int result = Unset;
-    if (rc == 0) {
+    if (rc == 4) {  // the timeout, named as the caller named it
+      if (qsemPINVOKE.QsemRuntime.Begin(swigCPtr, 0, long.MinValue, out park, ref result) == 1) {
+        rc = 1;  // a dead handle outranks a bad timeout
+      } else {
+        throw new global::System.ArgumentOutOfRangeException(timeoutName,
+            timeoutName == "timeoutNs" ? "The timeout must be 0 or more nanoseconds."
+                                       : "The timeout must be Timeout.Infinite or a value of 0 or more.");
+      }
+    } else if (rc == 0) {
       try {
         rc = qsemPINVOKE.QsemRuntime.Begin(swigCPtr, n, deadline, out park, ref result);
       } catch (global::System.Threading.ThreadInterruptedException e) {
@@ -879,13 +891,14 @@ static const char *qsem_swig_message(int err)
     if (millisecondsTimeout == global::System.Threading.Timeout.Infinite) {
       return Wait(n, true, 0);
     }
-    return Wait(n, false, millisecondsTimeout < 0 ? -1 : millisecondsTimeout * 1000000L);
+    return Wait(n, false, millisecondsTimeout < 0 ? -1 : millisecondsTimeout * 1000000L,
+                "millisecondsTimeout");
   }
   /// <summary>Take n tokens (default 1) if they are free now.</summary>
   public bool TryAcquire() { return Wait(1, false, 0); }
   public bool TryAcquire(long n) { return Wait(n, false, 0); }
   /// <summary>As TryAcquire, with the timeout in nanoseconds (negative: ArgumentOutOfRangeException).</summary>
-  public bool TryAcquireNs(long n, long timeoutNs) { return Wait(n, false, timeoutNs); }
+  public bool TryAcquireNs(long n, long timeoutNs) { return Wait(n, false, timeoutNs, "timeoutNs"); }
   /// <summary>As SemaphoreSlim.Wait(TimeSpan): Timeout.InfiniteTimeSpan waits forever,
   /// another negative span is an ArgumentOutOfRangeException.</summary>
   public bool TryAcquire(long n, global::System.TimeSpan timeout) {

@@ -21,6 +21,12 @@ static class QsemTests {
     if (ok) { passed++; } else { failed++; Console.WriteLine("FAIL: " + what); }
   }
 
+  // The ParamName of the ArgumentOutOfRangeException that 'call' throws.
+  static string ParamOf(Action call) {
+    try { call(); } catch (ArgumentOutOfRangeException e) { return e.ParamName; }
+    return null;
+  }
+
   static void Throws<T>(Action call, string what) where T : Exception {
     try {
       call();
@@ -84,6 +90,9 @@ static class QsemTests {
     Throws<ArgumentOutOfRangeException>(() => s.TryAcquire(1, int.MinValue), "int.MinValue ms");
     Throws<ArgumentOutOfRangeException>(() => s.TryAcquireNs(1, -1), "negative ns");
     Throws<ArgumentOutOfRangeException>(() => s.TryAcquire(1, TimeSpan.FromMilliseconds(-2)), "negative TimeSpan");
+    Check(ParamOf(() => s.TryAcquire(1, -2)) == "millisecondsTimeout", "names millisecondsTimeout");
+    Check(ParamOf(() => s.TryAcquire(1, TimeSpan.FromSeconds(-1))) == "timeout", "names timeout");
+    Check(ParamOf(() => s.TryAcquireNs(1, -1)) == "timeoutNs", "names timeoutNs");
     Check(s.Available() == 1, "refused timeouts took nothing");
     Check(s.TryAcquire(1, 0) && !s.TryAcquire(1, 0) && !s.TryAcquire(1, TimeSpan.Zero), "zero tries once");
     var sw = Stopwatch.StartNew();

@@ -145,7 +145,8 @@ class TestQsem < Minitest::Test
   # it takes; NaN is an ArgumentError.  The same for both units.
   def test_timeout_convention
     sem = Qsem::Semaphore.new(1)
-    assert_raises(ArgumentError) { sem.try_acquire(1, -1.0) }
+    e = assert_raises(ArgumentError) { sem.try_acquire(1, -1.0) }
+    assert_match(/a timeout a number of 0 or more/, e.message)
     assert_raises(ArgumentError) { sem.try_acquire_ns(1, -1) }
     assert_raises(ArgumentError) { sem.try_acquire(1, Float::NAN) }
     assert_equal 1, sem.available, 'a refused timeout takes nothing'
