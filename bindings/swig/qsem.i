@@ -87,8 +87,9 @@ static void qsem_swig_leave(qsem_handle_slot *slot)
  * else (NaN is EINVAL, +inf or too large is forever, a non-zero timeout never
  * rounds down to a try) is the core's, through qsem_timeout_from_sec and
  * qsem_deadline_after.  The table in docs/bindings.md lists the outcome.
- *   Java, Perl, Tcl: a timeout of zero or less tries once (java.util.concurrent,
- *     Thread::Semaphore's down_timed, Tcl's `after` all treat it as no wait).
+ *   Java, Perl, Tcl: a timeout of zero or less tries once (java.util.concurrent
+ *     and Tcl's `after` treat it as no wait; Thread::Semaphore's down_timed
+ *     dies on it, which a port from it never relied on).
  *   Ruby, C#: a negative timeout is an argument error (Kernel#sleep raises
  *     ArgumentError; SemaphoreSlim.Wait throws ArgumentOutOfRangeException).
  */
