@@ -59,44 +59,44 @@
  * quoted, so that a change to the C code shows here, and `check_anchors.sh
  * --fix` renumbers lines that only moved.
  *
- * @anchor acquire_fast  qsem.c:648        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor acquire_fast  qsem.c:651        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
- * @anchor spin          qsem.c:711       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor spin          qsem.c:720       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
- * @anchor poll          qsem.c:848       if (qsem__poll(s, n, deadline_ns))
- * @anchor poll          qsem.c:795       if (n != 1)
- * @anchor last_try_call qsem.c:862       if (qsem__last_try(s, n)) {
- * @anchor last_try      qsem.c:679       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
- * @anchor last_try      qsem.c:681       if (qsem__must_queue(s))
- * @anchor last_try      qsem.c:683       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
- * @anchor last_try      qsem.c:684       if (!qsem__take(s, n))
- * @anchor must_queue    qsem.c:449       return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
- * @anchor enqueue       qsem.c:866       qsem__enqueue(s, &node);
- * @anchor alarm         qsem.c:886       if (window_end != 0 && window_end < until)
- * @anchor park          qsem.c:888       err = qsem__park(&node, until, flags);
- * @anchor alarm         qsem.c:891       if (err == ETIMEDOUT && until != deadline_ns) {
- * @anchor cancel_check  qsem.c:904       /* Resolved at the same moment: the tokens are ours (docs/contract.md, "Interruption":
- * @anchor withdraw      qsem.c:908       qsem__withdraw(s, &node);
- * @anchor withdraw      qsem.c:691      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
- * @anchor watch         qsem.c:698       qsem__window_watch(s);
- * @anchor release_cas   qsem.c:984       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:988       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:993       if (old & QSEM__WAITERS)
- * @anchor window_check  qsem.c:507       if (end == 0 || (s->head == s->window_head && qsem__lazy_now(now) < end))
- * @anchor dispatch      qsem.c:574       qsem__window_check(s, &now);
- * @anchor dispatch      qsem.c:576       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
- * @anchor dispatch      qsem.c:578       if (qsem__take(s, node->n)) {
- * @anchor dispatch      qsem.c:579       if (node == s->window_head)
- * @anchor dispatch      qsem.c:583       } else if (fifo || qsem__window_open(s)) {
- * @anchor dispatch      qsem.c:594       qsem__window_try_open(s, &now);
- * @anchor window_open   qsem.c:560       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
- * @anchor watch         qsem.c:564       qsem__window_watch(s);
- * @anchor watch         qsem.c:531       if (atomic_load(&node->pending) == QSEM__ASLEEP)
- * @anchor resolve       qsem.c:93        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
- * @anchor sync_flags    qsem.c:454       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:1010       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:1014       qsem__resolve(s, node, ECANCELED);
- * @anchor try_acquire   qsem.c:953       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
+ * @anchor acquire_fast  qsem.c:667        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor acquire_fast  qsem.c:670        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+ * @anchor spin          qsem.c:730       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor spin          qsem.c:739       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
+ * @anchor poll          qsem.c:867       if (qsem__poll(s, n, deadline_ns))
+ * @anchor poll          qsem.c:814       if (n != 1)
+ * @anchor last_try_call qsem.c:881       if (qsem__last_try(s, n)) {
+ * @anchor last_try      qsem.c:698       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
+ * @anchor last_try      qsem.c:700       if (qsem__must_queue(s))
+ * @anchor last_try      qsem.c:702       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+ * @anchor last_try      qsem.c:703       if (!qsem__take(s, n))
+ * @anchor must_queue    qsem.c:457       return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
+ * @anchor enqueue       qsem.c:885       qsem__enqueue(s, &node);
+ * @anchor alarm         qsem.c:905       if (window_end != 0 && window_end < until)
+ * @anchor park          qsem.c:907       err = qsem__park(&node, until, flags);
+ * @anchor alarm         qsem.c:910       if (err == ETIMEDOUT && until != deadline_ns) {
+ * @anchor cancel_check  qsem.c:923       /* Resolved at the same moment: the tokens are ours (docs/contract.md, "Interruption":
+ * @anchor withdraw      qsem.c:927       qsem__withdraw(s, &node);
+ * @anchor withdraw      qsem.c:710      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+ * @anchor watch         qsem.c:717       qsem__window_watch(s);
+ * @anchor release_cas   qsem.c:1003       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:1007       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:1012       if (old & QSEM__WAITERS)
+ * @anchor window_check  qsem.c:516       (s->head == s->window_head && s->nthreads > 0 && qsem__lazy_now(now) < end))
+ * @anchor dispatch      qsem.c:593       qsem__window_check(s, &now);
+ * @anchor dispatch      qsem.c:595       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
+ * @anchor dispatch      qsem.c:597       if (qsem__take(s, node->n)) {
+ * @anchor dispatch      qsem.c:598       if (node == s->window_head)
+ * @anchor dispatch      qsem.c:602       } else if (fifo || qsem__window_open(s)) {
+ * @anchor dispatch      qsem.c:613       qsem__window_try_open(s, &now);
+ * @anchor window_open   qsem.c:579       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
+ * @anchor watch         qsem.c:583       qsem__window_watch(s);
+ * @anchor watch         qsem.c:540       if (atomic_load(&node->pending) == QSEM__ASLEEP)
+ * @anchor resolve       qsem.c:94        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
+ * @anchor sync_flags    qsem.c:462       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
+ * @anchor close         qsem.c:1029       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:1033       qsem__resolve(s, node, ECANCELED);
+ * @anchor try_acquire   qsem.c:972       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
  * @anchor futex_park    qsem_futex.c:73  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
@@ -223,7 +223,9 @@ inline dispatch() {
         :: skip
         fi;
         /* qsem__window_check: its head gone or its time up, a window
-         * closes, and barging has its turn. */
+         * closes, and barging has its turn.  (So does one with no thread
+         * left to watch it; every waiter here is a thread, so that is
+         * "its head gone" too.) */
         if
         :: win && (qn == 0 || q[0] != whead || expired) ->
             win = 0; expired = 0; gapover = 0; ended = 1
