@@ -1061,16 +1061,40 @@ static void runchunk (lua_State *L, const char *code, size_t len, const char *na
 }
 
 
+#if LQSEM_TBC
+/*
+** Lua 5.4: run(g, fn, ...), the body of methods.lua's s:with: fn(...) with
+** the guard 'g' in a to-be-closed slot, so that a return, an error and
+** coroutine.close() of a coroutine suspended in fn all give its tokens
+** back at once.  fn may yield (hence lua_callk); its results, or its
+** error, go on unchanged.
+*/
+static int with_k (lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  (void)ctx;
+  return lua_gettop(L) - 1;   /* all but the guard */
+}
+
+static int lqsem_with_run (lua_State *L) {
+  lua_toclose(L, 1);
+  lua_callk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, with_k);
+  return with_k(L, LUA_OK, 0);
+}
+#endif
+
+
 /*
 ** The methods written in Lua, in the method table at the top of the stack;
 ** the context is at 'ctx'.
 */
 static void addluamethods (lua_State *L, int ctx) {
   lua_pushvalue(L, -1);
-  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1, 0);
 #if LQSEM_TBC
+  lua_pushcfunction(L, lqsem_with_run);   /* needs no context */
+  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 2, 0);
   (void)ctx;
 #else
+  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1, 0);
   lua_pushvalue(L, -1);
   pushfuncat(L, ctx, lqsem_acquire);
   pushfuncat(L, ctx, lqsem_hold);

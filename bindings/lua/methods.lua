@@ -3,7 +3,9 @@
 -- time and run once by luaopen_qsem with the method table.  Plain Lua 5.1
 -- to 5.4.
 
-local meths = ...
+-- 'run', if given (Lua 5.4, lqsem.c), is the body of with that keeps the
+-- guard in a to-be-closed slot.
+local meths, run = ...
 local error, pcall, type, getmetatable = error, pcall, type, getmetatable
 
 local function callable (f)
@@ -23,6 +25,13 @@ local function finish (g, ok, ...)
   g:release()
   if not ok then error((...), 0) end
   return ...
+end
+
+-- run(g, fn, ...): fn(...), with the guard g released however fn ends.
+-- Lua 5.4 gives run in C, which also releases g when coroutine.close()
+-- closes a coroutine suspended in fn; before 5.4 nothing can see that.
+run = run or function (g, fn, ...)
+  return finish(g, pcall(fn, ...))
 end
 
 -- An argument error of hold, worded as with's (hold checks the arguments
@@ -55,5 +64,5 @@ function meths.with (s, n, fn, ...)
     error(g, 0)
   end
   if not g then return nil, err end
-  return finish(g, pcall(fn, ...))
+  return run(g, fn, ...)
 end
