@@ -446,6 +446,33 @@ static void guard_fill (lua_State *L, int idx, qsem_t *s, int64_t n) {
 }
 
 
+/*
+** The guard at 'idx' never held a token (its hold failed, or a 5.1 step
+** found the wait not over): its slot goes back to the ledger now, not
+** when the collector reclaims the guard, which a loop of failing holds
+** would outrun, growing the ledger without bound.  Its entry in
+** CTX_GUARDS stays: the sweep looks only at taken slots, and the next
+** guard to take this one replaces it.
+*/
+static void guard_unused (lua_State *L, int idx) {
+  lqsem_Guard *g = (lqsem_Guard *)lua_touserdata(L, idx);
+  lqsem_Holds *hs = getctx(L)->holds;
+  if (hs != NULL && g->slot < hs->cap) {
+    lqsem_Hold *r = &hs->rec[g->slot];
+    if (r->next == LQSEM_HOLD_USED && r->gen == g->gen && r->s == NULL)
+      holds_free(hs, g->slot);
+  }
+  g->slot = UINT32_MAX;   /* holds none: release and the sweep skip it */
+}
+
+/* A hold (a guard at 'idx') or acquire ('idx' 0) that failed: fail and why. */
+static int failhold (lua_State *L, int idx, int err) {
+  if (idx != 0)
+    guard_unused(L, idx);
+  return failresult(L, err);
+}
+
+
 static int raise_release (lua_State *L, int r) {
   if (r == EOVERFLOW)
     return luaL_error(L, "guard release would pass the semaphore's maximum");

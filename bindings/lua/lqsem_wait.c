@@ -545,7 +545,7 @@ static int coop_step (lua_State *L, lua_KContext ctx) {
   if (r == 0)
     return granted(L, wt->s, wt->n, wt->hold ? SLOT_GUARD : 0);
   if (r != EINPROGRESS)
-    return failresult(L, r);
+    return failhold(L, wt->hold ? SLOT_GUARD : 0, r);
   if (wt->kind == LQSEM_GENERIC) {
     lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
     lua_pushvalue(L, SLOT_WAIT);
@@ -566,7 +566,7 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
   if (r == 0)
     return granted(L, s, n, hold ? SLOT_GUARD : 0);
   if (r != EINPROGRESS)
-    return failresult(L, r);
+    return failhold(L, hold ? SLOT_GUARD : 0, r);
   return coop_step(L, 0);
 }
 
@@ -593,8 +593,11 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
     pushfunc(L, lqsem_wait_finish);
     lua_pushvalue(L, SLOT_WAIT);
     lua_call(L, 1, 0);
-    return failresult(L, r);
+    return failhold(L, hold ? SLOT_GUARD : 0, r);
   }
+  /* the steps make their own guards: this one's slot goes back now */
+  if (hold)
+    guard_unused(L, SLOT_GUARD);
   lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, SLOT_WAIT);
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
   lua_pushvalue(L, SLOT_WAIT);
@@ -623,8 +626,10 @@ static int lqsem_step (lua_State *L) {
   int r = coop_look(wt);
   if (r != EINPROGRESS) {
     wait_end(L, wt, 1, 1);   /* here, which saves the driver a call of 'finish' */
-    return r == 0 ? granted(L, wt->s, wt->n, wt->hold ? 2 : 0) : failresult(L, r);
+    return r == 0 ? granted(L, wt->s, wt->n, wt->hold ? 2 : 0) : failhold(L, wt->hold ? 2 : 0, r);
   }
+  if (wt->hold)
+    guard_unused(L, 2);   /* not granted yet: the next step makes another */
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
   if (wt->kind == LQSEM_GENERIC)
     return 1;
@@ -662,7 +667,7 @@ static int acquire_common (lua_State *L, int hold) {
     return 1;   /* the guard, at the top */
   }
   if (r != EAGAIN || timeout == 0)
-    return failresult(L, r);
+    return failhold(L, hold ? SLOT_GUARD : 0, r);
   int64_t deadline = qsem_deadline_after(timeout);
   int kind = waitkind(L);
   if (kind != LQSEM_BLOCK)
@@ -679,7 +684,7 @@ static int acquire_common (lua_State *L, int hold) {
     lua_call(L, 1, 0);
   }
   if (r != 0)
-    return failresult(L, r);
+    return failhold(L, hold ? SLOT_GUARD : 0, r);
   return granted(L, s, n, hold ? SLOT_GUARD : 0);
 }
 
