@@ -643,6 +643,41 @@ static int lqsem_step (lua_State *L) {
 
 
 /*
+** A signal handler ran while acquire blocked.  The standalone
+** interpreter's SIGINT handler sets a hook that raises "interrupted!" at
+** the next call: make one, so that Ctrl-C stops a blocked acquire, with
+** no token taken.  From Lua 5.2 on hooks are per thread, and lua.c sets
+** it on the main thread only: a wait in another coroutine, which has no
+** hook of its own, borrows the main thread's for that call (LuaJIT's
+** hooks are the state's).  A hook that did not raise is given back; the
+** interpreter's, which raised, cleared itself here, and stays set on the
+** main thread, which raises "interrupted!" too once it runs again, as it
+** does for any Ctrl-C while a coroutine runs.
+*/
+static void interrupted (lua_State *L) {
+#if LUA_VERSION_NUM >= 502
+  int borrowed = 0;
+  if (lua_gethook(L) == NULL) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    lua_State *m = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    if (m != NULL && m != L && lua_gethook(m) != NULL) {
+      lua_sethook(L, lua_gethook(m), lua_gethookmask(m), lua_gethookcount(m));
+      borrowed = 1;
+    }
+  }
+#endif
+  pushfunc(L, lqsem_waiting);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 0);
+#if LUA_VERSION_NUM >= 502
+  if (borrowed)
+    lua_sethook(L, NULL, 0, 0);
+#endif
+}
+
+
+/*
 ** acquire([n [, timeout]]) and hold(n [, timeout]).  Try once; if that
 ** fails and the timeout allows, wait: blocking the OS thread, or
 ** cooperatively in a hosted coroutine.
@@ -676,12 +711,7 @@ static int acquire_common (lua_State *L, int hold) {
     r = qsem_acquire_until(s, n, deadline, QSEM_INTR);
     if (r != EINTR)
       break;
-    /* A signal handler ran.  The standalone interpreter's SIGINT handler
-       sets a hook that raises "interrupted!" at the next call: make one,
-       so Ctrl-C stops a blocked acquire; no token was taken. */
-    pushfunc(L, lqsem_waiting);
-    lua_pushvalue(L, 1);
-    lua_call(L, 1, 0);
+    interrupted(L);
   }
   if (r != 0)
     return failhold(L, hold ? SLOT_GUARD : 0, r);
