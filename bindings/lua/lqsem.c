@@ -90,8 +90,12 @@ typedef struct lqsem_Sem {
 /* The native semaphore of the handle at 1; raises if it was dropped. */
 static qsem_t *checksemc (lua_State *L, const lqsem_Ctx *c) {
   lqsem_Sem *h = (lqsem_Sem *)checkudata(L, c, 1, CTX_SEMAPHORE, LQSEM_SEMAPHORE);
-  if (h->s == NULL)
-    luaL_error(L, "attempt to use a dropped semaphore");
+  if (h->s == NULL) {   /* located at the user's call, also through drive51.lua */
+    luaL_where(L, lqsem_userlevel(L));
+    lua_pushliteral(L, "attempt to use a dropped semaphore");
+    lua_concat(L, 2);
+    lua_error(L);
+  }
   return h->s;
 }
 

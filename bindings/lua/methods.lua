@@ -34,6 +34,10 @@ run = run or function (g, fn, ...)
   return finish(g, pcall(fn, ...))
 end
 
+-- hold's error for a dropped semaphore, located at hold's caller, which is
+-- here: with raises it at its own caller.
+local DROPPED = "attempt to use a dropped semaphore"
+
 -- An argument error of hold, worded as with's (hold checks the arguments
 -- they share), or nil for any other error.
 local function as_with (err)
@@ -61,6 +65,7 @@ function meths.with (s, n, fn, ...)
   if not ok then
     local mine = as_with(g)
     if mine then error(mine, 2) end
+    if type(g) == "string" and g:find(DROPPED, 1, true) then error(DROPPED, 2) end
     error(g, 0)
   end
   if not g then return nil, err end
