@@ -1095,21 +1095,31 @@ static void runchunk (lua_State *L, const char *code, size_t len, const char *na
 #if LQSEM_TBC
 /*
 ** Lua 5.4: run(g, fn, ...), the body of methods.lua's s:with: fn(...) with
-** the guard 'g' in a to-be-closed slot, so that a return, an error and
-** coroutine.close() of a coroutine suspended in fn all give its tokens
-** back at once.  fn may yield (hence lua_callk); its results, or its
-** error, go on unchanged.
+** the guard 'g' in a to-be-closed slot, so that coroutine.close() of a
+** coroutine suspended in fn gives its tokens back at once.  An error of
+** fn is caught, and raised again, unchanged, once the guard is closed:
+** Lua does not close the pending variables of a coroutine that an error
+** ends (its stack stays for debugging).  fn may yield (hence
+** lua_pcallk); its results go on unchanged.
 */
 static int with_k (lua_State *L, int status, lua_KContext ctx) {
-  (void)status;
   (void)ctx;
-  return lua_gettop(L) - 1;   /* all but the guard */
+  if (status != LUA_OK && status != LUA_YIELD) {
+    /* the guard's release now (it may raise instead); closing the slot
+       again on the way out finds it released.  Not lua_closeslot, which
+       Lua 5.4.0 to 5.4.2 lack. */
+    luaL_getmetafield(L, 1, "__close");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 0);
+    return lua_error(L);
+  }
+  return lua_gettop(L) - 1;   /* all but the guard, which is closed on return */
 }
 
 static int lqsem_with_run (lua_State *L) {
   lua_toclose(L, 1);
-  lua_callk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, with_k);
-  return with_k(L, LUA_OK, 0);
+  int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, with_k);
+  return with_k(L, status, 0);
 }
 #endif
 

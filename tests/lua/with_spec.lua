@@ -207,6 +207,18 @@ describe("s:with()", function ()
     assert.equals(2, s:available())
   end)
 
+  it("gives the tokens back when fn raises out of a coroutine, after a yield", function ()
+    local s = qsem.new(3)
+    local err = {}
+    local co = coroutine.create(function ()
+      return s:with(2, function () coroutine.yield() error(err) end)
+    end)
+    assert.is_true((coroutine.resume(co)))
+    assert.equals(1, s:available())
+    assert.same({ false, err }, { coroutine.resume(co) })   -- the error ends the coroutine
+    assert.equals(3, s:available())   -- at once, not when the coroutine is collected
+  end)
+
   it("returns fail, 'closed' without calling fn on a closed semaphore", function ()
     local s = qsem.new(1)
     s:close()
