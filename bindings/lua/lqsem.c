@@ -90,8 +90,12 @@ typedef struct lqsem_Sem {
 /* The native semaphore of the handle at 1; raises if it was dropped. */
 static qsem_t *checksemc (lua_State *L, const lqsem_Ctx *c) {
   lqsem_Sem *h = (lqsem_Sem *)checkudata(L, c, 1, CTX_SEMAPHORE, LQSEM_SEMAPHORE);
-  if (h->s == NULL)
-    luaL_error(L, "attempt to use a dropped semaphore");
+  if (h->s == NULL) {   /* located at the user's call, also through drive51.lua */
+    luaL_where(L, lqsem_userlevel(L));
+    lua_pushliteral(L, "attempt to use a dropped semaphore");
+    lua_concat(L, 2);
+    lua_error(L);
+  }
   return h->s;
 }
 
@@ -443,6 +447,33 @@ static void guard_fillc (lqsem_Ctx *c, const lqsem_Guard *g, qsem_t *s, int64_t 
 /* The same, for the guard at 'idx'. */
 static void guard_fill (lua_State *L, int idx, qsem_t *s, int64_t n) {
   guard_fillc(getctx(L), (const lqsem_Guard *)lua_touserdata(L, idx), s, n);
+}
+
+
+/*
+** The guard at 'idx' never held a token (its hold failed, or a 5.1 step
+** found the wait not over): its slot goes back to the ledger now, not
+** when the collector reclaims the guard, which a loop of failing holds
+** would outrun, growing the ledger without bound.  Its entry in
+** CTX_GUARDS stays: the sweep looks only at taken slots, and the next
+** guard to take this one replaces it.
+*/
+static void guard_unused (lua_State *L, int idx) {
+  lqsem_Guard *g = (lqsem_Guard *)lua_touserdata(L, idx);
+  lqsem_Holds *hs = getctx(L)->holds;
+  if (hs != NULL && g->slot < hs->cap) {
+    lqsem_Hold *r = &hs->rec[g->slot];
+    if (r->next == LQSEM_HOLD_USED && r->gen == g->gen && r->s == NULL)
+      holds_free(hs, g->slot);
+  }
+  g->slot = UINT32_MAX;   /* holds none: release and the sweep skip it */
+}
+
+/* A hold (a guard at 'idx') or acquire ('idx' 0) that failed: fail and why. */
+static int failhold (lua_State *L, int idx, int err) {
+  if (idx != 0)
+    guard_unused(L, idx);
+  return failresult(L, err);
 }
 
 
@@ -1061,16 +1092,50 @@ static void runchunk (lua_State *L, const char *code, size_t len, const char *na
 }
 
 
+#if LQSEM_TBC
+/*
+** Lua 5.4: run(g, fn, ...), the body of methods.lua's s:with: fn(...) with
+** the guard 'g' in a to-be-closed slot, so that coroutine.close() of a
+** coroutine suspended in fn gives its tokens back at once.  An error of
+** fn is caught, and raised again, unchanged, once the guard is closed:
+** Lua does not close the pending variables of a coroutine that an error
+** ends (its stack stays for debugging).  fn may yield (hence
+** lua_pcallk); its results go on unchanged.
+*/
+static int with_k (lua_State *L, int status, lua_KContext ctx) {
+  (void)ctx;
+  if (status != LUA_OK && status != LUA_YIELD) {
+    /* the guard's release now (it may raise instead); closing the slot
+       again on the way out finds it released.  Not lua_closeslot, which
+       Lua 5.4.0 to 5.4.2 lack. */
+    luaL_getmetafield(L, 1, "__close");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 0);
+    return lua_error(L);
+  }
+  return lua_gettop(L) - 1;   /* all but the guard, which is closed on return */
+}
+
+static int lqsem_with_run (lua_State *L) {
+  lua_toclose(L, 1);
+  int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, with_k);
+  return with_k(L, status, 0);
+}
+#endif
+
+
 /*
 ** The methods written in Lua, in the method table at the top of the stack;
 ** the context is at 'ctx'.
 */
 static void addluamethods (lua_State *L, int ctx) {
   lua_pushvalue(L, -1);
-  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1, 0);
 #if LQSEM_TBC
+  lua_pushcfunction(L, lqsem_with_run);   /* needs no context */
+  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 2, 0);
   (void)ctx;
 #else
+  runchunk(L, lqsem_methods_lua, sizeof lqsem_methods_lua - 1, "=qsem.methods", 1, 0);
   lua_pushvalue(L, -1);
   pushfuncat(L, ctx, lqsem_acquire);
   pushfuncat(L, ctx, lqsem_hold);

@@ -217,6 +217,16 @@ static int lqsem_argerror (lua_State *L, int arg, const char *msg) {
 }
 #define luaL_argerror(L, arg, msg)  lqsem_argerror(L, arg, msg)
 
+/* The level of the user's call, for luaL_where: the driver's caller when
+   the C method runs through it, else the C function's caller. */
+static int lqsem_userlevel (lua_State *L) {
+  lua_Debug ar;
+  if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name != NULL &&
+      strcmp(ar.name, LQSEM_DRIVEN) == 0)
+    return 2;
+  return 1;
+}
+
 static int lqsem_typeerror (lua_State *L, int arg, const char *tname);
 
 static lua_Number lqsem_checknumber (lua_State *L, int arg) {
@@ -226,6 +236,8 @@ static lua_Number lqsem_checknumber (lua_State *L, int arg) {
   return d;
 }
 #define luaL_checknumber(L, arg)  lqsem_checknumber(L, arg)
+#else
+#define lqsem_userlevel(L)  1
 #endif
 
 /*

@@ -188,10 +188,15 @@ static lqsem_Hub *gethub (lua_State *L) {
   ctx_set(L, CTX_WAITS);
   /* parked coroutines of generic hosts, held until resumed or cancelled
      (docs/lua.md); those of cqueues, which holds them itself, so that a
-     controller dropped with its coroutines takes their waits along */
+     controller dropped with its coroutines takes their waits along.
+     Lua 5.1's weak keys are not ephemerons: the wait, which keeps its
+     coroutine, would keep the key for ever, and the coroutine's stack its
+     controller; there the values are weak too.  A parked wait stays alive
+     while its coroutine does: the 5.1 driver's loop holds it on the
+     coroutine's stack (drive51.lua, 'loop'). */
   lua_newtable(L);
   ctx_set(L, CTX_PARKED);
-  newweaktable(L, "k");
+  newweaktable(L, LUA_VERSION_NUM < 502 ? "kv" : "k");
   ctx_set(L, CTX_CQPARKED);
   /* each coroutine's last finished wait, kept for its next one (Lua 5.1:
      weak values too, see keepspare) */

@@ -545,7 +545,7 @@ static int coop_step (lua_State *L, lua_KContext ctx) {
   if (r == 0)
     return granted(L, wt->s, wt->n, wt->hold ? SLOT_GUARD : 0);
   if (r != EINPROGRESS)
-    return failresult(L, r);
+    return failhold(L, wt->hold ? SLOT_GUARD : 0, r);
   if (wt->kind == LQSEM_GENERIC) {
     lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
     lua_pushvalue(L, SLOT_WAIT);
@@ -566,7 +566,7 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
   if (r == 0)
     return granted(L, s, n, hold ? SLOT_GUARD : 0);
   if (r != EINPROGRESS)
-    return failresult(L, r);
+    return failhold(L, hold ? SLOT_GUARD : 0, r);
   return coop_step(L, 0);
 }
 
@@ -593,8 +593,11 @@ static int coop_start (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int
     pushfunc(L, lqsem_wait_finish);
     lua_pushvalue(L, SLOT_WAIT);
     lua_call(L, 1, 0);
-    return failresult(L, r);
+    return failhold(L, hold ? SLOT_GUARD : 0, r);
   }
+  /* the steps make their own guards: this one's slot goes back now */
+  if (hold)
+    guard_unused(L, SLOT_GUARD);
   lqsem_Wait *wt = (lqsem_Wait *)lua_touserdata(L, SLOT_WAIT);
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
   lua_pushvalue(L, SLOT_WAIT);
@@ -623,8 +626,10 @@ static int lqsem_step (lua_State *L) {
   int r = coop_look(wt);
   if (r != EINPROGRESS) {
     wait_end(L, wt, 1, 1);   /* here, which saves the driver a call of 'finish' */
-    return r == 0 ? granted(L, wt->s, wt->n, wt->hold ? 2 : 0) : failresult(L, r);
+    return r == 0 ? granted(L, wt->s, wt->n, wt->hold ? 2 : 0) : failhold(L, wt->hold ? 2 : 0, r);
   }
+  if (wt->hold)
+    guard_unused(L, 2);   /* not granted yet: the next step makes another */
   lua_pushlightuserdata(L, (void *)&lqsem_wait_sentinel);
   if (wt->kind == LQSEM_GENERIC)
     return 1;
@@ -635,6 +640,41 @@ static int lqsem_step (lua_State *L) {
 }
 
 #endif
+
+
+/*
+** A signal handler ran while acquire blocked.  The standalone
+** interpreter's SIGINT handler sets a hook that raises "interrupted!" at
+** the next call: make one, so that Ctrl-C stops a blocked acquire, with
+** no token taken.  From Lua 5.2 on hooks are per thread, and lua.c sets
+** it on the main thread only: a wait in another coroutine, which has no
+** hook of its own, borrows the main thread's for that call (LuaJIT's
+** hooks are the state's).  A hook that did not raise is given back; the
+** interpreter's, which raised, cleared itself here, and stays set on the
+** main thread, which raises "interrupted!" too once it runs again, as it
+** does for any Ctrl-C while a coroutine runs.
+*/
+static void interrupted (lua_State *L) {
+#if LUA_VERSION_NUM >= 502
+  int borrowed = 0;
+  if (lua_gethook(L) == NULL) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    lua_State *m = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    if (m != NULL && m != L && lua_gethook(m) != NULL) {
+      lua_sethook(L, lua_gethook(m), lua_gethookmask(m), lua_gethookcount(m));
+      borrowed = 1;
+    }
+  }
+#endif
+  pushfunc(L, lqsem_waiting);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 0);
+#if LUA_VERSION_NUM >= 502
+  if (borrowed)
+    lua_sethook(L, NULL, 0, 0);
+#endif
+}
 
 
 /*
@@ -662,7 +702,7 @@ static int acquire_common (lua_State *L, int hold) {
     return 1;   /* the guard, at the top */
   }
   if (r != EAGAIN || timeout == 0)
-    return failresult(L, r);
+    return failhold(L, hold ? SLOT_GUARD : 0, r);
   int64_t deadline = qsem_deadline_after(timeout);
   int kind = waitkind(L);
   if (kind != LQSEM_BLOCK)
@@ -671,15 +711,10 @@ static int acquire_common (lua_State *L, int hold) {
     r = qsem_acquire_until(s, n, deadline, QSEM_INTR);
     if (r != EINTR)
       break;
-    /* A signal handler ran.  The standalone interpreter's SIGINT handler
-       sets a hook that raises "interrupted!" at the next call: make one,
-       so Ctrl-C stops a blocked acquire; no token was taken. */
-    pushfunc(L, lqsem_waiting);
-    lua_pushvalue(L, 1);
-    lua_call(L, 1, 0);
+    interrupted(L);
   }
   if (r != 0)
-    return failresult(L, r);
+    return failhold(L, hold ? SLOT_GUARD : 0, r);
   return granted(L, s, n, hold ? SLOT_GUARD : 0);
 }
 

@@ -3,7 +3,9 @@
 -- time and run once by luaopen_qsem with the method table.  Plain Lua 5.1
 -- to 5.4.
 
-local meths = ...
+-- 'run', if given (Lua 5.4, lqsem.c), is the body of with that keeps the
+-- guard in a to-be-closed slot.
+local meths, run = ...
 local error, pcall, type, getmetatable = error, pcall, type, getmetatable
 
 local function callable (f)
@@ -24,6 +26,17 @@ local function finish (g, ok, ...)
   if not ok then error((...), 0) end
   return ...
 end
+
+-- run(g, fn, ...): fn(...), with the guard g released however fn ends.
+-- Lua 5.4 gives run in C, which also releases g when coroutine.close()
+-- closes a coroutine suspended in fn; before 5.4 nothing can see that.
+run = run or function (g, fn, ...)
+  return finish(g, pcall(fn, ...))
+end
+
+-- hold's error for a dropped semaphore, located at hold's caller, which is
+-- here: with raises it at its own caller.
+local DROPPED = "attempt to use a dropped semaphore"
 
 -- An argument error of hold, worded as with's (hold checks the arguments
 -- they share), or nil for any other error.
@@ -52,8 +65,9 @@ function meths.with (s, n, fn, ...)
   if not ok then
     local mine = as_with(g)
     if mine then error(mine, 2) end
+    if type(g) == "string" and g:find(DROPPED, 1, true) then error(DROPPED, 2) end
     error(g, 0)
   end
   if not g then return nil, err end
-  return finish(g, pcall(fn, ...))
+  return run(g, fn, ...)
 end

@@ -80,6 +80,23 @@ describe("a dropped handle", function ()
     end
   end)
 
+  it("raises at the caller's line, with and the driven methods too", function ()
+    local s = qsem.new(1)
+    getmetatable(s).__gc(s)
+    -- method calls whose results are used: no tail call hides the caller
+    local cases = {
+      function () local r = s:acquire(1) return r end,
+      function () local r = s:acquire(1, 0.5) return r end,
+      function () local r = s:hold(1) return r end,
+      function () local r = s:try_acquire(1) return r end,
+      function () local r = s:release(1) return r end,
+      function () local r = s:with(1, print) return r end,
+    }
+    for _, f in ipairs(cases) do
+      helper.raises_at(f, "close_spec%.lua", "attempt to use a dropped semaphore")
+    end
+  end)
+
   it("closes the semaphore when it was the last handle", function ()
     local s = qsem.new(0)
     local h = helper.host()

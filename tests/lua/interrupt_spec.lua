@@ -32,3 +32,27 @@ describe("a blocked acquire in the main thread", function ()
     assert.matches("caught\t.-interrupted!\t0\t0", out)
   end)
 end)
+
+-- Lua 5.4 and 5.3 set the interpreter's hook on the main thread only: a
+-- wait in a plain coroutine slept on until its timeout.
+describe("a blocked wait in a plain coroutine", function ()
+  for _, call in ipairs { "s:acquire(1, 5)", "s:hold(1, 5)", "s:with(1, print)" } do
+    it("is stopped by SIGINT with 'interrupted!': " .. call, function ()
+      local out = run_interrupted(([[
+        local s = require('qsem').new(0)
+        local co = coroutine.create(function ()
+          local ok, err = pcall(function () return %s end)
+          print('caught', err, s:available(), s:waiting())
+          error(err, 0)
+        end)
+        print('resumed', coroutine.resume(co))]]):format(call))
+      -- at once, not after 5 s: a timeout prints "caught\tnil"
+      assert.matches("caught\t.-interrupted!\t0\t0", out)
+      -- and the program ends: LuaJIT's resume returns it; Lua 5.4 and
+      -- 5.3 raise it in the main thread too, as for any Ctrl-C while a
+      -- coroutine runs
+      assert.matches("interrupted!", out:match("caught.-\n(.*)$"), 1, true)
+      assert.not_matches("exit=137", out, 1, true)
+    end)
+  end
+end)

@@ -125,6 +125,22 @@ describe("qsem.luv", function ()
       assert.equals(0, s:waiting())
       assert.equals(0, qluv.waiting())
     end)
+
+    it("qluv.close() of a task inside s:with() gives the tokens back at once", function ()
+      local s = qsem.new(1)
+      local co = qluv.spawn(function ()
+        return s:with(1, function () coroutine.yield() end)   -- resumed by nobody
+      end)
+      local seen
+      after(5, function ()
+        assert.equals(0, s:available())
+        assert.is_true(qluv.close(co))
+        seen = s:available()
+      end)
+      qluv.run()
+      assert.equals(1, seen)   -- not left for the collector
+      assert.equals(0, qluv.waiting())
+    end)
   end
 
   it("raises a task's error from run()", function ()

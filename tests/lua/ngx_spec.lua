@@ -60,12 +60,15 @@ describe("qsem.ngx", function ()
     assert.equals(1, sema:count())
   end)
 
-  it("names post and wait, at the caller's line, for any bad argument", function ()
+  it("names new, post and wait, at the caller's line, for any bad argument", function ()
     local sema = semaphore.new(1)
     local cases = {
       { function () sema:post(0/0) end, "positive number required" },
       { function () sema:post(1.5) end, "bad argument #1 to 'post' (number has no integer representation)" },
       { function () sema:wait(0/0) end, "bad argument #1 to 'wait' (timeout is NaN)" },
+      { function () sema:post(qsem.VALUE_MAX + 2^40) end, "bad argument #1 to 'post' (count out of range)" },
+      { function () local x = semaphore.new(-1) return x end, "bad argument #1 to 'new' (negative count)" },
+      { function () local x = semaphore.new("x") return x end, "bad argument #1 to 'new' (number expected, got string)" },
     }
     for _, c in ipairs(cases) do helper.raises_at(c[1], "ngx_spec%.lua", c[2]) end
     assert.equals(1, sema:count())

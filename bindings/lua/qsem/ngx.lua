@@ -14,7 +14,22 @@
 
 local qsem = require "qsem"
 
-local error, type, tonumber, getmetatable, setmetatable = error, type, tonumber, getmetatable, setmetatable
+local error, type, tonumber, getmetatable, setmetatable, pcall =
+  error, type, tonumber, getmetatable, setmetatable, pcall
+
+-- Errors of qsem's calls below are the user's call's: 'err' without the
+-- place in this file that qsem gave it, naming 'name' instead of qsem's
+-- 'qname', raised at the caller of the function that called this one.
+local function reraise (err, qname, name)
+  if type(err) == "string" then
+    err = err:gsub("^.-:%d+: ", "", 1):gsub("to '" .. qname .. "'", "to '" .. name .. "'", 1)
+  end
+  error(err, 3)
+end
+
+-- Not tail calls: the messages name the function called here.
+local function new (n) local sem = qsem.new(n); return sem end
+local function release (sem, n) sem:release(n) end
 
 local M = { _VERSION = qsem.VERSION }
 
@@ -25,7 +40,9 @@ Sema.__name = "qsem.ngx.Semaphore"
 -- new(n): a semaphore with n resources (default 0).  Bad counts raise, as
 -- every qsem constructor does.
 function M.new (n)
-  return setmetatable({ sem = qsem.new(n or 0) }, Sema)
+  local ok, sem = pcall(new, n or 0)
+  if not ok then reraise(sem, "new", "new") end
+  return setmetatable({ sem = sem }, Sema)
 end
 
 -- As ngx.semaphore, each method first checks that it was called on a
@@ -47,7 +64,8 @@ function Sema:post (n)
   if n % 1 ~= 0 then
     error("bad argument #1 to 'post' (number has no integer representation)", 2)
   end
-  self.sem:release(n)
+  local ok, err = pcall(release, self.sem, n)
+  if not ok then reraise(err, "release", "post") end
   return true
 end
 
