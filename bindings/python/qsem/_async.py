@@ -8,9 +8,11 @@ running library is found (an asyncio loop, else trio); an asyncio loop
 with nothing else ready polls briefly (Waiter.poll); then the waiter is
 started with a `wake` callable, and the task sleeps in its library's own
 way.  `wake` runs on whichever thread
-resolved the waiter, holding the GIL: on the waiter's own thread it
-reschedules the task directly, elsewhere it hands over through the loop's
-thread-safe entry (call_soon_threadsafe, trio's run_sync_soon).
+resolved the waiter, holding the GIL: from a task's step on the waiter's
+own thread it reschedules the task directly; elsewhere, and from a signal
+handler or callback on that thread (the loop may be asleep in its
+selector), it hands over through the loop's thread-safe entry
+(call_soon_threadsafe, trio's run_sync_soon).
 
 Whatever ends the wait (grant, timeout, close, cancellation, the
 coroutine being closed), `finally: waiter.cancel()` runs or the Waiter is
@@ -21,9 +23,16 @@ claimed.  A wait whose loop was closed under it ends when it is granted:
 import sys
 import threading
 from asyncio import _get_running_loop
+from asyncio import current_task as _current_task
+from asyncio import tasks as _tasks
 from collections import deque
+from types import FunctionType
 
 _get_ident = threading.get_ident
+if type(_current_task) is FunctionType:
+    # 3.10 and 3.11: a Python function over this dict; the hand-off asks
+    # it every time, so skip the frame.
+    _current_task = getattr(_tasks, "_current_tasks").get
 
 
 async def acquire(waiter, timeout):
@@ -40,9 +49,15 @@ async def acquire(waiter, timeout):
 
     def wake():
         try:
-            if _get_ident() != thread:
+            if _get_ident() != thread or _current_task(loop) is None:
+                # Another thread; or this one outside any task's step: a
+                # callback, or a signal handler that ran while the loop
+                # slept in its selector, which setting the future alone
+                # would not wake.  The self-pipe write does.
                 loop.call_soon_threadsafe(resolve)
-            elif not future.done():  # resolve(), one frame less on the handoff
+            elif not future.done():
+                # A task's step is running, so the loop is awake and runs
+                # the ready queue next: resolve(), one frame less.
                 future.set_result(None)
         except RuntimeError:
             # The loop is closed: no task will ever claim the tokens.
