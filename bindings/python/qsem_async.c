@@ -23,8 +23,11 @@
  * that made it happen, with its lock held and perhaps without the GIL: it
  * only pushes the waiter on its semaphore's `pending` stack.  That thread
  * then calls wake_async(), which, with the GIL, calls each waiter's `wake`:
- * that sets the future directly when the releaser is on the waiter's loop,
- * else hands over with call_soon_threadsafe (trio: run_sync_soon).  The
+ * that sets the future directly when the releaser is a task on the
+ * waiter's loop, else hands over with call_soon_threadsafe (trio:
+ * run_sync_soon).  A `wake` interrupted by a signal handler's exception
+ * is called again, and the exception is raised by the call that released
+ * (drain_pending()).  The
  * coroutine then claims the tokens, and always cancels the waiter on its
  * way out, so a task cancelled, timed out or dropped at any point gives
  * back what was granted and not claimed (the core's cancel does that).
@@ -89,16 +92,58 @@ waiter_notify(void *arg)
                                                     memory_order_relaxed));
 }
 
+/*
+ * Call a resolved waiter's `wake`.  It can raise: a signal handler's
+ * exception (Ctrl-C) surfaces at any bytecode of `wake` or of the loop's
+ * call_soon_threadsafe.  That exception is the caller's to raise, but the
+ * hand-off must still happen, or the task sleeps on tokens granted to it.
+ * `wake` is idempotent (the future, or trio's `settled`, is checked), so it
+ * is simply called again; the first exception is kept in *first (left as
+ * is if already set), later ones are dropped.  Should it fail WAKE_TRIES
+ * times in a row (the loop cannot be reached), the waiter is cancelled
+ * instead, which gives its tokens back: the task then ends as a wait that
+ * was not granted (its timeout, or its cancellation).
+ */
+#define WAKE_TRIES 8
+
+/* An exception taken out of the interpreter's error indicator. */
+typedef struct {
+    PyObject *type, *value, *tb;
+} saved_error;
+
+static int waiter_finish(struct WaiterObject *self);
+
 static void
+wake_one(struct WaiterObject *wo, saved_error *first)
+{
+    for (int tries = 0; tries < WAKE_TRIES; tries++) {
+        PyObject *r = PyObject_CallNoArgs(wo->wake);
+        if (r != NULL) {
+            Py_DECREF(r);
+            return;
+        }
+        if (first->type == NULL) {
+            PyErr_Fetch(&first->type, &first->value, &first->tb);
+        }
+        else {
+            PyErr_Clear();
+        }
+    }
+    (void)waiter_finish(wo);   // a nested drain: returns at once
+}
+
+static int
 drain_pending(SemaphoreObject *self)
 {
     if (self->draining) {
-        return;
+        return 0;
     }
     self->draining = 1;
     // A wake-up must not eat the exception of the call that caused it.
-    PyObject *et, *ev, *tb;
-    PyErr_Fetch(&et, &ev, &tb);
+    saved_error caller;
+    PyErr_Fetch(&caller.type, &caller.value, &caller.tb);
+    // the first exception a `wake` raised
+    saved_error failed = {NULL, NULL, NULL};
     WaiterObject *stack;
     while ((stack = atomic_exchange_explicit(&self->pending, NULL, memory_order_acquire))) {
         // The stack is newest first; wake in the order the core resolved.
@@ -116,18 +161,25 @@ drain_pending(SemaphoreObject *self)
             // The waiter's reference to itself is ours now.
             wo->queued = 0;
             if (!wo->done && wo->wake != NULL) {
-                PyObject *r = PyObject_CallNoArgs(wo->wake);
-                if (r == NULL) {
-                    // `wake` handles its own failures; this is a bug, say so.
-                    PyErr_WriteUnraisable(wo->wake);
-                }
-                Py_XDECREF(r);
+                wake_one(wo, &failed);
             }
             Py_DECREF(wo);
         }
     }
-    PyErr_Restore(et, ev, tb);
     self->draining = 0;
+    if (failed.type == NULL) {
+        PyErr_Restore(caller.type, caller.value, caller.tb);
+        return 0;
+    }
+    PyErr_Restore(failed.type, failed.value, failed.tb);
+    if (caller.type != NULL) {
+        // The caller is failing already: its exception goes on, ours is
+        // reported.
+        PyErr_WriteUnraisable((PyObject *)self);
+        PyErr_Restore(caller.type, caller.value, caller.tb);
+        return 0;
+    }
+    return -1;
 }
 
 static void hold_entered(struct HoldObject *hold);
@@ -177,13 +229,17 @@ waiter_claimed(WaiterObject *self)
 
 /* End the wait, whatever state it is in: leave the queue, give back what
  * was granted and not claimed, free a guard that was not entered.
- * Idempotent. */
-static void
+ * Idempotent.  Returns -1 with an exception set if handing the tokens it
+ * gave back to other tasks raised (they were handed over all the same;
+ * see drain_pending()), else 0. */
+static int
 waiter_finish(WaiterObject *self)
 {
+    int r = 0, cancelled = 0;
     if (self->w != NULL && !self->done) {
         (void)qsem_waiter_cancel(self->w);
         self->done = 1;
+        cancelled = 1;
     }
     if (self->hold != NULL && !self->claimed) {
         hold_not_entered(self->hold);
@@ -194,13 +250,16 @@ waiter_finish(WaiterObject *self)
     if (drop) {
         self->queued = 0;
     }
-    if (self->owner != NULL) {
-        // The cancel may have given tokens to other waiters.
-        wake_async(self->owner);
+    if (cancelled && self->owner != NULL) {
+        // The cancel may have given tokens to other waiters.  (Only then:
+        // a waiter whose tokens were claimed must not raise here, as the
+        // coroutine that claimed them would lose them.)
+        r = wake_async(self->owner);
     }
     if (drop) {
         Py_DECREF(self);
     }
+    return r;
 }
 
 static PyObject *
@@ -314,7 +373,9 @@ Waiter_claim(WaiterObject *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 Waiter_cancel(WaiterObject *self, PyObject *Py_UNUSED(ignored))
 {
-    waiter_finish(self);
+    if (waiter_finish(self) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -348,7 +409,9 @@ Waiter_dealloc(WaiterObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     // queued is 0 here: a queued waiter holds a reference to itself.
-    waiter_finish(self);
+    if (waiter_finish(self) < 0) {
+        PyErr_WriteUnraisable((PyObject *)self);
+    }
     qsem_waiter_free(self->w);
     self->w = NULL;
     Py_CLEAR(self->wake);

@@ -12,7 +12,9 @@ resolved the waiter, holding the GIL: from a task's step on the waiter's
 own thread it reschedules the task directly; elsewhere, and from a signal
 handler or callback on that thread (the loop may be asleep in its
 selector), it hands over through the loop's thread-safe entry
-(call_soon_threadsafe, trio's run_sync_soon).
+(call_soon_threadsafe, trio's run_sync_soon).  A `wake` that raised (a
+signal handler's exception surfacing in it) is called again, so it must
+be idempotent: the future's state, or trio's `settled`, is checked.
 
 Whatever ends the wait (grant, timeout, close, cancellation, the
 coroutine being closed), `finally: waiter.cancel()` runs or the Waiter is
