@@ -43,6 +43,8 @@ typedef struct WaiterObject {
     SemaphoreObject *owner;
     // the guard to record the tokens in, for `async with sem.hold(n)` (strong), or NULL
     struct HoldObject *hold;
+    // the guard's entry this wait is for (hold->entries when it began)
+    uint64_t entry;
     // the core's waiter; freed in dealloc
     qsem_waiter_t *w;
     // tokens asked for
@@ -182,8 +184,8 @@ drain_pending(SemaphoreObject *self)
     return -1;
 }
 
-static void hold_entered(struct HoldObject *hold);
-static void hold_not_entered(struct HoldObject *hold);
+static int hold_entered(struct HoldObject *hold, uint64_t entry);
+static void hold_not_entered(struct HoldObject *hold, uint64_t entry);
 
 static PyObject *
 waiter_create(SemaphoreObject *owner, int64_t n, struct HoldObject *hold)
@@ -198,6 +200,7 @@ waiter_create(SemaphoreObject *owner, int64_t n, struct HoldObject *hold)
     }
     self->owner = (SemaphoreObject *)Py_NewRef((PyObject *)owner);
     self->hold = (struct HoldObject *)Py_XNewRef((PyObject *)hold);
+    self->entry = hold != NULL ? hold->entries : 0;
     self->wake = NULL;
     self->next = NULL;
     self->n = n;
@@ -216,15 +219,24 @@ waiter_create(SemaphoreObject *owner, int64_t n, struct HoldObject *hold)
     return (PyObject *)self;
 }
 
-/* The tokens are the caller's now. */
-static void
+/* The tokens are the caller's now: 0.  Or, for a guard's entry that
+ * ended while it waited (its __exit__ was called by hand), they went back
+ * at once: -1 with an exception set. */
+static int
 waiter_claimed(WaiterObject *self)
 {
     self->done = 1;
     self->claimed = 1;
-    if (self->hold != NULL) {
-        hold_entered(self->hold);
+    if (self->hold != NULL && hold_entered(self->hold, self->entry) < 0) {
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (self->n > 0 && give_tokens(self->owner, self->n) < 0) {
+            PyErr_WriteUnraisable((PyObject *)self);   // the entry's error wins
+        }
+        PyErr_Restore(et, ev, tb);
+        return -1;
     }
+    return 0;
 }
 
 /* End the wait, whatever state it is in: leave the queue, give back what
@@ -242,7 +254,7 @@ waiter_finish(WaiterObject *self)
         cancelled = 1;
     }
     if (self->hold != NULL && !self->claimed) {
-        hold_not_entered(self->hold);
+        hold_not_entered(self->hold, self->entry);
     }
     // After the cancel, notify has run or never will: if it has not, the
     // waiter is on no stack and its reference to itself is ours to drop.
@@ -290,7 +302,9 @@ Waiter_start(WaiterObject *self, PyObject *wake)
     Py_DECREF(self);   // the caller's reference keeps it alive
     if (err == 0) {
         (void)qsem_waiter_claim(self->w);
-        waiter_claimed(self);
+        if (waiter_claimed(self) < 0) {
+            return NULL;
+        }
         Py_RETURN_TRUE;
     }
     self->done = 1;
@@ -339,7 +353,9 @@ Waiter_poll(WaiterObject *self, PyObject *timeout)
         Py_RETURN_FALSE;
     }
     self->started = 1;
-    waiter_claimed(self);
+    if (waiter_claimed(self) < 0) {
+        return NULL;
+    }
     Py_RETURN_TRUE;
 }
 
@@ -360,7 +376,9 @@ Waiter_claim(WaiterObject *self, PyObject *Py_UNUSED(ignored))
             poll_learn(self->owner, atomic_load_explicit(&self->granted_ns, memory_order_relaxed) -
                                         self->began_ns);
         }
-        waiter_claimed(self);
+        if (waiter_claimed(self) < 0) {
+            return NULL;
+        }
         Py_RETURN_TRUE;
     case EINPROGRESS:
         Py_RETURN_FALSE;
@@ -814,16 +832,28 @@ Semaphore_aexit(SemaphoreObject *self, PyObject *const *Py_UNUSED(args),
 
 /* `async with sem.hold(n, timeout):` */
 
-static void
-hold_entered(struct HoldObject *hold)
+/* Entry `entry` of the guard has its tokens: 0.  If that entry is over
+ * (its __exit__ was called while it waited), -1 with RuntimeError: the
+ * caller gives the tokens back. */
+static int
+hold_entered(struct HoldObject *hold, uint64_t entry)
 {
+    if (hold->entries != entry || !hold->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Hold object exited while its entry waited");
+        return -1;
+    }
     hold->held = hold->n;
+    return 0;
 }
 
+/* Entry `entry` of the guard ends without tokens; a later entry is not
+ * its to end. */
 static void
-hold_not_entered(struct HoldObject *hold)
+hold_not_entered(struct HoldObject *hold, uint64_t entry)
 {
-    hold->busy = 0;
+    if (hold->entries == entry) {
+        hold->busy = 0;
+    }
 }
 
 static PyObject *

@@ -1175,8 +1175,9 @@ typedef struct HoldObject {
     int busy;
     // tokens actually held, so that __exit__ gives back exactly those
     int64_t held;
-    // entries so far: an awaitable of __aenter__ that was never run gives
-    // back only what its own entry took (qsem_async.c, Ready)
+    // entries so far, counted by __enter__ and __aenter__: an awaitable of
+    // __aenter__ that was never run, or an async wait, ends only its own
+    // entry (qsem_async.c, Ready and Waiter)
     uint64_t entries;
 } HoldObject;
 
@@ -1196,6 +1197,7 @@ hold_create(SemaphoreObject *owner, int64_t n, int64_t rel_ns)
     self->rel_ns = rel_ns;
     self->busy = 0;
     self->held = 0;
+    self->entries = 0;
     PyObject_GC_Track((PyObject *)self);
     return (PyObject *)self;
 }
@@ -1260,10 +1262,22 @@ Hold_enter(HoldObject *self, PyObject *Py_UNUSED(ignored))
         return NULL;
     }
     self->busy = 1;
+    uint64_t entry = ++self->entries;
     /* END GIL-protected critical section. */
     int r = take_tokens(self->owner, self->n, self->rel_ns);
+    if (r > 0 && (self->entries != entry || !self->busy)) {
+        // Another thread called __exit__ (and perhaps entered again) while
+        // this entry waited: its tokens are not this guard's to record.
+        if (self->n > 0 && give_tokens(self->owner, self->n) < 0) {
+            return NULL;
+        }
+        PyErr_SetString(PyExc_RuntimeError, "Hold object exited while its entry waited");
+        return NULL;
+    }
     if (r <= 0) {
-        self->busy = 0;
+        if (self->entries == entry) {
+            self->busy = 0;
+        }
         if (r == 0) {
             PyErr_Format(PyExc_TimeoutError, "could not take %lld tokens in time",
                          (long long)self->n);
