@@ -424,6 +424,33 @@ def test_trio_wait_wake_and_cancel():
     trio.run(main)
 
 
+def test_trio_guest_mode_on_an_asyncio_host():
+    # In guest mode trio's tasks run in the host loop's callbacks, where
+    # that asyncio loop is the running one: a trio task must still get a
+    # trio wait, and an asyncio task of the host an asyncio one.
+    s = qsem.Semaphore(0)
+
+    async def trio_main():
+        return await s.async_acquire(timeout=30)
+
+    async def asyncio_main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        trio.lowlevel.start_guest_run(
+            trio_main,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            done_callback=done.set_result,
+        )
+        host = asyncio.ensure_future(s.async_acquire(timeout=30))
+        while s.waiting() < 2 and not done.done():
+            await asyncio.sleep(0.001)
+        threading.Timer(0.01, s.release, args=(2,)).start()
+        return (await done).unwrap(), await host
+
+    assert run_asyncio(asyncio_main) == (True, True)
+    assert (s.available(), s.waiting()) == (0, 0)
+
+
 def test_trio_close_wakes_with_closed_error():
     async def main():
         s = qsem.Semaphore(0)
