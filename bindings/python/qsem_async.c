@@ -23,8 +23,11 @@
  * that made it happen, with its lock held and perhaps without the GIL: it
  * only pushes the waiter on its semaphore's `pending` stack.  That thread
  * then calls wake_async(), which, with the GIL, calls each waiter's `wake`:
- * that sets the future directly when the releaser is on the waiter's loop,
- * else hands over with call_soon_threadsafe (trio: run_sync_soon).  The
+ * that sets the future directly when the releaser is a task on the
+ * waiter's loop, else hands over with call_soon_threadsafe (trio:
+ * run_sync_soon).  A `wake` interrupted by a signal handler's exception
+ * is called again, and the exception is raised by the call that released
+ * (drain_pending()).  The
  * coroutine then claims the tokens, and always cancels the waiter on its
  * way out, so a task cancelled, timed out or dropped at any point gives
  * back what was granted and not claimed (the core's cancel does that).
@@ -40,6 +43,8 @@ typedef struct WaiterObject {
     SemaphoreObject *owner;
     // the guard to record the tokens in, for `async with sem.hold(n)` (strong), or NULL
     struct HoldObject *hold;
+    // the guard's entry this wait is for (hold->entries when it began)
+    uint64_t entry;
     // the core's waiter; freed in dealloc
     qsem_waiter_t *w;
     // tokens asked for
@@ -89,16 +94,58 @@ waiter_notify(void *arg)
                                                     memory_order_relaxed));
 }
 
+/*
+ * Call a resolved waiter's `wake`.  It can raise: a signal handler's
+ * exception (Ctrl-C) surfaces at any bytecode of `wake` or of the loop's
+ * call_soon_threadsafe.  That exception is the caller's to raise, but the
+ * hand-off must still happen, or the task sleeps on tokens granted to it.
+ * `wake` is idempotent (the future, or trio's `settled`, is checked), so it
+ * is simply called again; the first exception is kept in *first (left as
+ * is if already set), later ones are dropped.  Should it fail WAKE_TRIES
+ * times in a row (the loop cannot be reached), the waiter is cancelled
+ * instead, which gives its tokens back: the task then ends as a wait that
+ * was not granted (its timeout, or its cancellation).
+ */
+#define WAKE_TRIES 8
+
+/* An exception taken out of the interpreter's error indicator. */
+typedef struct {
+    PyObject *type, *value, *tb;
+} saved_error;
+
+static int waiter_finish(struct WaiterObject *self);
+
 static void
+wake_one(struct WaiterObject *wo, saved_error *first)
+{
+    for (int tries = 0; tries < WAKE_TRIES; tries++) {
+        PyObject *r = PyObject_CallNoArgs(wo->wake);
+        if (r != NULL) {
+            Py_DECREF(r);
+            return;
+        }
+        if (first->type == NULL) {
+            PyErr_Fetch(&first->type, &first->value, &first->tb);
+        }
+        else {
+            PyErr_Clear();
+        }
+    }
+    (void)waiter_finish(wo);   // a nested drain: returns at once
+}
+
+static int
 drain_pending(SemaphoreObject *self)
 {
     if (self->draining) {
-        return;
+        return 0;
     }
     self->draining = 1;
     // A wake-up must not eat the exception of the call that caused it.
-    PyObject *et, *ev, *tb;
-    PyErr_Fetch(&et, &ev, &tb);
+    saved_error caller;
+    PyErr_Fetch(&caller.type, &caller.value, &caller.tb);
+    // the first exception a `wake` raised
+    saved_error failed = {NULL, NULL, NULL};
     WaiterObject *stack;
     while ((stack = atomic_exchange_explicit(&self->pending, NULL, memory_order_acquire))) {
         // The stack is newest first; wake in the order the core resolved.
@@ -116,22 +163,29 @@ drain_pending(SemaphoreObject *self)
             // The waiter's reference to itself is ours now.
             wo->queued = 0;
             if (!wo->done && wo->wake != NULL) {
-                PyObject *r = PyObject_CallNoArgs(wo->wake);
-                if (r == NULL) {
-                    // `wake` handles its own failures; this is a bug, say so.
-                    PyErr_WriteUnraisable(wo->wake);
-                }
-                Py_XDECREF(r);
+                wake_one(wo, &failed);
             }
             Py_DECREF(wo);
         }
     }
-    PyErr_Restore(et, ev, tb);
     self->draining = 0;
+    if (failed.type == NULL) {
+        PyErr_Restore(caller.type, caller.value, caller.tb);
+        return 0;
+    }
+    PyErr_Restore(failed.type, failed.value, failed.tb);
+    if (caller.type != NULL) {
+        // The caller is failing already: its exception goes on, ours is
+        // reported.
+        PyErr_WriteUnraisable((PyObject *)self);
+        PyErr_Restore(caller.type, caller.value, caller.tb);
+        return 0;
+    }
+    return -1;
 }
 
-static void hold_entered(struct HoldObject *hold);
-static void hold_not_entered(struct HoldObject *hold);
+static int hold_entered(struct HoldObject *hold, uint64_t entry);
+static void hold_not_entered(struct HoldObject *hold, uint64_t entry);
 
 static PyObject *
 waiter_create(SemaphoreObject *owner, int64_t n, struct HoldObject *hold)
@@ -146,6 +200,7 @@ waiter_create(SemaphoreObject *owner, int64_t n, struct HoldObject *hold)
     }
     self->owner = (SemaphoreObject *)Py_NewRef((PyObject *)owner);
     self->hold = (struct HoldObject *)Py_XNewRef((PyObject *)hold);
+    self->entry = hold != NULL ? hold->entries : 0;
     self->wake = NULL;
     self->next = NULL;
     self->n = n;
@@ -164,29 +219,42 @@ waiter_create(SemaphoreObject *owner, int64_t n, struct HoldObject *hold)
     return (PyObject *)self;
 }
 
-/* The tokens are the caller's now. */
-static void
+/* The tokens are the caller's now: 0.  Or, for a guard's entry that
+ * ended while it waited (its __exit__ was called by hand), they went back
+ * at once: -1 with an exception set. */
+static int
 waiter_claimed(WaiterObject *self)
 {
     self->done = 1;
     self->claimed = 1;
-    if (self->hold != NULL) {
-        hold_entered(self->hold);
+    if (self->hold != NULL && hold_entered(self->hold, self->entry) < 0) {
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (self->n > 0 && give_tokens(self->owner, self->n) < 0) {
+            PyErr_WriteUnraisable((PyObject *)self);   // the entry's error wins
+        }
+        PyErr_Restore(et, ev, tb);
+        return -1;
     }
+    return 0;
 }
 
 /* End the wait, whatever state it is in: leave the queue, give back what
  * was granted and not claimed, free a guard that was not entered.
- * Idempotent. */
-static void
+ * Idempotent.  Returns -1 with an exception set if handing the tokens it
+ * gave back to other tasks raised (they were handed over all the same;
+ * see drain_pending()), else 0. */
+static int
 waiter_finish(WaiterObject *self)
 {
+    int r = 0, cancelled = 0;
     if (self->w != NULL && !self->done) {
         (void)qsem_waiter_cancel(self->w);
         self->done = 1;
+        cancelled = 1;
     }
     if (self->hold != NULL && !self->claimed) {
-        hold_not_entered(self->hold);
+        hold_not_entered(self->hold, self->entry);
     }
     // After the cancel, notify has run or never will: if it has not, the
     // waiter is on no stack and its reference to itself is ours to drop.
@@ -194,13 +262,16 @@ waiter_finish(WaiterObject *self)
     if (drop) {
         self->queued = 0;
     }
-    if (self->owner != NULL) {
-        // The cancel may have given tokens to other waiters.
-        wake_async(self->owner);
+    if (cancelled && self->owner != NULL) {
+        // The cancel may have given tokens to other waiters.  (Only then:
+        // a waiter whose tokens were claimed must not raise here, as the
+        // coroutine that claimed them would lose them.)
+        r = wake_async(self->owner);
     }
     if (drop) {
         Py_DECREF(self);
     }
+    return r;
 }
 
 static PyObject *
@@ -231,7 +302,9 @@ Waiter_start(WaiterObject *self, PyObject *wake)
     Py_DECREF(self);   // the caller's reference keeps it alive
     if (err == 0) {
         (void)qsem_waiter_claim(self->w);
-        waiter_claimed(self);
+        if (waiter_claimed(self) < 0) {
+            return NULL;
+        }
         Py_RETURN_TRUE;
     }
     self->done = 1;
@@ -280,7 +353,9 @@ Waiter_poll(WaiterObject *self, PyObject *timeout)
         Py_RETURN_FALSE;
     }
     self->started = 1;
-    waiter_claimed(self);
+    if (waiter_claimed(self) < 0) {
+        return NULL;
+    }
     Py_RETURN_TRUE;
 }
 
@@ -301,7 +376,9 @@ Waiter_claim(WaiterObject *self, PyObject *Py_UNUSED(ignored))
             poll_learn(self->owner, atomic_load_explicit(&self->granted_ns, memory_order_relaxed) -
                                         self->began_ns);
         }
-        waiter_claimed(self);
+        if (waiter_claimed(self) < 0) {
+            return NULL;
+        }
         Py_RETURN_TRUE;
     case EINPROGRESS:
         Py_RETURN_FALSE;
@@ -314,7 +391,9 @@ Waiter_claim(WaiterObject *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 Waiter_cancel(WaiterObject *self, PyObject *Py_UNUSED(ignored))
 {
-    waiter_finish(self);
+    if (waiter_finish(self) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -348,7 +427,9 @@ Waiter_dealloc(WaiterObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     // queued is 0 here: a queued waiter holds a reference to itself.
-    waiter_finish(self);
+    if (waiter_finish(self) < 0) {
+        PyErr_WriteUnraisable((PyObject *)self);
+    }
     qsem_waiter_free(self->w);
     self->w = NULL;
     Py_CLEAR(self->wake);
@@ -751,16 +832,28 @@ Semaphore_aexit(SemaphoreObject *self, PyObject *const *Py_UNUSED(args),
 
 /* `async with sem.hold(n, timeout):` */
 
-static void
-hold_entered(struct HoldObject *hold)
+/* Entry `entry` of the guard has its tokens: 0.  If that entry is over
+ * (its __exit__ was called while it waited), -1 with RuntimeError: the
+ * caller gives the tokens back. */
+static int
+hold_entered(struct HoldObject *hold, uint64_t entry)
 {
+    if (hold->entries != entry || !hold->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Hold object exited while its entry waited");
+        return -1;
+    }
     hold->held = hold->n;
+    return 0;
 }
 
+/* Entry `entry` of the guard ends without tokens; a later entry is not
+ * its to end. */
 static void
-hold_not_entered(struct HoldObject *hold)
+hold_not_entered(struct HoldObject *hold, uint64_t entry)
 {
-    hold->busy = 0;
+    if (hold->entries == entry) {
+        hold->busy = 0;
+    }
 }
 
 static PyObject *

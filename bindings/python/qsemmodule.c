@@ -296,7 +296,7 @@ typedef struct {
     _Atomic int poll_rest_len;
 } SemaphoreObject;
 
-static void drain_pending(SemaphoreObject *self);
+static int drain_pending(SemaphoreObject *self);
 
 /*
  * Hand resolved async waiters to their event loops.  The core resolves a
@@ -305,14 +305,17 @@ static void drain_pending(SemaphoreObject *self);
  * that made the call runs this right after, with the GIL, and every qsem
  * call here that can resolve a waiter (release, close, a blocking acquire
  * that gives back or hands on, a waiter's cancel) is followed by it.  The
- * common case is one load.
+ * common case is one load.  Returns -1 with an exception set if a
+ * hand-off was interrupted (Ctrl-C): the waiters were served all the same,
+ * and the caller raises it (see drain_pending()); else 0.
  */
-static inline void
+static inline int
 wake_async(SemaphoreObject *self)
 {
     if (atomic_load_explicit(&self->pending, memory_order_relaxed) != NULL) {
-        drain_pending(self);
+        return drain_pending(self);
     }
+    return 0;
 }
 
 /* {======================================================================
@@ -594,7 +597,16 @@ take_tokens(SemaphoreObject *self, int64_t n, int64_t rel_ns)
             gil_handback(self);
         }
         Py_END_ALLOW_THREADS
-        wake_async(self);
+        if (wake_async(self) < 0) {
+            // Interrupted while it handed tokens to tasks: the exception
+            // goes up, and nothing is taken.
+            if (err == 0) {
+                // Cannot fail: these tokens were taken from it.
+                (void)qsem_release(self->sem, n);
+                (void)wake_async(self);   // a second exception is reported
+            }
+            return -1;
+        }
         switch (err) {
         case 0:
             // Granted, even if a signal came at the same moment: its handler
@@ -638,8 +650,9 @@ give_tokens(SemaphoreObject *self, int64_t n)
     if (err != 0) {
         return set_error(self, err, n);
     }
-    wake_async(self);
-    return 0;
+    // An exception here (Ctrl-C while a task was handed its tokens) is the
+    // caller's: the release has happened, and every task was served.
+    return wake_async(self);
 }
 
 /*
@@ -933,7 +946,9 @@ Semaphore_close(SemaphoreObject *self, PyObject *Py_UNUSED(ignored))
     }
     // Never sleeps: it only takes the internal lock for a short while.
     (void)qsem_close(self->sem);
-    wake_async(self);
+    if (wake_async(self) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -1160,8 +1175,9 @@ typedef struct HoldObject {
     int busy;
     // tokens actually held, so that __exit__ gives back exactly those
     int64_t held;
-    // entries so far: an awaitable of __aenter__ that was never run gives
-    // back only what its own entry took (qsem_async.c, Ready)
+    // entries so far, counted by __enter__ and __aenter__: an awaitable of
+    // __aenter__ that was never run, or an async wait, ends only its own
+    // entry (qsem_async.c, Ready and Waiter)
     uint64_t entries;
 } HoldObject;
 
@@ -1181,6 +1197,7 @@ hold_create(SemaphoreObject *owner, int64_t n, int64_t rel_ns)
     self->rel_ns = rel_ns;
     self->busy = 0;
     self->held = 0;
+    self->entries = 0;
     PyObject_GC_Track((PyObject *)self);
     return (PyObject *)self;
 }
@@ -1201,7 +1218,9 @@ hold_give_back(HoldObject *self)
         // Cannot fail: these tokens were taken from it.
         (void)qsem_release(self->owner->sem, self->held);
         self->held = 0;
-        wake_async(self->owner);
+        if (wake_async(self->owner) < 0) {
+            PyErr_WriteUnraisable((PyObject *)self);
+        }
     }
 }
 
@@ -1243,10 +1262,22 @@ Hold_enter(HoldObject *self, PyObject *Py_UNUSED(ignored))
         return NULL;
     }
     self->busy = 1;
+    uint64_t entry = ++self->entries;
     /* END GIL-protected critical section. */
     int r = take_tokens(self->owner, self->n, self->rel_ns);
+    if (r > 0 && (self->entries != entry || !self->busy)) {
+        // Another thread called __exit__ (and perhaps entered again) while
+        // this entry waited: its tokens are not this guard's to record.
+        if (self->n > 0 && give_tokens(self->owner, self->n) < 0) {
+            return NULL;
+        }
+        PyErr_SetString(PyExc_RuntimeError, "Hold object exited while its entry waited");
+        return NULL;
+    }
     if (r <= 0) {
-        self->busy = 0;
+        if (self->entries == entry) {
+            self->busy = 0;
+        }
         if (r == 0) {
             PyErr_Format(PyExc_TimeoutError, "could not take %lld tokens in time",
                          (long long)self->n);

@@ -424,6 +424,33 @@ def test_trio_wait_wake_and_cancel():
     trio.run(main)
 
 
+def test_trio_guest_mode_on_an_asyncio_host():
+    # In guest mode trio's tasks run in the host loop's callbacks, where
+    # that asyncio loop is the running one: a trio task must still get a
+    # trio wait, and an asyncio task of the host an asyncio one.
+    s = qsem.Semaphore(0)
+
+    async def trio_main():
+        return await s.async_acquire(timeout=30)
+
+    async def asyncio_main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        trio.lowlevel.start_guest_run(
+            trio_main,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            done_callback=done.set_result,
+        )
+        host = asyncio.ensure_future(s.async_acquire(timeout=30))
+        while s.waiting() < 2 and not done.done():
+            await asyncio.sleep(0.001)
+        threading.Timer(0.01, s.release, args=(2,)).start()
+        return (await done).unwrap(), await host
+
+    assert run_asyncio(asyncio_main) == (True, True)
+    assert (s.available(), s.waiting()) == (0, 0)
+
+
 def test_trio_close_wakes_with_closed_error():
     async def main():
         s = qsem.Semaphore(0)
@@ -553,3 +580,74 @@ def test_a_task_for_many_tokens_is_not_starved_by_barging_threads():
         for t in threads:
             t.join()
     assert (s.available(), s.waiting()) == (3, 0)
+
+
+# ---------------------------------------------------------------- interrupted hand-off
+
+def _task_on_a_thread(s, **kwargs):
+    """A task waiting in async_acquire(**kwargs) on an asyncio loop of its
+    own thread: returns (thread, loop, results list)."""
+    got, loops = [], []
+
+    async def consumer():
+        loops.append(asyncio.get_running_loop())
+        try:
+            got.append(await s.async_acquire(**kwargs))
+        except qsem.ClosedError:
+            got.append("closed")
+
+    th = threading.Thread(target=lambda: asyncio.run(consumer()), daemon=True)
+    th.start()
+    settle(s, 0, 1)
+    return th, loops[0], got
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("call,outcome", [("release", True), ("close", "closed")])
+def test_exception_in_the_hand_off_propagates_and_the_task_still_wakes(call, outcome):
+    # A Ctrl-C that lands while release() hands the tokens to a task's loop
+    # (here: in call_soon_threadsafe, where a handler's exception surfaces)
+    # comes out of release(), and the task is woken all the same: the
+    # tokens are not left granted to a task that never learns of them.
+    # The same for the ClosedError of close().
+    s = qsem.Semaphore(0)
+    th, loop, got = _task_on_a_thread(s)
+    real = loop.call_soon_threadsafe
+
+    def interrupted(*args, **kwargs):
+        loop.call_soon_threadsafe = real
+        raise KeyboardInterrupt
+
+    loop.call_soon_threadsafe = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        getattr(s, call)()
+    th.join(10)
+    assert not th.is_alive()
+    assert got == [outcome]
+    assert (s.available(), s.waiting()) == (0, 0)
+
+
+def test_a_hand_off_that_keeps_failing_gives_the_tokens_back():
+    # A loop that cannot be reached at all: the exception still propagates,
+    # and the grant is undone, so the token is free again (not lost), and
+    # the task ends as an ungranted wait does, at its timeout.
+    s = qsem.Semaphore(0)
+    th, loop, got = _task_on_a_thread(s, timeout=0.5)
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise Boom
+
+    loop.call_soon_threadsafe = broken
+    with pytest.raises(Boom):
+        s.release()
+    assert len(calls) > 1   # tried again before giving up
+    assert (s.available(), s.waiting()) == (1, 0)
+    th.join(10)
+    assert not th.is_alive()
+    assert got == [False]
+    assert (s.available(), s.waiting()) == (1, 0)

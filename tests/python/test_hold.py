@@ -5,6 +5,7 @@ import gc
 import random
 import signal
 import threading
+import time
 
 import pytest
 
@@ -175,3 +176,84 @@ def test_signals_landing_anywhere_around_hold_never_leak_tokens():
     assert landed[0] > 0
     assert s.available() == 3
     assert s.waiting() == 0
+
+
+# ---------------------------------------------------------------- entries
+# Each entry of a guard (__enter__ or __aenter__) ends only itself: what is
+# left of an earlier entry (an awaitable never run, a wait in flight) never
+# gives back or ends a later one.  Manual dunder calls, as a framework
+# driving a guard by hand might make.
+
+def test_a_stale_aenter_awaitable_leaves_a_later_with_alone():
+    s = qsem.Semaphore(2)
+    g = s.hold(1)
+    aw = g.__aenter__()           # tokens free: taken now; never run
+    g.__exit__(None, None, None)  # ends that entry
+    with pytest.warns(RuntimeWarning, match="never awaited"):
+        with g:                   # a new entry
+            assert (s.available(), g.held) == (1, 1)
+            del aw
+            gc.collect()
+            assert (s.available(), g.held) == (1, 1)
+    assert s.available() == 2
+
+
+def test_a_stale_aenter_wait_leaves_a_later_with_alone():
+    s = qsem.Semaphore(0)
+    g = s.hold(1)
+    aw = g.__aenter__()           # no tokens: the waiting coroutine, never run
+    g.__exit__(None, None, None)
+    s.release()
+    with g:
+        aw.close()                # the coroutine and its waiter go
+        del aw
+        gc.collect()
+        assert (s.available(), g.held) == (0, 1)
+    assert s.available() == 1
+
+
+def test_exit_from_another_thread_during_a_blocked_entry_loses_nothing():
+    s = qsem.Semaphore(0)
+    g = s.hold(2)
+    out = []
+
+    def enter():
+        try:
+            g.__enter__()
+            out.append("entered")
+        except RuntimeError as e:
+            out.append(str(e))
+
+    th = threading.Thread(target=enter)
+    th.start()
+    end = time.monotonic() + 10
+    while s.waiting() == 0:
+        assert time.monotonic() < end
+        time.sleep(0.001)
+    g.__exit__(None, None, None)  # ends the entry that is waiting
+    s.release(2)
+    th.join(10)
+    assert out == ["Hold object exited while its entry waited"]
+    assert (s.available(), s.waiting(), g.held) == (2, 0, 0)
+    with g:                       # the guard is usable again
+        assert s.available() == 0
+    assert s.available() == 2
+
+
+def test_an_async_entry_ended_while_it_waited_gives_its_grant_back():
+    import asyncio
+
+    s = qsem.Semaphore(0)
+    g = s.hold(1)
+
+    async def main():
+        t = asyncio.ensure_future(g.__aenter__())
+        while s.waiting() == 0:
+            await asyncio.sleep(0.001)
+        g.__exit__(None, None, None)  # ends the entry that is waiting
+        s.release()
+        with pytest.raises(RuntimeError, match="exited while its entry waited"):
+            await t
+
+    asyncio.run(main())
+    assert (s.available(), s.waiting(), g.held) == (1, 0, 0)

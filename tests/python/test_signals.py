@@ -234,3 +234,27 @@ def test_signal_in_a_non_main_thread_does_not_break_its_wait():
         signal.signal(signal.SIGUSR1, old)
     assert results == [True]
     assert s.available() == 0
+
+
+def test_release_in_a_handler_wakes_a_task_on_the_same_threads_loop(alarm_handler):
+    # The handler runs while the loop sleeps in its selector (epoll_wait
+    # returned EINTR, and the selector resumes its wait after the handler):
+    # the hand-off must wake the selector, as a blocked thread would be.
+    # The wait's own timeout is only a safety net: the grant came at once.
+    import asyncio
+
+    s = qsem.Semaphore(0)
+    old = signal.signal(signal.SIGALRM, lambda *a: s.release())
+    try:
+        async def main():
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            t0 = time.monotonic()
+            got = await s.async_acquire(timeout=4 * SAFETY_TIMEOUT)
+            return got, time.monotonic() - t0
+
+        got, elapsed = asyncio.run(main())
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert got is True
+    assert elapsed < SAFETY_TIMEOUT, f"woke {elapsed:.3f} s after a release at 0.2 s"
+    assert (s.available(), s.waiting()) == (0, 0)

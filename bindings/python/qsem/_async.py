@@ -4,13 +4,19 @@
 The C module tries first and only calls in here when the tokens are not
 free: it passes a Waiter (the core's async waiter, already bound to the
 semaphore and the count) and the timeout in seconds, or None.  Here the
-running library is found (an asyncio loop, else trio); an asyncio loop
+running library is found (a trio task, else an asyncio loop: trio first,
+as in trio's guest mode a trio task runs inside an asyncio loop's
+callbacks, where that loop is the running one); an asyncio loop
 with nothing else ready polls briefly (Waiter.poll); then the waiter is
 started with a `wake` callable, and the task sleeps in its library's own
 way.  `wake` runs on whichever thread
-resolved the waiter, holding the GIL: on the waiter's own thread it
-reschedules the task directly, elsewhere it hands over through the loop's
-thread-safe entry (call_soon_threadsafe, trio's run_sync_soon).
+resolved the waiter, holding the GIL: from a task's step on the waiter's
+own thread it reschedules the task directly; elsewhere, and from a signal
+handler or callback on that thread (the loop may be asleep in its
+selector), it hands over through the loop's thread-safe entry
+(call_soon_threadsafe, trio's run_sync_soon).  A `wake` that raised (a
+signal handler's exception surfacing in it) is called again, so it must
+be idempotent: the future's state, or trio's `settled`, is checked.
 
 Whatever ends the wait (grant, timeout, close, cancellation, the
 coroutine being closed), `finally: waiter.cancel()` runs or the Waiter is
@@ -21,15 +27,61 @@ claimed.  A wait whose loop was closed under it ends when it is granted:
 import sys
 import threading
 from asyncio import _get_running_loop
+from asyncio import current_task as _current_task
+from asyncio import tasks as _tasks
 from collections import deque
+from types import FunctionType
 
 _get_ident = threading.get_ident
+if type(_current_task) is FunctionType:
+    # 3.10 and 3.11: a Python function over this dict; the hand-off asks
+    # it every time, so skip the frame.
+    _current_task = getattr(_tasks, "_current_tasks").get
+
+
+_modules = sys.modules
+
+
+# The trio module _trio_context was found for, and that module's
+# thread-local run context (None if it has none where expected).
+_trio_seen = None
+_trio_context = None
+
+
+def _in_trio_task(trio):
+    """True if the caller runs in a trio task.  An asyncio wait asks this
+    whenever trio is imported, so it must be cheap: trio's in_trio_task()
+    is hasattr() on its thread-local run context, which raises inside when
+    the answer is no; looking in that object's __dict__ (this thread's)
+    gives the same answer for a tenth of the cost.  Should trio's insides
+    change, its public API answers."""
+    global _trio_seen, _trio_context
+    if trio is not _trio_seen:
+        try:
+            context = trio._core._run.GLOBAL_RUN_CONTEXT
+            context.__dict__
+        except AttributeError:
+            context = None
+        _trio_context = context
+        _trio_seen = trio
+    if _trio_context is not None:
+        return "task" in _trio_context.__dict__
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
 
 
 async def acquire(waiter, timeout):
+    trio = _modules.get("trio")
+    if trio is not None and _in_trio_task(trio):
+        return await _trio_wait(trio, waiter, timeout)
     loop = _get_running_loop()
     if loop is None:
-        return await _trio_wait(waiter, timeout)
+        raise RuntimeError(
+            "qsem: async_acquire needs a running asyncio event loop or trio"
+        )
     # asyncio, any loop: inline, as this is the common path.
     future = loop.create_future()
     thread = _get_ident()
@@ -40,9 +92,15 @@ async def acquire(waiter, timeout):
 
     def wake():
         try:
-            if _get_ident() != thread:
+            if _get_ident() != thread or _current_task(loop) is None:
+                # Another thread; or this one outside any task's step: a
+                # callback, or a signal handler that ran while the loop
+                # slept in its selector, which setting the future alone
+                # would not wake.  The self-pipe write does.
                 loop.call_soon_threadsafe(resolve)
-            elif not future.done():  # resolve(), one frame less on the handoff
+            elif not future.done():
+                # A task's step is running, so the loop is awake and runs
+                # the ready queue next: resolve(), one frame less.
                 future.set_result(None)
         except RuntimeError:
             # The loop is closed: no task will ever claim the tokens.
@@ -76,15 +134,7 @@ async def hold(waiter, timeout):
     return guard
 
 
-async def _trio_wait(waiter, timeout):
-    trio = sys.modules.get("trio")
-    try:
-        trio.lowlevel.current_task()
-    except (AttributeError, RuntimeError):
-        raise RuntimeError(
-            "qsem: async_acquire needs a running asyncio event loop or trio"
-        ) from None
-
+async def _trio_wait(trio, waiter, timeout):
     task = trio.lowlevel.current_task()
     token = trio.lowlevel.current_trio_token()
     thread = _get_ident()
