@@ -3,9 +3,12 @@
 
 The version is read from csrc/qsem_version.h, the one place it is written.
 """
+import atexit
 import hashlib
 import os
 import re
+import shutil
+import sys
 import tempfile
 
 from setuptools import Extension, setup
@@ -13,12 +16,29 @@ from setuptools import Extension, setup
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-# One scratch directory per checkout, reused by every build of it.
-SCRATCH = os.path.join(
-    tempfile.gettempdir(),
-    "qsem-setuptools-" + hashlib.sha256(HERE.encode()).hexdigest()[:12],
-)
-os.makedirs(SCRATCH, exist_ok=True)
+def scratch_dir():
+    """Where setuptools' intermediate files go: outside the source tree.
+
+    A checkout keeps one directory per build configuration (the compiler,
+    its flags and the interpreter), reused by its next build of that
+    configuration and never by another, so that changed CFLAGS (say
+    -DQSEM_FORCE_PTHREAD) are not answered with stale objects.  Sources
+    unpacked under the temporary directory (pip installing an sdist) are
+    built once: their scratch directory goes when the build does.
+    """
+    tmp = os.path.realpath(tempfile.gettempdir())
+    if os.path.commonpath([os.path.realpath(HERE), tmp]) == tmp:
+        path = tempfile.mkdtemp(prefix="qsem-setuptools-")
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        return path
+    config = "\0".join([HERE, sys.version, sys.executable] +
+                       [os.environ.get(k, "") for k in ("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS")])
+    path = os.path.join(tmp, "qsem-setuptools-" + hashlib.sha256(config.encode()).hexdigest()[:12])
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+SCRATCH = scratch_dir()
 
 
 def read_version():

@@ -51,8 +51,13 @@ grep -q "qsem/__init__.pyi" <<<"$wheel_listing" || fail "the wheel lacks the stu
 # The sdist alone, in a fresh venv, far from the repository.
 "$PYTHON" -m venv "$work/venv"
 py="$work/venv/bin/python"
-"$py" -m pip install -q --disable-pip-version-check "$sdist" pytest hypothesis trio anyio uvloop mypy \
+# pip unpacks the sdist under the temporary directory: the build's scratch
+# directory must go with it, not pile up there install after install.
+mkdir "$work/tmp"
+TMPDIR="$work/tmp" "$py" -m pip install -q --disable-pip-version-check "$sdist" pytest hypothesis trio anyio uvloop mypy \
     >"$work/pip.log" 2>&1 || { cat "$work/pip.log" >&2; fail "pip install of the sdist failed"; }
+left=$(find "$work/tmp" -maxdepth 1 -name 'qsem-setuptools-*')
+[ -z "$left" ] || fail "installing the sdist left $left"
 
 run="$work/run"
 mkdir "$run"
