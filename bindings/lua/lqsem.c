@@ -955,20 +955,13 @@ static int lqsem_ffi_repark (lqsem_Hub *h, lqsem_Wait *wt, const lqsem_Sem *sem,
       return -1;
     deadline = qsem_deadline_after(ns);
   }
-  qsem_waiter_t *spare = wt->spare;
-  memset(wt, 0, sizeof *wt);
-  wt->kept = 1;
-  wt->s = s;
-  wt->n = n;
-  wt->deadline = deadline;
-  wt->kind = LQSEM_GENERIC;
+  wait_reset(wt, s, n, deadline, LQSEM_GENERIC, 0);
   wt->hub = h;
-  wt->w = spare;
-  int r = qsem_waiter_start(wt->w);
+  wt->w = wt->spare;
+  wt->spare = NULL;
+  int r = wait_begin(wt);
   if (r == EINPROGRESS)
     return r;
-  if (r == 0)
-    (void)qsem_waiter_claim(wt->w);   /* 0 here */
   (void)wait_end_core(wt);
   return r == 0 ? 0 : -1;
 }

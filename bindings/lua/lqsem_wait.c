@@ -455,6 +455,35 @@ static lqsem_Wait *takespare (lua_State *L, qsem_t *s, int64_t n) {
 
 
 /*
+** Make 'wt' a wait for 's' and 'n' afresh, keeping only what a kept wait
+** carries over: its idle waiter ('spare', which '__gc' frees if anything
+** after this fails) and 'kept'.  Then, once the caller has set 'wt->w',
+** wait_begin queues it: qsem_waiter_start's result, a grant at once being
+** claimed here (notify will not run for it).
+*/
+static void wait_reset (lqsem_Wait *wt, qsem_t *s, int64_t n, int64_t deadline, int kind,
+                        int hold) {
+  qsem_waiter_t *spare = wt->spare;
+  int kept = wt->kept;
+  memset(wt, 0, sizeof *wt);
+  wt->spare = spare;
+  wt->kept = kept;
+  wt->s = s;
+  wt->n = n;
+  wt->deadline = deadline;
+  wt->kind = kind;
+  wt->hold = hold;
+}
+
+static int wait_begin (lqsem_Wait *wt) {
+  int r = qsem_waiter_start(wt->w);
+  if (r == 0)
+    (void)qsem_waiter_claim(wt->w);   /* 0 here */
+  return r;
+}
+
+
+/*
 ** Make the wait userdata at the top of the stack (or reuse the
 ** coroutine's last one), park the running
 ** coroutine on it, and queue its waiter.  The result of
@@ -473,16 +502,7 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
     setmeta(L, CTX_WAITER);
   }
   int idx = lua_gettop(L);
-  qsem_waiter_t *spare = wt->spare;   /* an idle waiter for s and n, or NULL */
-  int kept = wt->kept;
-  memset(wt, 0, sizeof *wt);
-  wt->spare = spare;   /* '__gc' frees it if anything below fails */
-  wt->kept = kept;
-  wt->s = s;
-  wt->n = n;
-  wt->deadline = deadline;
-  wt->kind = kind;
-  wt->hold = hold;
+  wait_reset(wt, s, n, deadline, kind, hold);   /* spare: an idle waiter for s and n, or NULL */
   if (fresh) {   /* a kept wait has both (keepspare) */
     lua_pushthread(L);   /* for qsem.ready() */
     lua_setiuservalue(L, idx, 1);
@@ -512,10 +532,7 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
     wt->w = qsem_waiter_new(s, n, lqsem_notify, wt);
   if (wt->w == NULL)
     return luaL_error(L, "cannot create a waiter: %s", strerror(errno));
-  int r = qsem_waiter_start(wt->w);
-  if (r == 0)   /* granted at once, and notify will not run */
-    (void)qsem_waiter_claim(wt->w);   /* 0 here */
-  return r;
+  return wait_begin(wt);
 }
 
 
