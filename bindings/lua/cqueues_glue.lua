@@ -9,14 +9,23 @@
 -- wake(w) and leave(w).
 
 local cqueues, condition, drain, hubfd = ...
-local running, poll = cqueues.running, cqueues.poll
+local running, poll, yield = cqueues.running, cqueues.poll, coroutine.yield
+
+-- What cqueues.poll yields to the controller that resumed the coroutine,
+-- after it asked cqueues.running() whether there is one.  wait() is only
+-- ever called where the caller has asked already (lqsem_wait.c's
+-- waitkind, drive51.lua's controller), so it yields this itself: one call
+-- less per wait.  A cqueues without it gets poll().
+local POLL = cqueues._POLL
 
 local hub = { pollfd = function () return hubfd end,
               events = function () return "r" end }
 
--- waiter -> the condition it polls; waiter -> its controller's dispatcher
-local conds = setmetatable({}, { __mode = "k" })
-local polling = setmetatable({}, { __mode = "k" })
+-- waiter -> its record { c = the condition it polls, d = the dispatcher
+-- record of its controller while it polls, else false }: fields of a table
+-- made once per waiter, where entries of weak tables set and cleared on
+-- every wait would cost a hash insertion each
+local recs = setmetatable({}, { __mode = "k" })
 -- controller -> its dispatcher's record { n = waits polling, wake = condition }
 local loops = setmetatable({}, { __mode = "k" })
 
@@ -28,8 +37,8 @@ local function dispatch (ctl, d)
     poll(hub, d.wake)
     local ws = drain()
     for i = 1, #ws do
-      local c = conds[ws[i]]
-      if c then c:signal() end
+      local r = recs[ws[i]]
+      if r then r.c:signal() end
     end
   end
   if loops[ctl] == d then loops[ctl] = nil end
@@ -38,9 +47,10 @@ end
 -- The wait 'w' no longer polls: after its poll returned, or when it ended
 -- while polling (its coroutine was closed); called once either way.
 local function leave (w)
-  local d = polling[w]
+  local r = recs[w]
+  local d = r and r.d
   if d then
-    polling[w] = nil
+    r.d = false
     d.n = d.n - 1
     if d.n == 0 then d.wake:signal() end
   end
@@ -48,8 +58,8 @@ end
 
 -- Signal the wait 'w' (a release of this state resolved it: no fd involved).
 local function wake (w)
-  local c = conds[w]
-  if c then c:signal() end
+  local r = recs[w]
+  if r then r.c:signal() end
 end
 
 -- 'ctl' is the controller that runs this coroutine, if the caller knows
@@ -67,14 +77,20 @@ local function wait (w, timeout, ctl)
   -- polls the same condition, made once.  A signal nobody polls is lost
   -- (cqueues conditions do not latch), and a wake-up too many only makes
   -- the C side look again, so nothing stale can end a later wait.
-  local c = conds[w]
-  if c == nil then
-    c = condition.new()
-    conds[w] = c
+  local r = recs[w]
+  if r == nil then
+    r = { c = condition.new(), d = false }
+    recs[w] = r
   end
   d.n = d.n + 1
-  polling[w] = d
-  if timeout then poll(c, timeout) else poll(c) end
+  r.d = d
+  if POLL == nil then
+    if timeout then poll(r.c, timeout) else poll(r.c) end
+  elseif timeout then
+    yield(POLL, r.c, timeout)
+  else
+    yield(POLL, r.c)
+  end
   leave(w)
 end
 

@@ -14,7 +14,7 @@
 -- lqsem_typeerror calls to name a cdata (nil but under LuaJIT).
 
 local meths, acquire, hold, step, finish, WAIT, try_acquire, release, SEMAPHORE, entry,
-      hub, wake, take, ledger, tables, c_ready = ...
+      hub, wake, take, ledger, tables, cqglue, c_ready = ...
 local yield, pcall, error = coroutine.yield, pcall, error
 local getmetatable, type, floor, tonumber, tostring = getmetatable, type, math.floor, tonumber, tostring
 
@@ -85,20 +85,25 @@ meths.hold = wrap(hold)
 local ok, ffi = pcall(require, "ffi")
 if not (ok and jit and entry) then return nil end
 
+local WOKEN = ffi.typeof("struct { int n; int take; double addr[64]; }")   -- lqsem.h's lqsem_Woken
+
 local E = ffi.cast(ffi.typeof([[const struct {
   int (*try_acquire) (void *s, int64_t n);
   int (*release) (void *s, int64_t n);
   int64_t (*waiting) (const void *s);
   int eoverflow;
-  int (*release_here) (void *hub, void *s, int64_t n, int *direct);
+  int (*release_here) (void *hub, void *s, int64_t n, void *woken);
   int64_t (*hold_peek) (const void *c);
   int64_t (*hold_take) (void *c, int64_t i, void *s, int64_t n);
-  int (*hold_give) (void *c, uint32_t slot, uint32_t gen, int *direct);
+  int (*hold_give) (void *c, uint32_t slot, uint32_t gen, void *woken);
   int64_t (*hold_count) (const void *c, uint32_t slot, uint32_t gen);
-  int (*repark) (void *h, void *w, void *s, int64_t n, double timeout);
+  int (*repark) (void *h, void *w, void *s, int64_t n, double timeout, int kind);
   int (*look) (void *w);
-  int (*drain) (void *h, double *addr, int cap);
+  double (*left) (const void *w);
+  int (*drain) (void *h, double *addr, int cap, int kind);
+  void (*requeue) (void *h, void *w);
   int eagain, einprogress, etimedout, ecanceled, ecancelled;
+  int generic, cqueues;
 } *]]), entry)
 
 local HANDLE = ffi.typeof("void **")   -- a semaphore userdata starts with its qsem_t pointer
@@ -149,9 +154,10 @@ end
 -- release that finds nobody waiting has no wait of this state to wake;
 -- one that does names this state's hub, so that the waits of this state
 -- it resolves are queued without the fd, and signals the cqueues ones
--- after ('wake', in C).  0, or EOVERFLOW with nothing changed.
-local HUB = nil                    -- this state's hub, once it has one
-local direct = ffi.new("int[1]")   -- release_here's answer: waits to wake
+-- after (signal, below).  0, or EOVERFLOW with nothing changed.
+local HUB = nil           -- this state's hub, once it has one
+local woken = WOKEN()     -- release_here's answer: the cqueues waits to signal
+local signal              -- below
 
 local function give (h, k)
   if E.waiting(h) ~= 0 then
@@ -160,8 +166,8 @@ local function give (h, k)
       if p ~= nil then HUB = ffi.cast("void *", p) end
     end
     if HUB ~= nil then
-      local r = E.release_here(HUB, h, k, direct)
-      if direct[0] ~= 0 then wake() end
+      local r = E.release_here(HUB, h, k, woken)
+      if woken.n ~= 0 then signal() end
       return r
     end
   end
@@ -176,64 +182,154 @@ function meths.release (s, n)
 end
 
 -- {---------------------------------------------------------------------
--- A generic host's waits
+-- Waits in coroutines
 -- ----------------------------------------------------------------------
 -- A coroutine's first wait goes through the C method, which makes its
 -- wait object and keeps it, once over, for the coroutine's next wait on
 -- the same semaphore and count (CTX_SPARE).  That next wait, and every
--- one after it, is restarted here (E.repark), looked at after each resume
--- (E.look) and drained by qsem.ready (E.drain) through the FFI, with the
--- state's tables kept as the C methods keep them: the coroutine parked at
--- CTX_PARKED (so that qsem.cancel finds it and the state keeps it), and
--- at CTX_BYADDR under its wait's address, where qsem.ready finds it.  A
--- host that sees no difference gets a handoff that the JIT compiles,
--- where the C methods' calls through the Lua C API cost it several times
--- the host's own scheduling.
-local PARKED, SPARE, HOSTED, BYADDR = nil, nil, nil, nil
+-- one after it, is restarted here (E.repark) and looked at after each
+-- resume (E.look) through the FFI, with the state's tables kept as the C
+-- methods keep them:
+--   - a generic host's coroutine is parked at CTX_PARKED (so that
+--     qsem.cancel finds it and the state keeps it) and at CTX_BYADDR
+--     under its wait's address, where qsem.ready (E.drain) finds it;
+--   - a cqueues coroutine polls its wait's condition through the glue
+--     (cqueues_glue.lua), as after the C method; its wait is at
+--     CTX_CQPARKED, for qsem.cancel, and at CTX_CQBYADDR under its
+--     address, where a release of this state finds it to signal it
+--     (signal, below: E.drain again).
+-- A program that sees no difference gets a handoff that the JIT can
+-- compile in part, where the C methods' calls through the Lua C API
+-- cost it several times the host's own scheduling.
+local PARKED, SPARE, HOSTED, BYADDR, CQPARKED, CQBYADDR = nil, nil, nil, nil, nil, nil
 local VOIDP, UINTPTR = ffi.typeof("void *"), ffi.typeof("uintptr_t")
-local EINPROGRESS = E.einprogress
+local EINPROGRESS, GENERIC, CQUEUES = E.einprogress, E.generic, E.cqueues
 local running, isyieldable = coroutine.running, coroutine.isyieldable
 local cast = ffi.cast
+local loaded = package.loaded
 
 local REASON = { [E.etimedout] = "timeout", [E.ecanceled] = "closed", [E.ecancelled] = "cancelled" }
 
 local function setup ()
   local p
-  p, PARKED, SPARE, HOSTED, BYADDR = tables()
+  p, PARKED, SPARE, HOSTED, BYADDR, CQPARKED, CQBYADDR = tables()
   HUB = cast(VOIDP, p)
 end
 
--- A wait's address as CTX_BYADDR's key, made once per wait.  The FFI
--- calls take the userdata themselves (the FFI passes its address): no
--- cdata is made per handoff, which would cost the collector wherever the
--- JIT cannot sink it (the coroutine calls below end its traces).
+-- A wait's address as the key of CTX_BYADDR or CTX_CQBYADDR, made once
+-- per wait.  The FFI calls take the userdata themselves (the FFI passes
+-- its address): no cdata is made per handoff, which would cost the
+-- collector wherever the JIT cannot sink it (the coroutine calls below
+-- end its traces).
 local WKEY = setmetatable({}, { __mode = "k" })
 
--- Park the running coroutine 'co' on its restarted wait 'w' until the
--- wait is over; the acquire's results.  Nothing here can raise once the
--- coroutine may yield (checked before), so the wait always ends here.
-local function park (co, w)
-  local key = WKEY[w]
-  if key == nil then
-    key = tonumber(cast(UINTPTR, cast(VOIDP, w)))
-    WKEY[w] = key
+local function key (w)
+  local k = WKEY[w]
+  if k == nil then
+    k = tonumber(cast(UINTPTR, cast(VOIDP, w)))
+    WKEY[w] = k
   end
+  return k
+end
+
+local function outcome (r)
+  if r == 0 then return true end
+  return nil, REASON[r]
+end
+
+-- Park the running coroutine 'co' of a generic host on its restarted
+-- wait 'w' until the wait is over; the acquire's results.  Nothing here
+-- can raise once the coroutine may yield (checked before), so the wait
+-- always ends here.
+local function park (co, w)
+  local k = key(w)
   PARKED[co] = w
-  BYADDR[key] = co
+  BYADDR[k] = co
   local r
   repeat
     yield(WAIT, w)
     r = E.look(w)
   until r ~= EINPROGRESS
   PARKED[co] = nil
-  BYADDR[key] = nil
-  if r == 0 then return true end
-  return nil, REASON[r]
+  BYADDR[k] = nil
+  return outcome(r)
 end
 
--- true (granted), or nil and why, if the running coroutine is a generic
--- host's with a kept wait for h and k that it could restart; else false,
--- and the C method goes on (as for a timeout of 0, which never waits).
+-- cqueues: the glue's wait and wake, once a wait of this state needed
+-- them; cqueues.running, once the program has loaded cqueues.
+local CQWAIT, CQWAKE, CQRUN = nil, nil, nil
+
+-- E.look and E.left in functions of their own.  Code that a yield
+-- returns to runs in the interpreter up to the next call of a function
+-- that the JIT compiled from its entry, and an FFI call costs there many
+-- times what it costs in compiled code (more than a call through the Lua
+-- C API).
+local function look (w) return E.look(w) end
+
+local function left (w)
+  local t = E.left(w)
+  if t >= 0 then return t end
+end
+
+-- Poll the wait 'w' of a coroutine that the controller 'ctl' runs until
+-- the wait is over; E.look's last result.  The first poll is written out:
+-- the JIT aborts a trace that meets a loop it did not start, and a wait
+-- is almost always over after one.
+local function poll (w, ctl)
+  CQWAIT(w, left(w), ctl)
+  local r = look(w)
+  while r == EINPROGRESS do
+    CQWAIT(w, left(w), ctl)
+    r = look(w)
+  end
+  return r
+end
+
+-- The wait of 'co' at the address 'k' is over with E.look's result 'r'.
+local function cq_unpark (co, k, r)
+  CQPARKED[co] = nil
+  CQBYADDR[k] = nil
+  return outcome(r)
+end
+
+-- As park, for a coroutine of the cqueues controller 'ctl'.  The glue can
+-- raise (memory): the wait then ends here, as the C method's driver ends
+-- one, and the error goes on.
+local function cq_park (co, w, ctl)
+  local k = key(w)
+  CQPARKED[co] = w
+  CQBYADDR[k] = w
+  local ok, r = pcall(poll, w, ctl)
+  if not ok then
+    finish(w)   -- forgets the wait, as cq_unpark
+    error(r, 0)
+  end
+  return cq_unpark(co, k, r)
+end
+
+-- The cqueues controller that runs the coroutine, if it is the one that
+-- the controller resumed (as lqsem_wait.c's waitkind asks), else nil.
+-- Asked once per kept wait (CTLOF, kept wait -> controller; weak both
+-- ways, as the controller keeps the coroutine that keeps the wait): the
+-- call costs more than the rest of a handoff's Lua side, and a coroutine
+-- that a controller resumed stays that controller's, which cqueues
+-- requires of its coroutines (it alone resumes them; docs/lua.md).
+local CTLOF = setmetatable({}, { __mode = "kv" })
+
+local function controller ()
+  if CQRUN == nil then
+    local cq = loaded.cqueues
+    if type(cq) ~= "table" or type(cq.running) ~= "function" then return nil end
+    CQRUN = cq.running
+  end
+  local ctl, mine = CQRUN()
+  if ctl ~= nil and mine then return ctl end
+end
+
+-- true (granted), or nil and why, if the running coroutine has a kept
+-- wait for h and k that it could restart, as a generic host's (marked by
+-- qsem.hosted) or, failing that, under cqueues; else false, and the C
+-- method goes on (as for a timeout of 0, which never waits).
 function hosted_acquire (s, k, timeout)
   local co = running()
   if timeout == 0 or co == nil then return false end
@@ -241,18 +337,81 @@ function hosted_acquire (s, k, timeout)
     if hub() == nil then return false end   -- no wait yet in this state: no kept one
     setup()
   end
-  local w = HOSTED[co] and SPARE[co]
+  local w = SPARE[co]
   if not w or not isyieldable() then return false end
-  local r = E.repark(HUB, w, s, k, timeout or -1)
-  if r == EINPROGRESS then return park(co, w) end
+  if HOSTED[co] then
+    local r = E.repark(HUB, w, s, k, timeout or -1, GENERIC)
+    if r == EINPROGRESS then return park(co, w) end
+    if r == 0 then return true end
+    return false
+  end
+  local ctl = CTLOF[w]
+  if ctl == nil then
+    ctl = controller()
+    if ctl == nil then return false end
+    CTLOF[w] = ctl
+  end
+  if CQWAIT == nil then
+    CQWAIT, CQWAKE = cqglue()
+    woken.take = 1   -- signal() has all it needs from now on
+  end
+  local r = E.repark(HUB, w, s, k, timeout or -1, CQUEUES)
+  if r == EINPROGRESS then return cq_park(co, w, ctl) end
   if r == 0 then return true end
   return false
 end
 
+local ADDR_MAX = 64   -- lqsem.h's LQSEM_WOKEN_MAX
+
+-- Signal the cqueues waits that a release of this state resolved, which
+-- the release took off the hub's list into 'woken' (and E.drain takes any
+-- more), as lqsem_wait.c's wake_direct does for the C methods.  One that
+-- cannot be signalled (memory) goes back with those after it, and the fd
+-- is made readable, so that the dispatcher delivers them instead and no
+-- wake-up is lost.  A wait that is not at CTX_CQBYADDR is being
+-- finalized: nobody to wake.  The one wait that a release resolves most
+-- often is signalled with no loop (see poll).
+local addr = woken.addr
+
+local function requeue (from, k)
+  for i = k - 1, from, -1 do
+    local w = CQBYADDR[addr[i]]
+    if w ~= nil then E.requeue(HUB, w) end
+  end
+end
+
+-- Signal the drained wait at addr[i] of k; false if it went back.
+local function signal_at (i, k)
+  local w = CQBYADDR[addr[i]]
+  if w ~= nil and not pcall(CQWAKE, w) then
+    requeue(i, k)
+    return false
+  end
+  return true
+end
+
+-- The waits after the first of the k in 'woken', and any more left.
+local function signal_rest (k)
+  for i = 1, k - 1 do
+    if not signal_at(i, k) then return end
+  end
+  while k == ADDR_MAX do
+    k = E.drain(HUB, addr, ADDR_MAX, CQUEUES)
+    for i = 0, k - 1 do
+      if not signal_at(i, k) then return end
+    end
+  end
+end
+
+function signal ()
+  local k = woken.n
+  woken.n = 0
+  if k < 0 then return wake() end   -- left listed: see lqsem.h's lqsem_Woken
+  if signal_at(0, k) and k > 1 then signal_rest(k) end
+end
+
 -- qsem.ready([t]): as the C function, which it calls for a state's
 -- first wait.
-local ADDR_MAX = 64
-local addr = ffi.new("double[?]", ADDR_MAX)
 
 local function ready (t)
   if t ~= nil and type(t) ~= "table" then
@@ -265,7 +424,7 @@ local function ready (t)
   t = t or {}
   local n = #t
   repeat
-    local k = E.drain(HUB, addr, ADDR_MAX)
+    local k = E.drain(HUB, addr, ADDR_MAX, GENERIC)
     for i = 0, k - 1 do
       local co = BYADDR[addr[i]]
       if co ~= nil then n = n + 1; t[n] = co end
@@ -333,8 +492,8 @@ function guard.release (g)
   local slot = g._slot
   if slot == NONE then return end
   g._slot = NONE   -- released even if the release fails: never twice
-  local r = E.hold_give(CTX, slot, g._gen, direct)   -- as give(), in one call
-  if direct[0] ~= 0 then wake() end
+  local r = E.hold_give(CTX, slot, g._gen, woken)   -- as give(), in one call
+  if woken.n ~= 0 then signal() end
   if r > 0 then raise_release(r) end
 end
 

@@ -834,33 +834,63 @@ typedef struct lqsem_FFI {
   /* what release returns when the count would pass the maximum */
   int eoverflow;
   /* release_direct's release, given this state's hub (below) */
-  int (*release_here) (lqsem_Hub *h, qsem_t *s, int64_t n, int *direct);
+  int (*release_here) (lqsem_Hub *h, qsem_t *s, int64_t n, lqsem_Woken *wk);
   /* a cdata guard's slot in the ledger of guards (below) */
   int64_t (*hold_peek) (const lqsem_Ctx *c);
   int64_t (*hold_take) (lqsem_Ctx *c, int64_t i, qsem_t *s, int64_t n);
-  int (*hold_give) (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int *direct);
+  int (*hold_give) (lqsem_Ctx *c, uint32_t slot, uint32_t gen, lqsem_Woken *wk);
   int64_t (*hold_count) (const lqsem_Ctx *c, uint32_t slot, uint32_t gen);
   /* a generic host's waits (below), and the results they return */
-  int (*repark) (lqsem_Hub *h, lqsem_Wait *wt, const lqsem_Sem *sem, int64_t n, double timeout);
+  int (*repark) (lqsem_Hub *h, lqsem_Wait *wt, const lqsem_Sem *sem, int64_t n, double timeout,
+                 int kind);
   int (*look) (lqsem_Wait *wt);
-  int (*drain) (lqsem_Hub *h, double *addr, int cap);
+  double (*left) (const lqsem_Wait *wt);
+  int (*drain) (lqsem_Hub *h, double *addr, int cap, int kind);
+  void (*requeue) (lqsem_Hub *h, lqsem_Wait *wt);
   int eagain, einprogress, etimedout, ecanceled, ecancelled;
+  int generic, cqueues;
 } lqsem_FFI;
+
+
+/*
+** Take up to 'cap' resolved waits of 'kind' off the hub (its lock held),
+** oldest first, writing their addresses as numbers (the keys of
+** CTX_BYADDR or CTX_CQBYADDR); the count.  As hub_drain, which allocates
+** under the lock, this does not.
+*/
+static int drain_locked (lqsem_Hub *h, double *addr, int cap, int kind) {
+  int k = 0;
+  for (lqsem_Wait *wt = h->head, *next; wt != NULL && k < cap; wt = next) {
+    next = wt->next;
+    if (wt->kind == kind) {
+      hub_unlink(h, wt);
+      addr[k++] = (double)(uintptr_t)wt;
+    }
+  }
+  return k;
+}
 
 
 /*
 ** The release of release_direct (lqsem_hub.c), for drive51.lua, given
 ** the hub 'h' of the calling state: the waits of this state that it
 ** resolves are queued without arming the fd (lqsem_notify).  0 or
-** EOVERFLOW (nothing changed); '*direct' says whether cqueues waits were
-** left for the C function 'wake' (lqsem_ffi_wake) to signal.
+** EOVERFLOW (nothing changed).  The cqueues waits among them are taken
+** off the hub into 'wk', under the lock taken anyway, for drive51.lua to
+** signal (as wake_direct does); if 'wk' filled up, more may be left,
+** which E.drain then takes.  See lqsem_Woken for the C function 'wake'.
 */
-static int lqsem_ffi_release_here (lqsem_Hub *h, qsem_t *s, int64_t n, int *direct) {
+static int lqsem_ffi_release_here (lqsem_Hub *h, qsem_t *s, int64_t n, lqsem_Woken *wk) {
   lqsem_releasing = h;
   int r = qsem_release(s, n);
   lqsem_releasing = NULL;
   pthread_mutex_lock(&h->mu);
-  *direct = h->direct;
+  if (!h->direct)
+    wk->n = 0;
+  else if (wk->take)
+    wk->n = drain_locked(h, wk->addr, LQSEM_WOKEN_MAX, LQSEM_CQUEUES);
+  else
+    wk->n = -1;
   h->direct = 0;
   pthread_mutex_unlock(&h->mu);
   return r;
@@ -903,20 +933,20 @@ static int64_t lqsem_ffi_hold_take (lqsem_Ctx *c, int64_t i, qsem_t *s, int64_t 
 /*
 ** Release the guard {slot, gen}: free its slot and give its tokens back,
 ** as release_direct does (the waits of this state that they resolve are
-** queued without the fd; '*direct' as release_here's), in one call.  0,
+** queued without the fd; 'wk' as release_here's), in one call.  0,
 ** EOVERFLOW (released all the same: never twice), or -1 if the guard
 ** held nothing (released before).
 */
-static int lqsem_ffi_hold_give (lqsem_Ctx *c, uint32_t slot, uint32_t gen, int *direct) {
+static int lqsem_ffi_hold_give (lqsem_Ctx *c, uint32_t slot, uint32_t gen, lqsem_Woken *wk) {
   const lqsem_Guard g = { slot, gen };
   lqsem_Hold *h = guard_hold(c->holds, &g);
-  *direct = 0;
+  wk->n = 0;
   if (h == NULL)
     return -1;
   qsem_t *s = h->s;
   int64_t n = h->n;
   holds_free(c->holds, slot);
-  int r = c->hub != NULL && qsem_waiting(s) != 0 ? lqsem_ffi_release_here(c->hub, s, n, direct)
+  int r = c->hub != NULL && qsem_waiting(s) != 0 ? lqsem_ffi_release_here(c->hub, s, n, wk)
                                                  : qsem_release(s, n);
   qsem_unref(s);
   return r;
@@ -930,33 +960,38 @@ static int64_t lqsem_ffi_hold_count (const lqsem_Ctx *c, uint32_t slot, uint32_t
 }
 
 /*
-** A generic host's waits under LuaJIT.  A coroutine's second and later
-** waits on one semaphore for one count restart its kept wait (coop_park)
-** from drive51.lua, which keeps the tables (CTX_PARKED, CTX_BYADDR) that
-** the C methods keep for the waits they start; these do the rest, with
-** no call through the Lua C API, which the JIT cannot compile.
+** A coroutine's waits under LuaJIT.  A coroutine's second and later waits
+** on one semaphore for one count restart its kept wait (coop_park) from
+** drive51.lua, which keeps the tables that the C methods keep for the
+** waits they start (CTX_PARKED or CTX_CQPARKED, and CTX_BYADDR or
+** CTX_CQBYADDR); these do the rest, with no call through the Lua C API,
+** which the JIT cannot compile.
 **
 ** repark: restart the kept wait 'wt' of the running coroutine, idle and
-** kept for the semaphore 'sem' and 'n', as coop_park does for a generic
-** host with the timeout in seconds (< 0: none).  0: granted at once,
-** claimed, and the wait over; EINPROGRESS: queued, the coroutine parks;
-** -1: not for this path, nothing changed, or the semaphore is closed and
-** the wait over again: the C method then does it all.  drive51.lua passes
-** both userdata as they are (the FFI passes their addresses).
+** kept for the semaphore 'sem' and 'n', as coop_park does for a wait of
+** 'kind' (LQSEM_GENERIC or LQSEM_CQUEUES) with the timeout in seconds (<
+** 0: none).  0: granted at once, claimed, and the wait over; EINPROGRESS:
+** queued, the coroutine parks (under cqueues: the glue's wait polls, as
+** after lqsem_step); -1: not for this path, nothing changed, or the
+** semaphore is closed and the wait over again: the C method then does it
+** all.  drive51.lua passes both userdata as they are (the FFI passes their
+** addresses).
 */
 static int lqsem_ffi_repark (lqsem_Hub *h, lqsem_Wait *wt, const lqsem_Sem *sem, int64_t n,
-                             double timeout) {
+                             double timeout, int kind) {
   qsem_t *s = sem->s;
   int64_t deadline = QSEM_FOREVER, ns;
-  if (s == NULL || wt->w != NULL || wt->spare == NULL || !wt->kept || wt->s != s || wt->n != n)
+  if (s == NULL || wt->w != NULL || wt->spare == NULL || !wt->kept || wt->s != s || wt->n != n ||
+      (kind != LQSEM_GENERIC && kind != LQSEM_CQUEUES))
     return -1;
   if (timeout >= 0) {
     if (qsem_timeout_from_sec(timeout, &ns) != 0)
       return -1;
     deadline = qsem_deadline_after(ns);
   }
-  wait_reset(wt, s, n, deadline, LQSEM_GENERIC, 0);
+  wait_reset(wt, s, n, deadline, kind, 0);
   wt->hub = h;
+  wt->polling = kind == LQSEM_CQUEUES;
   wt->w = wt->spare;
   wt->spare = NULL;
   int r = wait_begin(wt);
@@ -975,32 +1010,46 @@ static int lqsem_ffi_look (lqsem_Wait *wt) {
   return r;
 }
 
-/* drain: take up to 'cap' resolved generic waits off the hub, oldest
-   first, writing their addresses as numbers (CTX_BYADDR's keys); as
-   hub_drain for qsem.ready(), which allocates under the lock, this does not. */
-static int lqsem_ffi_drain (lqsem_Hub *h, double *addr, int cap) {
-  int k = 0;
+/* left: the seconds left before the wait's deadline (never negative), or
+   -1 for none: the glue's timeout, as pushleft gives it to the C path. */
+static double lqsem_ffi_left (const lqsem_Wait *wt) {
+  if (wt->deadline == QSEM_FOREVER)
+    return -1;
+  int64_t left = wt->deadline - qsem_now_ns();
+  return left > 0 ? (double)left / 1e9 : 0.0;
+}
+
+/* drain: drain_locked, for qsem.ready (generic waits, with the fd
+   emptied first and made readable again if waits remain) and for the
+   cqueues waits that a release left beyond what 'wk' holds. */
+static int lqsem_ffi_drain (lqsem_Hub *h, double *addr, int cap, int kind) {
   pthread_mutex_lock(&h->mu);
-  hub_disarm(h);
-  for (lqsem_Wait *wt = h->head, *next; wt != NULL && k < cap; wt = next) {
-    next = wt->next;
-    if (wt->kind == LQSEM_GENERIC) {
-      hub_unlink(h, wt);
-      addr[k++] = (double)(uintptr_t)wt;
-    }
-  }
-  if (h->head != NULL)
+  if (kind == LQSEM_GENERIC)
+    hub_disarm(h);
+  int k = drain_locked(h, addr, cap, kind);
+  if (kind == LQSEM_GENERIC && h->head != NULL)
     hub_arm(h);
   pthread_mutex_unlock(&h->mu);
   return k;
+}
+
+/* requeue: put back a drained cqueues wait that could not be signalled,
+   and make the fd readable, so that its controller's dispatcher delivers
+   it instead (as wake_direct does). */
+static void lqsem_ffi_requeue (lqsem_Hub *h, lqsem_Wait *wt) {
+  pthread_mutex_lock(&h->mu);
+  hub_requeue(h, wt);
+  hub_arm(h);
+  pthread_mutex_unlock(&h->mu);
 }
 
 static const lqsem_FFI lqsem_ffi = {
   qsem_try_acquire, qsem_release, qsem_waiting, EOVERFLOW,
   lqsem_ffi_release_here,
   lqsem_ffi_hold_peek, lqsem_ffi_hold_take, lqsem_ffi_hold_give, lqsem_ffi_hold_count,
-  lqsem_ffi_repark, lqsem_ffi_look, lqsem_ffi_drain,
-  EAGAIN, EINPROGRESS, ETIMEDOUT, ECANCELED, LQSEM_ECANCELLED
+  lqsem_ffi_repark, lqsem_ffi_look, lqsem_ffi_left, lqsem_ffi_drain, lqsem_ffi_requeue,
+  EAGAIN, EINPROGRESS, ETIMEDOUT, ECANCELED, LQSEM_ECANCELLED,
+  LQSEM_GENERIC, LQSEM_CQUEUES
 };
 
 _Static_assert(offsetof(lqsem_Sem, s) == 0, "drive51.lua reads the handle at offset 0");
@@ -1022,8 +1071,9 @@ static int lqsem_ffi_hub (lua_State *L) {
 
 /*
 ** drive51.lua's 'tables': this state's hub (made if need be), as a light
-** userdata, then CTX_PARKED, CTX_SPARE, CTX_HOSTED and CTX_BYADDR, which
-** the hub brings along under LuaJIT (gethub).
+** userdata, then CTX_PARKED, CTX_SPARE, CTX_HOSTED, CTX_BYADDR,
+** CTX_CQPARKED and CTX_CQBYADDR, which the hub brings along under LuaJIT
+** (gethub).
 */
 static int lqsem_ffi_tables (lua_State *L) {
   lua_pushlightuserdata(L, gethub(L));
@@ -1031,11 +1081,23 @@ static int lqsem_ffi_tables (lua_State *L) {
   ctx_get(L, CTX_SPARE);
   ctx_get(L, CTX_HOSTED);
   ctx_get(L, CTX_BYADDR);
-  return 5;
+  ctx_get(L, CTX_CQPARKED);
+  ctx_get(L, CTX_CQBYADDR);
+  return 7;
 }
 
 
-/* drive51.lua's 'wake': signal the cqueues waits that release_here left. */
+/* drive51.lua's 'cqglue': the cqueues glue's wait and wake functions,
+   loading cqueues_glue.lua if no wait has yet. */
+static int lqsem_ffi_cqglue (lua_State *L) {
+  pushcqwait(L, gethub(L));
+  ctx_get(L, CTX_CQWAKE);
+  return 2;
+}
+
+
+/* drive51.lua's 'wake': signal the cqueues waits that release_here left
+   listed ('n' -1 in lqsem_Woken). */
 static int lqsem_ffi_wake (lua_State *L) {
   lqsem_Hub *h = getctx(L)->hub;
   if (h != NULL)
@@ -1144,8 +1206,9 @@ static void addluamethods (lua_State *L, int ctx) {
   pushfuncat(L, ctx, lqsem_ffi_take);
   pushfuncat(L, ctx, lqsem_ffi_ledger);
   pushfuncat(L, ctx, lqsem_ffi_tables);
+  pushfuncat(L, ctx, lqsem_ffi_cqglue);
   pushfuncat(L, ctx, lqsem_ready);
-  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 16, 2);
+  runchunk(L, lqsem_drive51_lua, sizeof lqsem_drive51_lua - 1, "=qsem.drive51", 17, 2);
   /* LuaJIT: its qsem.ready, which needs CTX_BYADDR kept from the first wait on */
   ((lqsem_Ctx *)lua_touserdata(L, ctx + 1))->ffi = lua_isfunction(L, -1);
   lua_rawseti(L, ctx, CTX_READY);

@@ -358,7 +358,8 @@ enum {
   CTX_CDATANAME,       /* LuaJIT: drive51.lua's function naming a cdata guard */
   CTX_BYADDR,          /* LuaJIT: strong: a generic wait's address -> its parked coroutine */
   CTX_READY,           /* LuaJIT: drive51.lua's qsem.ready */
-  CTX_N = CTX_READY
+  CTX_CQBYADDR,        /* LuaJIT: weak values: a cqueues wait's address -> the wait */
+  CTX_N = CTX_CQBYADDR
 };
 
 /*
@@ -405,8 +406,9 @@ typedef struct lqsem_Ctx {
   lqsem_Holds *holds;
   // a sentinel is armed: the collector will call holds_sweep
   int armed;
-  // LuaJIT: drive51.lua parks and drains generic waits through the FFI,
-  // and finds their coroutines at CTX_BYADDR, which parking keeps
+  // LuaJIT: drive51.lua parks and drains waits through the FFI, and finds
+  // a generic wait's coroutine at CTX_BYADDR and a cqueues wait at
+  // CTX_CQBYADDR, which parking keeps
   int ffi;
 } lqsem_Ctx;
 
@@ -541,6 +543,20 @@ struct lqsem_Wait {
   int kept;
   lqsem_Wait *prev, *next;
 };
+
+/*
+** LuaJIT: the cqueues waits that a release through the FFI resolved,
+** taken off the hub by the call (lqsem.c, lqsem_ffi_release_here) for
+** drive51.lua to signal, by address, once it can ('take').  Before, the
+** call leaves them listed and sets 'n' to -1: the C function 'wake'
+** (wake_direct) signals them.
+*/
+#define LQSEM_WOKEN_MAX 64
+typedef struct lqsem_Woken {
+  int n;
+  int take;
+  double addr[LQSEM_WOKEN_MAX];
+} lqsem_Woken;
 
 typedef struct lqsem_Guard {
   // its slot in the state's lqsem_Holds; UINT32_MAX for none

@@ -203,10 +203,13 @@ static lqsem_Hub *gethub (lua_State *L) {
   newweaktable(L, LUA_VERSION_NUM < 502 ? "kv" : "k");
   ctx_set(L, CTX_SPARE);
   if (c->ffi) {
-    /* drive51.lua's view of the parked generic waits, and of the marks
+    /* drive51.lua's view of the parked waits, and of the marks
        of qsem.hosted(), which it reads to take a wait of its own */
     lua_newtable(L);
     ctx_set(L, CTX_BYADDR);
+    /* cqueues keeps its waits' coroutines, and so the waits: weak here */
+    newweaktable(L, "v");
+    ctx_set(L, CTX_CQBYADDR);
     if (ctx_get(L, CTX_HOSTED) != LUA_TTABLE) {
       newweaktable(L, "k");
       ctx_set(L, CTX_HOSTED);

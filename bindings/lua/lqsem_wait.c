@@ -71,16 +71,19 @@ static int pushco (lua_State *L, int idx, int self) {
 
 
 /*
-** LuaJIT: set (or, with 'co' 0, clear) the entry of the wait at 'idx' in
-** CTX_BYADDR, where drive51.lua's qsem.ready finds the coroutine of a
-** generic wait that the FFI drained (lqsem_ffi_drain): the wait's address
-** as a number, to the running coroutine.
+** LuaJIT: set (or, with 'on' 0, clear) the entry of the wait at 'idx' in
+** the table where drive51.lua finds a wait that the FFI drained
+** (lqsem_ffi_drain), under the wait's address as a number: CTX_BYADDR,
+** to the running coroutine, for qsem.ready; CTX_CQBYADDR, to the wait,
+** for the signal of a cqueues wait.
 */
-static void byaddr (lua_State *L, int idx, int co) {
+static void byaddr (lua_State *L, int idx, int kind, int on) {
   int top = lua_gettop(L);
-  if (ctx_get(L, CTX_BYADDR) == LUA_TTABLE) {
+  if (ctx_get(L, kind == LQSEM_CQUEUES ? CTX_CQBYADDR : CTX_BYADDR) == LUA_TTABLE) {
     lua_pushnumber(L, (lua_Number)(uintptr_t)lua_touserdata(L, idx));
-    if (co) lua_pushthread(L); else lua_pushnil(L);
+    if (!on) lua_pushnil(L);
+    else if (kind == LQSEM_CQUEUES) lua_pushvalue(L, idx);
+    else lua_pushthread(L);
     lua_rawset(L, -3);
   }
   lua_settop(L, top);
@@ -100,8 +103,8 @@ static void unpark (lua_State *L, int idx, int kind, int self) {
     lua_rawset(L, -3);   /* parked[co] = nil */
   }
   lua_settop(L, top);
-  if (kind == LQSEM_GENERIC && getctx(L)->ffi)
-    byaddr(L, idx, 0);
+  if (getctx(L)->ffi)
+    byaddr(L, idx, kind, 0);
 }
 
 
@@ -518,8 +521,8 @@ static int coop_park (lua_State *L, qsem_t *s, int64_t n, int64_t deadline, int 
   lua_pushvalue(L, idx);
   lua_rawset(L, -3);
   lua_pop(L, 1);
-  if (kind == LQSEM_GENERIC && getctx(L)->ffi)
-    byaddr(L, idx, 1);
+  if (getctx(L)->ffi)
+    byaddr(L, idx, kind, 1);
   wt->hub = h;
 #if LQSEM_TBC
   lua_toclose(L, idx);

@@ -1,0 +1,266 @@
+-- SPDX-License-Identifier: MIT
+-- A cqueues coroutine's second and later waits on one semaphore for one
+-- count restart the wait kept from its first; under LuaJIT that restart,
+-- the look after each poll and the signal of a release in the same state
+-- go through the FFI (drive51.lua), not the C methods.  Each test here
+-- makes a coroutine wait once and be served, so that what it checks
+-- happens to a restarted wait: grants, timeouts, cancellation, close,
+-- releases from another OS thread, a controller dropped with it, a signal
+-- that fails, and the count of tokens.
+local qsem = require "qsem"
+local cqueues = require "cqueues"
+local helper = require "helper"
+
+local function loop (cq)
+  local ok, err = cq:loop(30)
+  assert(ok, err)
+  assert(cq:empty(), "coroutines still waiting after 30 s")
+end
+
+-- The C functions behind acquire and its steps (LuaJIT), to count calls.
+local C = {}
+if jit then
+  local function upvalue (f, name)
+    for i = 1, 64 do
+      local n, v = debug.getupvalue(f, i)
+      if n == nil then break end
+      if n == name then return v end
+    end
+    error("no upvalue " .. name, 2)
+  end
+  local S = getmetatable(qsem.new(0)).__index
+  local slow = upvalue(S.acquire, "slow_acquire")
+  C[upvalue(slow, "qsem_c_method")] = true
+  C[upvalue(upvalue(slow, "loop"), "step")] = true
+end
+
+-- Run f with a hook counting the calls of those C functions.
+local function ccalls (f)
+  local n = 0
+  debug.sethook(function ()
+    local info = debug.getinfo(2, "f")
+    if info and C[info.func] then n = n + 1 end
+  end, "c")
+  local ok, err = pcall(f)
+  debug.sethook()
+  assert(ok, err)
+  return n
+end
+
+-- On controller 'cq', a coroutine that first waits on 's' for 'n' and is
+-- served by a release from another coroutine, then runs f() (its second
+-- wait is the one under test) and hands its results to 'done'.
+local function second_wait (cq, s, n, f, done)
+  cq:wrap(function ()
+    assert(s:acquire(n))   -- the first wait, through the C method
+    done(f())
+  end)
+  cq:wrap(function () s:release(n) end)
+end
+
+describe("a restarted wait under cqueues", function ()
+  it("is granted by a release of another coroutine, without the C methods", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local rounds, got = 50, 0
+    local n = ccalls(function ()
+      second_wait(cq, s, 1, function ()
+        for _ = 1, rounds do
+          assert.is_true(s:acquire(1))
+          got = got + 1
+        end
+      end, function () end)
+      cq:wrap(function ()
+        for _ = 1, rounds do
+          cqueues.sleep(0)
+          s:release(1)
+        end
+      end)
+      loop(cq)
+    end)
+    assert.equals(rounds, got)
+    -- the first wait (or two, as the coroutines happen to start) goes
+    -- through the C method and its steps; through the C methods, every
+    -- round would cost at least one call
+    if jit then assert.is_true(n < 10, n .. " calls of the C methods") end
+    assert.equals(0, s:available())
+    assert.equals(0, s:waiting())
+  end)
+
+  it("times out, having taken nothing", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local t0, r
+    second_wait(cq, s, 2, function ()
+      t0 = helper.now()
+      return s:acquire(2, 0.05)
+    end, function (...) r = { ... } end)
+    loop(cq)
+    assert.same({ nil, "timeout" }, r)
+    assert.is_true(helper.now() - t0 >= 0.045)
+    assert.equals(0, s:waiting())
+    s:release(2)
+    assert.equals(2, s:available())
+  end)
+
+  it("ends with cancelled on qsem.cancel(), its late grant given back", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local co, r
+    second_wait(cq, s, 1, function ()
+      co = coroutine.running()
+      return s:acquire(1)
+    end, function (...) r = { ... } end)
+    cq:wrap(function ()
+      while s:waiting() == 0 do cqueues.sleep(0) end
+      s:release(1)                      -- granted, not yet claimed
+      assert.is_true(qsem.cancel(co))   -- the grant goes back
+      assert.is_false(qsem.cancel(co))
+    end)
+    loop(cq)
+    assert.same({ nil, "cancelled" }, r)
+    assert.equals(1, s:available())
+    assert.equals(0, s:waiting())
+  end)
+
+  it("ends with closed when the semaphore is closed", function ()
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local r
+    second_wait(cq, s, 1, function () return s:acquire(1) end,
+                function (...) r = { ... } end)
+    cq:wrap(function ()
+      while s:waiting() == 0 do cqueues.sleep(0) end
+      s:close()
+    end)
+    loop(cq)
+    assert.same({ nil, "closed" }, r)
+  end)
+
+  it("is woken by a release from another OS thread, through the fd", function ()
+    local s = qsem.new(0)
+    local name = "qsem-test-cq-repark-" .. tostring(s):match("0x%x+")
+    assert.is_true(qsem.publish(name, s))
+    local cq = cqueues.new()
+    local join
+    local got = 0
+    second_wait(cq, s, 1, function ()
+      join = helper.thread(function (nm)
+        local q = require "qsem"
+        local t = assert(q.open(nm))
+        while t:waiting() == 0 do assert(q.new(0):acquire(1, 0.001) == nil) end
+        t:release(1)
+      end, name)
+      assert.is_true(s:acquire(1, 20))
+      got = got + 1
+    end, function () end)
+    loop(cq)
+    join()
+    qsem.unpublish(name)
+    assert.equals(1, got)
+    assert.equals(0, s:available())
+    assert.equals(0, s:waiting())
+  end)
+
+  it("goes with its controller when that is dropped, and no token is lost", function ()
+    local s = qsem.new(0)
+    do
+      local cq = cqueues.new()
+      second_wait(cq, s, 1, function () return s:acquire(1) end, function () end)
+      assert(cq:step(0))
+      assert(cq:step(0))
+      assert.equals(1, s:waiting())   -- the restarted wait
+    end
+    s:release(1)   -- granted to it; nobody resumes it
+    for _ = 1, 4 do collectgarbage() end
+    assert.equals(0, s:waiting())
+    assert.equals(1, s:available())
+  end)
+
+  it("keeps every token through a storm of waits, timeouts and cancels", function ()
+    local POOL, CO, ROUNDS = 3, 12, 150
+    local s = qsem.new(POOL, { max = POOL })
+    local cq = cqueues.new()
+    local served, timedout, cancelled = 0, 0, 0
+    local cos = {}
+    for i = 1, CO do
+      local n = 1 + i % 2
+      cq:wrap(function ()
+        cos[#cos + 1] = coroutine.running()
+        for r = 1, ROUNDS do
+          local ok, err = s:acquire(n, (i + r) % 5 == 0 and 0.0005 or 5)
+          if ok then
+            served = served + 1
+            if r % 3 == 0 then cqueues.sleep(0) end
+            s:release(n)
+          elseif err == "timeout" then
+            timedout = timedout + 1
+          else
+            assert.equals("cancelled", err)
+            cancelled = cancelled + 1
+          end
+        end
+      end)
+    end
+    cq:wrap(function ()
+      for r = 1, 200 do
+        if #cos > 0 then qsem.cancel(cos[r % #cos + 1]) end
+        cqueues.sleep(0)
+      end
+    end)
+    loop(cq)
+    assert.equals(CO * ROUNDS, served + timedout + cancelled)
+    assert.is_true(served > CO * ROUNDS / 2)
+    assert.equals(POOL, s:available())
+    assert.equals(0, s:waiting())
+  end)
+end)
+
+-- LuaJIT: a release in the same state signals the waits it resolved from
+-- drive51.lua; one it cannot signal goes back to the hub, and the
+-- controller's dispatcher delivers it through the fd.
+if jit then
+  describe("a restarted wait's signal under LuaJIT", function ()
+    local function upvalue (f, name)
+      for i = 1, 64 do
+        local n, v = debug.getupvalue(f, i)
+        if n == nil then break end
+        if n == name then return i, v end
+      end
+      error("no upvalue " .. name, 2)
+    end
+
+    it("that fails is delivered by the dispatcher instead", function ()
+      local S = getmetatable(qsem.new(0)).__index
+      local _, give = upvalue(S.release, "give")
+      local _, signal = upvalue(give, "signal")
+      local _, signal_at = upvalue(signal, "signal_at")
+      local i, wake = upvalue(signal_at, "CQWAKE")
+      local failed = 0
+      local s = qsem.new(0)
+      local cq = cqueues.new()
+      local got = 0
+      second_wait(cq, s, 1, function ()
+        for _ = 1, 3 do
+          assert.is_true(s:acquire(1, 10))
+          got = got + 1
+        end
+      end, function () end)
+      cq:wrap(function ()
+        for _ = 1, 3 do
+          while s:waiting() == 0 do cqueues.sleep(0) end
+          debug.setupvalue(signal_at, i, function () failed = failed + 1; error("no memory") end)
+          s:release(1)   -- must not raise: the wait goes back to the hub
+          debug.setupvalue(signal_at, i, wake)
+        end
+      end)
+      local ok, err = pcall(loop, cq)
+      debug.setupvalue(signal_at, i, wake)
+      assert(ok, err)
+      assert.equals(3, failed)
+      assert.equals(3, got)
+      assert.equals(0, s:available())
+      assert.equals(0, s:waiting())
+    end)
+  end)
+end
