@@ -6,7 +6,7 @@
 -- Arguments: the cqueues module, cqueues.condition, drain() (the resolved
 -- cqueues waits of this state, as an array of waiter objects) and the
 -- state's notification fd.  Returns wait(w, timeout [, controller]),
--- wake(w) and leave(w).
+-- wake(w), leave(w) and prepare(w, controller).
 
 local cqueues, condition, drain, hubfd = ...
 local running, poll, yield = cqueues.running, cqueues.poll, coroutine.yield
@@ -62,10 +62,11 @@ local function wake (w)
   if r then r.c:signal() end
 end
 
--- 'ctl' is the controller that runs this coroutine, if the caller knows
--- it (the C side asked cqueues.running() already).
-local function wait (w, timeout, ctl)
-  ctl = ctl or running()
+-- The dispatcher record of the controller 'ctl' and the record of the
+-- waiter 'w', made if need be: all that a wait may allocate, which
+-- drive51.lua does before its wait starts, so that nothing after can
+-- raise.
+local function prepare (w, ctl)
   local d = loops[ctl]
   if d == nil then
     d = { n = 0, wake = condition.new() }
@@ -82,6 +83,13 @@ local function wait (w, timeout, ctl)
     r = { c = condition.new(), d = false }
     recs[w] = r
   end
+  return r, d
+end
+
+-- 'ctl' is the controller that runs this coroutine, if the caller knows
+-- it (the C side asked cqueues.running() already).
+local function wait (w, timeout, ctl)
+  local r, d = prepare(w, ctl or running())
   d.n = d.n + 1
   r.d = d
   if POLL == nil then
@@ -94,4 +102,4 @@ local function wait (w, timeout, ctl)
   leave(w)
 end
 
-return wait, wake, leave
+return wait, wake, leave, prepare

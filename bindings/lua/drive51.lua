@@ -102,7 +102,7 @@ local E = ffi.cast(ffi.typeof([[const struct {
   double (*left) (const void *w);
   int (*drain) (void *h, double *addr, int cap, int kind);
   void (*requeue) (void *h, void *w);
-  int eagain, einprogress, etimedout, ecanceled, ecancelled;
+  int eagain, einprogress, etimedout, ecanceled, ecancelled, ebusy;
   int generic, cqueues;
 } *]]), entry)
 
@@ -203,7 +203,7 @@ end
 -- cost it several times the host's own scheduling.
 local PARKED, SPARE, HOSTED, BYADDR, CQPARKED, CQBYADDR = nil, nil, nil, nil, nil, nil
 local VOIDP, UINTPTR = ffi.typeof("void *"), ffi.typeof("uintptr_t")
-local EINPROGRESS, GENERIC, CQUEUES = E.einprogress, E.generic, E.cqueues
+local EINPROGRESS, EBUSY, GENERIC, CQUEUES = E.einprogress, E.ebusy, E.generic, E.cqueues
 local running, isyieldable = coroutine.running, coroutine.isyieldable
 local cast = ffi.cast
 local loaded = package.loaded
@@ -237,27 +237,52 @@ local function outcome (r)
   return nil, REASON[r]
 end
 
--- Park the running coroutine 'co' of a generic host on its restarted
--- wait 'w' until the wait is over; the acquire's results.  Nothing here
--- can raise once the coroutine may yield (checked before), so the wait
--- always ends here.
-local function park (co, w)
-  local k = key(w)
+-- Restart the kept wait 'w' of the running coroutine for s and k
+-- (E.repark): 0, EINPROGRESS or -1 as E.repark.  Nothing protects the
+-- waits below with pcall, which would cost the JIT most of what the FFI
+-- saves (a yield inside pcall keeps LuaJIT 2.1 from compiling the
+-- handoff): all that may allocate, and so raise, is done before the wait
+-- starts, and after it only a memory error in a call, or an error raised
+-- by a hook, could leave a wait on.  Its coroutine's next acquire ends
+-- such a wait here, as the C method's driver ends one that raised,
+-- before it starts another; qsem.cancel() or the collector end it
+-- otherwise.
+local function restart (w, s, k, timeout, kind)
+  local r = E.repark(HUB, w, s, k, timeout or -1, kind)
+  if r == EBUSY then
+    finish(w)
+    r = E.repark(HUB, w, s, k, timeout or -1, kind)
+  end
+  return r
+end
+
+-- Park the running coroutine 'co' of a generic host on its kept wait 'w',
+-- restarted for s, k and timeout, until the wait is over: the acquire's
+-- results, or false if the wait could not restart (the C method goes
+-- on).  The tables' entries are made before the wait starts (see
+-- restart).
+local function park (co, w, s, k, timeout)
+  local a = key(w)
   PARKED[co] = w
-  BYADDR[k] = co
-  local r
-  repeat
-    yield(WAIT, w)
-    r = E.look(w)
-  until r ~= EINPROGRESS
+  BYADDR[a] = co
+  local r = restart(w, s, k, timeout, GENERIC)
+  if r == EINPROGRESS then
+    repeat
+      yield(WAIT, w)
+      r = E.look(w)
+    until r ~= EINPROGRESS
+  elseif r ~= 0 then
+    r = false
+  end
   PARKED[co] = nil
-  BYADDR[k] = nil
+  BYADDR[a] = nil
+  if r == false then return false end
   return outcome(r)
 end
 
--- cqueues: the glue's wait and wake, once a wait of this state needed
--- them; cqueues.running, once the program has loaded cqueues.
-local CQWAIT, CQWAKE, CQRUN = nil, nil, nil
+-- cqueues: the glue's wait, wake and prepare, once a wait of this state
+-- needed them; cqueues.running, once the program has loaded cqueues.
+local CQWAIT, CQWAKE, CQPREP, CQRUN = nil, nil, nil, nil
 
 -- E.look and E.left in functions of their own.  Code that a yield
 -- returns to runs in the interpreter up to the next call of a function
@@ -285,26 +310,23 @@ local function poll (w, ctl)
   return r
 end
 
--- The wait of 'co' at the address 'k' is over with E.look's result 'r'.
-local function cq_unpark (co, k, r)
-  CQPARKED[co] = nil
-  CQBYADDR[k] = nil
-  return outcome(r)
-end
-
--- As park, for a coroutine of the cqueues controller 'ctl'.  The glue can
--- raise (memory): the wait then ends here, as the C method's driver ends
--- one, and the error goes on.
-local function cq_park (co, w, ctl)
-  local k = key(w)
+-- As park, for a coroutine of the cqueues controller 'ctl': the glue's
+-- records for the wait are made before it starts, as the tables' entries.
+local function cq_park (co, w, ctl, s, k, timeout)
+  CQPREP(w, ctl)
+  local a = key(w)
   CQPARKED[co] = w
-  CQBYADDR[k] = w
-  local ok, r = pcall(poll, w, ctl)
-  if not ok then
-    finish(w)   -- forgets the wait, as cq_unpark
-    error(r, 0)
+  CQBYADDR[a] = w
+  local r = restart(w, s, k, timeout, CQUEUES)
+  if r == EINPROGRESS then
+    r = poll(w, ctl)
+  elseif r ~= 0 then
+    r = false
   end
-  return cq_unpark(co, k, r)
+  CQPARKED[co] = nil
+  CQBYADDR[a] = nil
+  if r == false then return false end
+  return outcome(r)
 end
 
 -- The cqueues controller that runs the coroutine, if it is the one that
@@ -339,12 +361,7 @@ function hosted_acquire (s, k, timeout)
   end
   local w = SPARE[co]
   if not w or not isyieldable() then return false end
-  if HOSTED[co] then
-    local r = E.repark(HUB, w, s, k, timeout or -1, GENERIC)
-    if r == EINPROGRESS then return park(co, w) end
-    if r == 0 then return true end
-    return false
-  end
+  if HOSTED[co] then return park(co, w, s, k, timeout) end
   local ctl = CTLOF[w]
   if ctl == nil then
     ctl = controller()
@@ -352,13 +369,10 @@ function hosted_acquire (s, k, timeout)
     CTLOF[w] = ctl
   end
   if CQWAIT == nil then
-    CQWAIT, CQWAKE = cqglue()
+    CQWAIT, CQWAKE, CQPREP = cqglue()
     woken.take = 1   -- signal() has all it needs from now on
   end
-  local r = E.repark(HUB, w, s, k, timeout or -1, CQUEUES)
-  if r == EINPROGRESS then return cq_park(co, w, ctl) end
-  if r == 0 then return true end
-  return false
+  return cq_park(co, w, ctl, s, k, timeout)
 end
 
 local ADDR_MAX = 64   -- lqsem.h's LQSEM_WOKEN_MAX

@@ -847,7 +847,7 @@ typedef struct lqsem_FFI {
   double (*left) (const lqsem_Wait *wt);
   int (*drain) (lqsem_Hub *h, double *addr, int cap, int kind);
   void (*requeue) (lqsem_Hub *h, lqsem_Wait *wt);
-  int eagain, einprogress, etimedout, ecanceled, ecancelled;
+  int eagain, einprogress, etimedout, ecanceled, ecancelled, ebusy;
   int generic, cqueues;
 } lqsem_FFI;
 
@@ -974,14 +974,18 @@ static int64_t lqsem_ffi_hold_count (const lqsem_Ctx *c, uint32_t slot, uint32_t
 ** queued, the coroutine parks (under cqueues: the glue's wait polls, as
 ** after lqsem_step); -1: not for this path, nothing changed, or the
 ** semaphore is closed and the wait over again: the C method then does it
-** all.  drive51.lua passes both userdata as they are (the FFI passes their
-** addresses).
+** all; EBUSY: the wait is still on, left so by an error raised after it
+** started (memory, or a hook), which drive51.lua ends (lqsem_wait_finish)
+** before it asks again.  drive51.lua passes both userdata as they are
+** (the FFI passes their addresses).
 */
 static int lqsem_ffi_repark (lqsem_Hub *h, lqsem_Wait *wt, const lqsem_Sem *sem, int64_t n,
                              double timeout, int kind) {
   qsem_t *s = sem->s;
   int64_t deadline = QSEM_FOREVER, ns;
-  if (s == NULL || wt->w != NULL || wt->spare == NULL || !wt->kept || wt->s != s || wt->n != n ||
+  if (wt->w != NULL)
+    return EBUSY;
+  if (s == NULL || wt->spare == NULL || !wt->kept || wt->s != s || wt->n != n ||
       (kind != LQSEM_GENERIC && kind != LQSEM_CQUEUES))
     return -1;
   if (timeout >= 0) {
@@ -1048,7 +1052,7 @@ static const lqsem_FFI lqsem_ffi = {
   lqsem_ffi_release_here,
   lqsem_ffi_hold_peek, lqsem_ffi_hold_take, lqsem_ffi_hold_give, lqsem_ffi_hold_count,
   lqsem_ffi_repark, lqsem_ffi_look, lqsem_ffi_left, lqsem_ffi_drain, lqsem_ffi_requeue,
-  EAGAIN, EINPROGRESS, ETIMEDOUT, ECANCELED, LQSEM_ECANCELLED,
+  EAGAIN, EINPROGRESS, ETIMEDOUT, ECANCELED, LQSEM_ECANCELLED, EBUSY,
   LQSEM_GENERIC, LQSEM_CQUEUES
 };
 
@@ -1087,12 +1091,13 @@ static int lqsem_ffi_tables (lua_State *L) {
 }
 
 
-/* drive51.lua's 'cqglue': the cqueues glue's wait and wake functions,
-   loading cqueues_glue.lua if no wait has yet. */
+/* drive51.lua's 'cqglue': the cqueues glue's wait, wake and prepare
+   functions, loading cqueues_glue.lua if no wait has yet. */
 static int lqsem_ffi_cqglue (lua_State *L) {
   pushcqwait(L, gethub(L));
   ctx_get(L, CTX_CQWAKE);
-  return 2;
+  ctx_get(L, CTX_CQPREP);
+  return 3;
 }
 
 

@@ -350,6 +350,7 @@ enum {
   CTX_CQWAIT,          /* the cqueues glue's wait function */
   CTX_CQWAKE,          /* the glue's function that signals one wait */
   CTX_CQLEAVE,         /* the glue's function for a wait that stops polling */
+  CTX_CQPREP,          /* the glue's function that makes what a wait needs */
   CTX_CQRUN,           /* cqueues.running, once the program loaded it */
   CTX_CSTATE,          /* the lqsem_Ctx userdata (below), kept alive here */
   CTX_HOLDS,           /* the lqsem_Holds userdata, once a guard was made */

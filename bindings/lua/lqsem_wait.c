@@ -275,7 +275,8 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
   lua_call(L, 1, 1);
   pushfunc(L, lqsem_cqueues_drain);
   lua_pushinteger(L, h->rfd);
-  lua_call(L, 4, 3);   /* wait, wake, leave */
+  lua_call(L, 4, 4);   /* wait, wake, leave, prepare */
+  ctx_set(L, CTX_CQPREP);
   ctx_set(L, CTX_CQLEAVE);
   ctx_set(L, CTX_CQWAKE);
   lua_pushvalue(L, -1);
