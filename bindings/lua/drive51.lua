@@ -85,7 +85,7 @@ meths.hold = wrap(hold)
 local ok, ffi = pcall(require, "ffi")
 if not (ok and jit and entry) then return nil end
 
-local WOKEN = ffi.typeof("struct { int n; int take; double addr[64]; }")   -- lqsem.h's lqsem_Woken
+local WOKEN = ffi.typeof("struct { int n; int take; double addr; }")   -- lqsem.h's lqsem_Woken
 
 local E = ffi.cast(ffi.typeof([[const struct {
   int (*try_acquire) (void *s, int64_t n);
@@ -156,7 +156,7 @@ end
 -- it resolves are queued without the fd, and signals the cqueues ones
 -- after (signal, below).  0, or EOVERFLOW with nothing changed.
 local HUB = nil           -- this state's hub, once it has one
-local woken = WOKEN()     -- release_here's answer: the cqueues waits to signal
+local woken = WOKEN()     -- release_here's answer: the cqueues wait(s) to signal
 local signal              -- below
 
 local function give (h, k)
@@ -375,45 +375,32 @@ function hosted_acquire (s, k, timeout)
   return cq_park(co, w, ctl, s, k, timeout)
 end
 
-local ADDR_MAX = 64   -- lqsem.h's LQSEM_WOKEN_MAX
+-- Signal the cqueues waits that a release of this state resolved, as
+-- lqsem_wait.c's wake_direct does for the C methods: the release took the
+-- first off the hub's list into 'woken', and each of the others is taken
+-- here in turn (E.drain), its address read before anything runs that
+-- could release again (a finalizer, in a collector step) and so reuse
+-- the buffer.  One that cannot be signalled (memory) goes back to the
+-- hub, whose fd is then readable, so that the dispatcher delivers it and
+-- those still listed instead, and no wake-up is lost.  A wait that is
+-- not at CTX_CQBYADDR is being finalized: nobody to wake.  The one wait
+-- that a release resolves most often is signalled with no loop (see
+-- poll).
+local next_addr = ffi.new("double[1]")
 
--- Signal the cqueues waits that a release of this state resolved, which
--- the release took off the hub's list into 'woken' (and E.drain takes any
--- more), as lqsem_wait.c's wake_direct does for the C methods.  One that
--- cannot be signalled (memory) goes back with those after it, and the fd
--- is made readable, so that the dispatcher delivers them instead and no
--- wake-up is lost.  A wait that is not at CTX_CQBYADDR is being
--- finalized: nobody to wake.  The one wait that a release resolves most
--- often is signalled with no loop (see poll).
-local addr = woken.addr
-
-local function requeue (from, k)
-  for i = k - 1, from, -1 do
-    local w = CQBYADDR[addr[i]]
-    if w ~= nil then E.requeue(HUB, w) end
-  end
-end
-
--- Signal the drained wait at addr[i] of k; false if it went back.
-local function signal_at (i, k)
-  local w = CQBYADDR[addr[i]]
+-- Signal the drained wait at address 'a'; false if it went back.
+local function signal_one (a)
+  local w = CQBYADDR[a]
   if w ~= nil and not pcall(CQWAKE, w) then
-    requeue(i, k)
+    E.requeue(HUB, w)
     return false
   end
   return true
 end
 
--- The waits after the first of the k in 'woken', and any more left.
-local function signal_rest (k)
-  for i = 1, k - 1 do
-    if not signal_at(i, k) then return end
-  end
-  while k == ADDR_MAX do
-    k = E.drain(HUB, addr, ADDR_MAX, CQUEUES)
-    for i = 0, k - 1 do
-      if not signal_at(i, k) then return end
-    end
+local function signal_rest ()
+  while E.drain(HUB, next_addr, 1, CQUEUES) == 1 do
+    if not signal_one(next_addr[0]) then return end
   end
 end
 
@@ -421,11 +408,13 @@ function signal ()
   local k = woken.n
   woken.n = 0
   if k < 0 then return wake() end   -- left listed: see lqsem.h's lqsem_Woken
-  if signal_at(0, k) and k > 1 then signal_rest(k) end
+  if signal_one(woken.addr) and k > 1 then signal_rest() end
 end
 
 -- qsem.ready([t]): as the C function, which it calls for a state's
 -- first wait.
+local ADDR_MAX = 64
+local addr = ffi.new("double[?]", ADDR_MAX)
 
 local function ready (t)
   if t ~= nil and type(t) ~= "table" then

@@ -875,10 +875,10 @@ static int drain_locked (lqsem_Hub *h, double *addr, int cap, int kind) {
 ** The release of release_direct (lqsem_hub.c), for drive51.lua, given
 ** the hub 'h' of the calling state: the waits of this state that it
 ** resolves are queued without arming the fd (lqsem_notify).  0 or
-** EOVERFLOW (nothing changed).  The cqueues waits among them are taken
-** off the hub into 'wk', under the lock taken anyway, for drive51.lua to
-** signal (as wake_direct does); if 'wk' filled up, more may be left,
-** which E.drain then takes.  See lqsem_Woken for the C function 'wake'.
+** EOVERFLOW (nothing changed).  The first cqueues wait among them is
+** taken off the hub into 'wk', under the lock taken anyway, for
+** drive51.lua to signal (as wake_direct does), and E.drain takes any
+** others, one at a time (lqsem_Woken says whether there are).
 */
 static int lqsem_ffi_release_here (lqsem_Hub *h, qsem_t *s, int64_t n, lqsem_Woken *wk) {
   lqsem_releasing = h;
@@ -887,10 +887,11 @@ static int lqsem_ffi_release_here (lqsem_Hub *h, qsem_t *s, int64_t n, lqsem_Wok
   pthread_mutex_lock(&h->mu);
   if (!h->direct)
     wk->n = 0;
-  else if (wk->take)
-    wk->n = drain_locked(h, wk->addr, LQSEM_WOKEN_MAX, LQSEM_CQUEUES);
-  else
+  else if (!wk->take)
     wk->n = -1;
+  else if ((wk->n = drain_locked(h, &wk->addr, 1, LQSEM_CQUEUES)) != 0 &&
+           atomic_load_explicit(&h->nqueued[LQSEM_CQUEUES], memory_order_relaxed) != 0)
+    wk->n = 2;
   h->direct = 0;
   pthread_mutex_unlock(&h->mu);
   return r;
@@ -1025,7 +1026,7 @@ static double lqsem_ffi_left (const lqsem_Wait *wt) {
 
 /* drain: drain_locked, for qsem.ready (generic waits, with the fd
    emptied first and made readable again if waits remain) and for the
-   cqueues waits that a release left beyond what 'wk' holds. */
+   cqueues waits that a release left beyond the one in lqsem_Woken. */
 static int lqsem_ffi_drain (lqsem_Hub *h, double *addr, int cap, int kind) {
   pthread_mutex_lock(&h->mu);
   if (kind == LQSEM_GENERIC)

@@ -546,17 +546,17 @@ struct lqsem_Wait {
 };
 
 /*
-** LuaJIT: the cqueues waits that a release through the FFI resolved,
-** taken off the hub by the call (lqsem.c, lqsem_ffi_release_here) for
-** drive51.lua to signal, by address, once it can ('take').  Before, the
-** call leaves them listed and sets 'n' to -1: the C function 'wake'
-** (wake_direct) signals them.
+** LuaJIT: what a release through the FFI (lqsem.c, lqsem_ffi_release_here)
+** tells drive51.lua of the cqueues waits it resolved, which drive51.lua
+** signals once it can ('take'): 'n' is 0 for none, 1 for one, taken off
+** the hub at 'addr' (its address), 2 for that one and more still listed;
+** before 'take', the call leaves them all listed and sets 'n' to -1: the
+** C function 'wake' (wake_direct) signals them.
 */
-#define LQSEM_WOKEN_MAX 64
 typedef struct lqsem_Woken {
   int n;
   int take;
-  double addr[LQSEM_WOKEN_MAX];
+  double addr;
 } lqsem_Woken;
 
 typedef struct lqsem_Guard {

@@ -271,12 +271,18 @@ if jit then
       assert.equals(0, s:waiting())
     end)
 
-    it("that fails is delivered by the dispatcher instead", function ()
+    -- The glue's wake, as signal_one calls it, and a way to make it fail.
+    local function glue_wake ()
       local S = getmetatable(qsem.new(0)).__index
       local _, give = upvalue(S.release, "give")
       local _, signal = upvalue(give, "signal")
-      local _, signal_at = upvalue(signal, "signal_at")
-      local i, wake = upvalue(signal_at, "CQWAKE")
+      local _, signal_one = upvalue(signal, "signal_one")
+      local i, wake = upvalue(signal_one, "CQWAKE")
+      return function (f) debug.setupvalue(signal_one, i, f or wake) end, wake
+    end
+
+    it("that fails is delivered by the dispatcher instead", function ()
+      local set = glue_wake()
       local failed = 0
       local s = qsem.new(0)
       local cq = cqueues.new()
@@ -290,16 +296,53 @@ if jit then
       cq:wrap(function ()
         for _ = 1, 3 do
           while s:waiting() == 0 do cqueues.sleep(0) end
-          debug.setupvalue(signal_at, i, function () failed = failed + 1; error("no memory") end)
+          set(function () failed = failed + 1; error("no memory") end)
           s:release(1)   -- must not raise: the wait goes back to the hub
-          debug.setupvalue(signal_at, i, wake)
+          set()
         end
       end)
       local ok, err = pcall(loop, cq)
-      debug.setupvalue(signal_at, i, wake)
+      set()
       assert(ok, err)
       assert.equals(3, failed)
       assert.equals(3, got)
+      assert.equals(0, s:available())
+      assert.equals(0, s:waiting())
+    end)
+
+    -- One release resolving several restarted waits: the first is handed
+    -- back by the release, the others are taken one at a time; a signal
+    -- that fails in the middle leaves it and the rest to the dispatcher.
+    it("of several waits resolved by one release reaches each, one failing", function ()
+      local set, wake = glue_wake()
+      local s = qsem.new(0)
+      local cq = cqueues.new()
+      local K, got, signalled = 4, 0, 0
+      for _ = 1, K do
+        cq:wrap(function ()
+          for _ = 1, 2 do   -- the first wait through the C method, the second restarted
+            assert.is_true(s:acquire(1, 10))
+            got = got + 1
+          end
+        end)
+      end
+      cq:wrap(function ()
+        while s:waiting() < K do cqueues.sleep(0) end
+        s:release(K)   -- the first waits, through the C methods
+        while got < K or s:waiting() < K do cqueues.sleep(0) end
+        set(function (w)
+          signalled = signalled + 1
+          if signalled == 2 then error("no memory") end
+          return wake(w)
+        end)
+        s:release(K)   -- the restarted waits: four at once
+        set()
+      end)
+      local ok, err = pcall(loop, cq)
+      set()
+      assert(ok, err)
+      assert.equals(2, signalled)   -- the second failed: it and the rest went back
+      assert.equals(2 * K, got)
       assert.equals(0, s:available())
       assert.equals(0, s:waiting())
     end)
