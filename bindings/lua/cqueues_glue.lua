@@ -22,10 +22,27 @@ local hub = { pollfd = function () return hubfd end,
               events = function () return "r" end }
 
 -- waiter -> its record { c = the condition it polls, d = the dispatcher
--- record of its controller while it polls, else false }: fields of a table
--- made once per waiter, where entries of weak tables set and cleared on
--- every wait would cost a hash insertion each
+-- record of its controller while it polls, else false, woken = signalled
+-- since its last poll }: fields of a table made once per waiter, where
+-- entries of weak tables set and cleared on every wait would cost a hash
+-- insertion each
 local recs = setmetatable({}, { __mode = "k" })
+
+-- Signal the wait 'w', resolved.  A cqueues condition does not remember a
+-- signal that nobody polls, and a wait is queued before it polls: code of
+-- this state that runs in between (a finalizer, a hook) may release, and
+-- so signal it then.  'woken' remembers it, so that the poll looks again
+-- at once instead of sleeping on a wake-up that came and went; for a wait
+-- that has no record yet, the record is made woken.
+local function wake (w)
+  local r = recs[w]
+  if r == nil then
+    recs[w] = { c = condition.new(), d = false, woken = true }
+  else
+    r.woken = true
+    r.c:signal()
+  end
+end
 -- controller -> its dispatcher's record { n = waits polling, wake = condition }
 local loops = setmetatable({}, { __mode = "k" })
 
@@ -36,10 +53,7 @@ local function dispatch (ctl, d)
   while d.n > 0 do
     poll(hub, d.wake)
     local ws = drain()
-    for i = 1, #ws do
-      local r = recs[ws[i]]
-      if r then r.c:signal() end
-    end
+    for i = 1, #ws do wake(ws[i]) end
   end
   if loops[ctl] == d then loops[ctl] = nil end
 end
@@ -56,11 +70,6 @@ local function leave (w)
   end
 end
 
--- Signal the wait 'w' (a release of this state resolved it: no fd involved).
-local function wake (w)
-  local r = recs[w]
-  if r then r.c:signal() end
-end
 
 -- The dispatcher record of the controller 'ctl' and the record of the
 -- waiter 'w', made if need be: all that a wait may allocate, which
@@ -75,12 +84,12 @@ local function prepare (w, ctl)
   end
   -- A waiter keeps its condition: a coroutine's waits on one semaphore
   -- reuse one waiter object (lqsem_wait.c, keepspare), so its next wait
-  -- polls the same condition, made once.  A signal nobody polls is lost
-  -- (cqueues conditions do not latch), and a wake-up too many only makes
-  -- the C side look again, so nothing stale can end a later wait.
+  -- polls the same condition, made once.  A wake-up too many (see wake)
+  -- only makes the caller look again, so nothing stale can end a later
+  -- wait.
   local r = recs[w]
   if r == nil then
-    r = { c = condition.new(), d = false }
+    r = { c = condition.new(), d = false, woken = false }
     recs[w] = r
   end
   return r, d
@@ -92,13 +101,17 @@ local function wait (w, timeout, ctl)
   local r, d = prepare(w, ctl or running())
   d.n = d.n + 1
   r.d = d
-  if POLL == nil then
+  if r.woken then
+    -- signalled since it last polled: the caller looks again at once (a
+    -- wake-up too many, left from an earlier wait, costs one look)
+  elseif POLL == nil then
     if timeout then poll(r.c, timeout) else poll(r.c) end
   elseif timeout then
     yield(POLL, r.c, timeout)
   else
     yield(POLL, r.c)
   end
+  r.woken = false
   leave(w)
 end
 

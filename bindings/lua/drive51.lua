@@ -247,10 +247,17 @@ end
 -- such a wait here, as the C method's driver ends one that raised,
 -- before it starts another; qsem.cancel() or the collector end it
 -- otherwise.
-local function restart (w, s, k, timeout, kind)
+local function restart (w, s, k, timeout, kind, co, a)
   local r = E.repark(HUB, w, s, k, timeout or -1, kind)
   if r == EBUSY then
-    finish(w)
+    finish(w)   -- which forgets the wait in the tables: in them again
+    if kind == GENERIC then
+      PARKED[co] = w
+      BYADDR[a] = co
+    else
+      CQPARKED[co] = w
+      CQBYADDR[a] = w
+    end
     r = E.repark(HUB, w, s, k, timeout or -1, kind)
   end
   return r
@@ -265,7 +272,7 @@ local function park (co, w, s, k, timeout)
   local a = key(w)
   PARKED[co] = w
   BYADDR[a] = co
-  local r = restart(w, s, k, timeout, GENERIC)
+  local r = restart(w, s, k, timeout, GENERIC, co, a)
   if r == EINPROGRESS then
     repeat
       yield(WAIT, w)
@@ -317,7 +324,7 @@ local function cq_park (co, w, ctl, s, k, timeout)
   local a = key(w)
   CQPARKED[co] = w
   CQBYADDR[a] = w
-  local r = restart(w, s, k, timeout, CQUEUES)
+  local r = restart(w, s, k, timeout, CQUEUES, co, a)
   if r == EINPROGRESS then
     r = poll(w, ctl)
   elseif r ~= 0 then

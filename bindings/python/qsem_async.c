@@ -501,6 +501,10 @@ typedef struct {
     // the guard they were taken for (strong), and its entry, or NULL
     struct HoldObject *hold;
     uint64_t entry;
+    // finished (stepped, thrown into or closed): a coroutine that has
+    // finished raises RuntimeError when awaited again, and so does this,
+    // so that nobody is told twice that the tokens are theirs
+    int finished;
 } ReadyObject;
 
 static PyObject *
@@ -519,6 +523,7 @@ ready_new(SemaphoreObject *owner, PyObject *value)
     self->n = 0;
     self->hold = NULL;
     self->entry = 0;
+    self->finished = 0;
     return (PyObject *)self;
 }
 
@@ -633,10 +638,16 @@ Ready_await(ReadyObject *self)
     return Py_NewRef((PyObject *)self);
 }
 
-/* The first step ends it: StopIteration carrying the value. */
+/* The first step ends it: StopIteration carrying the value.  Another
+ * step raises, as for a finished coroutine. */
 static PyObject *
 Ready_iternext(ReadyObject *self)
 {
+    if (self->finished) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
+        return NULL;
+    }
+    self->finished = 1;
     ready_handed_over(self);
     if (self->value != Py_None) {
         // Wrapped, so that a value that is itself a tuple or an exception
@@ -670,6 +681,7 @@ Ready_throw(ReadyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "throw() takes 1 to 3 arguments");
         return NULL;
     }
+    self->finished = 1;
     if (ready_give_back(self) < 0) {
         return NULL;
     }
@@ -689,6 +701,7 @@ Ready_throw(ReadyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 Ready_close(ReadyObject *self, PyObject *Py_UNUSED(ignored))
 {
+    self->finished = 1;
     if (ready_give_back(self) < 0) {
         return NULL;
     }

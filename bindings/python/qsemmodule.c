@@ -39,6 +39,7 @@
 #endif
 
 #include <errno.h>
+#include <string.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>     /* offsetof: Python.h no longer brings it in 3.12 */
@@ -549,7 +550,16 @@ set_error(SemaphoreObject *self, int err, int64_t n)
         }
         return -1;
     case ENOMEM:
-        PyErr_NoMemory();
+        // The pthread back end also says so when it cannot make this
+        // thread's wake-up channel, a pipe: out of file descriptors too.
+        if (strcmp(qsem_backend(), "pthread") == 0) {
+            PyErr_SetString(PyExc_MemoryError,
+                            "cannot wait: no wake-up channel for this thread "
+                            "(out of memory or of file descriptors)");
+        }
+        else {
+            PyErr_NoMemory();
+        }
         return -1;
     default:
         PyErr_Format(PyExc_SystemError, "qsem: unexpected result %d (%s)",

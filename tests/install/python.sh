@@ -54,7 +54,7 @@ py="$work/venv/bin/python"
 # pip unpacks the sdist under the temporary directory: the build's scratch
 # directory must go with it, not pile up there install after install.
 mkdir "$work/tmp"
-TMPDIR="$work/tmp" "$py" -m pip install -q --disable-pip-version-check "$sdist" pytest hypothesis trio anyio uvloop mypy \
+TMPDIR="$work/tmp" "$py" -m pip install -q --disable-pip-version-check "$sdist" pytest hypothesis trio trio-asyncio anyio uvloop mypy \
     >"$work/pip.log" 2>&1 || { cat "$work/pip.log" >&2; fail "pip install of the sdist failed"; }
 left=$(find "$work/tmp" -maxdepth 1 -name 'qsem-setuptools-*')
 [ -z "$left" ] || fail "installing the sdist left $left"

@@ -187,6 +187,47 @@ describe("a restarted wait under cqueues", function ()
     assert.equals(1, s:available())
   end)
 
+  -- A wait is queued before it polls its condition, and a cqueues
+  -- condition forgets a signal that nobody polls: a release of this state
+  -- made in between (by a finalizer, or here a hook) must still wake it.
+  it("is woken by a release made after it was queued and before it polls", function ()
+    local glue = assert(package.searchpath("cqueues_glue", package.path))
+    local line
+    local n = 0
+    for l in io.lines(glue) do
+      n = n + 1
+      if l:match("^local function wait ") then line = n end
+    end
+    assert(line, "the glue's wait")
+    local s = qsem.new(0)
+    local cq = cqueues.new()
+    local got, released = 0, 0
+    cq:wrap(function ()
+      local armed = true
+      debug.sethook(function ()
+        local info = debug.getinfo(2, "S")
+        if armed and info.source == "=qsem.cqueues" and info.linedefined == line then
+          armed = false
+          released = released + 1
+          s:release(1)   -- the wait is queued; its poll has not begun
+        end
+      end, "c")
+      for _ = 1, 3 do   -- the first wait through the C method, then restarted ones
+        armed = true
+        assert.is_true(s:acquire(1))
+        got = got + 1
+      end
+      debug.sethook()
+    end)
+    local ok, err = pcall(loop, cq)
+    debug.sethook()
+    assert(ok, err)
+    assert.equals(3, released)
+    assert.equals(3, got)
+    assert.equals(0, s:available())
+    assert.equals(0, s:waiting())
+  end)
+
   it("keeps every token through a storm of waits, timeouts and cancels", function ()
     local POOL, CO, ROUNDS = 3, 12, 150
     local s = qsem.new(POOL, { max = POOL })
@@ -267,6 +308,34 @@ if jit then
       loop(cq)
       assert.same({ false, "boom" }, first)
       assert.same({ true }, second)   -- the grant of the wait left on, at once
+      assert.equals(0, s:available())
+      assert.equals(0, s:waiting())
+    end)
+
+    it("left on by an error, then ended by the next acquire, which waits and is woken", function ()
+      local S = getmetatable(qsem.new(0)).__index
+      local _, hosted = upvalue(S.acquire, "hosted_acquire")
+      local _, cq_park = upvalue(hosted, "cq_park")
+      local _, poll = upvalue(cq_park, "poll")
+      local s = qsem.new(0)
+      local cq = cqueues.new()
+      local first, second
+      second_wait(cq, s, 1, function ()
+        local i, glue = upvalue(poll, "CQWAIT")
+        debug.setupvalue(poll, i, function () error("boom", 0) end)   -- before it polls
+        first = { pcall(s.acquire, s, 1) }
+        debug.setupvalue(poll, i, glue)
+        assert.equals(1, s:waiting())   -- left on, not granted
+        return s:acquire(1)             -- ends it, and waits again
+      end, function (...) second = { ... } end)
+      cq:wrap(function ()
+        while first == nil do cqueues.sleep(0) end
+        cqueues.sleep(0)
+        s:release(1)   -- from this state: the signal must find the new wait
+      end)
+      loop(cq)
+      assert.same({ false, "boom" }, first)
+      assert.same({ true }, second)
       assert.equals(0, s:available())
       assert.equals(0, s:waiting())
     end)

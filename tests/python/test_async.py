@@ -338,6 +338,37 @@ def test_awaitable_closed_or_dropped_before_its_first_step_gives_back():
     assert s.available() == 4
 
 
+def test_awaitable_served_at_once_cannot_be_awaited_twice():
+    # As a finished coroutine: a second await raises, so nobody is told
+    # twice that the tokens are theirs (and gives back two).
+    async def main():
+        s = qsem.Semaphore(1)
+        aw = s.async_acquire()
+        assert await aw is True
+        with pytest.raises(RuntimeError, match="already awaited"):
+            await aw
+        with pytest.raises(RuntimeError, match="already awaited"):
+            aw.send(None)
+        assert s.available() == 0
+        s.release()
+        h = s.hold(1)
+        aw = h.__aenter__()
+        assert await aw is h
+        with pytest.raises(RuntimeError, match="already awaited"):
+            await aw
+        assert (s.available(), h.held) == (0, 1)
+        await h.__aexit__(None, None, None)
+        assert s.available() == 1
+        # closed, or thrown into, first: finished too
+        aw = s.async_acquire()
+        aw.close()
+        with pytest.raises(RuntimeError, match="already awaited"):
+            await aw
+        assert s.available() == 1
+
+    run_asyncio(main)
+
+
 def test_awaitable_cancelled_before_its_first_step_gives_back():
     async def main():
         s = qsem.Semaphore(4)
@@ -448,6 +479,54 @@ def test_trio_guest_mode_on_an_asyncio_host():
         return (await done).unwrap(), await host
 
     assert run_asyncio(asyncio_main) == (True, True)
+    assert (s.available(), s.waiting()) == (0, 0)
+
+
+_TRIO_ASYNCIO = """
+import asyncio, threading, trio, trio_asyncio, qsem
+s = qsem.Semaphore(0)
+async def aio_part():
+    threading.Timer(0.02, s.release).start()
+    return await s.async_acquire(timeout=30)
+async def main():
+    async with trio_asyncio.open_loop():
+        return await trio_asyncio.aio_as_trio(aio_part)()
+print(trio.run(main), s.available(), s.waiting())
+"""
+
+
+def test_asyncio_under_trio_asyncio():
+    # trio-asyncio runs an asyncio loop inside a trio task: trio has a
+    # current task while asyncio's coroutines run, and they must still
+    # get an asyncio wait.  In a process of its own: trio-asyncio
+    # installs its event loop policy for the whole process.
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", _TRIO_ASYNCIO], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "0", "0"]
+
+
+def test_asyncio_wait_while_another_thread_imports_trio(monkeypatch):
+    # While another thread runs `import trio`, sys.modules holds the
+    # half-built module: an asyncio task's wait must not look into it,
+    # and the trio check neither fails on it nor remembers it.
+    import types
+
+    import qsem._async as impl
+
+    half = types.ModuleType("trio")
+    monkeypatch.setitem(sys.modules, "trio", half)
+    s = qsem.Semaphore(0)
+
+    async def main():
+        asyncio.get_running_loop().call_later(0.01, s.release)
+        return await s.async_acquire(timeout=30)
+
+    assert run_asyncio(main) is True
+    assert impl._in_trio_task(half) is False
+    assert impl._trio_seen is not half
     assert (s.available(), s.waiting()) == (0, 0)
 
 

@@ -4,9 +4,9 @@
 The C module tries first and only calls in here when the tokens are not
 free: it passes a Waiter (the core's async waiter, already bound to the
 semaphore and the count) and the timeout in seconds, or None.  Here the
-running library is found (a trio task, else an asyncio loop: trio first,
-as in trio's guest mode a trio task runs inside an asyncio loop's
-callbacks, where that loop is the running one); an asyncio loop
+running library is found (an asyncio task's loop; else a trio task,
+which in trio's guest mode runs in an asyncio loop's callbacks, where
+that loop is the running one but no asyncio task is); an asyncio loop
 with nothing else ready polls briefly (Waiter.poll); then the waiter is
 started with a `wake` callable, and the task sleeps in its library's own
 way.  `wake` runs on whichever thread
@@ -57,6 +57,10 @@ def _in_trio_task(trio):
     change, its public API answers."""
     global _trio_seen, _trio_context
     if trio is not _trio_seen:
+        if getattr(trio, "lowlevel", None) is None:
+            # Still being imported (by another thread): no task of it can
+            # run yet.  Not remembered: it will be complete.
+            return False
         try:
             context = trio._core._run.GLOBAL_RUN_CONTEXT
             context.__dict__
@@ -74,14 +78,19 @@ def _in_trio_task(trio):
 
 
 async def acquire(waiter, timeout):
-    trio = _modules.get("trio")
-    if trio is not None and _in_trio_task(trio):
-        return await _trio_wait(trio, waiter, timeout)
     loop = _get_running_loop()
-    if loop is None:
-        raise RuntimeError(
-            "qsem: async_acquire needs a running asyncio event loop or trio"
-        )
+    if loop is None or _current_task(loop) is None:
+        # No asyncio task: a trio task, run by trio.run() or as a guest of
+        # an asyncio loop (whose callbacks run it, outside any asyncio
+        # task).  An asyncio task is asyncio's even where trio runs the
+        # loop (trio-asyncio), or is being imported by another thread.
+        trio = _modules.get("trio")
+        if trio is not None and _in_trio_task(trio):
+            return await _trio_wait(trio, waiter, timeout)
+        if loop is None:
+            raise RuntimeError(
+                "qsem: async_acquire needs a running asyncio event loop or trio"
+            )
     # asyncio, any loop: inline, as this is the common path.
     future = loop.create_future()
     thread = _get_ident()
