@@ -201,10 +201,16 @@ static int lqsem_argerror (lua_State *L, int arg, const char *msg) {
     return (luaL_argerror)(L, arg, msg);
   const char *name = lqsem_drivenname(lua_tocfunction(L, -1));
   /* the driver's caller: s:acquire(...) is a method call, as is a tail
-     call, which leaves no trace of how it was made */
+     call (the methods' FFI paths tail-call the driver), which leaves no
+     trace of how it was made; one made from C, as pcall(s.acquire, s, n)
+     makes it, is a plain call */
+  lua_Debug up;
   if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "n", &ar) && ar.name != NULL &&
       strcmp(ar.namewhat, "method") != 0)
     name = ar.name;
+  else if (ar.name == NULL && lua_getstack(L, 2, &up) && lua_getinfo(L, "S", &up) &&
+           strcmp(up.what, "C") == 0)
+    ;
   else
     arg--;
   luaL_where(L, 2);

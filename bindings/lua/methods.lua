@@ -59,9 +59,13 @@ function meths.with (s, n, fn, ...)
   if not callable(fn) then
     error("bad argument #2 to 'with' (function expected, got " .. type(fn) .. ")", 2)
   end
-  -- a method call, which hold's errors count and name as such; it may
-  -- yield, which pcall allows from Lua 5.2 on and in LuaJIT
-  local ok, g, err = pcall(function () return s:hold(n) end)
+  -- a method call, which hold's errors count and name as such (not a
+  -- tail call: called from pcall, it would count as a plain call); it
+  -- may yield, which pcall allows from Lua 5.2 on and in LuaJIT
+  local ok, g, err = pcall(function ()
+    local guard, why = s:hold(n)
+    return guard, why
+  end)
   if not ok then
     local mine = as_with(g)
     if mine then error(mine, 2) end

@@ -209,6 +209,29 @@ describe("the FFI guard", function ()
     assert.equals(0, s:available())
   end)
 
+  -- A call made from C (pcall(s.acquire, s, n)) is a plain call: its
+  -- arguments are numbered from the semaphore, as Lua 5.4 numbers them;
+  -- s:acquire(n) is a method call, numbered from n.
+  it("numbers a bad argument of a call made through pcall as a plain call", function ()
+    local s = qsem.new(1)
+    local cases = {
+      { s.acquire, { s, -1 }, "bad argument #2 to 'acquire' (negative count)" },
+      { s.acquire, { s, 1, -1 }, "bad argument #3 to 'acquire' (negative timeout)" },
+      { s.release, { s, "x" }, "bad argument #2 to 'release' (number expected, got string)" },
+      { s.hold, { s, -1 }, "bad argument #2 to 'hold' (negative count)" },
+      { s.try_acquire, { s, -1 }, "bad argument #2 to 'try_acquire' (negative count)" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(c[1], unpack(c[2]))
+      assert.is_false(ok)
+      assert.equals(c[3], err)
+    end
+    local ok, err = pcall(function () s:acquire(-1) end)
+    assert.is_false(ok)
+    assert.truthy(err:find("bad argument #1 to 'acquire' (negative count)", 1, true), err)
+    assert.equals(1, s:available())
+  end)
+
   it("leaves a hold that cannot be served at once to the C method", function ()
     local s = qsem.new(1, { max = 2 })
     assert.same({ 1, true, nil, "timeout" }, { ccalls(s.hold, s, 2, 0) })
