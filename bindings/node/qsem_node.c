@@ -462,17 +462,20 @@ op_finish(struct op *op)
 }
 
 /* notify: on the releasing thread, the semaphore's lock held.  A grant
- * made by the waiting thread itself (release() in the same loop) goes to
- * its ready list, completed before that call returns to JavaScript; any
- * other is posted to the tsfn, which takes only its own lock and never
- * blocks (unbounded queue). */
+ * made by the waiting environment's own call (release() in the same loop)
+ * goes to its ready list, completed before that call returns to
+ * JavaScript; any other is posted to the tsfn, which takes only its own
+ * lock and never blocks (unbounded queue).  The same thread is not
+ * enough: a second instance of the addon in one thread (a cleared
+ * require.cache loads it again) has an environment and a ready list of
+ * its own, which the releasing call does not complete. */
 static void
 op_notify(void *arg)
 {
     struct op *op = arg;
     struct state *st = op->st;
     op->posted = 1;
-    if (pthread_equal(pthread_self(), st->thread)) {
+    if (pthread_equal(pthread_self(), st->thread) && st == cached_state) {
         op->ready_next = st->ready;
         st->ready = op;
         return;

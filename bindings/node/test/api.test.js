@@ -83,7 +83,31 @@ test('acquire rejects bad arguments without taking anything', async () => {
   await assert.rejects(s.acquire(1, { timeout: -1 }), { name: 'RangeError' });
   await assert.rejects(s.acquire(1, { timeout: NaN }), { name: 'RangeError' });
   await assert.rejects(s.acquire(1, { signal: {} }), { name: 'TypeError' });
+  await assert.rejects(s.acquire(1, { signal: null }), { name: 'TypeError' });
   assert.equal(s.available, 2);
+});
+
+// As Node's own APIs (timers/promises, events.once): a signal is any
+// object with `aborted` and addEventListener, of whatever realm or
+// polyfill, not only this realm's AbortSignal.
+test('acquire takes an AbortSignal-like object, as Node\'s own APIs do', async () => {
+  class FakeSignal extends EventTarget {   // a polyfill's shape
+    constructor() { super(); this.aborted = false; this.reason = undefined; }
+    abort(reason) {
+      this.aborted = true;
+      this.reason = reason;
+      this.dispatchEvent(new Event('abort'));
+    }
+  }
+  const s = new Semaphore(0);
+  const signal = new FakeSignal();
+  const p = s.acquire(1, { signal });
+  assert.equal(s.waiting, 1);
+  signal.abort(new Error('stop'));
+  await assert.rejects(p, { message: 'stop' });
+  assert.equal(s.waiting, 0);
+  s.release();
+  assert.equal(s.available, 1);
 });
 
 test('hold returns a guard that gives back exactly once', async () => {
@@ -144,7 +168,7 @@ test('a package whose addon was never built says how to build it', () => {
   }
 });
 
-test('another copy of index.js in the thread shares the first one\'s exports', async () => {
+test('another copy of index.js in the thread shares the first one\'s engine', async () => {
   const fs = require('node:fs');
   const os = require('node:os');
   const path = require('node:path');
@@ -162,19 +186,72 @@ test('another copy of index.js in the thread shares the first one\'s exports', a
     else process.env.QSEM_NODE_ADDON = saved;
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  assert.equal(copy, first);
-  // as a cleared require.cache does, with a wait queued before the load
-  const pending = new first.Semaphore(0);
-  const waiting = pending.acquire();
-  let again;
-  try {
-    delete require.cache[require.resolve('..')];
-    again = require('..');
-  } finally {
-    pending.release();  // settles the wait however the load went
-  }
-  assert.equal(again, first);
+  assert.notEqual(copy.Semaphore, first.Semaphore);  // its own classes
+  // over the same state: one copy's release settles the other's waits,
+  // in either direction, with a wait queued before the copy was loaded
+  const a = new first.Semaphore(0);
+  const waiting = a.acquire();
+  const b = copy.Semaphore.from(a.share());
+  const theirs = b.acquire(2, { timeout: 30000 });
+  a.release(1);
   await waiting;
-  assert.equal(pending.available, 0);
-  assert.equal(pending.waiting, 0);
+  b.release(2);
+  await theirs;
+  assert.equal(a.available, 0);
+  assert.equal(a.waiting, 0);
+});
+
+// Jest runs each test file in a realm (vm context) of its own: a copy
+// loaded there must throw that realm's TypeError and RangeError and return
+// its Promises, as its caller checks them (instanceof, toThrow(TypeError)).
+test('a copy in another realm gives that realm\'s errors and promises', async () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const vm = require('node:vm');
+  require('..');  // the first copy, in this realm
+  const file = require.resolve('..');
+  const ctx = vm.createContext({ process, setTimeout, clearTimeout, AbortController, AbortSignal });
+  const wrapper = vm.runInContext(
+    `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(file, 'utf8')}\n})`,
+    ctx, { filename: file });
+  const mod = vm.runInContext('({ exports: {} })', ctx);
+  wrapper(mod.exports, require, mod, file, path.dirname(file));
+  const q = mod.exports;
+  const realm = vm.runInContext('({ TypeError, RangeError, Promise })', ctx);
+  const s = new q.Semaphore(1);
+  assert.ok(s.acquire() instanceof realm.Promise);
+  await assert.rejects(s.acquire('x'), (e) => e instanceof realm.TypeError &&
+                                              e.code === 'ERR_INVALID_ARG_TYPE');
+  assert.throws(() => s.release(-1), (e) => e instanceof realm.RangeError);
+  const timed = s.acquire(1, { timeout: 1 });
+  assert.ok(timed instanceof realm.Promise);
+  await assert.rejects(timed, (e) => e instanceof q.TimeoutError);
+  s.release();
+  assert.equal(s.available, 1);
+});
+
+// Clearing require.cache of the addon too loads it again: a second
+// instance in the thread, with an environment of its own.  The two share
+// semaphores, and a grant from one to a wait of the other in the same
+// thread settles (it went to a list that no call of the waiting instance
+// would complete).
+test('a second instance of the addon in the thread settles the first one\'s waits', async () => {
+  const path = require('node:path');
+  const q1 = require('..');
+  const dirs = [path.dirname(require.resolve('..')), process.env.QSEM_NODE_ADDON || ''];
+  for (const key of Object.keys(require.cache)) {
+    if (dirs.some((d) => d !== '' && key.startsWith(d))) delete require.cache[key];
+  }
+  const q2 = require('..');
+  assert.notEqual(q2, q1);
+  const a = new q1.Semaphore(0);
+  const b = q2.Semaphore.from(a.share());
+  const viaB = b.acquire(1, { timeout: 30000 });
+  a.release(1);
+  await viaB;
+  const viaA = a.acquire(1, { timeout: 30000 });
+  b.release(1);
+  await viaA;
+  assert.equal(a.available, 0);
+  assert.equal(b.waiting, 0);
 });
