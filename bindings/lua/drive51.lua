@@ -167,7 +167,8 @@ local function give (h, k)
     end
     if HUB ~= nil then
       local r = E.release_here(HUB, h, k, woken)
-      if woken.n ~= 0 then signal() end
+      local n = woken.n
+      if n ~= 0 then signal(n, woken.addr) end
       return r
     end
   end
@@ -385,7 +386,7 @@ end
 -- Signal the cqueues waits that a release of this state resolved, as
 -- lqsem_wait.c's wake_direct does for the C methods: the release took the
 -- first off the hub's list into 'woken', and each of the others is taken
--- here in turn (E.drain), its address read before anything runs that
+-- here in turn (E.drain), each address read before anything runs that
 -- could release again (a finalizer, in a collector step) and so reuse
 -- the buffer.  One that cannot be signalled (memory) goes back to the
 -- hub, whose fd is then readable, so that the dispatcher delivers it and
@@ -411,11 +412,12 @@ local function signal_rest ()
   end
 end
 
-function signal ()
-  local k = woken.n
-  woken.n = 0
+-- 'k' and 'a': what the release left in 'woken', read as soon as it
+-- returned: calling this may run a finalizer that releases, and so
+-- reuses 'woken'.
+function signal (k, a)
   if k < 0 then return wake() end   -- left listed: see lqsem.h's lqsem_Woken
-  if signal_one(woken.addr) and k > 1 then signal_rest() end
+  if signal_one(a) and k > 1 then signal_rest() end
 end
 
 -- qsem.ready([t]): as the C function, which it calls for a state's
@@ -503,7 +505,8 @@ function guard.release (g)
   if slot == NONE then return end
   g._slot = NONE   -- released even if the release fails: never twice
   local r = E.hold_give(CTX, slot, g._gen, woken)   -- as give(), in one call
-  if woken.n ~= 0 then signal() end
+  local n = woken.n
+  if n ~= 0 then signal(n, woken.addr) end
   if r > 0 then raise_release(r) end
 end
 
