@@ -63,7 +63,7 @@ local RECHECK = 1
 local function dispatch (ctl, d)
   while d.n > 0 do
     -- poll returns what is ready, or the timeout itself once it passed
-    if type(poll(hub, d.wake, RECHECK)) == "number" then
+    if poll(hub, d.wake, RECHECK) == RECHECK then
       for _, r in pairs(recs) do
         if r.d == d then
           r.woken = true

@@ -238,54 +238,51 @@ local function outcome (r)
   return nil, REASON[r]
 end
 
--- Restart the kept wait 'w' of the running coroutine for s and k
--- (E.repark): 0, EINPROGRESS or -1 as E.repark.  Nothing protects the
--- waits below with pcall, which would cost the JIT most of what the FFI
--- saves (a yield inside pcall keeps LuaJIT 2.1 from compiling the
--- handoff): all that may allocate, and so raise, is done before the wait
--- starts, and after it only a memory error in a call, or an error raised
--- by a hook, could leave a wait on.  Its coroutine's next acquire ends
--- such a wait here, as the C method's driver ends one that raised,
+-- Park the running coroutine 'co' on its kept wait 'w', restarted for s,
+-- k and timeout as a wait of 'kind' (E.repark), until sleep(w, ctl) says
+-- it is over: the acquire's results, or false if the wait could not
+-- restart (the C method goes on).  The state's tables of that kind get
+-- the wait's entries (co -> w in 'parked', its address -> 'v' in
+-- 'byaddr') before the wait starts.  Nothing protects the wait with
+-- pcall, which would cost the JIT most of what the FFI saves (a yield
+-- inside pcall keeps LuaJIT 2.1 from compiling the handoff): all that may
+-- allocate, and so raise, is done before the wait starts, and after it
+-- only a memory error in a call, or an error raised by a hook, could
+-- leave a wait on.  Its coroutine's next acquire ends such a wait here
+-- (E.repark says EBUSY), as the C method's driver ends one that raised,
 -- before it starts another; qsem.cancel() or the collector end it
 -- otherwise.
-local function restart (w, s, k, timeout, kind, co, a)
+local function park (parked, byaddr, v, kind, sleep, co, w, ctl, s, k, timeout)
+  local a = key(w)
+  parked[co] = w
+  byaddr[a] = v
   local r = E.repark(HUB, w, s, k, timeout or -1, kind)
   if r == EBUSY then
     finish(w)   -- which forgets the wait in the tables: in them again
-    if kind == GENERIC then
-      PARKED[co] = w
-      BYADDR[a] = co
-    else
-      CQPARKED[co] = w
-      CQBYADDR[a] = w
-    end
+    parked[co] = w
+    byaddr[a] = v
     r = E.repark(HUB, w, s, k, timeout or -1, kind)
   end
-  return r
-end
-
--- Park the running coroutine 'co' of a generic host on its kept wait 'w',
--- restarted for s, k and timeout, until the wait is over: the acquire's
--- results, or false if the wait could not restart (the C method goes
--- on).  The tables' entries are made before the wait starts (see
--- restart).
-local function park (co, w, s, k, timeout)
-  local a = key(w)
-  PARKED[co] = w
-  BYADDR[a] = co
-  local r = restart(w, s, k, timeout, GENERIC, co, a)
   if r == EINPROGRESS then
-    repeat
-      yield(WAIT, w)
-      r = E.look(w)
-    until r ~= EINPROGRESS
+    r = sleep(w, ctl)
   elseif r ~= 0 then
     r = false
   end
-  PARKED[co] = nil
-  BYADDR[a] = nil
+  parked[co] = nil
+  byaddr[a] = nil
   if r == false then return false end
   return outcome(r)
+end
+
+-- A generic host's sleep: yield to the host until a look after a resume
+-- finds the wait over; E.look's last result.
+local function host_sleep (w)
+  local r
+  repeat
+    yield(WAIT, w)
+    r = E.look(w)
+  until r ~= EINPROGRESS
+  return r
 end
 
 -- cqueues: the glue's wait, wake and prepare, once a wait of this state
@@ -316,25 +313,6 @@ local function poll (w, ctl)
     r = look(w)
   end
   return r
-end
-
--- As park, for a coroutine of the cqueues controller 'ctl': the glue's
--- records for the wait are made before it starts, as the tables' entries.
-local function cq_park (co, w, ctl, s, k, timeout)
-  CQPREP(w, ctl)
-  local a = key(w)
-  CQPARKED[co] = w
-  CQBYADDR[a] = w
-  local r = restart(w, s, k, timeout, CQUEUES, co, a)
-  if r == EINPROGRESS then
-    r = poll(w, ctl)
-  elseif r ~= 0 then
-    r = false
-  end
-  CQPARKED[co] = nil
-  CQBYADDR[a] = nil
-  if r == false then return false end
-  return outcome(r)
 end
 
 -- The cqueues controller that runs the coroutine, if it is the one that
@@ -369,7 +347,7 @@ function hosted_acquire (s, k, timeout)
   end
   local w = SPARE[co]
   if not w or not isyieldable() then return false end
-  if HOSTED[co] then return park(co, w, s, k, timeout) end
+  if HOSTED[co] then return park(PARKED, BYADDR, co, GENERIC, host_sleep, co, w, nil, s, k, timeout) end
   local ctl = CTLOF[w]
   if ctl == nil then
     ctl = controller()
@@ -380,7 +358,8 @@ function hosted_acquire (s, k, timeout)
     CQWAIT, CQWAKE, CQPREP = cqglue()
     woken.take = 1   -- signal() has all it needs from now on
   end
-  return cq_park(co, w, ctl, s, k, timeout)
+  CQPREP(w, ctl)   -- the glue's records for the wait, before it starts
+  return park(CQPARKED, CQBYADDR, w, CQUEUES, poll, co, w, ctl, s, k, timeout)
 end
 
 -- Signal the cqueues waits that a release of this state resolved, as

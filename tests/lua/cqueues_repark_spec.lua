@@ -11,23 +11,22 @@ local qsem = require "qsem"
 local cqueues = require "cqueues"
 local helper = require "helper"
 
-local function loop (cq)
-  local ok, err = cq:loop(30)
-  assert(ok, err)
-  assert(cq:empty(), "coroutines still waiting after 30 s")
+local loop, upvalue = helper.cq_loop, helper.upvalue
+
+-- Set how often the glue's dispatcher has idle waits look again
+-- (cqueues_glue.lua, RECHECK), given the glue's wait function; returns
+-- the value it had.  A test of a wake-up path sets it out of reach, so
+-- that the periodic look cannot make up for a wake-up the path lost.
+local function recheck (wait, seconds)
+  local dispatch = upvalue(upvalue(wait, "prepare"), "dispatch")
+  local old, i = upvalue(dispatch, "RECHECK")
+  debug.setupvalue(dispatch, i, seconds)
+  return old
 end
 
 -- The C functions behind acquire and its steps (LuaJIT), to count calls.
 local C = {}
 if jit then
-  local function upvalue (f, name)
-    for i = 1, 64 do
-      local n, v = debug.getupvalue(f, i)
-      if n == nil then break end
-      if n == name then return v end
-    end
-    error("no upvalue " .. name, 2)
-  end
   local S = getmetatable(qsem.new(0)).__index
   local slow = upvalue(S.acquire, "slow_acquire")
   C[upvalue(slow, "qsem_c_method")] = true
@@ -201,15 +200,18 @@ describe("a restarted wait under cqueues", function ()
     assert(line, "the glue's wait")
     local s = qsem.new(0)
     local cq = cqueues.new()
-    local got, released = 0, 0
+    local got, released, saved = 0, 0, nil
     -- compiled code calls no hooks: run this test interpreted
     if jit then jit.flush(); jit.off() end
     cq:wrap(function ()
       local armed = true
       debug.sethook(function ()
-        local info = debug.getinfo(2, "S")
+        local info = debug.getinfo(2, "Sf")
         if armed and info.source == "=qsem.cqueues" and info.linedefined == line then
           armed = false
+          if not saved then
+            saved = { info.func, recheck(info.func, 1e6) }   -- before its dispatcher starts
+          end
           released = released + 1
           s:release(1)   -- the wait is queued; its poll has not begun
         end
@@ -224,6 +226,7 @@ describe("a restarted wait under cqueues", function ()
     local ok, err = pcall(loop, cq)
     debug.sethook()
     if jit then jit.on() end
+    if saved then recheck(saved[1], saved[2]) end
     assert(ok, err)
     assert.equals(3, released)
     assert.equals(3, got)
@@ -275,32 +278,60 @@ end)
 -- controller's dispatcher delivers it through the fd.
 if jit then
   describe("a restarted wait's signal under LuaJIT", function ()
-    local function upvalue (f, name)
-      for i = 1, 64 do
-        local n, v = debug.getupvalue(f, i)
-        if n == nil then break end
-        if n == name then return i, v end
-      end
-      error("no upvalue " .. name, 2)
+    -- drive51.lua's poll, and a way to replace the glue's wait it calls.
+    local function glue_wait ()
+      local S = getmetatable(qsem.new(0)).__index
+      local poll = upvalue(upvalue(S.acquire, "hosted_acquire"), "poll")
+      local wait, i = upvalue(poll, "CQWAIT")
+      return function (f) debug.setupvalue(poll, i, f or wait) end, wait
     end
+
+    -- The glue's wait, loaded if no wait has yet (drive51.lua's cqglue).
+    local function the_wait ()
+      local S = getmetatable(qsem.new(0)).__index
+      return (upvalue(upvalue(S.acquire, "hosted_acquire"), "cqglue")())
+    end
+
+    -- One restarted wait, so that drive51.lua holds the glue's functions
+    -- (CQWAIT and the rest) that the tests below replace, whichever ran
+    -- before them.
+    local function warm ()
+      local s = qsem.new(0)
+      local cq = cqueues.new()
+      local second = false
+      second_wait(cq, s, 1, function ()
+        second = true
+        return s:acquire(1)
+      end, function () end)
+      cq:wrap(function ()
+        while not (second and s:waiting() == 1) do cqueues.sleep(0) end
+        s:release(1)
+      end)
+      loop(cq)
+      assert(upvalue(upvalue(getmetatable(s).__index.acquire, "hosted_acquire"), "CQPREP"))
+    end
+
+    -- No periodic look here but where a test asks for it (see recheck).
+    local period
+    before_each(function ()
+      warm()
+      period = recheck(the_wait(), 1e6)
+    end)
+    after_each(function () recheck(the_wait(), period) end)
 
     -- Nothing protects the wait with pcall (drive51.lua, restart): an
     -- error raised after it started (here by a glue that polls, then
     -- raises; in life a memory error or a hook) leaves it on, and the
     -- coroutine's next acquire ends it, its grant given back, first.
     it("left on by an error is ended by the next acquire, its grant given back", function ()
-      local S = getmetatable(qsem.new(0)).__index
-      local _, hosted = upvalue(S.acquire, "hosted_acquire")
-      local _, cq_park = upvalue(hosted, "cq_park")
-      local _, poll = upvalue(cq_park, "poll")
+      local set, glue = glue_wait()
       local s = qsem.new(0)
       local cq = cqueues.new()
       local first, second
       second_wait(cq, s, 1, function ()
-        local i, glue = upvalue(poll, "CQWAIT")
-        debug.setupvalue(poll, i, function (...) glue(...); error("boom", 0) end)
+        set(function (...) glue(...); error("boom", 0) end)
         first = { pcall(s.acquire, s, 1, 5) }
-        debug.setupvalue(poll, i, glue)
+        set()
         assert.equals(0, s:available())   -- the grant sits in the wait left on
         return s:acquire(1, 5)
       end, function (...) second = { ... } end)
@@ -316,18 +347,14 @@ if jit then
     end)
 
     it("left on by an error, then ended by the next acquire, which waits and is woken", function ()
-      local S = getmetatable(qsem.new(0)).__index
-      local _, hosted = upvalue(S.acquire, "hosted_acquire")
-      local _, cq_park = upvalue(hosted, "cq_park")
-      local _, poll = upvalue(cq_park, "poll")
+      local set, glue = glue_wait()
       local s = qsem.new(0)
       local cq = cqueues.new()
       local first, second
       second_wait(cq, s, 1, function ()
-        local i, glue = upvalue(poll, "CQWAIT")
-        debug.setupvalue(poll, i, function () error("boom", 0) end)   -- before it polls
+        set(function () error("boom", 0) end)   -- before it polls
         first = { pcall(s.acquire, s, 1) }
-        debug.setupvalue(poll, i, glue)
+        set()
         assert.equals(1, s:waiting())   -- left on, not granted
         return s:acquire(1)             -- ends it, and waits again
       end, function (...) second = { ... } end)
@@ -348,8 +375,7 @@ if jit then
     -- the outer one must still signal what it resolved.
     it("of a release is not lost to a release made while it signals", function ()
       local S = getmetatable(qsem.new(0)).__index
-      local _, give = upvalue(S.release, "give")
-      local _, signal = upvalue(give, "signal")
+      local signal = upvalue(upvalue(S.release, "give"), "signal")
       local s1, s2 = qsem.new(0), qsem.new(0)
       local cq = cqueues.new()
       local got1, got2 = 0, 0
@@ -388,10 +414,8 @@ if jit then
     -- The glue's wake, as signal_one calls it, and a way to make it fail.
     local function glue_wake ()
       local S = getmetatable(qsem.new(0)).__index
-      local _, give = upvalue(S.release, "give")
-      local _, signal = upvalue(give, "signal")
-      local _, signal_one = upvalue(signal, "signal_one")
-      local i, wake = upvalue(signal_one, "CQWAKE")
+      local signal_one = upvalue(upvalue(upvalue(S.release, "give"), "signal"), "signal_one")
+      local wake, i = upvalue(signal_one, "CQWAKE")
       return function (f) debug.setupvalue(signal_one, i, f or wake) end, wake
     end
 
@@ -432,6 +456,7 @@ if jit then
     -- wait only until its controller's dispatcher next wakes every polling
     -- wait to look again (cqueues_glue.lua, RECHECK).
     it("that is lost is made up for by the dispatcher's periodic look", function ()
+      recheck(the_wait(), period)
       local set = glue_wake()
       local s = qsem.new(0)
       local cq = cqueues.new()

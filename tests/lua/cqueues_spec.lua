@@ -3,11 +3,7 @@ local qsem = require "qsem"
 local cqueues = require "cqueues"
 local helper = require "helper"
 
-local function loop (cq)
-  local ok, err = cq:loop(30)
-  assert(ok, err)
-  assert(cq:empty(), "coroutines still waiting after 30 s")
-end
+local loop = helper.cq_loop
 
 describe("under cqueues", function ()
   it("a waiting acquire does not block the controller's thread", function ()

@@ -7,14 +7,7 @@ local qsem = require "qsem"
 
 local S = getmetatable(qsem.new(0)).__index
 
-local function upvalue (f, name)
-  for i = 1, 64 do
-    local n, v = debug.getupvalue(f, i)
-    if n == nil then break end
-    if n == name then return v end
-  end
-  error("no upvalue " .. name, 2)
-end
+local upvalue = require("helper").upvalue
 
 -- The C functions behind the methods.
 local C = {}

@@ -21,6 +21,25 @@ function M.raises_at (f, file, text)
   assert(err:find(text, 1, true), "'" .. text .. "' not in: " .. err)
 end
 
+-- Run the cqueues controller 'cq' until its coroutines are done (30 s at
+-- most, which only a lost wake-up would reach).
+function M.cq_loop (cq)
+  local ok, err = cq:loop(30)
+  assert(ok, err)
+  assert(cq:empty(), "coroutines still waiting after 30 s")
+end
+
+-- The upvalue 'name' of the Lua function 'f', and its index (for
+-- debug.setupvalue): how the LuaJIT tests reach the module's Lua parts.
+function M.upvalue (f, name)
+  for i = 1, 255 do
+    local n, v = debug.getupvalue(f, i)
+    if n == nil then break end
+    if n == name then return v, i end
+  end
+  error("no upvalue " .. name, 2)
+end
+
 -- Sleep the OS thread without any scheduler: a semaphore nobody releases.
 function M.sleep (seconds)
   assert(qsem.new(0):acquire(1, seconds) == nil)
