@@ -28,49 +28,45 @@ local hub = { pollfd = function () return hubfd end,
 -- insertion each
 local recs = setmetatable({}, { __mode = "k" })
 
+-- The record of the waiter 'w', made if it has none.  Making one
+-- allocates, and an allocation may run a finalizer that releases, and so
+-- wakes 'w' (wake, below), which makes a record of its own, marked woken.
+-- So the table is read again once the allocations are done, and the new
+-- record stored only if there is still none, with nothing in between that
+-- can run code: storing ours over the finalizer's would lose its wake-up.
+local function record (w)
+  local r = recs[w]
+  if r == nil then
+    local new = { c = condition.new(), d = false, woken = false }
+    r = recs[w]
+    if r == nil then
+      r = new
+      recs[w] = r
+    end
+  end
+  return r
+end
+
 -- Signal the wait 'w', resolved.  A cqueues condition does not remember a
 -- signal that nobody polls, and a wait is queued before it polls: code of
 -- this state that runs in between (a finalizer, a hook) may release, and
 -- so signal it then.  'woken' remembers it, so that the poll looks again
--- at once instead of sleeping on a wake-up that came and went; for a wait
--- that has no record yet, the record is made woken.
+-- at once instead of sleeping on a wake-up that came and went.
 local function wake (w)
-  local r = recs[w]
-  if r == nil then
-    recs[w] = { c = condition.new(), d = false, woken = true }
-  else
-    r.woken = true
-    r.c:signal()
-  end
+  local r = record(w)
+  r.woken = true
+  r.c:signal()
 end
 
 -- controller -> its dispatcher's record { n = waits polling, wake = condition }
 local loops = setmetatable({}, { __mode = "k" })
-
--- How often, in seconds, a dispatcher with waits polling and nothing to
--- deliver wakes them all to look again.  A wake-up can still be lost: a
--- program that releases from finalizers under LuaJIT strands a granted
--- wait about once in a few hundred runs, for a cause not yet found (the
--- wait is off the hub's list, and the glue was never told).  A wait so
--- stranded looks again within this period instead of sleeping on for
--- ever; a wait that looks and finds nothing polls again, which costs one
--- look per period.
-local RECHECK = 1
 
 -- One dispatcher per controller while any of its coroutines waits: it
 -- turns the state's fd into signals on the conditions that were resolved,
 -- and leaves when nobody waits, so cq:loop() can finish.
 local function dispatch (ctl, d)
   while d.n > 0 do
-    -- poll returns what is ready, or the timeout itself once it passed
-    if poll(hub, d.wake, RECHECK) == RECHECK then
-      for _, r in pairs(recs) do
-        if r.d == d then
-          r.woken = true
-          r.c:signal()
-        end
-      end
-    end
+    poll(hub, d.wake)
     local ws = drain()
     for i = 1, #ws do wake(ws[i]) end
   end
@@ -106,12 +102,7 @@ local function prepare (w, ctl)
   -- polls the same condition, made once.  A wake-up too many (see wake)
   -- only makes the caller look again, so nothing stale can end a later
   -- wait.
-  local r = recs[w]
-  if r == nil then
-    r = { c = condition.new(), d = false, woken = false }
-    recs[w] = r
-  end
-  return r, d
+  return record(w), d
 end
 
 -- 'ctl' is the controller that runs this coroutine, if the caller knows

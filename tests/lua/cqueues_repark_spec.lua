@@ -13,17 +13,6 @@ local helper = require "helper"
 
 local loop, upvalue = helper.cq_loop, helper.upvalue
 
--- Set how often the glue's dispatcher has idle waits look again
--- (cqueues_glue.lua, RECHECK), given the glue's wait function; returns
--- the value it had.  A test of a wake-up path sets it out of reach, so
--- that the periodic look cannot make up for a wake-up the path lost.
-local function recheck (wait, seconds)
-  local dispatch = upvalue(upvalue(wait, "prepare"), "dispatch")
-  local old, i = upvalue(dispatch, "RECHECK")
-  debug.setupvalue(dispatch, i, seconds)
-  return old
-end
-
 -- The C functions behind acquire and its steps (LuaJIT), to count calls.
 local C = {}
 if jit then
@@ -58,6 +47,18 @@ local function second_wait (cq, s, n, f, done)
     while s:waiting() == 0 do cqueues.sleep(0) end   -- the first wait is queued
     s:release(n)
   end)
+end
+
+-- The line where cqueues_glue.lua defines its wait function: how a call
+-- hook tells that function's calls (its source is "=qsem.cqueues").
+local function glue_wait_line ()
+  local glue = assert(package.searchpath("cqueues_glue", package.path))
+  local n = 0
+  for l in io.lines(glue) do
+    n = n + 1
+    if l:match("^local function wait ") then return n end
+  end
+  error("no wait function in " .. glue)
 end
 
 describe("a restarted wait under cqueues", function ()
@@ -190,28 +191,18 @@ describe("a restarted wait under cqueues", function ()
   -- condition forgets a signal that nobody polls: a release of this state
   -- made in between (by a finalizer, or here a hook) must still wake it.
   it("is woken by a release made after it was queued and before it polls", function ()
-    local glue = assert(package.searchpath("cqueues_glue", package.path))
-    local line
-    local n = 0
-    for l in io.lines(glue) do
-      n = n + 1
-      if l:match("^local function wait ") then line = n end
-    end
-    assert(line, "the glue's wait")
+    local line = glue_wait_line()
     local s = qsem.new(0)
     local cq = cqueues.new()
-    local got, released, saved = 0, 0, nil
+    local got, released = 0, 0
     -- compiled code calls no hooks: run this test interpreted
     if jit then jit.flush(); jit.off() end
     cq:wrap(function ()
       local armed = true
       debug.sethook(function ()
-        local info = debug.getinfo(2, "Sf")
+        local info = debug.getinfo(2, "S")
         if armed and info.source == "=qsem.cqueues" and info.linedefined == line then
           armed = false
-          if not saved then
-            saved = { info.func, recheck(info.func, 1e6) }   -- before its dispatcher starts
-          end
           released = released + 1
           s:release(1)   -- the wait is queued; its poll has not begun
         end
@@ -226,12 +217,52 @@ describe("a restarted wait under cqueues", function ()
     local ok, err = pcall(loop, cq)
     debug.sethook()
     if jit then jit.on() end
-    if saved then recheck(saved[1], saved[2]) end
     assert(ok, err)
     assert.equals(3, released)
     assert.equals(3, got)
     assert.equals(0, s:available())
     assert.equals(0, s:waiting())
+  end)
+
+  -- Making the glue's record of a waiter allocates, and an allocation may
+  -- run a finalizer that releases (here a hook on it does), which wakes
+  -- the very wait whose record is being made.  That wake-up must survive
+  -- the record being stored.
+  it("is woken by a release made while its first wait makes its record", function ()
+    local new_condition = require("cqueues.condition").new
+    local s, other = qsem.new(0), qsem.new(0)
+    local cq = cqueues.new()
+    local armed, released, got = false, 0, 0
+    -- compiled code calls no hooks: run this test interpreted
+    if jit then jit.flush(); jit.off() end
+    local function hook ()
+      if armed and debug.getinfo(2, "f").func == new_condition and s:waiting() == 1 then
+        armed = false
+        released = released + 1
+        s:release(1)   -- the wait is queued, and has no record yet
+      end
+    end
+    cq:wrap(function ()   -- polls first, so the dispatcher runs already
+      assert.is_true(other:acquire(1))
+    end)
+    cq:wrap(function ()
+      while other:waiting() == 0 do cqueues.sleep(0) end
+      debug.sethook(hook, "c")
+      armed = true
+      assert.is_true(s:acquire(1))
+      got = got + 1
+      debug.sethook()
+      other:release(1)
+    end)
+    local ok, err = pcall(loop, cq)
+    debug.sethook()
+    if jit then jit.on() end
+    assert(ok, err)
+    assert.equals(1, released)
+    assert.equals(1, got)
+    assert.equals(0, s:available())
+    assert.equals(0, s:waiting())
+    assert.equals(0, other:available())
   end)
 
   it("keeps every token through a storm of waits, timeouts and cancels", function ()
@@ -286,12 +317,6 @@ if jit then
       return function (f) debug.setupvalue(poll, i, f or wait) end, wait
     end
 
-    -- The glue's wait, loaded if no wait has yet (drive51.lua's cqglue).
-    local function the_wait ()
-      local S = getmetatable(qsem.new(0)).__index
-      return (upvalue(upvalue(S.acquire, "hosted_acquire"), "cqglue")())
-    end
-
     -- One restarted wait, so that drive51.lua holds the glue's functions
     -- (CQWAIT and the rest) that the tests below replace, whichever ran
     -- before them.
@@ -311,13 +336,7 @@ if jit then
       assert(upvalue(upvalue(getmetatable(s).__index.acquire, "hosted_acquire"), "CQPREP"))
     end
 
-    -- No periodic look here but where a test asks for it (see recheck).
-    local period
-    before_each(function ()
-      warm()
-      period = recheck(the_wait(), 1e6)
-    end)
-    after_each(function () recheck(the_wait(), period) end)
+    before_each(warm)
 
     -- Nothing protects the wait with pcall (drive51.lua, restart): an
     -- error raised after it started (here by a glue that polls, then
@@ -451,36 +470,6 @@ if jit then
     -- One release resolving several restarted waits: the first is handed
     -- back by the release, the others are taken one at a time; a signal
     -- that fails in the middle leaves it and the rest to the dispatcher.
-    -- A wake-up lost for good (in life: a signal that cqueues, busy in
-    -- its own step when a finalizer released, did not hear) strands the
-    -- wait only until its controller's dispatcher next wakes every polling
-    -- wait to look again (cqueues_glue.lua, RECHECK).
-    it("that is lost is made up for by the dispatcher's periodic look", function ()
-      recheck(the_wait(), period)
-      local set = glue_wake()
-      local s = qsem.new(0)
-      local cq = cqueues.new()
-      local got, dropped, second = 0, 0, false
-      second_wait(cq, s, 1, function ()
-        second = true
-        assert.is_true(s:acquire(1))
-        got = got + 1
-      end, function () end)
-      cq:wrap(function ()
-        while not (second and s:waiting() == 1) do cqueues.sleep(0) end
-        set(function () dropped = dropped + 1 end)   -- the wake-up goes nowhere
-        s:release(1)
-        set()
-      end)
-      local ok, err = pcall(loop, cq)
-      set()
-      assert(ok, err)
-      assert.equals(1, dropped)
-      assert.equals(1, got)
-      assert.equals(0, s:available())
-      assert.equals(0, s:waiting())
-    end)
-
     it("of several waits resolved by one release reaches each, one failing", function ()
       local set, wake = glue_wake()
       local s = qsem.new(0)
