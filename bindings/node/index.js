@@ -6,6 +6,11 @@
 // into errors, and settles promises.
 
 const path = require('node:path');
+// Node's own timers, not the global setTimeout: a test runner's fake
+// timers replace the global one (Jest's, per test file), and a wait's
+// deadline is on the real monotonic clock, which a fake timer never
+// reaches.  Node's own timeouts (AbortSignal.timeout) do the same.
+const timers = require('node:timers');
 
 const native = loadAddon();
 
@@ -58,49 +63,67 @@ function makeEngine() {
   function forget(id, p) {
     pending[id] = null;
     freeIds.push(id);
-    if (p.timer !== null) clearTimeout(p.timer);
+    if (p.timer !== null) timers.clearTimeout(p.timer);
     if (p.signal !== undefined) unwatch(p.signal, id);
   }
 
-  // The queued waits of each AbortSignal, in arrival order: one 'abort'
-  // listener per signal however many waits share it (a listener per wait
-  // would trip Node's MaxListenersExceededWarning past ten).
+  // The queued waits of each AbortSignal, in arrival order, and the one
+  // 'abort' listener per signal however many waits share it (a listener
+  // per wait would trip Node's MaxListenersExceededWarning past ten).  The
+  // listener knows its signal: a signal made by hand may call it with no
+  // event, as Node's own APIs allow.
   const bySignal = new WeakMap();
 
+  // Queue the wait `id` on `signal`; throws what its addEventListener
+  // throws, having queued nothing.
   function watch(signal, id) {
-    let ids = bySignal.get(signal);
-    if (ids === undefined) {
-      ids = new Set();
-      bySignal.set(signal, ids);
-      signal.addEventListener('abort', onAbort, { once: true });
+    let entry = bySignal.get(signal);
+    if (entry === undefined) {
+      entry = { ids: new Set([id]), listener: () => onAbort(signal) };
+      signal.addEventListener('abort', entry.listener, { once: true });
+      bySignal.set(signal, entry);
+    } else {
+      entry.ids.add(id);
     }
-    ids.add(id);
   }
 
   function unwatch(signal, id) {
-    const ids = bySignal.get(signal);
-    if (ids === undefined) return;  // aborting: onAbort has them
-    ids.delete(id);
-    if (ids.size === 0) {
+    const entry = bySignal.get(signal);
+    if (entry === undefined) return;  // aborting: onAbort has them
+    entry.ids.delete(id);
+    if (entry.ids.size === 0) {
       bySignal.delete(signal);
-      signal.removeEventListener('abort', onAbort);
+      try {
+        signal.removeEventListener('abort', entry.listener);
+      } catch (err) {
+        // Settling a wait must not throw into the release() or close()
+        // that settled it; the signal's error is reported as an
+        // EventTarget reports a listener's, as an uncaught exception.
+        process.nextTick(() => { throw err; });
+      }
     }
   }
 
-  // An aborted wait has taken nothing: a grant that reached it first goes
-  // back (native.cancel), and a wait already settled is left alone.
-  function onAbort(event) {
-    const signal = event.target;
-    const ids = bySignal.get(signal);
-    if (ids === undefined) return;
+  // End the queued wait `id` (forgotten by the caller) with nothing
+  // taken: a grant that reached it first goes back.  False if the addon
+  // had completed it already, its settling then on its way.
+  function abandon(id) {
+    const cancelled = native.cancel(id);
+    if (done[0] !== 0) flush();
+    return cancelled;
+  }
+
+  // An aborted wait has taken nothing, and a wait already settled is left
+  // alone.
+  function onAbort(signal) {
+    const entry = bySignal.get(signal);
+    if (entry === undefined) return;
     bySignal.delete(signal);
-    for (const id of ids) {
+    for (const id of entry.ids) {
       const p = pending[id];
       if (p === undefined || p === null || p.signal !== signal) continue;
       forget(id, p);
-      const cancelled = native.cancel(id);
-      if (done[0] !== 0) flush();
-      if (cancelled) p.reject(signal.reason);
+      if (abandon(id)) p.reject(signal.reason);
     }
   }
 
@@ -118,10 +141,17 @@ function makeEngine() {
   // A grant from another thread, or one that does not fit, calls dispatch.
   const done = new Float64Array(new ArrayBuffer(8 * (1 + 2 * 64)));
 
+  // The buffer is emptied before anything is settled: settling may run
+  // code (a signal's removeEventListener) that releases, and so refills it.
   function flush() {
     const count = done[0];
-    for (let k = 0; k < count; k++) dispatch(done[1 + 2 * k], done[2 + 2 * k]);
     done[0] = 0;
+    if (count === 1) {
+      dispatch(done[1], done[2]);
+      return;
+    }
+    const waits = done.slice(1, 1 + 2 * count);
+    for (let k = 0; k < count; k++) dispatch(waits[2 * k], waits[2 * k + 1]);
   }
 
   // The hot calls' arguments and result: tryAcquire(), acquire() and
@@ -141,11 +171,11 @@ function makeEngine() {
       forget(id, p);
       p.reject(p.errorFor(native.ETIMEDOUT));
     } else if (left > 0 && left !== Infinity) {
-      p.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS), id, p);
+      p.timer = timers.setTimeout(arm, Math.min(left, MAX_TIMER_MS), id, p);
     }
   }
 
-  const engine = { io, done, flush, pending, freeIds, newId, watch, arm };
+  const engine = { io, done, flush, pending, freeIds, newId, forget, watch, abandon, arm };
   native.serve(engine);
   return engine;
 }
@@ -157,7 +187,7 @@ function makeEngine() {
 // =====================================================================
 
 function makeApi(engine) {
-  const { io, done, flush, pending, freeIds, newId, watch, arm } = engine;
+  const { io, done, flush, pending, freeIds, newId, forget, watch, abandon, arm } = engine;
   const IO_SLOT = 0, IO_N = 1, IO_ID = 2, IO_MS = 3, IO_GUARD = 4;   // io[] (see makeEngine)
   const { EAGAIN, EINPROGRESS } = native;
 
@@ -246,8 +276,10 @@ function makeApi(engine) {
   function checkSignal(value) {
     if (value === undefined) return undefined;
     // As Node's own APIs check it: any object with 'aborted' (a signal of
-    // another realm, or of a polyfill), which also has addEventListener.
-    if (value === null || typeof value !== 'object' || !('aborted' in value)) {
+    // another realm, or of a polyfill), and the two methods a wait calls.
+    if (value === null || typeof value !== 'object' || !('aborted' in value) ||
+        typeof value.addEventListener !== 'function' ||
+        typeof value.removeEventListener !== 'function') {
       throw typeError('options.signal', 'an instance of AbortSignal', value);
     }
     return value;
@@ -392,10 +424,10 @@ function makeApi(engine) {
         options = checkOptions('options', options);
         timeout = checkTimeout(options.timeout);
         signal = checkSignal(options.signal);
+        if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
       } catch (err) {
         return Promise.reject(err);
       }
-      if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
       return this.#start(n, timeout, guard, signal);
     }
 
@@ -421,7 +453,21 @@ function makeApi(engine) {
       return new Promise((resolve, reject) => {
         const p = { resolve, reject, sem: this, timer: null, signal, errorFor };
         pending[id] = p;
-        if (signal !== undefined) watch(signal, id);
+        if (signal !== undefined) {
+          try {
+            watch(signal, id);
+          } catch (err) {
+            // The signal's addEventListener threw: the wait ends, having
+            // taken nothing, unless that code settled it already.
+            if (pending[id] === p) {
+              p.signal = undefined;  // never watched
+              forget(id, p);
+              abandon(id);
+            }
+            reject(err);
+            return;
+          }
+        }
         if (timeout !== Infinity) arm(id, p);
       });
     }
@@ -477,4 +523,8 @@ function makeApi(engine) {
 
 // }=====================================================================
 
-module.exports = makeApi(native.served() || makeEngine());
+// Named one by one, so that Node finds them for ES modules' named imports
+// (import { Semaphore } from 'qsem'), as it does for an object literal.
+const { Semaphore, Guard, TimeoutError, ClosedError, MAX_COUNT, backend } =
+  makeApi(native.served() || makeEngine());
+module.exports = { Semaphore, Guard, TimeoutError, ClosedError, MAX_COUNT, backend };

@@ -110,6 +110,144 @@ test('acquire takes an AbortSignal-like object, as Node\'s own APIs do', async (
   assert.equal(s.available, 1);
 });
 
+test('a signal lacking either listener method is refused, and nothing is queued', async () => {
+  const s = new Semaphore(0);
+  const signals = [
+    { aborted: false },
+    { aborted: false, addEventListener() {} },
+    { aborted: false, removeEventListener() {} },
+  ];
+  for (const signal of signals) {
+    await assert.rejects(s.acquire(1, { signal }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    await assert.rejects(s.hold(1, { signal }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  assert.equal(s.waiting, 0);
+  s.release();
+  assert.equal(s.available, 1);
+});
+
+test('a signal whose addEventListener throws: the wait rejects with its error, queued no more', async () => {
+  const s = new Semaphore(0);
+  const boom = new Error('add');
+  const signal = { aborted: false, addEventListener() { throw boom; }, removeEventListener() {} };
+  await assert.rejects(s.acquire(1, { signal }), (err) => err === boom);
+  assert.equal(s.waiting, 0);
+  s.release();
+  assert.equal(s.available, 1);
+});
+
+test('a signal whose aborted getter throws: acquire rejects, never throws', async () => {
+  const s = new Semaphore(0);
+  const boom = new Error('aborted');
+  const signal = { get aborted() { throw boom; }, addEventListener() {}, removeEventListener() {} };
+  const p = s.acquire(1, { signal });
+  await assert.rejects(p, (err) => err === boom);
+  assert.equal(s.waiting, 0);
+});
+
+// Node's own APIs call nothing on the event: a signal made by hand may
+// call its listener with none.
+test('a signal made by hand may call its listener with no event', async () => {
+  let listener;
+  const signal = {
+    aborted: false,
+    reason: undefined,
+    addEventListener(type, fn) { listener = fn; },
+    removeEventListener() { listener = undefined; },
+  };
+  const s = new Semaphore(0);
+  const p = s.acquire(1, { signal });
+  signal.aborted = true;
+  signal.reason = new Error('stop');
+  listener();
+  await assert.rejects(p, { message: 'stop' });
+  assert.equal(s.waiting, 0);
+  s.release();
+  assert.equal(s.available, 1);
+});
+
+// Settling a wait must not throw into the release that settled it, nor
+// leave anything behind that a later release would settle again.
+test('a signal whose removeEventListener throws: its error is reported, no wait settled twice', () => {
+  const { spawnSync } = require('node:child_process');
+  const script = `
+    const { Semaphore } = require(${JSON.stringify(require.resolve('..'))});
+    const reported = [];
+    process.on('uncaughtException', (err) => reported.push(err.message));
+    const signal = { aborted: false, addEventListener() {},
+                     removeEventListener() { throw new Error('remove'); } };
+    const s = new Semaphore(0);
+    let got = false;
+    s.acquire(1, { signal }).then(() => { got = true; });
+    s.release(1);                  // grants the wait; settling it unwatches the signal
+    const t = new Semaphore(0);
+    let settled = false;
+    t.acquire(1).then(() => { settled = true; }, () => {});
+    new Semaphore(1).release(1);   // a release that reads what settles
+    setTimeout(() => {
+      console.log(JSON.stringify({ got, settled, reported,
+                                   s: [s.available, s.waiting], t: [t.available, t.waiting] }));
+      t.close();
+    }, 50);`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    got: true, settled: false, reported: ['remove'], s: [0, 0], t: [0, 1],
+  });
+});
+
+// Settling a wait may run code (a signal's removeEventListener) that
+// queues a wait, reusing the settled one's id, and releases.
+test('code run while a wait settles may queue and release: no wait settled twice', async () => {
+  const s = new Semaphore(0);
+  const s2 = new Semaphore(0);
+  const u = new Semaphore(0);
+  let lateSettled = false;
+  const signal = {
+    aborted: false,
+    addEventListener() {},
+    removeEventListener() {
+      s2.acquire(1).then(() => { lateSettled = true; }, () => {});
+      u.release(1);
+    },
+  };
+  const first = s.acquire(1, { signal });
+  const other = u.acquire(1);
+  s.release(1);
+  await first;
+  await other;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(lateSettled, false);
+  assert.equal(s2.waiting, 1);
+  s2.release(1);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(lateSettled, true);
+  assert.deepEqual([s.available, s2.available, u.available], [0, 0, 0]);
+  assert.deepEqual([s.waiting, s2.waiting, u.waiting], [0, 0, 0]);
+});
+
+// A test runner's fake timers replace the global setTimeout (Jest's, per
+// test file); a wait's deadline is real time, which they never reach.
+test('timeouts run on Node\'s own timers, whatever the global setTimeout', { timeout: 10000 }, async () => {
+  const saved = globalThis.setTimeout;
+  globalThis.setTimeout = () => 0;   // a timer that never fires
+  try {
+    const s = new Semaphore(0);
+    await assert.rejects(s.acquire(1, { timeout: 20 }), { name: 'TimeoutError' });
+    assert.equal(s.waiting, 0);
+  } finally {
+    globalThis.setTimeout = saved;
+  }
+});
+
+test('ES modules import the names', async () => {
+  const { pathToFileURL } = require('node:url');
+  const cjs = require('..');
+  const esm = await import(pathToFileURL(require.resolve('..')).href);
+  for (const name of Object.keys(cjs)) assert.equal(esm[name], cjs[name], name);
+  assert.equal(typeof esm.Semaphore, 'function');
+});
+
 test('hold returns a guard that gives back exactly once', async () => {
   const s = new Semaphore(3);
   const g = await s.hold(2);
