@@ -156,7 +156,12 @@ end
 -- it resolves are queued without the fd, and signals the cqueues ones
 -- after (signal, below).  0, or EOVERFLOW with nothing changed.
 local HUB = nil           -- this state's hub, once it has one
-local woken = WOKEN()     -- release_here's answer: the cqueues wait(s) to signal
+-- release_here's answer: the cqueues wait(s) to signal.  Both fields are
+-- read as soon as the call returns, before any branch: a finalizer that
+-- releases rewrites them, and where compiled code leaves its trace at a
+-- branch, LuaJIT may run one (a program releasing from finalizers lost a
+-- wake-up in 7 of 400 runs while 'addr' was read past the branch).
+local woken = WOKEN()
 local signal              -- below
 
 local function give (h, k)
@@ -167,8 +172,8 @@ local function give (h, k)
     end
     if HUB ~= nil then
       local r = E.release_here(HUB, h, k, woken)
-      local n = woken.n
-      if n ~= 0 then signal(n, woken.addr) end
+      local n, a = woken.n, woken.addr   -- both at once: see 'woken'
+      if n ~= 0 then signal(n, a) end
       return r
     end
   end
@@ -484,8 +489,8 @@ function guard.release (g)
   if slot == NONE then return end
   g._slot = NONE   -- released even if the release fails: never twice
   local r = E.hold_give(CTX, slot, g._gen, woken)   -- as give(), in one call
-  local n = woken.n
-  if n ~= 0 then signal(n, woken.addr) end
+  local n, a = woken.n, woken.addr
+  if n ~= 0 then signal(n, a) end
   if r > 0 then raise_release(r) end
 end
 

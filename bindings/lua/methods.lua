@@ -6,7 +6,8 @@
 -- 'run', if given (Lua 5.4, lqsem.c), is the body of with that keeps the
 -- guard in a to-be-closed slot.
 local meths, run = ...
-local error, pcall, type, getmetatable = error, pcall, type, getmetatable
+local error, pcall, type, getmetatable, tonumber = error, pcall, type, getmetatable, tonumber
+local getinfo = debug and debug.getinfo
 
 local function callable (f)
   if type(f) == "function" then return true end
@@ -38,13 +39,24 @@ end
 -- here: with raises it at its own caller.
 local DROPPED = "attempt to use a dropped semaphore"
 
--- An argument error of hold, worded as with's (hold checks the arguments
--- they share), or nil for any other error.
-local function as_with (err)
+-- Raise with's error for its argument i (s is #1), at with's caller, as
+-- luaL_argerror words a C function's: called as a method (s:with), s is
+-- "self" and the others count from n.  Called by with itself, and only
+-- when there is an error: asking how with was called costs more than with.
+local function argerror (i, msg)
+  if getinfo ~= nil and getinfo(2, "n").namewhat == "method" then
+    i = i - 1
+    if i == 0 then error("calling 'with' on bad self (" .. msg .. ")", 3) end
+  end
+  error(("bad argument #%d to 'with' (%s)"):format(i, msg), 3)
+end
+
+-- hold's argument error (for s:hold(n): n is its #1), as the index and
+-- message of with's same argument, or nil for any other error.
+local function hold_argerror (err)
   if type(err) ~= "string" then return nil end
-  local head, tail = err:match("(bad argument #%d+ to ')[^']+(' %(.*%))$")
-  if not head then head, tail = err:match("(calling ')[^']+(' on bad self.*)$") end
-  return head and head .. "with" .. tail
+  local i, msg = err:match("bad argument #(%d+) to '[^']+' %((.*)%)$")
+  if i then return tonumber(i) + 1, msg end
 end
 
 -- s:with(n, fn, ...): take n tokens (waiting as acquire does), run
@@ -54,10 +66,10 @@ end
 function meths.with (s, n, fn, ...)
   local mt = getmetatable(s)
   if type(mt) ~= "table" or mt.__index ~= meths then   -- s:hold would find no hold
-    error("bad argument #1 to 'with' (qsem.Semaphore expected, got " .. typename(s) .. ")", 2)
+    argerror(1, "qsem.Semaphore expected, got " .. typename(s))
   end
   if not callable(fn) then
-    error("bad argument #2 to 'with' (function expected, got " .. type(fn) .. ")", 2)
+    argerror(3, "function expected, got " .. type(fn))
   end
   -- a method call, which hold's errors count and name as such (not a
   -- tail call: called from pcall, it would count as a plain call); it
@@ -67,8 +79,8 @@ function meths.with (s, n, fn, ...)
     return guard, why
   end)
   if not ok then
-    local mine = as_with(g)
-    if mine then error(mine, 2) end
+    local i, msg = hold_argerror(g)
+    if i then argerror(i, msg) end
     if type(g) == "string" and g:find(DROPPED, 1, true) then error(DROPPED, 2) end
     error(g, 0)
   end

@@ -238,6 +238,19 @@ describe("s:with()", function ()
     assert.equals(1, s:available())
   end)
 
+  -- as luaL_argerror numbers a C method's arguments, and acquire's
+  it("numbers its arguments from s unless called as a method", function ()
+    local s = qsem.new(1, { max = 1 })
+    helper.raises_at(function () s.with(s, -1, print) end, "with_spec%.lua",
+                     "bad argument #2 to 'with' (negative count)")
+    helper.raises_at(function () s.with(s, 1) end, "with_spec%.lua",
+                     "bad argument #3 to 'with' (function expected, got nil)")
+    assert.same({ false, "bad argument #2 to 'with' (negative count)" }, { pcall(s.with, s, -1, print) })
+    helper.raises_at(function () local t = { with = s.with }; t:with(1, print) end, "with_spec%.lua",
+                     "calling 'with' on bad self (qsem.Semaphore expected, got table)")
+    assert.equals(1, s:available())
+  end)
+
   it("rejects a self that is no semaphore, without calling fn", function ()
     local s, ran = qsem.new(1), false
     local fake = { hold = function () return { release = function () end } end }
