@@ -508,6 +508,49 @@ def test_asyncio_under_trio_asyncio():
     assert r.stdout.split() == ["True", "0", "0"]
 
 
+_TRIO_SIGNAL_RELEASE = """
+import signal, time, trio, qsem
+s = qsem.Semaphore(0)
+released = got = 0
+def handler(signum, frame):
+    global released
+    released += 1
+    s.release()
+signal.signal(signal.SIGALRM, handler)
+stop = time.monotonic() + 2
+async def worker():
+    global got
+    while time.monotonic() < stop:
+        with trio.move_on_after(0.002):
+            if await s.async_acquire():
+                got += 1
+        await trio.sleep(0)
+async def main():
+    async with trio.open_nursery() as nursery:
+        for _ in range(40):
+            nursery.start_soon(worker)
+signal.setitimer(signal.ITIMER_REAL, 1 / 3000, 1 / 3000)
+trio.run(main)
+signal.setitimer(signal.ITIMER_REAL, 0)
+print(released == got + s.available(), s.waiting())
+"""
+
+
+def test_trio_release_from_a_signal_handler():
+    # A handler runs between any two bytecodes of the main thread, also in
+    # the middle of trio's own scheduling (delivering a cancel, draining
+    # its run queue), where rescheduling a task corrupts trio's state: the
+    # wake must go through trio's signal-safe entry there.  Rescheduling
+    # directly, this crashed trio (TrioInternalError) or hung it.  In a
+    # process of its own: signals and trio.run in its main thread.
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", _TRIO_SIGNAL_RELEASE], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "0"]
+
+
 def test_asyncio_wait_while_another_thread_imports_trio(monkeypatch):
     # While another thread runs `import trio`, sys.modules holds the
     # half-built module: an asyncio task's wait must not look into it,

@@ -12,9 +12,10 @@ started with a `wake` callable, and the task sleeps in its library's own
 way.  `wake` runs on whichever thread
 resolved the waiter, holding the GIL: from a task's step on the waiter's
 own thread it reschedules the task directly; elsewhere, and from a signal
-handler or callback on that thread (the loop may be asleep in its
-selector), it hands over through the loop's thread-safe entry
-(call_soon_threadsafe, trio's run_sync_soon).  A `wake` that raised (a
+handler, finalizer or callback on that thread (the loop may be asleep in
+its selector, trio may be in the middle of its own scheduling), it hands
+over through the loop's thread-safe entry (call_soon_threadsafe, trio's
+run_sync_soon).  A `wake` that raised (a
 signal handler's exception surfacing in it) is called again, so it must
 be idempotent: the future's state, or trio's `settled`, is checked.
 
@@ -157,9 +158,16 @@ async def _trio_wait(trio, waiter, timeout):
             trio.lowlevel.reschedule(task)
 
     def wake():
-        if _get_ident() == thread:
+        if _get_ident() == thread and _in_trio_task(trio):
+            # A task's step on the run's own thread: trio's scheduler is
+            # between its own steps, and rescheduling is safe.
             reschedule()
             return
+        # Another thread; or this one outside any task's step: a signal
+        # handler, or a finalizer, that ran in the middle of trio's own
+        # scheduling (delivering a cancel, draining its run queue), where
+        # rescheduling would corrupt its state.  run_sync_soon is trio's
+        # thread- and signal-safe entry.
         try:
             token.run_sync_soon(reschedule)
         except trio.RunFinishedError:
