@@ -32,6 +32,10 @@ function loadAddon() {
 // setTimeout() fires at once for longer delays; longer waits re-arm.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+// The result code of an abort, for errorFor(): index.js's own, below any
+// errno value the addon returns.
+const ABORTED = -1;
+
 // {=====================================================================
 // The engine: one per thread and addon, whatever the copies of this file
 // =====================================================================
@@ -75,16 +79,24 @@ function makeEngine() {
   const bySignal = new WeakMap();
 
   // Queue the wait `id` on `signal`; throws what its addEventListener
-  // throws, having queued nothing.
+  // throws, having queued nothing.  The entry is made first: a signal may
+  // abort, and call the listener, while the listener is being added.
   function watch(signal, id) {
     let entry = bySignal.get(signal);
-    if (entry === undefined) {
-      entry = { ids: new Set([id]), listener: () => onAbort(signal) };
-      signal.addEventListener('abort', entry.listener, { once: true });
-      bySignal.set(signal, entry);
-    } else {
+    if (entry !== undefined) {
       entry.ids.add(id);
+      return;
     }
+    entry = { ids: new Set([id]), listener: () => onAbort(signal) };
+    bySignal.set(signal, entry);
+    try {
+      signal.addEventListener('abort', entry.listener, { once: true });
+    } catch (err) {
+      if (bySignal.get(signal) === entry) bySignal.delete(signal);
+      throw err;
+    }
+    // Aborted while the listener was being added, without calling it.
+    if (signal.aborted) onAbort(signal);
   }
 
   function unwatch(signal, id) {
@@ -98,10 +110,19 @@ function makeEngine() {
       } catch (err) {
         // Settling a wait must not throw into the release() or close()
         // that settled it; the signal's error is reported as an
-        // EventTarget reports a listener's, as an uncaught exception.
-        process.nextTick(() => { throw err; });
+        // EventTarget reports a listener's, as an uncaught exception, on
+        // Node's own timers (a test runner's fake ones may never run).
+        timers.setImmediate(() => { throw err; });
       }
     }
+  }
+
+  // What an aborted wait rejects with: the signal's reason, or, for a
+  // signal without one (a polyfill's), an AbortError as Node's own APIs
+  // give, in the realm of `errorFor`'s copy.
+  function abortReason(signal, errorFor) {
+    const reason = signal.reason;
+    return reason !== undefined ? reason : errorFor(ABORTED);
   }
 
   // End the queued wait `id` (forgotten by the caller) with nothing
@@ -123,7 +144,7 @@ function makeEngine() {
       const p = pending[id];
       if (p === undefined || p === null || p.signal !== signal) continue;
       forget(id, p);
-      if (abandon(id)) p.reject(signal.reason);
+      if (abandon(id)) p.reject(abortReason(signal, p.errorFor));
     }
   }
 
@@ -175,7 +196,7 @@ function makeEngine() {
     }
   }
 
-  const engine = { io, done, flush, pending, freeIds, newId, forget, watch, abandon, arm };
+  const engine = { io, done, flush, pending, freeIds, newId, forget, watch, abandon, abortReason, arm };
   native.serve(engine);
   return engine;
 }
@@ -187,7 +208,7 @@ function makeEngine() {
 // =====================================================================
 
 function makeApi(engine) {
-  const { io, done, flush, pending, freeIds, newId, forget, watch, abandon, arm } = engine;
+  const { io, done, flush, pending, freeIds, newId, forget, watch, abandon, abortReason, arm } = engine;
   const IO_SLOT = 0, IO_N = 1, IO_ID = 2, IO_MS = 3, IO_GUARD = 4;   // io[] (see makeEngine)
   const { EAGAIN, EINPROGRESS } = native;
 
@@ -211,6 +232,15 @@ function makeApi(engine) {
       super(message);
       this.name = 'ClosedError';
       this.code = 'ERR_QSEM_CLOSED';
+    }
+  }
+
+  // What a signal without a reason aborts with, as Node's own AbortError.
+  class AbortError extends Error {
+    constructor(message = 'The operation was aborted') {
+      super(message);
+      this.name = 'AbortError';
+      this.code = 'ABORT_ERR';
     }
   }
 
@@ -295,6 +325,7 @@ function makeApi(engine) {
         return rangeError(name, 'at most the room left below the semaphore\'s max', n,
                           'ERR_QSEM_OVERFLOW');
       case native.ENOMEM: return new Error('qsem: out of memory');
+      case ABORTED: return new AbortError();
       default: return new Error(`qsem: unexpected result ${code}`);
     }
   }
@@ -424,7 +455,7 @@ function makeApi(engine) {
         options = checkOptions('options', options);
         timeout = checkTimeout(options.timeout);
         signal = checkSignal(options.signal);
-        if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason);
+        if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal, errorFor));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -467,6 +498,7 @@ function makeApi(engine) {
             reject(err);
             return;
           }
+          if (pending[id] !== p) return;  // aborted while it was being watched
         }
         if (timeout !== Infinity) arm(id, p);
       });

@@ -287,6 +287,10 @@ struct state {
  * flight, little memory when a burst of waits has passed. */
 #define SPARE_OPS 16
 
+/* The most (id, code) pairs index.js's completion buffer may hold: what
+ * settle_done() copies it into, on the stack. */
+#define DONE_PAIRS_MAX 64
+
 /* Thread-local storage in a dlopen()ed module costs a __tls_get_addr()
  * call per access in the default model; the initial-exec model reads it
  * straight from the thread pointer, out of the small reserve that glibc's
@@ -556,18 +560,50 @@ take_ready(struct state *st)
     return in_order;
 }
 
+/* The pairs the completion buffer holds (index.js may only reset the
+ * count to 0), and the most it can hold. */
+static size_t
+done_used(const struct state *st)
+{
+    double used = st->done[0];
+    size_t cap = (st->done_len - 1) / 2;
+
+    return used >= 0 && used <= (double)cap ? (size_t)used : cap;
+}
+
+/* Settle the k waits that the completion buffer holds, in order, having
+ * emptied it first, as index.js's flush() does: settling runs JavaScript
+ * (a signal's removeEventListener), which may release or queue, and so
+ * use the buffer and the ids again; it must find there only what is new,
+ * never these, which would settle a wait twice, or another wait that
+ * reused an id.  -1 if dispatch cannot be called (teardown). */
+static int
+settle_done(napi_env env, struct state *st, size_t k)
+{
+    double copy[2 * DONE_PAIRS_MAX];
+    napi_value dispatch;
+
+    if (napi_get_reference_value(env, st->dispatch, &dispatch) != napi_ok) {
+        return -1;
+    }
+    memcpy(copy, st->done + 1, 2 * k * sizeof copy[0]);
+    st->done[0] = 0;
+    for (size_t i = 0; i < k; i++) {
+        call_dispatch(env, dispatch, (int64_t)copy[2 * i], (int)copy[2 * i + 1]);
+    }
+    return 0;
+}
+
 /* Complete, in grant order, the ops that this thread's own call granted.
  * Every exported function that can grant (release, close, cancel, expire)
  * calls this before it returns to JavaScript. */
 static void
 drain_ready(napi_env env, struct state *st)
 {
-    napi_value dispatch;
     struct op *op, *next;
 
     for (op = take_ready(st); op != NULL; op = next) {
         int64_t id = op->id;
-        double used = st->done[0];  // index.js may only reset it to 0
         size_t k;
         int r;
 
@@ -575,17 +611,15 @@ drain_ready(napi_env env, struct state *st)
         if ((r = op_complete(op, 0)) < 0) {
             continue;
         }
-        k = used >= 0 && used < (double)st->done_len ? (size_t)used : st->done_len;
+        // A full buffer: settle what it holds first, so that the waits
+        // still settle in grant order.
+        while (1 + 2 * ((k = done_used(st)) + 1) > st->done_len) {
+            if (settle_done(env, st, k) != 0) {
+                break;
+            }
+        }
         if (1 + 2 * (k + 1) > st->done_len) {
-            // The buffer is full: complete what it holds first, so that the
-            // waits still settle in grant order.
-            if (napi_get_reference_value(env, st->dispatch, &dispatch) != napi_ok) {
-                continue;
-            }
-            for (size_t i = 0; i < k && 2 + 2 * i < st->done_len; i++) {
-                call_dispatch(env, dispatch, (int64_t)st->done[1 + 2 * i], (int)st->done[2 + 2 * i]);
-            }
-            k = 0;
+            continue;
         }
         st->done[1 + 2 * k] = (double)id;
         st->done[2 + 2 * k] = r;
@@ -945,7 +979,7 @@ Init(napi_env env, napi_callback_info info)
     }
     // An ArrayBuffer's backing store never moves; the reference keeps it.
     if (napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL) != napi_ok ||
-        type != napi_float64_array || len < 3) {
+        type != napi_float64_array || len < 3 || len > 1 + 2 * DONE_PAIRS_MAX) {
         napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "init() wants a Float64Array");
         return NULL;
     }

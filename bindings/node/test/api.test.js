@@ -174,6 +174,8 @@ test('a signal whose removeEventListener throws: its error is reported, no wait 
     const { Semaphore } = require(${JSON.stringify(require.resolve('..'))});
     const reported = [];
     process.on('uncaughtException', (err) => reported.push(err.message));
+    process.nextTick = () => {};        // as a test runner's fake timers leave them
+    globalThis.setImmediate = () => {};
     const signal = { aborted: false, addEventListener() {},
                      removeEventListener() { throw new Error('remove'); } };
     const s = new Semaphore(0);
@@ -224,6 +226,71 @@ test('code run while a wait settles may queue and release: no wait settled twice
   assert.equal(lateSettled, true);
   assert.deepEqual([s.available, s2.available, u.available], [0, 0, 0]);
   assert.deepEqual([s.waiting, s2.waiting, u.waiting], [0, 0, 0]);
+});
+
+// More waits than the completion buffer holds (64), settled by one
+// release, whose settling runs code that uses the buffer and the ids.
+test('one release settling more waits than the buffer holds: each settled once', async () => {
+  const s = new Semaphore(0);
+  const other = new Semaphore(0);
+  let got = 0;
+  let otherGot = 0;
+  for (let i = 0; i < 100; i++) {
+    const signal = {
+      aborted: false,
+      addEventListener() {},
+      removeEventListener() {
+        other.acquire(1, { timeout: 60000 }).then(() => { otherGot++; }, () => {});
+      },
+    };
+    s.acquire(1, { signal }).then(() => { got++; });
+  }
+  s.release(100);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(got, 100);
+  assert.equal(otherGot, 0);
+  assert.equal(other.waiting, 100);
+  other.release(100);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(otherGot, 100);
+  assert.deepEqual([s.available, s.waiting, other.available, other.waiting], [0, 0, 0, 0]);
+});
+
+test('a signal that aborts while its listener is being added aborts the wait', async () => {
+  const s = new Semaphore(0);
+  const calling = {   // calls the listener from within addEventListener
+    aborted: false,
+    reason: new Error('stop'),
+    addEventListener(type, listener) { this.aborted = true; listener(); },
+    removeEventListener() {},
+  };
+  await assert.rejects(s.acquire(1, { signal: calling }), { message: 'stop' });
+  const silent = {   // aborts there without calling it
+    aborted: false,
+    reason: new Error('quiet'),
+    addEventListener() { this.aborted = true; },
+    removeEventListener() {},
+  };
+  await assert.rejects(s.acquire(1, { signal: silent, timeout: 60000 }), { message: 'quiet' });
+  assert.equal(s.waiting, 0);
+  s.release();
+  assert.equal(s.available, 1);
+});
+
+test('a signal without a reason rejects with an AbortError, as Node\'s own APIs', async () => {
+  const s = new Semaphore(0);
+  const listeners = [];
+  const signal = {
+    aborted: false,
+    addEventListener(type, listener) { listeners.push(listener); },
+    removeEventListener() {},
+  };
+  const queued = s.acquire(1, { signal });
+  signal.aborted = true;
+  listeners.forEach((listener) => listener());
+  await assert.rejects(queued, { name: 'AbortError', code: 'ABORT_ERR' });
+  await assert.rejects(s.acquire(1, { signal }), { name: 'AbortError', code: 'ABORT_ERR' });
+  assert.equal(s.waiting, 0);
 });
 
 // A test runner's fake timers replace the global setTimeout (Jest's, per
