@@ -11,11 +11,11 @@ with nothing else ready polls briefly (Waiter.poll); then the waiter is
 started with a `wake` callable, and the task sleeps in its library's own
 way.  `wake` runs on whichever thread
 resolved the waiter, holding the GIL: from a task's step on the waiter's
-own thread it reschedules the task directly; elsewhere, and from a signal
+own thread it wakes the task directly; elsewhere, and from a signal
 handler, finalizer or callback on that thread (the loop may be asleep in
-its selector, trio may be in the middle of its own scheduling), it hands
-over through the loop's thread-safe entry (call_soon_threadsafe, trio's
-run_sync_soon).  A `wake` that raised (a
+its selector, trio may be inside its own code: see _from_task_code), it
+hands over through the loop's thread-safe entry (call_soon_threadsafe,
+trio's run_sync_soon).  A `wake` that raised (a
 signal handler's exception surfacing in it) is called again, so it must
 be idempotent: the future's state, or trio's `settled`, is checked.
 
@@ -144,6 +144,44 @@ async def hold(waiter, timeout):
     return guard
 
 
+# trio's package directory and the code of its task-step loop, for the
+# trio module they were found for.
+_trio_paths = None
+
+
+def _from_task_code(trio):
+    """True if the release() that called `wake` was made by a task's own
+    code, so that rescheduling another task from it is as safe as trio's
+    own primitives doing so.  A signal handler, or a finalizer, runs
+    between any two bytecodes, also inside trio's own code while a task's
+    step runs (delivering a cancel to the very task being woken) or
+    between steps (draining the run queue): rescheduling there corrupts
+    trio's state, and nothing marks such a call but where it landed.  So
+    walk out from the caller of release(): task code reaches trio's
+    task-step loop before any other frame of trio's; an interruption of
+    trio's code meets that code first.  Any doubt answers False: the wake
+    then goes through run_sync_soon, trio's signal-safe entry, which costs
+    a trip through its I/O wait."""
+    global _trio_paths
+    if _trio_paths is None or _trio_paths[0] is not trio:
+        try:
+            step = trio._core._run.unrolled_run.__code__
+            where = trio.__file__.rpartition("/")[0] + "/"
+        except AttributeError:
+            return False
+        _trio_paths = (trio, where, step)
+    where, step = _trio_paths[1], _trio_paths[2]
+    frame = sys._getframe(2)   # 0: here, 1: wake, 2: what called release()
+    while frame is not None:
+        code = frame.f_code
+        if code is step:
+            return True
+        if code.co_filename.startswith(where):
+            return False
+        frame = frame.f_back
+    return False
+
+
 async def _trio_wait(trio, waiter, timeout):
     task = trio.lowlevel.current_task()
     token = trio.lowlevel.current_trio_token()
@@ -158,16 +196,9 @@ async def _trio_wait(trio, waiter, timeout):
             trio.lowlevel.reschedule(task)
 
     def wake():
-        if _get_ident() == thread and _in_trio_task(trio):
-            # A task's step on the run's own thread: trio's scheduler is
-            # between its own steps, and rescheduling is safe.
+        if _get_ident() == thread and _in_trio_task(trio) and _from_task_code(trio):
             reschedule()
             return
-        # Another thread; or this one outside any task's step: a signal
-        # handler, or a finalizer, that ran in the middle of trio's own
-        # scheduling (delivering a cancel, draining its run queue), where
-        # rescheduling would corrupt its state.  run_sync_soon is trio's
-        # thread- and signal-safe entry.
         try:
             token.run_sync_soon(reschedule)
         except trio.RunFinishedError:
