@@ -61,6 +61,17 @@ local function glue_wait_line ()
   error("no wait function in " .. glue)
 end
 
+-- Run the controller 'cq' of a test whose coroutines set call hooks:
+-- with the JIT off (compiled code calls no hooks), and this thread's hook
+-- cleared and the JIT back on however the loop ends.
+local function loop_hooked (cq)
+  if jit then jit.flush(); jit.off() end
+  local ok, err = pcall(loop, cq)
+  debug.sethook()
+  if jit then jit.on() end
+  assert(ok, err)
+end
+
 describe("a restarted wait under cqueues", function ()
   it("is granted by a release of another coroutine, without the C methods", function ()
     local s = qsem.new(0)
@@ -195,8 +206,6 @@ describe("a restarted wait under cqueues", function ()
     local s = qsem.new(0)
     local cq = cqueues.new()
     local got, released = 0, 0
-    -- compiled code calls no hooks: run this test interpreted
-    if jit then jit.flush(); jit.off() end
     cq:wrap(function ()
       local armed = true
       debug.sethook(function ()
@@ -214,10 +223,7 @@ describe("a restarted wait under cqueues", function ()
       end
       debug.sethook()
     end)
-    local ok, err = pcall(loop, cq)
-    debug.sethook()
-    if jit then jit.on() end
-    assert(ok, err)
+    loop_hooked(cq)
     assert.equals(3, released)
     assert.equals(3, got)
     assert.equals(0, s:available())
@@ -233,8 +239,6 @@ describe("a restarted wait under cqueues", function ()
     local s, other = qsem.new(0), qsem.new(0)
     local cq = cqueues.new()
     local armed, released, got = false, 0, 0
-    -- compiled code calls no hooks: run this test interpreted
-    if jit then jit.flush(); jit.off() end
     local function hook ()
       if armed and debug.getinfo(2, "f").func == new_condition and s:waiting() == 1 then
         armed = false
@@ -254,10 +258,7 @@ describe("a restarted wait under cqueues", function ()
       debug.sethook()
       other:release(1)
     end)
-    local ok, err = pcall(loop, cq)
-    debug.sethook()
-    if jit then jit.on() end
-    assert(ok, err)
+    loop_hooked(cq)
     assert.equals(1, released)
     assert.equals(1, got)
     assert.equals(0, s:available())
