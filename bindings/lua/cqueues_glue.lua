@@ -4,58 +4,67 @@
 -- Plain Lua 5.1 to 5.4.
 --
 -- Arguments: the cqueues module, cqueues.condition, drain() (the resolved
--- cqueues waits of this state, as an array of waiter objects) and the
--- state's notification fd.  Returns wait(w, timeout [, controller]),
--- wake(w), leave(w) and prepare(w, controller).
+-- cqueues waits of this state, as an array of waiter objects), the
+-- state's notification fd, and cqpoll(POLL, r [, timeout]) (lqsem_wait.c,
+-- lqsem_cqueues_poll).  Returns wait(w, timeout [, controller]), wake(w),
+-- leave(w) and prepare(w, controller).
 
-local cqueues, condition, drain, hubfd = ...
-local running, poll, yield = cqueues.running, cqueues.poll, coroutine.yield
+local cqueues, condition, drain, hubfd, cqpoll = ...
+local running, poll = cqueues.running, cqueues.poll
 
 -- What cqueues.poll yields to the controller that resumed the coroutine,
 -- after it asked cqueues.running() whether there is one.  wait() is only
 -- ever called where the caller has asked already (lqsem_wait.c's
--- waitkind, drive51.lua's controller), so it yields this itself: one call
--- less per wait.  A cqueues without it gets poll().
-local POLL = cqueues._POLL
+-- waitkind, drive51.lua's controller), so cqpoll yields this itself.
+local POLL = assert(cqueues._POLL, "qsem: this cqueues has no _POLL")
 
 local hub = { pollfd = function () return hubfd end,
               events = function () return "r" end }
 
--- waiter -> its record { c = the condition it polls, d = the dispatcher
--- record of its controller while it polls, else false, woken = signalled
--- since its last poll }: fields of a table made once per waiter, where
+-- waiter -> its record { c = the condition it polls, woken = signalled
+-- since its last poll, d = the dispatcher record of its controller while
+-- it polls, else false }: fields of a table made once per waiter, where
 -- entries of weak tables set and cleared on every wait would cost a hash
 -- insertion each
 local recs = setmetatable({}, { __mode = "k" })
+-- waiter -> true: signalled before it had a record
+local early = setmetatable({}, { __mode = "k" })
 
--- The record of the waiter 'w', made if it has none.  Making one
--- allocates, and an allocation may run a finalizer that releases, and so
--- wakes 'w' (wake, below), which makes a record of its own, marked woken.
--- So the table is read again once the allocations are done, and the new
--- record stored only if there is still none, with nothing in between that
--- can run code: storing ours over the finalizer's would lose its wake-up.
+-- A cqueues condition forgets a signal that nobody polls, and a wait is
+-- queued before it polls.  Code of this state may release, and so signal
+-- the wait, in between: a finalizer where the functions below allocate,
+-- a debug hook between any two of their instructions.  So a signal
+-- leaves a mark ('woken', or 'early' before there is a record) that the
+-- wait looks at last, in C (cqpoll), where nothing can run between the
+-- look and the yield to the controller.  Only prepare (through record)
+-- makes a record and only wake marks one, so neither can store over
+-- what the other wrote.
+
+-- The record of the waiter 'w', made if it has none.  A signal made
+-- before the record is stored is in 'early', looked at after: one made
+-- after finds the record.
 local function record (w)
   local r = recs[w]
   if r == nil then
-    local new = { c = condition.new(), d = false, woken = false }
-    r = recs[w]
-    if r == nil then
-      r = new
-      recs[w] = r
+    r = { c = condition.new(), woken = false, d = false }
+    recs[w] = r
+    if early[w] then
+      early[w] = nil
+      r.woken = true
     end
   end
   return r
 end
 
--- Signal the wait 'w', resolved.  A cqueues condition does not remember a
--- signal that nobody polls, and a wait is queued before it polls: code of
--- this state that runs in between (a finalizer, a hook) may release, and
--- so signal it then.  'woken' remembers it, so that the poll looks again
--- at once instead of sleeping on a wake-up that came and went.
+-- Signal the wait 'w', resolved.
 local function wake (w)
-  local r = record(w)
-  r.woken = true
-  r.c:signal()
+  local r = recs[w]
+  if r == nil then
+    early[w] = true
+  else
+    r.woken = true
+    r.c:signal()
+  end
 end
 
 -- controller -> its dispatcher's record { n = waits polling, wake = condition }
@@ -106,22 +115,15 @@ local function prepare (w, ctl)
 end
 
 -- 'ctl' is the controller that runs this coroutine, if the caller knows
--- it (the C side asked cqueues.running() already).
+-- it (the C side asked cqueues.running() already).  cqpoll returns at
+-- once if the wait was signalled since it last polled (a wake-up too
+-- many, left from an earlier wait, costs the caller one look).
 local function wait (w, timeout, ctl)
   local r, d = prepare(w, ctl or running())
   d.n = d.n + 1
   r.d = d
-  if r.woken then
-    -- signalled since it last polled: the caller looks again at once (a
-    -- wake-up too many, left from an earlier wait, costs one look)
-  elseif POLL == nil then
-    if timeout then poll(r.c, timeout) else poll(r.c) end
-  elseif timeout then
-    yield(POLL, r.c, timeout)
-  else
-    yield(POLL, r.c)
-  end
-  r.woken = false
+  cqpoll(POLL, r, timeout)
+  r.woken = false   -- a signal from here on finds its wait over (the caller looks)
   leave(w)
 end
 

@@ -156,13 +156,38 @@ end
 -- it resolves are queued without the fd, and signals the cqueues ones
 -- after (signal, below).  0, or EOVERFLOW with nothing changed.
 local HUB = nil           -- this state's hub, once it has one
--- release_here's answer: the cqueues wait(s) to signal.  Both fields are
--- read as soon as the call returns, before any branch: a finalizer that
--- releases rewrites them, and where compiled code leaves its trace at a
--- branch, LuaJIT may run one (a program releasing from finalizers lost a
--- wake-up in 7 of 400 runs while 'addr' was read past the branch).
-local woken = WOKEN()
+-- release_here's answer: the cqueues wait(s) to signal.  Code of this
+-- state may release while another release is between its call and its
+-- reads of the answer: a finalizer, where compiled code leaves its trace,
+-- or a debug hook, at any instruction of the interpreter.  So a release
+-- owns 'woken' from its call to its reads, and one that finds it owned
+-- (nested in that window) answers into a buffer of its own.
+-- Both fields are read at once, before any branch (a program releasing
+-- from finalizers lost a wake-up in 7 of 400 runs while 'addr' was read
+-- past the branch).
+local woken, woken_owned = WOKEN(), false
 local signal              -- below
+
+-- Call f(a, b, c, buffer) with a buffer for its answer, and signal what
+-- it resolved: give()'s release_here and a guard's hold_give.  The buffer
+-- is 'woken', owned from here, or a new one if it is owned already.  A
+-- release nested before 'woken_owned' is set is over before this one
+-- uses the buffer; one nested after finds it owned.  A hook that raises while a release owns it leaves it owned, and later
+-- releases make their own: slower, never wrong.  f's result.
+local function release_signal (f, a, b, c)
+  local own, buf = not woken_owned, woken
+  if own then
+    woken_owned = true
+  else
+    buf = WOKEN()
+    buf.take = woken.take
+  end
+  local r = f(a, b, c, buf)
+  local n, addr = buf.n, buf.addr   -- both at once: see 'woken'
+  if own then woken_owned = false end
+  if n ~= 0 then signal(n, addr) end
+  return r
+end
 
 local function give (h, k)
   if E.waiting(h) ~= 0 then
@@ -170,12 +195,7 @@ local function give (h, k)
       local p = hub()
       if p ~= nil then HUB = ffi.cast("void *", p) end
     end
-    if HUB ~= nil then
-      local r = E.release_here(HUB, h, k, woken)
-      local n, a = woken.n, woken.addr   -- both at once: see 'woken'
-      if n ~= 0 then signal(n, a) end
-      return r
-    end
+    if HUB ~= nil then return release_signal(E.release_here, HUB, h, k) end
   end
   return E.release(h, k)
 end
@@ -370,15 +390,13 @@ end
 -- Signal the cqueues waits that a release of this state resolved, as
 -- lqsem_wait.c's wake_direct does for the C methods: the release took the
 -- first off the hub's list into 'woken', and each of the others is taken
--- here in turn (E.drain), each address read before anything runs that
--- could release again (a finalizer, in a collector step) and so reuse
--- the buffer.  One that cannot be signalled (memory) goes back to the
+-- here in turn (E.drain).  One that cannot be signalled (memory) goes back to the
 -- hub, whose fd is then readable, so that the dispatcher delivers it and
 -- those still listed instead, and no wake-up is lost.  A wait that is
 -- not at CTX_CQBYADDR is being finalized: nobody to wake.  The one wait
 -- that a release resolves most often is signalled with no loop (see
 -- poll).
-local next_addr = ffi.new("double[1]")
+local ADDR1 = ffi.typeof("double[1]")
 
 -- Signal the drained wait at address 'a'; false if it went back.
 local function signal_one (a)
@@ -390,7 +408,10 @@ local function signal_one (a)
   return true
 end
 
+-- The buffer is this call's own: a release nested between a drain and
+-- the read of its address (a hook may run there) drains into another.
 local function signal_rest ()
+  local next_addr = ADDR1()
   while E.drain(HUB, next_addr, 1, CQUEUES) == 1 do
     if not signal_one(next_addr[0]) then return end
   end
@@ -488,9 +509,7 @@ function guard.release (g)
   local slot = g._slot
   if slot == NONE then return end
   g._slot = NONE   -- released even if the release fails: never twice
-  local r = E.hold_give(CTX, slot, g._gen, woken)   -- as give(), in one call
-  local n, a = woken.n, woken.addr
-  if n ~= 0 then signal(n, a) end
+  local r = release_signal(E.hold_give, CTX, slot, g._gen)   -- as give(), in one call
   if r > 0 then raise_release(r) end
 end
 

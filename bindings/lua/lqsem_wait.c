@@ -260,6 +260,33 @@ static int lqsem_cqueues_drain (lua_State *L) {
 }
 
 
+/*
+** The glue's cqpoll(POLL, r [, timeout]): yield to the controller, as
+** cqueues.poll does, to poll the condition r.c of the waiter record 'r'
+** (and the timeout), unless r.woken says that a signal came since its
+** last poll; then return at once.  In C so that no Lua code runs between
+** that look and the yield: a debug hook runs between any two
+** instructions of Lua code, and a release it made there would signal a
+** condition that nobody polls yet (cqueues_glue.lua, wake).  Upvalues:
+** the strings "woken" and "c", so that no key is made or hashed here.
+*/
+static int lqsem_cqueues_poll (lua_State *L) {
+  int n = lua_isnoneornil(L, 3) ? 2 : 3;
+  lua_settop(L, 3);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_rawget(L, 2);
+  if (lua_toboolean(L, -1))
+    return 0;
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_rawget(L, 2);
+  lua_replace(L, 2);
+  /* The controller reads what was yielded from the bottom of this frame
+     (Lua 5.4), so the frame holds exactly that: POLL, r.c [, timeout]. */
+  lua_settop(L, n);
+  return lua_yield(L, n);
+}
+
+
 /* Push the glue's wait function, loading cqueues_glue.lua on first use. */
 static void pushcqwait (lua_State *L, lqsem_Hub *h) {
   if (ctx_get(L, CTX_CQWAIT) == LUA_TFUNCTION)
@@ -275,7 +302,10 @@ static void pushcqwait (lua_State *L, lqsem_Hub *h) {
   lua_call(L, 1, 1);
   pushfunc(L, lqsem_cqueues_drain);
   lua_pushinteger(L, h->rfd);
-  lua_call(L, 4, 4);   /* wait, wake, leave, prepare */
+  lua_pushliteral(L, "woken");
+  lua_pushliteral(L, "c");
+  lua_pushcclosure(L, lqsem_cqueues_poll, 2);
+  lua_call(L, 5, 4);   /* wait, wake, leave, prepare */
   ctx_set(L, CTX_CQPREP);
   ctx_set(L, CTX_CQLEAVE);
   ctx_set(L, CTX_CQWAKE);

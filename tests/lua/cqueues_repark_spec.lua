@@ -395,7 +395,7 @@ if jit then
     -- the outer one must still signal what it resolved.
     it("of a release is not lost to a release made while it signals", function ()
       local S = getmetatable(qsem.new(0)).__index
-      local signal = upvalue(upvalue(S.release, "give"), "signal")
+      local signal = upvalue(upvalue(upvalue(S.release, "give"), "release_signal"), "signal")
       local s1, s2 = qsem.new(0), qsem.new(0)
       local cq = cqueues.new()
       local got1, got2 = 0, 0
@@ -434,7 +434,7 @@ if jit then
     -- The glue's wake, as signal_one calls it, and a way to make it fail.
     local function glue_wake ()
       local S = getmetatable(qsem.new(0)).__index
-      local signal_one = upvalue(upvalue(upvalue(S.release, "give"), "signal"), "signal_one")
+      local signal_one = upvalue(upvalue(upvalue(upvalue(S.release, "give"), "release_signal"), "signal"), "signal_one")
       local wake, i = upvalue(signal_one, "CQWAKE")
       return function (f) debug.setupvalue(signal_one, i, f or wake) end, wake
     end
