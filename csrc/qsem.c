@@ -415,9 +415,27 @@ static int qsem__take(qsem_t *s, int64_t n)
     return 1;
 }
 
+/* The queued_at of an async waiter whose wait does not count yet. */
+#define QSEM__NOT_YET INT64_MIN
+
+/*
+ * A wait counts for the starvation bound from its enqueue, except an async
+ * waiter's queued while no blocked thread is: no window can open before
+ * one queues (qsem__window_try_open), so its wait counts from the first
+ * dispatch that finds it at the head with a thread queued.  That spares
+ * every handoff of an event loop or coroutine host a clock read (about a
+ * tenth of its cost); the price is that such a head, once a thread queues
+ * behind it, waits its QSEM_STARVE_NS from then rather than from its own
+ * enqueue before a window protects it.
+ */
 static void qsem__enqueue(qsem_t *s, struct qsem__node *node)
 {
-    node->queued_at = (s->flags & QSEM_FIFO) ? 0 : qsem_now_ns();
+    if (s->flags & QSEM_FIFO)
+        node->queued_at = 0;
+    else if (node->notify != NULL && s->nthreads == 0)
+        node->queued_at = QSEM__NOT_YET;
+    else
+        node->queued_at = qsem_now_ns();
     atomic_store_explicit(&node->pending, QSEM__AWAKE, memory_order_relaxed);
     node->next = NULL;
     node->prev = s->tail;
@@ -576,6 +594,10 @@ static void qsem__window_try_open(qsem_t *s, int64_t *now)
     if (s->head == NULL || s->nthreads == 0 || qsem__window_open(s))
         return;
     int64_t t = qsem__lazy_now(now);
+    if (s->head->queued_at == QSEM__NOT_YET) {
+        s->head->queued_at = t;   /* its wait counts from now (qsem__enqueue) */
+        return;
+    }
     if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
         s->window_head = s->head;
         s->window_opened = t;

@@ -74,7 +74,8 @@ struct qsem__node {
     struct qsem__node *prev, *next;
     // tokens wanted, > 0
     int64_t n;
-    // qsem_now_ns() when queued, for the starvation bound
+    // qsem_now_ns() when its wait began to count for the starvation
+    // bound, or QSEM__NOT_YET (qsem.c, qsem__enqueue)
     int64_t queued_at;
     // async waiters: called when resolved; NULL for a blocked thread
     qsem_notify_fn *notify;

@@ -98,6 +98,59 @@ watcher_leaves(void)
     qsem_unref(s);
 }
 
+static void *
+acquire2_main(void *p)
+{
+    struct timed *t = p;
+    t->result = qsem_acquire_for(t->s, 2, t->timeout_ns);
+    return NULL;
+}
+
+/* An async head queued while no thread was: its wait counts from the first
+ * dispatch that finds a thread queued behind it, not from its enqueue (no
+ * clock read per async enqueue), so no window opens for it then, and the
+ * thread takes tokens that fit.  Once it has waited QSEM_STARVE_NS from
+ * that dispatch, a window protects it as any head. */
+static void
+late_watcher(void)
+{
+    qsem_t *s = test_new(0, 10, 0);
+    atomic_store(&notified, 0);
+    qsem_waiter_t *head = qsem_waiter_new(s, 5, on_notify, NULL);
+    ASSERT_TRUE(head != NULL);
+    ASSERT_ERR(qsem_waiter_start(head), EINPROGRESS);
+    test_sleep_ns(5 * MS);                 /* > QSEM_STARVE_NS, with no thread queued */
+
+    struct timed t1 = { s, 2, 5000 * MS, -1 };
+    pthread_t th = test_thread(acquire2_main, &t1);
+    test_wait_waiting(s, 2);
+    ASSERT_OK(qsem_release(s, 1));         /* nobody fits; the head's wait counts from here */
+    ASSERT_OK(qsem_release(s, 1));         /* no window: the thread's 2 fit */
+    ASSERT_EQ(qsem_waiting(s), 1);
+    test_join(th);
+    ASSERT_OK(t1.result);
+
+    struct timed t2 = { s, 2, 5000 * MS, -1 };
+    th = test_thread(acquire2_main, &t2);
+    test_wait_waiting(s, 2);
+    test_sleep_ns(3 * MS);                 /* the head has waited QSEM_STARVE_NS since */
+    ASSERT_OK(qsem_release(s, 1));         /* nobody fits: a window opens for the head */
+    ASSERT_OK(qsem_release(s, 1));
+    ASSERT_EQ(qsem_waiting(s), 2);         /* kept for the head */
+    ASSERT_EQ(qsem_available(s), 2);
+    ASSERT_OK(qsem_release(s, 3));         /* the head's 5 */
+    ASSERT_EQ(atomic_load(&notified), 1);
+    ASSERT_OK(qsem_waiter_claim(head));
+    ASSERT_OK(qsem_release(s, 2));         /* the thread's */
+    test_join(th);
+    ASSERT_OK(t2.result);
+    qsem_waiter_free(head);
+    ASSERT_EQ(qsem_available(s), 0);
+    ASSERT_EQ(qsem_waiting(s), 0);
+    qsem_unref(s);
+    atomic_store(&notified, 0);
+}
+
 int
 main(void)
 {
@@ -105,6 +158,7 @@ main(void)
     for (int i = 0; i < 20; i++) {
         async_only();
         watcher_leaves();
+        late_watcher();
     }
     puts("test_window_async: ok");
     return 0;

@@ -59,44 +59,44 @@
  * quoted, so that a change to the C code shows here, and `check_anchors.sh
  * --fix` renumbers lines that only moved.
  *
- * @anchor acquire_fast  qsem.c:667        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor acquire_fast  qsem.c:670        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
- * @anchor spin          qsem.c:730       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor spin          qsem.c:739       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
- * @anchor poll          qsem.c:867       if (qsem__poll(s, n, deadline_ns))
- * @anchor poll          qsem.c:814       if (n != 1)
- * @anchor last_try_call qsem.c:881       if (qsem__last_try(s, n)) {
- * @anchor last_try      qsem.c:698       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
- * @anchor last_try      qsem.c:700       if (qsem__must_queue(s))
- * @anchor last_try      qsem.c:702       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
- * @anchor last_try      qsem.c:703       if (!qsem__take(s, n))
- * @anchor must_queue    qsem.c:457       return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
- * @anchor enqueue       qsem.c:885       qsem__enqueue(s, &node);
- * @anchor alarm         qsem.c:905       if (window_end != 0 && window_end < until)
- * @anchor park          qsem.c:907       err = qsem__park(&node, until, flags);
- * @anchor alarm         qsem.c:910       if (err == ETIMEDOUT && until != deadline_ns) {
- * @anchor cancel_check  qsem.c:923       /* Resolved at the same moment: the tokens are ours (docs/contract.md, "Interruption":
- * @anchor withdraw      qsem.c:927       qsem__withdraw(s, &node);
- * @anchor withdraw      qsem.c:710      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
- * @anchor watch         qsem.c:717       qsem__window_watch(s);
- * @anchor release_cas   qsem.c:1003       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:1007       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:1012       if (old & QSEM__WAITERS)
- * @anchor window_check  qsem.c:516       (s->head == s->window_head && s->nthreads > 0 && qsem__lazy_now(now) < end))
- * @anchor dispatch      qsem.c:593       qsem__window_check(s, &now);
- * @anchor dispatch      qsem.c:595       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
- * @anchor dispatch      qsem.c:597       if (qsem__take(s, node->n)) {
- * @anchor dispatch      qsem.c:598       if (node == s->window_head)
- * @anchor dispatch      qsem.c:602       } else if (fifo || qsem__window_open(s)) {
- * @anchor dispatch      qsem.c:613       qsem__window_try_open(s, &now);
- * @anchor window_open   qsem.c:579       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
- * @anchor watch         qsem.c:583       qsem__window_watch(s);
- * @anchor watch         qsem.c:540       if (atomic_load(&node->pending) == QSEM__ASLEEP)
+ * @anchor acquire_fast  qsem.c:689        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor acquire_fast  qsem.c:692        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+ * @anchor spin          qsem.c:752       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor spin          qsem.c:761       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
+ * @anchor poll          qsem.c:889       if (qsem__poll(s, n, deadline_ns))
+ * @anchor poll          qsem.c:836       if (n != 1)
+ * @anchor last_try_call qsem.c:903       if (qsem__last_try(s, n)) {
+ * @anchor last_try      qsem.c:720       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
+ * @anchor last_try      qsem.c:722       if (qsem__must_queue(s))
+ * @anchor last_try      qsem.c:724       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+ * @anchor last_try      qsem.c:725       if (!qsem__take(s, n))
+ * @anchor must_queue    qsem.c:475       return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
+ * @anchor enqueue       qsem.c:907       qsem__enqueue(s, &node);
+ * @anchor alarm         qsem.c:927       if (window_end != 0 && window_end < until)
+ * @anchor park          qsem.c:929       err = qsem__park(&node, until, flags);
+ * @anchor alarm         qsem.c:932       if (err == ETIMEDOUT && until != deadline_ns) {
+ * @anchor cancel_check  qsem.c:945       /* Resolved at the same moment: the tokens are ours (docs/contract.md, "Interruption":
+ * @anchor withdraw      qsem.c:949       qsem__withdraw(s, &node);
+ * @anchor withdraw      qsem.c:732      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+ * @anchor watch         qsem.c:739       qsem__window_watch(s);
+ * @anchor release_cas   qsem.c:1025       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:1029       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:1034       if (old & QSEM__WAITERS)
+ * @anchor window_check  qsem.c:534       (s->head == s->window_head && s->nthreads > 0 && qsem__lazy_now(now) < end))
+ * @anchor dispatch      qsem.c:615       qsem__window_check(s, &now);
+ * @anchor dispatch      qsem.c:617       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
+ * @anchor dispatch      qsem.c:619       if (qsem__take(s, node->n)) {
+ * @anchor dispatch      qsem.c:620       if (node == s->window_head)
+ * @anchor dispatch      qsem.c:624       } else if (fifo || qsem__window_open(s)) {
+ * @anchor dispatch      qsem.c:635       qsem__window_try_open(s, &now);
+ * @anchor window_open   qsem.c:601       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
+ * @anchor watch         qsem.c:605       qsem__window_watch(s);
+ * @anchor watch         qsem.c:558       if (atomic_load(&node->pending) == QSEM__ASLEEP)
  * @anchor resolve       qsem.c:94        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
- * @anchor sync_flags    qsem.c:462       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:1029       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:1033       qsem__resolve(s, node, ECANCELED);
- * @anchor try_acquire   qsem.c:972       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
+ * @anchor sync_flags    qsem.c:480       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
+ * @anchor close         qsem.c:1051       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:1055       qsem__resolve(s, node, ECANCELED);
+ * @anchor try_acquire   qsem.c:994       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
  * @anchor futex_park    qsem_futex.c:73  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
