@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 
+import setuptools
 from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,6 +51,14 @@ def read_version():
 
 
 
+def license_metadata():
+    """The license, as pyproject.toml says: an SPDX expression (PEP 639)
+    where setuptools takes one (77 and later), else the free-text field."""
+    if int(setuptools.__version__.split(".")[0]) >= 77:
+        return {"license_expression": "MIT"}
+    return {"license": "MIT"}
+
+
 extension = Extension(
     "qsem._qsem",
     sources=[
@@ -73,6 +82,7 @@ extension = Extension(
 
 setup(
     version=read_version(),
+    **license_metadata(),
     # Intermediate files go to a directory of their own outside the source
     # tree, so that `pip install` works from a read-only checkout and never
     # mixes with CMake's build/ (`setup.py build --build-base` overrides).

@@ -48,6 +48,22 @@ grep -q qsem_acquire_until <<<"$syms" || fail "the pthread build has no qsem_acq
 wheel_listing=$("$PYTHON" -m zipfile -l "$wheel")
 grep -q "qsem/__init__.pyi" <<<"$wheel_listing" || fail "the wheel lacks the stubs"
 
+# The license as PEP 639 states it (python -m build uses a current
+# setuptools), with none of the forms setuptools deprecates: their
+# deprecation turns into an error after 2027-02-18.
+metadata=$("$PYTHON" - "$wheel" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    name = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+    sys.stdout.write(z.read(name).decode())
+PY
+)
+grep -qx "License-Expression: MIT" <<<"$metadata" || fail "the wheel's metadata has no License-Expression: MIT"
+grep -qx "License-File: LICENSE" <<<"$metadata" || fail "the wheel's metadata names no License-File"
+! grep -q "^Classifier: License ::" <<<"$metadata" || fail "the wheel's metadata has a license classifier"
+! grep -q "SetuptoolsDeprecationWarning" "$work/build.log" ||
+    fail "the build warned of deprecated setuptools usage: $(grep -m1 -A3 SetuptoolsDeprecationWarning "$work/build.log")"
+
 # The sdist alone, in a fresh venv, far from the repository.
 "$PYTHON" -m venv "$work/venv"
 py="$work/venv/bin/python"
