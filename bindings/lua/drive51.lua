@@ -172,8 +172,9 @@ local signal              -- below
 -- it resolved: give()'s release_here and a guard's hold_give.  The buffer
 -- is 'woken', owned from here, or a new one if it is owned already.  A
 -- release nested before 'woken_owned' is set is over before this one
--- uses the buffer; one nested after finds it owned.  A hook that raises while a release owns it leaves it owned, and later
--- releases make their own: slower, never wrong.  f's result.
+-- uses the buffer; one nested after finds it owned.  A hook that raises
+-- while a release owns it leaves it owned, and later releases make their
+-- own: slower, never wrong.  f's result.
 local function release_signal (f, a, b, c)
   local own, buf = not woken_owned, woken
   if own then
@@ -390,9 +391,9 @@ end
 -- Signal the cqueues waits that a release of this state resolved, as
 -- lqsem_wait.c's wake_direct does for the C methods: the release took the
 -- first off the hub's list into 'woken', and each of the others is taken
--- here in turn (E.drain).  One that cannot be signalled (memory) goes back to the
--- hub, whose fd is then readable, so that the dispatcher delivers it and
--- those still listed instead, and no wake-up is lost.  A wait that is
+-- here in turn (E.drain).  One that cannot be signalled (memory) goes
+-- back to the hub, whose fd is then readable, so that the dispatcher
+-- delivers it and those still listed instead, and no wake-up is lost.  A wait that is
 -- not at CTX_CQBYADDR is being finalized: nobody to wake.  The one wait
 -- that a release resolves most often is signalled with no loop (see
 -- poll).
