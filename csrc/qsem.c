@@ -88,18 +88,25 @@ static void qsem__resolve(qsem_t *s, struct qsem__node *node, int result)
 
     node->result = result;
     /* Release MO: the result, and the tokens taken for this request, must be
-     * visible to the thread that sees `pending` go to 0.  The old value says
-     * whether that thread went to sleep (QSEM__ASLEEP) or is still looking
-     * (QSEM__AWAKE), in which case it needs no system call to notice. */
-    uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
+     * visible to whoever sees `pending` go to 0. */
     if (notify) {
+        /* An async waiter never sleeps on `pending`, so there is no old
+         * value to learn: a plain store, where an exchange would cost a
+         * locked instruction on every event-loop handoff. */
+        atomic_store_explicit(pending, 0, memory_order_release);
         notify(arg);
         /* Release MO, and nothing touches the node after it: the owner
          * that sees it may reuse or free the waiter without the lock. */
         atomic_store_explicit(&node->notified, 1, memory_order_release);
-    } else if (was != QSEM__ASLEEP)
         return;
-    else if (!qsem__unpark_needs_lock && s->nwake < QSEM__WAKE_BATCH)
+    }
+    /* The old value says whether the thread went to sleep (QSEM__ASLEEP)
+     * or is still looking (QSEM__AWAKE), in which case it needs no system
+     * call to notice. */
+    uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
+    if (was != QSEM__ASLEEP)
+        return;
+    if (!qsem__unpark_needs_lock && s->nwake < QSEM__WAKE_BATCH)
         s->wake[s->nwake++] = pending;   /* woken by qsem__unlock() */
     else
         qsem__unpark(pending, wake_fd);
@@ -401,18 +408,42 @@ void qsem_unref(qsem_t *s)
 ** =======================================================================
 */
 
-static int qsem__take(qsem_t *s, int64_t n)
+/* qsem__take_flagged(): the flags as they are. */
+#define QSEM__KEEP_FLAGS UINT64_MAX
+
+/* Take n tokens if there are that many (1), else change nothing (0); on
+ * success the flags become `flags`, unless it is QSEM__KEEP_FLAGS. */
+static int qsem__take_flagged(qsem_t *s, int64_t n, uint64_t flags)
 {
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+    uint64_t val;
     do {
         if ((int64_t)(old & QSEM__VALUE_MASK) < n)
             return 0;
+        val = old - (uint64_t)n;
+        if (flags != QSEM__KEEP_FLAGS)
+            val = (val & QSEM__VALUE_MASK) | flags;
         /* Acquire MO on success: the tokens were published by the release
          * that added them, and what it wrote before must be visible to the
          * new owner. */
-    } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, old - (uint64_t)n,
+    } while (!atomic_compare_exchange_weak_explicit(&s->state, &old, val,
                                                     memory_order_acquire, memory_order_relaxed));
     return 1;
+}
+
+static int qsem__take(qsem_t *s, int64_t n)
+{
+    return qsem__take_flagged(s, n, QSEM__KEEP_FLAGS);
+}
+
+/* nwaiting changes only under the lock, so a load and a store do: a locked
+ * add would cost each enqueue and dequeue a few nanoseconds more, for
+ * readers (qsem_waiting) that only want a snapshot. */
+static void qsem__count_waiting(qsem_t *s, int64_t delta)
+{
+    atomic_store_explicit(&s->nwaiting,
+                          atomic_load_explicit(&s->nwaiting, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
 }
 
 /* The queued_at of an async waiter whose wait does not count yet. */
@@ -446,7 +477,7 @@ static void qsem__enqueue(qsem_t *s, struct qsem__node *node)
     s->tail = node;
     if (node->notify == NULL)
         s->nthreads++;
-    atomic_fetch_add_explicit(&s->nwaiting, 1, memory_order_relaxed);
+    qsem__count_waiting(s, 1);
 }
 
 static void qsem__dequeue(qsem_t *s, struct qsem__node *node)
@@ -462,7 +493,7 @@ static void qsem__dequeue(qsem_t *s, struct qsem__node *node)
     node->prev = node->next = NULL;
     if (node->notify == NULL)
         s->nthreads--;
-    atomic_fetch_sub_explicit(&s->nwaiting, 1, memory_order_relaxed);
+    qsem__count_waiting(s, -1);
 }
 
 static int qsem__window_open(const qsem_t *s)
@@ -606,6 +637,23 @@ static void qsem__window_try_open(qsem_t *s, int64_t *now)
     }
 }
 
+/*
+ * The dispatcher's take for `node`.  Serving the only node queued leaves
+ * the queue empty, and a window, if any, open only for another head
+ * (qsem__window_check leaves none); so the same CAS can set the flags
+ * that the dispatch ends with, and its qsem__sync_flags() finds nothing
+ * to do.  That spares a locked instruction on every handoff to a single
+ * waiter, an event loop's or coroutine host's above all.
+ */
+static int qsem__take_for(qsem_t *s, struct qsem__node *node)
+{
+    if (node != s->head || node->next != NULL)
+        return qsem__take(s, node->n);
+    int nobarge = atomic_load_explicit(&s->closed, memory_order_relaxed) ||
+                  (qsem__window_open(s) && node != s->window_head);
+    return qsem__take_flagged(s, node->n, nobarge ? QSEM__NOBARGE : 0);
+}
+
 static void qsem__dispatch(qsem_t *s)
 {
     int fifo = (s->flags & QSEM_FIFO) != 0;
@@ -616,7 +664,7 @@ static void qsem__dispatch(qsem_t *s)
     struct qsem__node *node = s->head;
     while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
         struct qsem__node *next = node->next;
-        if (qsem__take(s, node->n)) {
+        if (qsem__take_for(s, node)) {
             if (node == s->window_head)
                 qsem__window_end(s);   /* served in its window */
             qsem__dequeue(s, node);

@@ -50,6 +50,8 @@
  *   BROKEN_NO_ALARM       nobody wakes up at a window's end
  *   BROKEN_STRICT_AFTER   the dispatch that ends an expired window still
  *                         serves in strict order
+ *   BROKEN_TAKE_CLEARS    the dispatcher's take clears WAITERS whatever
+ *                         the queue holds, not only for its only node
  * Each BROKEN_ switch plants one bug; verification must then fail
  * (tests/model/CMakeLists.txt checks that it does).
  *
@@ -59,44 +61,48 @@
  * quoted, so that a change to the C code shows here, and `check_anchors.sh
  * --fix` renumbers lines that only moved.
  *
- * @anchor acquire_fast  qsem.c:689        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor acquire_fast  qsem.c:692        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
- * @anchor spin          qsem.c:752       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
- * @anchor spin          qsem.c:761       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
- * @anchor poll          qsem.c:889       if (qsem__poll(s, n, deadline_ns))
- * @anchor poll          qsem.c:836       if (n != 1)
- * @anchor last_try_call qsem.c:903       if (qsem__last_try(s, n)) {
- * @anchor last_try      qsem.c:720       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
- * @anchor last_try      qsem.c:722       if (qsem__must_queue(s))
- * @anchor last_try      qsem.c:724       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
- * @anchor last_try      qsem.c:725       if (!qsem__take(s, n))
- * @anchor must_queue    qsem.c:475       return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
- * @anchor enqueue       qsem.c:907       qsem__enqueue(s, &node);
- * @anchor alarm         qsem.c:927       if (window_end != 0 && window_end < until)
- * @anchor park          qsem.c:929       err = qsem__park(&node, until, flags);
- * @anchor alarm         qsem.c:932       if (err == ETIMEDOUT && until != deadline_ns) {
- * @anchor cancel_check  qsem.c:945       /* Resolved at the same moment: the tokens are ours (docs/contract.md, "Interruption":
- * @anchor withdraw      qsem.c:949       qsem__withdraw(s, &node);
- * @anchor withdraw      qsem.c:732      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
- * @anchor watch         qsem.c:739       qsem__window_watch(s);
- * @anchor release_cas   qsem.c:1025       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:1029       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:1034       if (old & QSEM__WAITERS)
- * @anchor window_check  qsem.c:534       (s->head == s->window_head && s->nthreads > 0 && qsem__lazy_now(now) < end))
- * @anchor dispatch      qsem.c:615       qsem__window_check(s, &now);
- * @anchor dispatch      qsem.c:617       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
- * @anchor dispatch      qsem.c:619       if (qsem__take(s, node->n)) {
- * @anchor dispatch      qsem.c:620       if (node == s->window_head)
- * @anchor dispatch      qsem.c:624       } else if (fifo || qsem__window_open(s)) {
- * @anchor dispatch      qsem.c:635       qsem__window_try_open(s, &now);
- * @anchor window_open   qsem.c:601       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
- * @anchor watch         qsem.c:605       qsem__window_watch(s);
- * @anchor watch         qsem.c:558       if (atomic_load(&node->pending) == QSEM__ASLEEP)
- * @anchor resolve       qsem.c:94        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
- * @anchor sync_flags    qsem.c:480       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:1051       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:1055       qsem__resolve(s, node, ECANCELED);
- * @anchor try_acquire   qsem.c:994       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
+ * @anchor acquire_fast  qsem.c:737        uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor acquire_fast  qsem.c:740        if ((old & block) || (int64_t)(old & QSEM__VALUE_MASK) < n)
+ * @anchor spin          qsem.c:800       uint64_t block = QSEM__NOBARGE | ((s->flags & QSEM_FIFO) ? QSEM__WAITERS : 0);
+ * @anchor spin          qsem.c:809       if ((int64_t)(st & QSEM__VALUE_MASK) >= n && qsem__acquire_fast(s, n)) {
+ * @anchor poll          qsem.c:937       if (qsem__poll(s, n, deadline_ns))
+ * @anchor poll          qsem.c:884       if (n != 1)
+ * @anchor last_try_call qsem.c:951       if (qsem__last_try(s, n)) {
+ * @anchor last_try      qsem.c:768       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s))
+ * @anchor last_try      qsem.c:770       if (qsem__must_queue(s))
+ * @anchor last_try      qsem.c:772       atomic_fetch_or_explicit(&s->state, QSEM__WAITERS, memory_order_relaxed);
+ * @anchor last_try      qsem.c:773       if (!qsem__take(s, n))
+ * @anchor must_queue    qsem.c:506       return s->head != NULL && ((s->flags & QSEM_FIFO) || qsem__window_open(s));
+ * @anchor enqueue       qsem.c:955       qsem__enqueue(s, &node);
+ * @anchor alarm         qsem.c:975       if (window_end != 0 && window_end < until)
+ * @anchor park          qsem.c:977       err = qsem__park(&node, until, flags);
+ * @anchor alarm         qsem.c:980       if (err == ETIMEDOUT && until != deadline_ns) {
+ * @anchor cancel_check  qsem.c:993       /* Resolved at the same moment: the tokens are ours (docs/contract.md, "Interruption":
+ * @anchor withdraw      qsem.c:997       qsem__withdraw(s, &node);
+ * @anchor withdraw      qsem.c:780      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
+ * @anchor watch         qsem.c:787       qsem__window_watch(s);
+ * @anchor release_cas   qsem.c:1073       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+ * @anchor release_cas   qsem.c:1077       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:1082       if (old & QSEM__WAITERS)
+ * @anchor window_check  qsem.c:565       (s->head == s->window_head && s->nthreads > 0 && qsem__lazy_now(now) < end))
+ * @anchor dispatch      qsem.c:663       qsem__window_check(s, &now);
+ * @anchor dispatch      qsem.c:665       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
+ * @anchor dispatch      qsem.c:667       if (qsem__take_for(s, node)) {
+ * @anchor take_for      qsem.c:650       if (node != s->head || node->next != NULL)
+ * @anchor take_for      qsem.c:653       (qsem__window_open(s) && node != s->window_head);
+ * @anchor take_for      qsem.c:654       return qsem__take_flagged(s, node->n, nobarge ? QSEM__NOBARGE : 0);
+ * @anchor take_for      qsem.c:425       val = (val & QSEM__VALUE_MASK) | flags;
+ * @anchor dispatch      qsem.c:668       if (node == s->window_head)
+ * @anchor dispatch      qsem.c:672       } else if (fifo || qsem__window_open(s)) {
+ * @anchor dispatch      qsem.c:683       qsem__window_try_open(s, &now);
+ * @anchor window_open   qsem.c:632       if (t - s->head->queued_at >= QSEM_STARVE_NS && t >= s->barge_until) {
+ * @anchor watch         qsem.c:636       qsem__window_watch(s);
+ * @anchor watch         qsem.c:589       if (atomic_load(&node->pending) == QSEM__ASLEEP)
+ * @anchor resolve       qsem.c:106        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
+ * @anchor sync_flags    qsem.c:511       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
+ * @anchor close         qsem.c:1099       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:1103       qsem__resolve(s, node, ECANCELED);
+ * @anchor try_acquire   qsem.c:1042       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
  * @anchor futex_park    qsem_futex.c:73  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
  * Each RMW on the state word (a CAS loop or fetch_or in C) is one atomic
@@ -162,6 +168,9 @@ byte result[NW];
  * threads; tokens released from outside. */
 byte nold;
 byte granted, held, outside;
+/* Ghost: the only queued waiter, served by a take that cleared WAITERS,
+ * is still in the queue until the dispatcher dequeues it. */
+bool leaving;
 /* A thread the dispatcher woke to watch a window (qsem__window_watch). */
 bool watchme[NW];
 /* LIVE: windows seen by the client since it last queued. */
@@ -173,7 +182,7 @@ inline unlock(me) { assert(lk == me); lk = FREE }
 /* Taking tokens as anyone but the head of the queue: the starvation bound. */
 inline check_bypass() {
     assert(!NOBARGE);
-    assert(!(FIFO_ && qn > 0))
+    assert(!(FIFO_ && qn > leaving))
 }
 
 inline sync_flags() {
@@ -254,7 +263,21 @@ inline dispatch() {
                 fi;
                 value = value - want[w];
                 granted = granted + want[w];
-                took = 1
+                took = 1;
+                /* qsem__take_for: serving the only node queued, the same
+                 * CAS leaves the flags that the dispatch ends with. */
+#ifndef BROKEN_TAKE_CLEARS
+                if
+                :: qn == 1 ->
+#else
+                if
+                :: true ->
+#endif
+                    WAITERS = 0;
+                    NOBARGE = ((win && w != whead) || closed);
+                    leaving = (qn == 1)
+                :: else
+                fi
             :: else -> took = 0
             fi
         };
@@ -267,6 +290,7 @@ inline dispatch() {
             :: else
             fi;
             remove_at(i);
+            leaving = 0;
             /* qsem__resolve: the result, then pending = 0 (the wake). */
             result[w] = OK;
             pending[w] = 0
