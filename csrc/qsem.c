@@ -1059,6 +1059,60 @@ static void qsem__release_slow(qsem_t *s)
     qsem__unlock(s);
 }
 
+/* Whether n more tokens fit under max in the state word `old`.  Checked
+ * before any change, in every build
+ * (docs/contract.md, "Release arithmetic"); written so that it cannot
+ * overflow itself. */
+static inline int qsem__room_for(int64_t max, uint64_t old, int64_t n)
+{
+    return n <= max - (int64_t)(old & QSEM__VALUE_MASK);
+}
+
+/*
+ * A release that finds waiters queued.  Under the lock, when the only node
+ * queued has no window open (a closed semaphore has none queued), the
+ * tokens go to it in one CAS that adds n, takes what it wants and clears
+ * the flags, as the dispatcher would leave them: a CAS that adds and the
+ * dispatcher's CAS that takes would cost one more locked instruction on
+ * every handoff to a single waiter.  Otherwise the tokens are added and
+ * the dispatcher runs, as in qsem__release_slow().
+ */
+__attribute__((noinline))
+static int qsem__release_queued(qsem_t *s, int64_t n)
+{
+    qsem__lock(s);
+    struct qsem__node *node = s->head;
+    int only = node != NULL && node->next == NULL &&
+               atomic_load_explicit(&s->window_end, memory_order_relaxed) == 0 &&
+               !atomic_load_explicit(&s->closed, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+    uint64_t val;
+    int serve;
+    for (;;) {
+        if (!qsem__room_for(s->max, old, n)) {
+            qsem__unlock(s);
+            return EOVERFLOW;
+        }
+        int64_t have = (int64_t)(old & QSEM__VALUE_MASK);
+        serve = only && have + n >= node->n;
+        val = serve ? (uint64_t)(have + n - node->n) : old + (uint64_t)n;
+        /* Release MO as in qsem_release(); acquire MO too when serving, as
+         * in qsem__take(): the node may take tokens others released. */
+        if (atomic_compare_exchange_strong_explicit(&s->state, &old, val,
+                                                    memory_order_acq_rel, memory_order_relaxed))
+            break;
+        qsem__backoff();
+    }
+    if (serve) {
+        qsem__dequeue(s, node);
+        qsem__resolve(s, node, 0);
+    } else {
+        qsem__dispatch(s);
+    }
+    qsem__unlock(s);
+    return 0;
+}
+
 int qsem_release(qsem_t *s, int64_t n)
 {
     if (n < 0)
@@ -1067,10 +1121,10 @@ int qsem_release(qsem_t *s, int64_t n)
         return 0;
     int64_t max = s->max;
     uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+    if (old & QSEM__WAITERS)
+        return qsem__release_queued(s, n);
     for (;;) {
-        /* Checked before any change, in every build (docs/contract.md, "Release arithmetic");
-         * written so that it cannot overflow itself. */
-        if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
+        if (!qsem__room_for(max, old, n))
             return EOVERFLOW;
         /* Release MO: publishes what the releaser did to whoever takes the
          * tokens (the acquire CAS, or the dispatcher's take). */

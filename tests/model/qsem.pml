@@ -52,6 +52,8 @@
  *                         serves in strict order
  *   BROKEN_TAKE_CLEARS    the dispatcher's take clears WAITERS whatever
  *                         the queue holds, not only for its only node
+ *   BROKEN_RELEASE_ANY    a release that finds waiters serves the head in
+ *                         its CAS (clearing WAITERS) whatever the queue holds
  * Each BROKEN_ switch plants one bug; verification must then fail
  * (tests/model/CMakeLists.txt checks that it does).
  *
@@ -81,9 +83,14 @@
  * @anchor withdraw      qsem.c:997       qsem__withdraw(s, &node);
  * @anchor withdraw      qsem.c:780      static void qsem__withdraw(qsem_t *s, struct qsem__node *node)
  * @anchor watch         qsem.c:787       qsem__window_watch(s);
- * @anchor release_cas   qsem.c:1073       if (n > max - (int64_t)(old & QSEM__VALUE_MASK))
- * @anchor release_cas   qsem.c:1077       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
- * @anchor release_slow  qsem.c:1082       if (old & QSEM__WAITERS)
+ * @anchor release_cas   qsem.c:1067       return n <= max - (int64_t)(old & QSEM__VALUE_MASK);
+ * @anchor release_cas   qsem.c:1130       if (atomic_compare_exchange_strong_explicit(&s->state, &old, old + (uint64_t)n,
+ * @anchor release_slow  qsem.c:1136       if (old & QSEM__WAITERS)
+ * @anchor release_first qsem.c:1124       return qsem__release_queued(s, n);
+ * @anchor release_queued qsem.c:1084      int only = node != NULL && node->next == NULL &&
+ * @anchor release_queued qsem.c:1096      serve = only && have + n >= node->n;
+ * @anchor release_queued qsem.c:1097      val = serve ? (uint64_t)(have + n - node->n) : old + (uint64_t)n;
+ * @anchor release_queued qsem.c:1110      qsem__dispatch(s);
  * @anchor window_check  qsem.c:565       (s->head == s->window_head && s->nthreads > 0 && qsem__lazy_now(now) < end))
  * @anchor dispatch      qsem.c:663       qsem__window_check(s, &now);
  * @anchor dispatch      qsem.c:665       while (node != NULL && (atomic_load_explicit(&s->state, memory_order_relaxed) & QSEM__VALUE_MASK)) {
@@ -100,8 +107,8 @@
  * @anchor watch         qsem.c:589       if (atomic_load(&node->pending) == QSEM__ASLEEP)
  * @anchor resolve       qsem.c:106        uint32_t was = atomic_exchange_explicit(pending, 0, memory_order_release);
  * @anchor sync_flags    qsem.c:511       uint64_t want = (s->head ? QSEM__WAITERS : 0) |
- * @anchor close         qsem.c:1099       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
- * @anchor close         qsem.c:1103       qsem__resolve(s, node, ECANCELED);
+ * @anchor close         qsem.c:1152       atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+ * @anchor close         qsem.c:1156       qsem__resolve(s, node, ECANCELED);
  * @anchor try_acquire   qsem.c:1042       if (!(s->flags & QSEM_FIFO) && qsem__window_expired(s)) {
  * @anchor futex_park    qsem_futex.c:73  long r = syscall(SYS_futex, &node->pending, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
  *
@@ -320,16 +327,56 @@ inline dispatch() {
     sync_flags()
 }
 
-/* qsem_release(n) for n that fits under MAX. */
+/* qsem_release(n) for n that fits under MAX: a first look at WAITERS,
+ * then qsem__release_queued() under the lock, or the lock-free CAS and,
+ * if that found WAITERS, the dispatcher (qsem__release_slow). */
 inline release(me, n) {
-    atomic {
-        assert(value + n <= MAX);
-        wasw = WAITERS;
-        value = value + n
-    };
+    wasw = WAITERS;
     if
-    :: wasw -> lock(me); dispatch(); unlock(me)
-    :: else
+    :: wasw ->
+        lock(me);
+        /* qsem__release_queued: the only node queued, with no window
+         * open, gets the tokens in the CAS that adds them, which also
+         * clears the flags. */
+        atomic {
+            assert(value + n <= MAX);
+            w = q[0];
+            if
+#ifndef BROKEN_RELEASE_ANY
+            :: qn == 1 && !win && !closed && value + n >= want[w] ->
+#else
+            :: qn >= 1 && !win && !closed && value + n >= want[w] ->
+#endif
+                value = value + n - want[w];
+                granted = granted + want[w];
+                WAITERS = 0;
+                NOBARGE = 0;
+                leaving = (qn == 1);
+                took = 1
+            :: else ->
+                value = value + n;
+                took = 0
+            fi
+        };
+        if
+        :: took ->
+            remove_at(0);
+            leaving = 0;
+            result[w] = OK;
+            pending[w] = 0
+        :: else -> dispatch()
+        fi;
+        unlock(me)
+    :: else ->
+        atomic {
+            assert(value + n <= MAX);
+            wasw = WAITERS;
+            value = value + n
+        };
+        if
+        :: wasw -> lock(me); dispatch(); unlock(me)
+        :: else
+        fi
     fi
 }
 
