@@ -175,9 +175,6 @@ byte result[NW];
  * threads; tokens released from outside. */
 byte nold;
 byte granted, held, outside;
-/* Ghost: the only queued waiter, served by a take that cleared WAITERS,
- * is still in the queue until the dispatcher dequeues it. */
-bool leaving;
 /* A thread the dispatcher woke to watch a window (qsem__window_watch). */
 bool watchme[NW];
 /* LIVE: windows seen by the client since it last queued. */
@@ -189,7 +186,7 @@ inline unlock(me) { assert(lk == me); lk = FREE }
 /* Taking tokens as anyone but the head of the queue: the starvation bound. */
 inline check_bypass() {
     assert(!NOBARGE);
-    assert(!(FIFO_ && qn > leaving))
+    assert(!(FIFO_ && qn > 0))
 }
 
 inline sync_flags() {
@@ -258,7 +255,11 @@ inline dispatch() {
         strict = FIFO_ || win;
 #endif
         w = q[i];
-        /* qsem__take: a CAS loop, so the check and the take are one step. */
+        /* qsem__take: a CAS loop, so the check and the take are one step.
+         * What the dispatcher then does under the lock before the wake
+         * (the window's end, the dequeue) is in the same step: nobody
+         * sees the queue or the window without the lock, and a barger that
+         * sees the flags a take left finds the node served either way. */
         atomic {
             if
             :: value >= want[w] ->
@@ -281,23 +282,21 @@ inline dispatch() {
                 :: true ->
 #endif
                     WAITERS = 0;
-                    NOBARGE = ((win && w != whead) || closed);
-                    leaving = (qn == 1)
+                    NOBARGE = ((win && w != whead) || closed)
                 :: else
-                fi
+                fi;
+                /* Served in its window: the window closes; barge_until
+                 * has passed (the window opened after it). */
+                if
+                :: win && w == whead -> win = 0; expired = 0; gapover = 1
+                :: else
+                fi;
+                remove_at(i)
             :: else -> took = 0
             fi
         };
         if
         :: took ->
-            /* Served in its window: the window closes; barge_until has
-             * passed (the window opened after it). */
-            if
-            :: win && w == whead -> win = 0; expired = 0; gapover = 1
-            :: else
-            fi;
-            remove_at(i);
-            leaving = 0;
             /* qsem__resolve: the result, then pending = 0 (the wake). */
             result[w] = OK;
             pending[w] = 0
@@ -351,8 +350,8 @@ inline release(me, n) {
                 granted = granted + want[w];
                 WAITERS = 0;
                 NOBARGE = 0;
-                leaving = (qn == 1);
-                took = 1
+                took = 1;
+                remove_at(0)   /* under the lock, as in dispatch() */
             :: else ->
                 value = value + n;
                 took = 0
@@ -360,8 +359,6 @@ inline release(me, n) {
         };
         if
         :: took ->
-            remove_at(0);
-            leaving = 0;
             result[w] = OK;
             pending[w] = 0
         :: else -> dispatch()
